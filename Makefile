@@ -1,0 +1,52 @@
+# Sluice build. `make demo` and `make test` are the two commands a fresh machine needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+ROOT := $(CURDIR)
+B := $(ROOT)/build
+JAVA_HOME_25 = $(shell $(ROOT)/scripts/java-home.sh)
+MVN = JAVA_HOME=$(JAVA_HOME_25) mvn -B -q -Dsluice.home=$(ROOT)
+
+BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(ROOT)/bpf -I/usr/include/$(shell uname -m)-linux-gnu
+BPF_SRC := $(wildcard bpf/*.c) $(wildcard bpf/tests/*.c)
+BPF_HDR := $(wildcard bpf/lib/*.h bpf/*.h)
+BPF_OBJ := $(patsubst bpf/%.c,$(B)/bpf/%.o,$(BPF_SRC))
+C_BINS := $(B)/bin/sluice-cni $(B)/bin/sluice-pod
+
+.PHONY: deps java build bpf cbins jar test unit-test lab-test demo clean bench
+
+deps:
+	@$(ROOT)/scripts/deps.sh
+	@$(ROOT)/scripts/java-home.sh >/dev/null
+
+bpf: $(BPF_OBJ)
+$(B)/bpf/%.o: bpf/%.c $(BPF_HDR)
+	@mkdir -p $(dir $@)
+	clang $(BPF_CFLAGS) -c $< -o $@
+
+cbins: $(C_BINS)
+$(B)/bin/sluice-cni: cni/sluice-cni.c
+	@mkdir -p $(dir $@)
+	gcc -O2 -Wall -Wextra -Werror -static -o $@ $<
+$(B)/bin/sluice-pod: tools/sluice-pod.c
+	@mkdir -p $(dir $@)
+	gcc -O2 -Wall -Wextra -Werror -static -pthread -o $@ $<
+
+jar:
+	$(MVN) -DskipTests install
+
+build: deps bpf cbins jar
+
+# Unit, golden, BPF_PROG_TEST_RUN and lab end-to-end tests: everything.
+test: deps bpf cbins
+	$(MVN) install
+	@echo "make test: all suites passed"
+
+demo: build
+	$(ROOT)/scripts/demo.sh
+
+bench: build
+	$(ROOT)/scripts/bench.sh
+
+clean:
+	rm -rf $(B)
+	$(MVN) clean

@@ -1,0 +1,156 @@
+package dev.sluice.config;
+
+import dev.sluice.k8s.ManifestException;
+import dev.sluice.k8s.Node;
+import dev.sluice.net.Cidr;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+/**
+ * The validated configuration, read from a Helm-style values file. Real Cilium keys are accepted
+ * beside the guide's own ({@code lbExternalIPPool.cidr}, {@code conntrack.enabled},
+ * {@code lb.algorithm}, {@code policyEnforceMode}); every key, default and meaning is listed in
+ * docs/configuration.md. An unknown key or a bad value is one error naming the file, key and what
+ * was expected.
+ */
+public record Values(
+        RoutingMode routingMode,
+        int tunnelPort,
+        int mtu,
+        String ipamMode,
+        List<Cidr> clusterPoolIPv4PodCIDRList,
+        int clusterPoolIPv4MaskSize,
+        boolean kubeProxyReplacement,
+        boolean masquerade,
+        int ctTcpMax,
+        int ctAnyMax,
+        boolean conntrackEnabled,
+        int policyMapMax,
+        int lbMapMax,
+        String lbAlgorithm,
+        String serviceNoBackendResponse,
+        int maglevTableSize,
+        String maglevHashSeed,
+        Optional<Cidr> lbExternalIPPoolCidr,
+        List<Cidr> externalIPsAllowedCIDRs,
+        int nodePortMin,
+        int nodePortMax,
+        String policyEnforcementMode,
+        boolean policyAuditMode,
+        List<String> identityLabels,
+        boolean hubbleEnabled,
+        List<String> hubbleMetrics) {
+
+    public enum RoutingMode { NATIVE, TUNNEL;
+        public String word() { return name().toLowerCase(); } }
+
+    /** Maglev table sizes Cilium accepts: primes, each about double the previous. */
+    public static final List<Integer> MAGLEV_SIZES = List.of(251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071);
+    public static final String DEFAULT_MAGLEV_SEED = "JLfvgnHc2kaSUFaI";
+
+    public static Values defaults() { return read("", Map.of()); }
+
+    /** Parses a values file's text; {@code overrides} (dotted key to value) win over the file. */
+    public static Values parse(String file, String text, Map<String, Object> overrides) {
+        Map<String, Object> flat = new LinkedHashMap<>();
+        if (text != null && !text.isBlank()) {
+            JsonNode root;
+            try {
+                root = YAMLMapper.builder().build().readTree(text);
+            } catch (JacksonException e) {
+                throw new ManifestException(file, "", "", "not valid YAML: " + e.getOriginalMessage().lines().findFirst().orElse(""));
+            }
+            if (root != null && !root.isNull() && !root.isMissingNode()) {
+                if (!root.isObject()) throw new ManifestException(file, "", "", "expected: a map of values");
+                flatten(file, "", new Node(root, file, "", ""), flat);
+            }
+        }
+        flat.putAll(overrides);
+        return read(file, flat);
+    }
+
+    private static void flatten(String file, String prefix, Node n, Map<String, Object> out) {
+        for (var e : n.fields().entrySet()) {
+            String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
+            Node v = e.getValue();
+            if (v.json() != null && v.json().isObject() && !Schema.isKey(key)) {
+                if (!Schema.isPrefix(key)) throw new ManifestException(file, "", key, Schema.unknown(key));
+                flatten(file, key, v, out);
+            } else {
+                if (!Schema.isKey(key)) throw new ManifestException(file, "", key, Schema.unknown(key));
+                out.put(key, v.json());
+            }
+        }
+    }
+
+    private static Values read(String file, Map<String, Object> flat) {
+        var r = new Schema.Reader(file, flat);
+        RoutingMode mode = RoutingMode.valueOf(r.word("routingMode", "tunnel", "native", "tunnel").toUpperCase());
+        r.word("tunnelProtocol", "vxlan", "vxlan");
+        int tunnelPort = r.integer("tunnelPort", 8472, 1, 65535);
+        int mtu = r.integer("mtu", 0, 0, 65535);
+        if (mtu != 0 && mtu < 1280) throw new ManifestException(file, "", "mtu", mtu + " (expected: 0 for automatic, or 1280-65535)");
+        String ipamMode = r.word("ipam.mode", "cluster-pool", "cluster-pool", "kubernetes");
+        List<Cidr> pool = r.cidrs("ipam.operator.clusterPoolIPv4PodCIDRList", List.of("10.0.0.0/8"));
+        if (pool.isEmpty()) throw new ManifestException(file, "", "ipam.operator.clusterPoolIPv4PodCIDRList", "empty (expected: at least one CIDR)");
+        int mask = r.integer("ipam.operator.clusterPoolIPv4MaskSize", 24, 1, 30);
+        for (Cidr c : pool)
+            if (c.prefixLength() > mask)
+                throw new ManifestException(file, "", "ipam.operator.clusterPoolIPv4MaskSize", mask + " (expected: at least the prefix length of " + c + ")");
+        boolean kpr = r.bool("kubeProxyReplacement", true);
+        r.string("k8sServiceHost", "");
+        r.integer("k8sServicePort", 6443, 1, 65535);
+        boolean masq = r.bool("bpf.masquerade", false);
+        int ctTcp = r.integer("bpf.ctTcpMax", 524288, 2048, 1 << 24);
+        int ctAny = r.integer("bpf.ctAnyMax", 262144, 2048, 1 << 24);
+        boolean ct = r.bool("conntrack.enabled", true);
+        int policyMax = r.integer("bpf.policyMapMax", 16384, 4, 1 << 16);
+        int lbMax = r.integer("bpf.lbMapMax", 65536, 1024, 1 << 24);
+        String alg = r.word("loadBalancer.algorithm", "random", "random", "maglev");
+        if (flat.containsKey("lb.algorithm")) alg = r.word("lb.algorithm", alg, "random", "maglev");
+        String noBackend = r.word("serviceNoBackendResponse", "reject", "reject", "drop");
+        int maglevSize = r.integer("maglev.tableSize", 16381, 251, 131071);
+        if (!MAGLEV_SIZES.contains(maglevSize))
+            throw new ManifestException(file, "", "maglev.tableSize", maglevSize + " (expected one of: " + MAGLEV_SIZES + ")");
+        String seed = r.string("maglev.hashSeed", DEFAULT_MAGLEV_SEED);
+        if (seed.length() != 16) throw new ManifestException(file, "", "maglev.hashSeed", "\"" + seed + "\" (expected: 16 characters)");
+        Optional<Cidr> lbPool = r.optCidr("lbExternalIPPool.cidr");
+        List<Cidr> extIps = r.cidrs("externalIPs.allowedCIDRs", List.of());
+        String range = r.string("nodePort.range", "30000,32767");
+        if (!range.matches("\\d{1,5},\\d{1,5}"))
+            throw new ManifestException(file, "", "nodePort.range", "\"" + range + "\" (expected: MIN,MAX e.g. 30000,32767)");
+        int npMin = Integer.parseInt(range.split(",")[0]), npMax = Integer.parseInt(range.split(",")[1]);
+        if (npMin < 1 || npMax > 65535 || npMin > npMax)
+            throw new ManifestException(file, "", "nodePort.range", "\"" + range + "\" (expected: 1 <= MIN <= MAX <= 65535)");
+        String enf = r.word("policyEnforcementMode", "default", "default", "always", "never");
+        if (flat.containsKey("policyEnforceMode")) enf = r.word("policyEnforceMode", enf, "default", "always", "never");
+        boolean audit = r.bool("policyAuditMode", false);
+        List<String> idLabels = r.strings("labels", List.of());
+        boolean hubble = r.bool("hubble.enabled", true);
+        r.bool("hubble.relay.enabled", false);
+        r.integer("hubble.relay.replicas", 1, 0, 100);
+        r.bool("hubble.ui.enabled", false);
+        List<String> metrics = r.strings("hubble.metrics.enabled", List.of());
+        for (String k : List.of("resources.limits.cpu", "resources.limits.memory", "resources.requests.cpu", "resources.requests.memory"))
+            r.string(k, "");
+        r.bool("debug.enabled", false);
+        r.string("cluster.name", "default");
+        return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
+                noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics);
+    }
+
+    public Values withRoutingMode(RoutingMode m) {
+        return new Values(m, tunnelPort, mtu, ipamMode, clusterPoolIPv4PodCIDRList, clusterPoolIPv4MaskSize, kubeProxyReplacement,
+                masquerade, ctTcpMax, ctAnyMax, conntrackEnabled, policyMapMax, lbMapMax, lbAlgorithm, serviceNoBackendResponse,
+                maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
+                policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics);
+    }
+
+    static List<String> keys() { return new ArrayList<>(Schema.KEYS); }
+}

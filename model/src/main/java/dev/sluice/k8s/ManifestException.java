@@ -1,0 +1,35 @@
+package dev.sluice.k8s;
+
+/**
+ * Bad input in a manifest or values file. The message is one line naming the file, the object,
+ * the field path and what was expected, e.g.
+ * {@code pods.yaml: Pod x/a: spec.containers[0].ports[0].containerPort: 70000 (expected: 1-65535)}.
+ */
+public final class ManifestException extends RuntimeException {
+    private final String file;
+    private final String object;
+    private final String field;
+    private final String problem;
+
+    public ManifestException(String file, String object, String field, String problem) {
+        super(format(file, object, field, problem));
+        this.file = file;
+        this.object = object;
+        this.field = field;
+        this.problem = problem;
+    }
+
+    private static String format(String file, String object, String field, String problem) {
+        var sb = new StringBuilder();
+        if (file != null && !file.isEmpty()) sb.append(file).append(": ");
+        if (object != null && !object.isEmpty()) sb.append(object).append(": ");
+        if (field != null && !field.isEmpty()) sb.append(field).append(": ");
+        sb.append(problem);
+        return sb.toString();
+    }
+
+    public String file() { return file; }
+    public String object() { return object; }
+    public String field() { return field; }
+    public String problem() { return problem; }
+}

@@ -1,0 +1,82 @@
+package dev.sluice.k8s;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.MappingIterator;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+/**
+ * Parses manifest text (multi-document YAML or JSON, and {@code kind: List}) into {@link KubeObject}s.
+ * Pure: the caller supplies the text and the file name used in messages.
+ */
+public final class ManifestReader {
+    private static final YAMLMapper YAML = YAMLMapper.builder().build();
+    /** RFC 1123 label: what Kubernetes requires of namespace names. */
+    static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+    /** RFC 1123 subdomain: what Kubernetes requires of most object names. */
+    static final Pattern DNS_SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
+
+    private ManifestReader() {}
+
+    public static List<KubeObject> parse(String file, String text) {
+        List<KubeObject> out = new ArrayList<>();
+        int doc = 0;
+        try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(text)) {
+            while (it.hasNextValue()) {
+                JsonNode n = it.nextValue();
+                doc++;
+                if (n == null || n.isNull() || n.isMissingNode()) continue;
+                collect(new Node(n, file, "document " + doc, ""), out);
+            }
+        } catch (JacksonException e) {
+            String msg = e.getOriginalMessage().lines().findFirst().orElse("syntax error");
+            var loc = e.getLocation();
+            String where = loc != null && loc.getLineNr() > 0 ? "line " + loc.getLineNr() : "document " + (doc + 1);
+            throw new ManifestException(file, where, "", "not valid YAML: " + msg);
+        }
+        return out;
+    }
+
+    private static void collect(Node n, List<KubeObject> out) {
+        n.requireObject();
+        String kind = n.has("kind") ? n.get("kind").string() : null;
+        if ("List".equals(kind) || (kind != null && kind.endsWith("List") && n.has("items"))) {
+            for (Node item : n.list("items")) collect(item, out);
+            return;
+        }
+        out.add(object(n));
+    }
+
+    static KubeObject object(Node n) {
+        if (!n.has("kind")) throw n.error("kind", "missing (expected one of: " + String.join(", ", new TreeSet<>(Kinds.ALL.keySet())) + ")");
+        String kind = n.string("kind");
+        Kinds.Kind k = Kinds.ALL.get(kind);
+        if (k == null) throw n.error("kind", kind + " (expected one of: " + String.join(", ", new TreeSet<>(Kinds.ALL.keySet())) + ")");
+        String apiVersion = n.has("apiVersion") ? n.string("apiVersion") : "";
+        if (!k.apiVersions().contains(apiVersion))
+            throw n.error("apiVersion", (apiVersion.isEmpty() ? "missing" : apiVersion) + " (expected for " + kind + ": " + String.join(" or ", new TreeSet<>(k.apiVersions())) + ")");
+        Node meta = n.get("metadata");
+        if (meta.isNull()) throw n.error("metadata", "missing (expected: an object with name)");
+        meta.requireObject();
+        String name = meta.string("name");
+        if (!DNS_SUBDOMAIN.matcher(name).matches())
+            throw meta.error("name", "\"" + name + "\" (expected: lower-case letters, digits, '-' and '.', at most 253)");
+        String ns = "";
+        if (k.namespaced()) {
+            ns = meta.string("namespace", "default");
+            if (!DNS_LABEL.matcher(ns).matches())
+                throw meta.error("namespace", "\"" + ns + "\" (expected: lower-case letters, digits and '-', at most 63)");
+        } else if (kind.equals(Kinds.NAMESPACE) && !DNS_LABEL.matcher(name).matches()) {
+            throw meta.error("name", "\"" + name + "\" (expected: lower-case letters, digits and '-', at most 63)");
+        }
+        Map<String, String> labels = meta.stringMap("labels");
+        for (var e : labels.entrySet()) Labels.validate(meta.get("labels"), e.getKey(), e.getValue());
+        String display = kind + " " + (ns.isEmpty() ? name : ns + "/" + name);
+        return new KubeObject(n.file(), apiVersion, kind, ns, name, labels, n.as(display));
+    }
+}

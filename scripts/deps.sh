@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what Sluice needs on a Debian machine, only what is missing, and checks for JDK 25.
+# Prints the JDK 25 home on its last line when called with --java-home.
+set -euo pipefail
+
+PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make maven iproute2 nftables iptables
+      util-linux procps iputils-ping netcat-openbsd jq)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  if [ "$(id -u)" != 0 ]; then echo "deps: need root to install: ${missing[*]}" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi

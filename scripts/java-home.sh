@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Prints the home of a JDK 25: $JAVA_HOME when it is one, else the first under /usr/lib/jvm.
+# Fails with one clear line when there is none.
+set -u
+is25() { [ -x "$1/bin/javac" ] && "$1/bin/java" -version 2>&1 | head -1 | grep -qE '"25([.-]|")'; }
+if [ -n "${JAVA_HOME:-}" ] && is25 "$JAVA_HOME"; then echo "$JAVA_HOME"; exit 0; fi
+for d in /usr/lib/jvm/*25* /usr/lib/jvm/*; do
+  [ -d "$d" ] && is25 "$d" && { echo "$d"; exit 0; }
+done
+echo "sluice: no JDK 25 found (JAVA_HOME=${JAVA_HOME:-unset}, /usr/lib/jvm has none); expected: a JDK 25, e.g. Temurin 25 under /usr/lib/jvm, or JAVA_HOME pointing at one" >&2
+exit 1
