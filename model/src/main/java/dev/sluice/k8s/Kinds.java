@@ -10,6 +10,7 @@ public final class Kinds {
     public record Kind(String name, Set<String> apiVersions, boolean namespaced) {}
 
     public static final String NAMESPACE = "Namespace";
+    public static final String NODE = "Node";
     public static final String POD = "Pod";
     public static final String SERVICE = "Service";
     public static final String NETWORK_POLICY = "NetworkPolicy";
@@ -19,6 +20,7 @@ public final class Kinds {
 
     public static final Map<String, Kind> ALL = Map.of(
             NAMESPACE, new Kind(NAMESPACE, Set.of("v1"), false),
+            NODE, new Kind(NODE, Set.of("v1"), false),
             POD, new Kind(POD, Set.of("v1"), true),
             SERVICE, new Kind(SERVICE, Set.of("v1"), true),
             NETWORK_POLICY, new Kind(NETWORK_POLICY, Set.of("networking.k8s.io/v1"), true),

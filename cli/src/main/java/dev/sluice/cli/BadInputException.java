@@ -1,0 +1,6 @@
+package dev.sluice.cli;
+
+/** Bad input from the command line or its files: exit code 2, message is one line. */
+public final class BadInputException extends RuntimeException {
+    public BadInputException(String message) { super(message); }
+}

@@ -1,0 +1,42 @@
+package dev.sluice.cli;
+
+import dev.sluice.k8s.ManifestException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code sluice} command. Exit codes: 0 success, 1 failure, 2 bad input (usage, manifests,
+ * values); every error is one line on stderr naming the file, field or value and what was expected.
+ */
+@Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
+        description = "Sluice: a Kubernetes network data plane (eBPF), its agent, offline tools and lab.",
+        subcommands = {
+        })
+public final class Main {
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (tests call this). */
+    public static int run(String... args) {
+        var cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            Throwable t = ex;
+            while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null)
+                t = t.getCause();
+            if (t instanceof ManifestException || t instanceof BadInputException) {
+                System.err.println("sluice: " + t.getMessage());
+                return 2;
+            }
+            String msg = t.getMessage() == null ? t.toString() : t.getMessage();
+            System.err.println("sluice: " + msg.lines().findFirst().orElse(msg));
+            if (System.getenv("SLUICE_DEBUG") != null) t.printStackTrace();
+            return 1;
+        });
+        cl.setParameterExceptionHandler((ex, a) -> {
+            System.err.println("sluice: " + ex.getMessage().lines().findFirst().orElse("") + " (see: " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
+            return 2;
+        });
+        return cl.execute(args);
+    }
+}
