@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
         description = "Sluice: a Kubernetes network data plane (eBPF), its agent, offline tools and lab.",
         subcommands = {
+                AgentCommand.class,
+                StatusCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

@@ -1,0 +1,275 @@
+package dev.sluice.agent;
+
+import dev.sluice.agent.api.ApiServer;
+import dev.sluice.agent.cni.CniHandler;
+import dev.sluice.agent.endpoint.Endpoint;
+import dev.sluice.agent.endpoint.EndpointManager;
+import dev.sluice.agent.ipam.IpamStore;
+import dev.sluice.agent.reconcile.NodeReconciler;
+import dev.sluice.agent.source.ManifestSource;
+import dev.sluice.agent.source.Snapshot;
+import dev.sluice.config.Values;
+import dev.sluice.datapath.DropReason;
+import dev.sluice.datapath.NodeDatapath;
+import dev.sluice.datapath.maps.IpcacheKey;
+import dev.sluice.datapath.maps.IpcacheValue;
+import dev.sluice.datapath.maps.MetricsKey;
+import dev.sluice.datapath.maps.MetricsValue;
+import dev.sluice.datapath.maps.NodeConfig;
+import dev.sluice.ipcache.IpcacheModel;
+import dev.sluice.k8s.ClusterNode;
+import dev.sluice.k8s.KubeObject;
+import dev.sluice.k8s.Kinds;
+import dev.sluice.k8s.ManifestException;
+import dev.sluice.k8s.Pod;
+import dev.sluice.net.Ip;
+import dev.sluice.net.Mtu;
+import dev.sluice.netlink.IpRoute;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * One node's agent. Starts in dependency order (values, cluster state, IPAM, data path, endpoints,
+ * reconcile, API, watch) and stops in reverse. Stopping leaves the data path in the kernel: maps
+ * stay pinned and programs attached, so pods keep their connectivity while no agent runs.
+ */
+public final class Agent implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Agent.class);
+    public static final String TUNNEL_DEV = "sluice_vxlan";
+
+    private final AgentConfig cfg;
+    private Values values;
+    private Values.RoutingMode mode;
+    private ClusterNode self;
+    private int underlayMtu, podMtu;
+    private IpamStore ipam;
+    private NodeDatapath datapath;
+    private EndpointManager endpoints;
+    private NodeReconciler reconciler;
+    private ManifestSource source;
+    private ApiServer api;
+    private final Identities identities = new Identities();
+    private final Object generationLock = new Object();
+    private volatile long programmedGeneration = -1;
+    private volatile List<String> errors = List.of();
+
+    public Agent(AgentConfig cfg) { this.cfg = cfg; }
+
+    public void start() throws Exception {
+        String valuesFile = cfg.values().map(Object::toString).orElse("");
+        String text = cfg.values().filter(Files::isRegularFile).map(p -> { try { return Files.readString(p); } catch (IOException e) { throw new ManifestException(p.toString(), "", "", "cannot read: " + e.getMessage()); } }).orElse("");
+        values = Values.parse(valuesFile, text, Map.of());
+        mode = cfg.routing().map(r -> Values.RoutingMode.valueOf(r.toUpperCase())).orElse(values.routingMode());
+
+        source = new ManifestSource(cfg.manifests(), this::onSnapshot);
+        Snapshot first = source.read();
+        self = nodes(first).stream().filter(n -> n.name().equals(cfg.node())).findFirst().orElseThrow(() -> new ManifestException(
+                cfg.manifests().toString(), "Node " + cfg.node(), "", "not found (expected: a Node manifest named " + cfg.node() + " with spec.podCIDRs and an InternalIP)"));
+        if (self.podCIDRs().isEmpty() || self.internalIP().isEmpty())
+            throw new ManifestException(cfg.manifests().toString(), "Node " + cfg.node(), "spec.podCIDRs", "missing (expected: the node's pod CIDR and an InternalIP address)");
+
+        IpRoute host = IpRoute.local();
+        var uplink = host.link(cfg.uplink());
+        underlayMtu = values.mtu() != 0 ? values.mtu() : uplink.mtu();
+        podMtu = Mtu.podMtu(underlayMtu, mode);
+        ipam = new IpamStore(cfg.stateDir().resolve("ipam"), self.podCIDRs().get(0));
+
+        datapath = NodeDatapath.load(cfg.bpfObjects(), cfg.bpffs());
+        int tunnelIfindex = 0;
+        if (mode == Values.RoutingMode.TUNNEL) {
+            if (!host.linkExists(TUNNEL_DEV))
+                host.ip("link", "add", TUNNEL_DEV, "type", "vxlan", "external", "dstport", Integer.toString(values.tunnelPort()));
+            host.batch(List.of("link set " + TUNNEL_DEV + " mtu " + podMtu + " arp off up"));
+            tunnelIfindex = host.link(TUNNEL_DEV).index();
+            datapath.attachOverlay(TUNNEL_DEV, tunnelIfindex);
+        } else if (host.linkExists(TUNNEL_DEV)) {
+            host.ip("link", "del", TUNNEL_DEV);
+        }
+        datapath.config().put(0, new NodeConfig(Ip.parse(self.internalIP()), tunnelIfindex,
+                mode == Values.RoutingMode.TUNNEL ? NodeConfig.TUNNEL : 0, uplink.index()));
+        datapath.attachUplink(cfg.uplink(), uplink.index());
+
+        endpoints = new EndpointManager(cfg.stateDir().resolve("endpoints"), ipam, datapath);
+        endpoints.restore();
+        reconciler = new NodeReconciler(datapath.ipcache());
+        apply(first);
+
+        var cni = new CniHandler(endpoints, () -> podMtu, () -> datapath == null ? "data path not loaded" : null);
+        api = new ApiServer(cfg.socket())
+                .register("status", (p, out) -> out.result(status()))
+                .register("wait", (p, out) -> out.result(waitFor(p)))
+                .register("cni", (p, out) -> {
+                    var r = cni.handle(p);
+                    out.raw(r.exitCode() + "\n" + r.stdout());
+                })
+                .register("endpoints", (p, out) -> out.result(endpointList()))
+                .register("ipcache", (p, out) -> out.result(ipcacheList()))
+                .register("metrics", (p, out) -> out.result(metricsList()));
+        api.start();
+        source.start();
+        log.info("agent {} up: {} routing, node IP {}, pod CIDR {}, pod MTU {}", cfg.node(), mode.word(), self.internalIP(),
+                ipam.cidr(), podMtu);
+    }
+
+    private void onSnapshot(Snapshot s) {
+        try {
+            apply(s);
+        } catch (RuntimeException e) {
+            log.error("generation {}: {}", s.generation(), e.getMessage());
+            errors = List.of("generation " + s.generation() + ": " + e.getMessage());
+        }
+    }
+
+    /** Programs one snapshot: decode what decodes, reconcile, then report the generation. */
+    private synchronized void apply(Snapshot s) {
+        List<String> errs = new ArrayList<>(s.errors());
+        List<ClusterNode> nodes = nodes(s, errs);
+        List<Pod> pods = new ArrayList<>();
+        Map<String, KubeObject> namespaces = new HashMap<>();
+        for (KubeObject o : s.objects()) if (o.kind().equals(Kinds.NAMESPACE)) namespaces.put(o.name(), o);
+        for (KubeObject o : s.objects()) {
+            if (!o.kind().equals(Kinds.POD)) continue;
+            try {
+                pods.add(Pod.decode(o));
+            } catch (ManifestException e) {
+                errs.add(e.getMessage());
+            }
+        }
+        identities.update(pods, namespaces, values);
+        int ipc = reconciler.reconcileIpcache(IpcacheModel.compute(cfg.node(), nodes, pods, identities::of, mode));
+        int routes = reconciler.reconcileRoutes(cfg.node(), nodes, mode, cfg.uplink(), TUNNEL_DEV, podMtu);
+        endpoints.identities(identities::ofKey);
+        errors = List.copyOf(errs);
+        errs.forEach(e -> log.warn("skipped: {}", e));
+        synchronized (generationLock) {
+            programmedGeneration = s.generation();
+            generationLock.notifyAll();
+        }
+        log.info("generation {} programmed: {} ipcache changes, {} route changes", s.generation(), ipc, routes);
+    }
+
+    private static List<ClusterNode> nodes(Snapshot s) { return nodes(s, new ArrayList<>()); }
+
+    private static List<ClusterNode> nodes(Snapshot s, List<String> errs) {
+        List<ClusterNode> out = new ArrayList<>();
+        for (KubeObject o : s.objects()) {
+            if (!o.kind().equals(Kinds.NODE)) continue;
+            try {
+                out.add(ClusterNode.decode(o));
+            } catch (ManifestException e) {
+                errs.add(e.getMessage());
+            }
+        }
+        return out;
+    }
+
+    private Map<String, Object> waitFor(JsonNode p) throws InterruptedException {
+        long gen = p.path("generation").asLong(0);
+        long timeout = p.path("timeoutMs").asLong(60_000);
+        long deadline = System.currentTimeMillis() + timeout;
+        synchronized (generationLock) {
+            while (programmedGeneration < gen) {
+                long left = deadline - System.currentTimeMillis();
+                if (left <= 0) throw new IllegalStateException("node " + cfg.node() + ": generation " + gen + " not programmed within "
+                        + timeout + " ms (programmed: " + programmedGeneration + ")");
+                generationLock.wait(left);
+            }
+        }
+        return Map.of("node", cfg.node(), "programmedGeneration", programmedGeneration);
+    }
+
+    Map<String, Object> status() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("node", cfg.node());
+        s.put("health", errors.isEmpty() ? "ok" : "degraded");
+        s.put("programmedGeneration", programmedGeneration);
+        s.put("routing", mode.word());
+        s.put("nodeIP", self.internalIP());
+        s.put("podCIDR", ipam.cidr().toString());
+        s.put("mtu", Map.of("underlay", underlayMtu, "pod", podMtu));
+        s.put("ipam", Map.of("cidr", ipam.cidr().toString(), "used", ipam.used(), "capacity", ipam.capacity()));
+        s.put("endpoints", endpointList());
+        List<Map<String, Object>> progs = new ArrayList<>();
+        for (var a : datapath.attachments())
+            progs.add(Map.of("program", a.program(), "device", a.device(), "direction", a.direction().name().toLowerCase()));
+        s.put("programs", progs);
+        List<Map<String, Object>> maps = new ArrayList<>();
+        datapath.mapUse().forEach((name, use) -> maps.add(Map.of("name", name, "entries", use[0], "max", use[1])));
+        s.put("maps", maps);
+        s.put("errors", errors);
+        return s;
+    }
+
+    private List<Map<String, Object>> endpointList() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Endpoint e : endpoints.list()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", e.id());
+            m.put("pod", e.pod());
+            m.put("ip", e.ip());
+            m.put("identity", identities.ofKey(e.pod()));
+            m.put("interface", e.hostIfname());
+            m.put("ifindex", e.hostIfindex());
+            m.put("containerID", e.containerId());
+            out.add(m);
+        }
+        return out;
+    }
+
+    private List<Map<String, Object>> ipcacheList() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Map.Entry<IpcacheKey, IpcacheValue> e : new java.util.TreeMap<>(datapath.ipcache().all()).entrySet()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("prefix", e.getKey().cidr().toString());
+            m.put("identity", e.getValue().identity());
+            m.put("tunnelEndpoint", e.getValue().tunnelEndpoint() == 0 ? "" : Ip.format(e.getValue().tunnelEndpoint()));
+            m.put("flags", e.getValue().flags());
+            out.add(m);
+        }
+        return out;
+    }
+
+    private List<Map<String, Object>> metricsList() {
+        Map<MetricsKey, MetricsValue> sums = new java.util.TreeMap<>(java.util.Comparator.comparingInt(MetricsKey::reason)
+                .thenComparingInt(MetricsKey::direction).thenComparingInt(MetricsKey::endpoint));
+        datapath.metrics().allPerCpu().forEach((k, perCpu) -> sums.put(k, perCpu.stream().reduce(new MetricsValue(0, 0), MetricsValue::plus)));
+        List<Map<String, Object>> out = new ArrayList<>();
+        Map<Integer, String> pods = new HashMap<>();
+        endpoints.list().forEach(e -> pods.put(e.id(), e.pod()));
+        sums.forEach((k, v) -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("reason", DropReason.describe(k.reason()));
+            m.put("code", k.reason());
+            m.put("direction", k.direction() == 1 ? "ingress" : k.direction() == 2 ? "egress" : "none");
+            m.put("endpoint", Optional.ofNullable(pods.get(k.endpoint())).orElse(k.endpoint() == 0 ? "" : "#" + k.endpoint()));
+            m.put("packets", v.packets());
+            m.put("bytes", v.bytes());
+            out.add(m);
+        });
+        return out;
+    }
+
+    /** Blocks until the process is asked to stop. */
+    public void awaitShutdown() throws InterruptedException {
+        Object forever = new Object();
+        synchronized (forever) {
+            forever.wait();
+        }
+    }
+
+    @Override public void close() {
+        if (api != null) api.close();
+        if (source != null) source.close();
+        if (datapath != null) datapath.close();
+        log.info("agent {} stopped; the data path stays programmed", cfg.node());
+    }
+}

@@ -1,0 +1,190 @@
+package dev.sluice.agent.endpoint;
+
+import dev.sluice.agent.ipam.IpamStore;
+import dev.sluice.datapath.NodeDatapath;
+import dev.sluice.datapath.maps.EndpointInfo;
+import dev.sluice.datapath.maps.EndpointKey;
+import dev.sluice.net.Ip;
+import dev.sluice.netlink.IpRoute;
+import dev.sluice.netlink.IpRouteException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToIntFunction;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Creates and removes pod endpoints: the veth pair, the pod's address, routes and MTU, the
+ * data path programs on the host side and the endpoint map entry. Each endpoint is persisted so a
+ * restarted agent re-adopts it without touching the running pod. A failed create removes what it
+ * made, so nothing is left half-made.
+ */
+public final class EndpointManager {
+    private static final Logger log = LoggerFactory.getLogger(EndpointManager.class);
+    /** The pod's default gateway: a link-local address answered by a static neighbour entry. */
+    public static final String GATEWAY = "169.254.1.1";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final Path dir;
+    private final IpamStore ipam;
+    private final NodeDatapath datapath;
+    private final IpRoute host = IpRoute.local();
+    private final Map<String, Endpoint> byAttachment = new ConcurrentHashMap<>();
+    private volatile ToIntFunction<String> identities = pod -> 0;
+
+    public EndpointManager(Path dir, IpamStore ipam, NodeDatapath datapath) throws IOException {
+        this.dir = dir;
+        this.ipam = ipam;
+        this.datapath = datapath;
+        Files.createDirectories(dir);
+    }
+
+    static String attachment(String containerId, String ifname) { return containerId + "/" + ifname; }
+
+    /** Sets how pod keys (ns/name) map to security identities; existing endpoints are rewritten. */
+    public void identities(ToIntFunction<String> f) {
+        this.identities = f;
+        for (Endpoint e : byAttachment.values()) writeMap(e);
+    }
+
+    public List<Endpoint> list() {
+        return byAttachment.values().stream().sorted(java.util.Comparator.comparing(Endpoint::pod)).toList();
+    }
+
+    public Optional<Endpoint> get(String containerId, String ifname) { return Optional.ofNullable(byAttachment.get(attachment(containerId, ifname))); }
+
+    /** Re-adopts persisted endpoints after a restart: programs re-attached, map entries rewritten. */
+    public void restore() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.filter(f -> f.toString().endsWith(".json")).toList()) {
+                Endpoint e = JSON.readValue(Files.readString(p), Endpoint.class);
+                if (!host.linkExists(e.hostIfname())) {
+                    log.warn("endpoint {} ({}): its veth {} is gone; releasing it", e.pod(), e.ip(), e.hostIfname());
+                    forget(e);
+                    continue;
+                }
+                int ifindex = host.link(e.hostIfname()).index();
+                Endpoint cur = ifindex == e.hostIfindex() ? e : new Endpoint(e.id(), e.containerId(), e.ifname(), e.pod(), e.netns(), e.ip(),
+                        e.hostIfname(), ifindex, e.hostMac(), e.podMac(), e.mtu());
+                byAttachment.put(attachment(e.containerId(), e.ifname()), cur);
+                datapath.attachEndpoint(cur.hostIfname(), cur.hostIfindex());
+                writeMap(cur);
+            }
+        }
+    }
+
+    /** CNI ADD. Returns the existing endpoint when this attachment is already set up. */
+    public synchronized Endpoint add(String containerId, String ifname, String netns, String pod, int mtu) throws IOException {
+        Endpoint existing = byAttachment.get(attachment(containerId, ifname));
+        if (existing != null) return existing;
+        int ip = ipam.allocate(new IpamStore.Owner(containerId, ifname, pod));
+        String hostIf = hostIfname(containerId, ifname);
+        IpRoute podNs = IpRoute.in(Path.of(netns));
+        try {
+            if (host.linkExists(hostIf)) host.ip("link", "del", hostIf); // left by a crash mid-ADD
+            host.ip("link", "add", hostIf, "mtu", Integer.toString(mtu), "type", "veth", "peer", "name", ifname, "mtu",
+                    Integer.toString(mtu), "netns", netns);
+            var hostLink = host.link(hostIf);
+            podNs.batch(List.of(
+                    "link set lo up",
+                    "addr add " + Ip.format(ip) + "/32 dev " + ifname,
+                    "link set " + ifname + " up",
+                    "route add " + GATEWAY + " dev " + ifname + " scope link",
+                    "route add default via " + GATEWAY + " dev " + ifname + " mtu " + mtu,
+                    "neigh replace " + GATEWAY + " lladdr " + hostLink.mac() + " dev " + ifname + " nud permanent"));
+            String podMac = podNs.link(ifname).mac();
+            host.batch(List.of("link set " + hostIf + " up",
+                    "route replace " + Ip.format(ip) + "/32 dev " + hostIf + " scope link"));
+            Endpoint e = new Endpoint(freeId(), containerId, ifname, pod, netns, Ip.format(ip), hostIf, hostLink.index(),
+                    hostLink.mac(), podMac, mtu);
+            datapath.attachEndpoint(hostIf, hostLink.index());
+            writeMap(e);
+            persist(e);
+            byAttachment.put(attachment(containerId, ifname), e);
+            log.info("endpoint {} {} on {} (ifindex {})", pod, e.ip(), hostIf, hostLink.index());
+            return e;
+        } catch (RuntimeException | IOException ex) {
+            try {
+                if (host.linkExists(hostIf)) host.ip("link", "del", hostIf);
+            } catch (IpRouteException cleanup) {
+                log.warn("rollback of {}: {}", hostIf, cleanup.getMessage());
+            }
+            datapath.endpoints().remove(new EndpointKey(ip));
+            ipam.release(containerId, ifname);
+            throw ex;
+        }
+    }
+
+    /** CNI DEL: idempotent; releases the address even when the endpoint was never completed. */
+    public synchronized void delete(String containerId, String ifname) throws IOException {
+        Endpoint e = byAttachment.get(attachment(containerId, ifname));
+        if (e != null) {
+            datapath.detachEndpoint(e.hostIfindex());
+            if (host.linkExists(e.hostIfname())) host.ip("link", "del", e.hostIfname());
+            forget(e);
+        }
+        ipam.release(containerId, ifname);
+    }
+
+    private void forget(Endpoint e) throws IOException {
+        datapath.endpoints().remove(new EndpointKey(Ip.parse(e.ip())));
+        byAttachment.remove(attachment(e.containerId(), e.ifname()));
+        Files.deleteIfExists(file(e.containerId(), e.ifname()));
+        ipam.release(e.containerId(), e.ifname());
+    }
+
+    /** CNI CHECK: the veth, address and map entry are all in place; empty when healthy. */
+    public List<String> check(String containerId, String ifname) {
+        List<String> problems = new ArrayList<>();
+        Endpoint e = byAttachment.get(attachment(containerId, ifname));
+        if (e == null) return List.of("no endpoint for container " + containerId + " interface " + ifname);
+        if (!host.linkExists(e.hostIfname())) problems.add("host veth " + e.hostIfname() + " is missing");
+        if (datapath.endpoints().get(new EndpointKey(Ip.parse(e.ip()))).isEmpty()) problems.add("endpoint map has no entry for " + e.ip());
+        return problems;
+    }
+
+    private void writeMap(Endpoint e) {
+        datapath.endpoints().put(new EndpointKey(Ip.parse(e.ip())),
+                new EndpointInfo(e.hostIfindex(), identities.applyAsInt(e.pod()), e.id(), 0, e.podMac(), e.hostMac()));
+    }
+
+    private void persist(Endpoint e) throws IOException {
+        Path f = file(e.containerId(), e.ifname());
+        Path tmp = f.resolveSibling("." + f.getFileName());
+        Files.writeString(tmp, JSON.writeValueAsString(e), StandardCharsets.UTF_8);
+        Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private Path file(String containerId, String ifname) { return dir.resolve(hostIfname(containerId, ifname) + ".json"); }
+
+    private int freeId() {
+        var used = new TreeMap<Integer, Boolean>();
+        byAttachment.values().forEach(e -> used.put(e.id(), true));
+        for (int i = 1; i < 65536; i++) if (!used.containsKey(i)) return i;
+        throw new IllegalStateException("no free endpoint id (expected: fewer than 65535 endpoints on a node)");
+    }
+
+    /** lxc + 11 hex digits of a hash of the attachment: unique, stable, and within IFNAMSIZ. */
+    static String hostIfname(String containerId, String ifname) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(attachment(containerId, ifname).getBytes(StandardCharsets.UTF_8));
+            return "lxc" + HexFormat.of().formatHex(h).substring(0, 11);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/* Shared definitions for every Sluice program: includes, helpers, constants. */
+#ifndef SLUICE_COMMON_H
+#define SLUICE_COMMON_H
+
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/in.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+#define AF_INET4 2
+#define AF_INET6 10
+
+/* Reserved security identities, numbered as Cilium numbers them. */
+#define IDENTITY_UNKNOWN     0
+#define IDENTITY_HOST        1
+#define IDENTITY_WORLD       2
+#define IDENTITY_UNMANAGED   3
+#define IDENTITY_HEALTH      4
+#define IDENTITY_INIT        5
+#define IDENTITY_REMOTE_NODE 6
+
+/* skb->mark layout for packets Sluice has already handled in this node:
+ * the upper 16 bits are a magic, the lower 16 unused for now. The overlay egress program
+ * uses it to tell our own redirects (tunnel key already set) from host-stack traffic. */
+#define MARK_MAGIC_MASK   0xffff0000
+#define MARK_MAGIC_LXC    0x5c1e0000
+
+#endif

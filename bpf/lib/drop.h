@@ -1,0 +1,97 @@
+/* Drop reasons, counters and events: every packet the data path does not forward is counted
+ * under a reason and reported on the events ring buffer. Numbers are stable API: the Java side
+ * (dev.sluice.datapath.DropReason) and `sluice monitor` name them. */
+#ifndef SLUICE_DROP_H
+#define SLUICE_DROP_H
+
+#include "maps.h"
+
+#define METRIC_INGRESS 1
+#define METRIC_EGRESS  2
+
+enum {
+	REASON_FORWARDED      = 0,
+	DROP_INVALID_SOURCE   = 130,  /* source address is not the sending pod's own */
+	DROP_UNSUPPORTED_L3   = 131,  /* an L3 protocol the data path does not handle yet */
+	DROP_INVALID_PACKET   = 132,  /* truncated or malformed headers */
+	DROP_NO_CONFIG        = 133,  /* the agent has not written the node config yet */
+	DROP_UNKNOWN_ENDPOINT = 134,  /* traffic on a pod interface the agent does not know */
+	DROP_NO_TUNNEL_KEY    = 135,  /* could not set the VXLAN tunnel key */
+	DROP_POLICY           = 140,  /* reserved for policy enforcement */
+	DROP_POLICY_DENY      = 141,
+	DROP_NO_BACKEND       = 150,
+	DROP_CT_FULL          = 151,
+	DROP_FRAGMENT         = 152,
+};
+
+#define EVENT_DROP 1
+
+struct drop_event {
+	__u8 type;
+	__u8 reason;
+	__u8 dir;
+	__u8 proto;
+	__u32 ifindex;
+	__u32 src_identity;
+	__u32 dst_identity;
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u32 len;
+	__u16 endpoint;
+	__u16 pad;
+};
+
+static __always_inline void count(__u8 reason, __u8 dir, __u16 endpoint, __u32 len)
+{
+	struct metrics_key k = { .reason = reason, .dir = dir, .endpoint = endpoint };
+	struct metrics_value *v = bpf_map_lookup_elem(&sl_metrics, &k);
+	if (v) {
+		v->packets++;
+		v->bytes += len;
+	} else {
+		struct metrics_value init = { .packets = 1, .bytes = len };
+		bpf_map_update_elem(&sl_metrics, &k, &init, BPF_NOEXIST);
+	}
+}
+
+/* Flow facts gathered while parsing, for counters and drop events. */
+struct flow4 {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u32 src_identity;
+	__u32 dst_identity;
+};
+
+static __always_inline int drop(struct __sk_buff *skb, __u8 reason, __u8 dir, __u16 endpoint,
+				const struct flow4 *f)
+{
+	count(reason, dir, endpoint, skb->len);
+	struct drop_event *e = bpf_ringbuf_reserve(&sl_events, sizeof(*e), 0);
+	if (e) {
+		__builtin_memset(e, 0, sizeof(*e));
+		e->type = EVENT_DROP;
+		e->reason = reason;
+		e->dir = dir;
+		e->ifindex = skb->ifindex;
+		e->len = skb->len;
+		e->endpoint = endpoint;
+		if (f) {
+			e->proto = f->proto;
+			e->saddr = f->saddr;
+			e->daddr = f->daddr;
+			e->sport = f->sport;
+			e->dport = f->dport;
+			e->src_identity = f->src_identity;
+			e->dst_identity = f->dst_identity;
+		}
+		bpf_ringbuf_submit(e, 0);
+	}
+	return TC_ACT_SHOT;
+}
+
+#endif

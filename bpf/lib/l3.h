@@ -1,0 +1,67 @@
+/* Header parsing and L2 rewrite shared by the programs. */
+#ifndef SLUICE_L3_H
+#define SLUICE_L3_H
+
+#include "common.h"
+#include "drop.h"
+
+#define PARSE_OK      0
+#define PARSE_NOT_IP4 1
+#define PARSE_ARP     2
+#define PARSE_BAD     3
+
+/* Validates Ethernet and IPv4 headers and fills the flow facts (ports from the first fragment only). */
+static __always_inline int parse4(struct __sk_buff *skb, struct flow4 *f)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > end)
+		return PARSE_BAD;
+	if (eth->h_proto == bpf_htons(ETH_P_ARP))
+		return PARSE_ARP;
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return PARSE_NOT_IP4;
+	struct iphdr *ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > end)
+		return PARSE_BAD;
+	if (ip->version != 4 || ip->ihl < 5)
+		return PARSE_BAD;
+	f->saddr = ip->saddr;
+	f->daddr = ip->daddr;
+	f->proto = ip->protocol;
+	/* ports only when this is the first fragment and the L4 header is in the linear data */
+	if ((ip->frag_off & bpf_htons(0x1fff)) == 0 && (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP)) {
+		__be16 *ports = (void *)ip + ip->ihl * 4;
+		if ((void *)(ports + 2) <= end) {
+			f->sport = ports[0];
+			f->dport = ports[1];
+		}
+	}
+	return PARSE_OK;
+}
+
+/* Rewrites the Ethernet addresses for delivery to a local pod. */
+static __always_inline int rewrite_l2(struct __sk_buff *skb, const __u8 *dst, const __u8 *src)
+{
+	if (bpf_skb_store_bytes(skb, 0, dst, ETH_ALEN, 0) < 0)
+		return -1;
+	if (bpf_skb_store_bytes(skb, ETH_ALEN, src, ETH_ALEN, 0) < 0)
+		return -1;
+	return 0;
+}
+
+/* Delivers to a local endpoint: new MACs, then out of its host-side veth into the pod. */
+static __always_inline int deliver_local(struct __sk_buff *skb, const struct endpoint_info *dep, __u8 dir_from,
+					 __u16 from_ep, struct flow4 *f)
+{
+	__u8 mac[ETH_ALEN], node_mac[ETH_ALEN];
+	__builtin_memcpy(mac, dep->mac, ETH_ALEN);
+	__builtin_memcpy(node_mac, dep->node_mac, ETH_ALEN);
+	if (rewrite_l2(skb, mac, node_mac) < 0)
+		return drop(skb, DROP_INVALID_PACKET, dir_from, from_ep, f);
+	return bpf_redirect(dep->ifindex, 0);
+}
+
+#endif

@@ -1,0 +1,43 @@
+package dev.sluice.cli;
+
+import dev.sluice.agent.Agent;
+import dev.sluice.agent.AgentConfig;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code sluice agent}: runs the node agent in the foreground (the lab starts one per node namespace). */
+@Command(name = "agent", description = "Run the node agent in the foreground.")
+public final class AgentCommand implements Callable<Integer> {
+    @Option(names = "--node", required = true, description = "This node's name (a Node manifest with this name must exist).")
+    String node;
+    @Option(names = "--manifests", required = true, description = "Directory of cluster-state manifests to watch.")
+    Path manifests;
+    @Option(names = "--state-dir", required = true, description = "The agent's own persistent state (IPAM, endpoints).")
+    Path stateDir;
+    @Option(names = "--socket", defaultValue = "/var/run/sluice/agent.sock", description = "API socket (default: ${DEFAULT-VALUE}).")
+    Path socket;
+    @Option(names = "--bpffs", required = true, description = "Directory under /sys/fs/bpf for this node's pinned maps.")
+    Path bpffs;
+    @Option(names = "--values", description = "Values file (Helm-style).")
+    Path values;
+    @Option(names = "--routing", description = "native or tunnel; overrides the values file.")
+    String routing;
+    @Option(names = "--uplink", defaultValue = "eth0", description = "The node's uplink device (default: ${DEFAULT-VALUE}).")
+    String uplink;
+
+    @Override public Integer call() throws Exception {
+        if (routing != null && !routing.equals("native") && !routing.equals("tunnel"))
+            throw new BadInputException("--routing: " + routing + " (expected: native or tunnel)");
+        Path home = Path.of(System.getProperty("sluice.home", "."));
+        var cfg = new AgentConfig(node, manifests, stateDir, socket, bpffs, Optional.ofNullable(values), Optional.ofNullable(routing),
+                uplink, home.resolve("build/bpf"));
+        Agent agent = new Agent(cfg);
+        Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "agent-stop"));
+        agent.start();
+        agent.awaitShutdown();
+        return 0;
+    }
+}

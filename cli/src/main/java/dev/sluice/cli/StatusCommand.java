@@ -1,0 +1,69 @@
+package dev.sluice.cli;
+
+import dev.sluice.agent.api.AgentClient;
+import dev.sluice.agent.api.AgentException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import tools.jackson.databind.JsonNode;
+
+/** {@code sluice status}: health, endpoints, IPAM, routing, MTU, programs and maps per agent. */
+@Command(name = "status", description = "Show each agent's health, endpoints, IPAM use, routing, MTU, programs and maps.")
+public final class StatusCommand implements Callable<Integer> {
+    @Mixin AgentOptions agents;
+    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table or json")
+    String output;
+
+    @Override public Integer call() {
+        String fmt = Output.format(output, "table", "json");
+        List<Object> nodes = new ArrayList<>();
+        boolean healthy = true;
+        for (var t : agents.targets()) {
+            try {
+                nodes.add(AgentClient.call(t.socket(), "status", Map.of()));
+            } catch (AgentException e) {
+                healthy = false;
+                nodes.add(Map.of("node", t.node(), "health", "unreachable", "error", e.getMessage()));
+            }
+        }
+        if (fmt.equals("json")) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("health", healthy ? "ok" : "degraded");
+            out.put("nodes", nodes);
+            Output.json(System.out, out);
+        } else {
+            for (Object o : nodes) printNode(Output.JSON.valueToTree(o));
+        }
+        return healthy ? 0 : 1;
+    }
+
+    private static void printNode(JsonNode n) {
+        var out = System.out;
+        out.printf("Node %s: %s%n", n.path("node").asString(), n.path("health").asString());
+        if (n.has("error")) {
+            out.println("  " + n.path("error").asString());
+            return;
+        }
+        out.printf("  Routing:     %s (node IP %s)%n", n.path("routing").asString(), n.path("nodeIP").asString());
+        out.printf("  MTU:         underlay %d, pod %d%n", n.path("mtu").path("underlay").asInt(), n.path("mtu").path("pod").asInt());
+        out.printf("  IPAM:        %s, %d/%d used%n", n.path("ipam").path("cidr").asString(), n.path("ipam").path("used").asInt(),
+                n.path("ipam").path("capacity").asInt());
+        out.printf("  Generation:  %d programmed%n", n.path("programmedGeneration").asLong());
+        out.printf("  Endpoints:   %d%n", n.path("endpoints").size());
+        for (JsonNode e : n.path("endpoints"))
+            out.printf("    %-24s %-15s identity %-6d %s%n", e.path("pod").asString(), e.path("ip").asString(), e.path("identity").asInt(),
+                    e.path("interface").asString());
+        out.printf("  Programs:    %d attached%n", n.path("programs").size());
+        for (JsonNode p : n.path("programs"))
+            out.printf("    %-15s %-8s %s%n", p.path("device").asString(), p.path("direction").asString(), p.path("program").asString());
+        out.println("  Maps:");
+        for (JsonNode m : n.path("maps"))
+            out.printf("    %-14s %d/%d%n", m.path("name").asString(), m.path("entries").asInt(), m.path("max").asInt());
+        for (JsonNode e : n.path("errors")) out.println("  Error: " + e.asString());
+    }
+}

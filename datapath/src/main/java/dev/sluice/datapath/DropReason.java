@@ -1,0 +1,31 @@
+package dev.sluice.datapath;
+
+import java.util.Arrays;
+
+/** The data path's reason codes (bpf/lib/drop.h), with the names users see. */
+public enum DropReason {
+    FORWARDED(0, "Forwarded"),
+    INVALID_SOURCE(130, "Invalid source address (spoofed)"),
+    UNSUPPORTED_L3(131, "Unsupported L3 protocol"),
+    INVALID_PACKET(132, "Invalid packet"),
+    NO_CONFIG(133, "Node config not programmed"),
+    UNKNOWN_ENDPOINT(134, "Unknown endpoint"),
+    NO_TUNNEL_KEY(135, "Cannot set tunnel key"),
+    POLICY(140, "Policy denied"),
+    POLICY_DENY(141, "Policy denied by deny rule"),
+    NO_BACKEND(150, "Service backend not found"),
+    CT_FULL(151, "Conntrack table full"),
+    FRAGMENT(152, "Fragment without its first fragment");
+
+    public final int code;
+    public final String text;
+
+    DropReason(int code, String text) {
+        this.code = code;
+        this.text = text;
+    }
+
+    public static String describe(int code) {
+        return Arrays.stream(values()).filter(r -> r.code == code).map(r -> r.text).findFirst().orElse("Unknown reason " + code);
+    }
+}
