@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 AgentCommand.class,
                 StatusCommand.class,
+                dev.sluice.cli.lab.LabCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

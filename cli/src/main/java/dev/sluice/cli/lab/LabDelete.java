@@ -1,0 +1,26 @@
+package dev.sluice.cli.lab;
+
+import dev.sluice.cli.Output;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "delete", mixinStandardHelpOptions = true,
+        description = "Delete objects from the lab (a namespace takes its objects along); returns once every agent has programmed it.")
+final class LabDelete implements Callable<Integer> {
+    @Mixin LabOptions lab;
+    @Option(names = {"-f", "--filename"}, required = true, description = "Manifest files or directories.") List<Path> files;
+    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "json or table.") String output;
+
+    @Override public Integer call() {
+        String fmt = LabOptions.format(output);
+        var l = lab.lab();
+        long gen = l.delete(files);
+        if (fmt.equals("json")) Output.json(System.out, Map.of("lab", l.name(), "generation", gen));
+        return 0;
+    }
+}

@@ -1,0 +1,84 @@
+package dev.sluice.lab;
+
+import dev.sluice.agent.api.AgentClient;
+import dev.sluice.agent.api.AgentException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import tools.jackson.databind.JsonNode;
+
+/** Starting the lab's agents (one JVM per node, inside the node namespace) and waiting on them. */
+public final class Agents {
+    static final long START_TIMEOUT_MS = 60_000;
+    static final long WAIT_TIMEOUT_MS = 60_000;
+    private final LabEnv env;
+
+    public Agents(LabEnv env) { this.env = env; }
+
+    /** The agent's command line, run under {@code nsenter --net=<node netns>}. */
+    public List<String> command(LabState.NodeState n, Path manifests, Path values, String routing) {
+        List<String> c = new ArrayList<>(List.of(env.java().toString(), "-XX:+UseSerialGC", "-Xss512k", "-XX:TieredStopAtLevel=1",
+                "--enable-native-access=ALL-UNNAMED", "-Dsluice.home=" + env.home(), "-jar", env.jar().toString(),
+                "agent", "--node", n.name(), "--manifests", manifests.toString(), "--state-dir", n.stateDir(),
+                "--socket", n.socket(), "--bpffs", n.bpffs(), "--values", values.toString()));
+        if (routing != null) c.addAll(List.of("--routing", routing));
+        return c;
+    }
+
+    /** Starts the agent of a node, detached; returns its pid. */
+    public long start(LabState.NodeState n, Path manifests, Path values, String routing) {
+        try {
+            Files.createDirectories(Path.of(n.stateDir()));
+            Files.deleteIfExists(Path.of(n.socket()));
+        } catch (java.io.IOException e) {
+            throw new Procs.CommandException("cannot prepare " + n.stateDir() + ": " + e.getMessage());
+        }
+        return Procs.startDetached(LabNet.inNetns(n.netns(), command(n, manifests, values, routing)), null, Path.of(n.log()));
+    }
+
+    /** Polls {@code status} until the agent answers; fails early if it exits. Returns the status. */
+    public JsonNode awaitUp(LabState.NodeState n, long pid) {
+        long deadline = System.currentTimeMillis() + START_TIMEOUT_MS;
+        Path sock = Path.of(n.socket());
+        String last = "";
+        while (true) {
+            if (Files.exists(sock)) {
+                try {
+                    return AgentClient.call(sock, "status", Map.of());
+                } catch (AgentException e) {
+                    last = e.getMessage();
+                }
+            }
+            if (!Procs.alive(pid))
+                throw new Procs.CommandException("the agent of " + n.name() + " exited before it answered; log " + n.log() + ": " + Procs.tail(Path.of(n.log()), 5));
+            if (System.currentTimeMillis() > deadline)
+                throw new Procs.CommandException("the agent of " + n.name() + " did not answer `status` within " + START_TIMEOUT_MS / 1000 + " s"
+                        + (last.isEmpty() ? "" : " (" + last + ")") + "; log " + n.log() + ": " + Procs.tail(Path.of(n.log()), 5));
+            Kubelet.sleep(100);
+        }
+    }
+
+    /** Returns once every agent has programmed {@code generation} (in parallel); throws naming the first that did not. */
+    public void awaitGeneration(List<LabState.NodeState> nodes, long generation) {
+        var futures = nodes.stream().map(n -> CompletableFuture.runAsync(() -> {
+            try {
+                AgentClient.call(Path.of(n.socket()), "wait", Map.of("generation", generation, "timeoutMs", WAIT_TIMEOUT_MS));
+            } catch (AgentException e) {
+                throw new AgentException("the agent of " + n.name() + " did not program generation " + generation + ": " + e.getMessage()
+                        + "; log " + n.log() + ": " + Procs.tail(Path.of(n.log()), 3));
+            }
+        })).toList();
+        RuntimeException first = null;
+        for (var f : futures) {
+            try {
+                f.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                if (first == null) first = e.getCause() instanceof RuntimeException r ? r : e;
+            }
+        }
+        if (first != null) throw first;
+    }
+}

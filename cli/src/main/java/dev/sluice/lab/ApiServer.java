@@ -1,0 +1,227 @@
+package dev.sluice.lab;
+
+import dev.sluice.cli.BadInputException;
+import dev.sluice.k8s.Kinds;
+import dev.sluice.k8s.KubeObject;
+import dev.sluice.k8s.Labels;
+import dev.sluice.k8s.Namespace;
+import dev.sluice.k8s.Pod;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The lab's stand-in for the API server and scheduler: validates a change against the stored state
+ * and computes exactly what to write, before anything is made. Pure (no I/O).
+ */
+public final class ApiServer {
+    private ApiServer() {}
+
+    /** A pod to create: its decoded form, the node it is placed on, and the manifest to store. */
+    public record NewPod(Pod pod, String node, ObjectNode body) {}
+
+    /**
+     * What an apply does.
+     *
+     * @param writes    manifests to store now (namespaces first; new pods carry spec.nodeName, no IP yet)
+     * @param newPods   pods that need a sandbox (netns, CNI ADD, server)
+     * @param notes     progress lines (implicitly created namespaces, allocated ClusterIPs)
+     */
+    public record ApplyPlan(List<ObjectNode> writes, List<NewPod> newPods, List<String> notes) {
+        public boolean isEmpty() { return writes.isEmpty(); }
+    }
+
+    /** What a delete does: objects to remove and, among them, pods whose sandbox goes. */
+    public record DeletePlan(List<KubeObject> removals, List<String> pods) {}
+
+    /**
+     * Validates {@code incoming} against {@code stored} and plans the apply.
+     *
+     * @param nodes       the lab's node names, for spec.nodeName and round-robin placement
+     * @param placedSoFar number of pods already placed, where round-robin continues
+     */
+    public static ApplyPlan apply(List<KubeObject> stored, List<KubeObject> incoming, List<String> nodes, int placedSoFar) {
+        Map<String, KubeObject> have = new LinkedHashMap<>();
+        stored.forEach(o -> have.put(o.key(), o));
+        Map<String, KubeObject> in = new LinkedHashMap<>();
+        for (KubeObject o : incoming) {
+            if (o.kind().equals(Kinds.NODE))
+                throw new BadInputException(o.file() + ": " + o.displayName() + ": the lab makes its own nodes (expected: no Node objects; use lab up --nodes)");
+            in.remove(o.key());
+            in.put(o.key(), o);
+        }
+        List<String> notes = new ArrayList<>();
+        List<ObjectNode> namespaces = new ArrayList<>();
+        List<ObjectNode> others = new ArrayList<>();
+        List<ObjectNode> pods = new ArrayList<>();
+        List<NewPod> newPods = new ArrayList<>();
+
+        Set<String> nsKnown = new LinkedHashSet<>();
+        for (KubeObject o : have.values()) if (o.kind().equals(Kinds.NAMESPACE)) nsKnown.add(o.name());
+        for (KubeObject o : in.values()) {
+            if (!o.kind().equals(Kinds.NAMESPACE)) continue;
+            Namespace.decode(o);
+            nsKnown.add(o.name());
+            namespaces.add(copy(o));
+        }
+        for (KubeObject o : in.values()) {
+            if (!o.namespace().isEmpty() && nsKnown.add(o.namespace())) {
+                namespaces.add(namespaceBody(o.namespace()));
+                notes.add("namespace " + o.namespace() + " created implicitly (" + o.displayName() + " is in it)");
+            }
+        }
+
+        ClusterIps ips = new ClusterIps(have.values().stream().filter(o -> o.kind().equals(Kinds.SERVICE))
+                .map(o -> LabService.decode(o).clusterIP()).toList());
+        List<Pod> toPlace = new ArrayList<>();
+        Map<String, ObjectNode> newPodBodies = new LinkedHashMap<>();
+        for (KubeObject o : in.values()) {
+            switch (o.kind()) {
+                case Kinds.NAMESPACE -> { }
+                case Kinds.POD -> {
+                    Pod p = Pod.decode(o);
+                    KubeObject old = have.get(o.key());
+                    ObjectNode body = copy(o);
+                    if (body.get("status") != null) body.remove("status");
+                    if (old == null) {
+                        toPlace.add(p);
+                        newPodBodies.put(p.key(), body);
+                    } else {
+                        Pod was = Pod.decode(old);
+                        if (!p.nodeName().isEmpty() && !p.nodeName().equals(was.nodeName()))
+                            throw new BadInputException(o.file() + ": Pod " + p.key() + ": spec.nodeName: " + p.nodeName()
+                                    + " (expected: " + was.nodeName() + ", where the pod runs; delete the pod to move it)");
+                        if (!p.ports().equals(was.ports()))
+                            throw new BadInputException(o.file() + ": Pod " + p.key() + ": spec.containers: ports differ from the running pod's"
+                                    + " (expected: the same ports; delete the pod and apply it again to change them)");
+                        ((ObjectNode) body.get("spec")).put("nodeName", was.nodeName());
+                        JsonNode st = old.body().json().get("status");
+                        if (st != null) body.set("status", st.deepCopy());
+                        pods.add(body);
+                    }
+                }
+                case Kinds.SERVICE -> {
+                    LabService s = LabService.decode(o);
+                    KubeObject old = have.get(o.key());
+                    ObjectNode body = copy(o);
+                    String ip = s.clusterIP();
+                    if (old != null) {
+                        String was = LabService.decode(old).clusterIP();
+                        if (!ip.isEmpty() && !ip.equals(was))
+                            throw new BadInputException(o.file() + ": Service " + s.key() + ": spec.clusterIP: " + ip + " (expected: " + was + "; the field is immutable)");
+                        ip = was;
+                    } else if (ip.isEmpty()) {
+                        ip = ips.allocate();
+                        notes.add("service " + s.key() + " clusterIP " + ip);
+                    } else if (!s.headless()) {
+                        if (ips.inUse(ip))
+                            throw new BadInputException(o.file() + ": Service " + s.key() + ": spec.clusterIP: " + ip + " (expected: a free address; it is allocated)");
+                        ips.take(ip);
+                    }
+                    spec(body).put("clusterIP", ip);
+                    if (!ip.equals(LabService.HEADLESS)) spec(body).set("clusterIPs", body.arrayNode().add(ip));
+                    others.add(body);
+                }
+                default -> others.add(copy(o));
+            }
+        }
+        Map<String, String> placed = Scheduler.place(toPlace, nodes, placedSoFar);
+        for (Pod p : toPlace) {
+            ObjectNode body = newPodBodies.get(p.key());
+            String node = placed.get(p.key());
+            spec(body).put("nodeName", node);
+            pods.add(body);
+            newPods.add(new NewPod(p.withNodeName(node), node, body));
+        }
+        List<ObjectNode> writes = new ArrayList<>(namespaces);
+        writes.addAll(others);
+        writes.addAll(pods);
+        return new ApplyPlan(writes, newPods, notes);
+    }
+
+    /** Validates a delete: every object must be stored; deleting a namespace deletes what is in it. */
+    public static DeletePlan delete(List<KubeObject> stored, List<KubeObject> incoming) {
+        Map<String, KubeObject> have = new LinkedHashMap<>();
+        stored.forEach(o -> have.put(o.key(), o));
+        Map<String, KubeObject> out = new LinkedHashMap<>();
+        for (KubeObject o : incoming) {
+            if (o.kind().equals(Kinds.NODE))
+                throw new BadInputException(o.file() + ": " + o.displayName() + ": the lab's nodes go with the lab (expected: `sluice lab down`)");
+            KubeObject h = have.get(o.key());
+            if (h == null) throw new BadInputException(o.file() + ": " + o.displayName() + ": not found in the lab (expected: an object the lab holds)");
+            out.put(h.key(), h);
+            if (o.kind().equals(Kinds.NAMESPACE))
+                for (KubeObject x : have.values()) if (x.namespace().equals(o.name())) out.put(x.key(), x);
+        }
+        List<String> pods = out.values().stream().filter(o -> o.kind().equals(Kinds.POD)).map(o -> o.namespace() + "/" + o.name()).toList();
+        return new DeletePlan(List.copyOf(out.values()), pods);
+    }
+
+    /**
+     * Applies {@code k=v} (set) and {@code k-} (remove) to an object's labels, as kubectl label does
+     * (with --overwrite). Returns the new body.
+     */
+    public static ObjectNode label(KubeObject o, List<String> changes) {
+        if (changes.isEmpty()) throw new BadInputException("labels: none given (expected: KEY=VALUE or KEY- at least once)");
+        Map<String, String> labels = new TreeMap<>(o.labels());
+        for (String c : changes) {
+            if (c.endsWith("-") && !c.contains("=")) {
+                String k = c.substring(0, c.length() - 1);
+                if (!Labels.validKey(k)) throw new BadInputException("label " + c + ": invalid key " + k + " (expected: [prefix/]name)");
+                labels.remove(k);
+                continue;
+            }
+            int eq = c.indexOf('=');
+            if (eq <= 0) throw new BadInputException("label " + c + " (expected: KEY=VALUE to set or KEY- to remove)");
+            String k = c.substring(0, eq), v = c.substring(eq + 1);
+            if (!Labels.validKey(k)) throw new BadInputException("label " + c + ": invalid key " + k + " (expected: [prefix/]name, name of at most 63 alphanumerics, '-', '_', '.')");
+            if (!Labels.validValue(v)) throw new BadInputException("label " + c + ": invalid value \"" + v + "\" (expected: at most 63 alphanumerics, '-', '_', '.', starting and ending alphanumeric)");
+            labels.put(k, v);
+        }
+        ObjectNode body = copy(o);
+        ObjectNode meta = (ObjectNode) body.get("metadata");
+        ObjectNode l = meta.objectNode();
+        labels.forEach(l::put);
+        if (labels.isEmpty()) meta.remove("labels");
+        else meta.set("labels", l);
+        return body;
+    }
+
+    /** A pod's manifest with the kubelet's status: podIP, podIPs, hostIP, phase Running. */
+    public static ObjectNode withStatus(ObjectNode podBody, String podIP, String hostIP) {
+        ObjectNode b = podBody.deepCopy();
+        ObjectNode st = b.objectNode();
+        st.put("phase", "Running");
+        st.put("hostIP", hostIP);
+        st.put("podIP", podIP);
+        st.set("podIPs", b.arrayNode().add(b.objectNode().put("ip", podIP)));
+        b.set("status", st);
+        return b;
+    }
+
+    static ObjectNode namespaceBody(String name) {
+        ObjectNode b = ManifestStore.YAML.createObjectNode();
+        b.put("apiVersion", "v1");
+        b.put("kind", "Namespace");
+        b.putObject("metadata").put("name", name);
+        return b;
+    }
+
+    static ObjectNode copy(KubeObject o) {
+        ObjectNode b = (ObjectNode) o.body().json().deepCopy();
+        if (!o.namespace().isEmpty()) ((ObjectNode) b.get("metadata")).put("namespace", o.namespace());
+        return b;
+    }
+
+    private static ObjectNode spec(ObjectNode body) {
+        JsonNode s = body.get("spec");
+        if (s instanceof ObjectNode o) return o;
+        return body.putObject("spec");
+    }
+}

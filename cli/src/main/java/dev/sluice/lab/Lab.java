@@ -1,0 +1,479 @@
+package dev.sluice.lab;
+
+import dev.sluice.cli.BadInputException;
+import dev.sluice.config.Values;
+import dev.sluice.k8s.ClusterNode;
+import dev.sluice.k8s.Kinds;
+import dev.sluice.k8s.KubeObject;
+import dev.sluice.k8s.ManifestException;
+import dev.sluice.k8s.ManifestFiles;
+import dev.sluice.k8s.Pod;
+import dev.sluice.net.Cidr;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * One lab: builds it ({@link #up}), changes its cluster state as API server and kubelet
+ * ({@link #apply}, {@link #delete}, {@link #label}) and removes it ({@link #down}). Every change is
+ * validated completely before anything is made, and returns only once every agent has programmed it.
+ */
+public final class Lab {
+    static final int UNDERLAY_MTU = 1500;
+    static final int CNI_PARALLELISM = 4;
+    private final String name;
+    private final LabDir dir;
+    private final LabEnv env;
+    private final Consumer<String> progress;
+    private final ManifestStore store;
+    private final Kubelet kubelet;
+    private final Agents agents;
+    private LabState state;
+
+    public Lab(String name, LabEnv env, Consumer<String> progress) {
+        this.name = LabNames.validateLab(name);
+        this.dir = LabDir.of(name);
+        this.env = env;
+        this.progress = progress;
+        this.store = new ManifestStore(dir.manifests());
+        this.kubelet = new Kubelet(env, dir);
+        this.agents = new Agents(env);
+    }
+
+    public String name() { return name; }
+    public LabDir dir() { return dir; }
+    public ManifestStore store() { return store; }
+
+    /** What {@code lab up} is asked for. {@code routing} and {@code values} may be null. */
+    public record UpRequest(int nodes, String routing, Path values, List<Path> manifests) {}
+
+    /** Whether anything of this lab is there: its state directory or any of its namespaces. */
+    public boolean exists() {
+        return Files.exists(dir.root()) || !LabNet.labNetns(name).isEmpty();
+    }
+
+    /** The saved state; bad input when the lab is not there. */
+    public LabState state() {
+        if (state == null) {
+            state = LabState.load(dir.labJson()).orElseThrow(() -> new BadInputException(
+                    "lab " + name + " does not exist (expected: `sluice lab up --name " + name + "` first)"));
+        }
+        return state;
+    }
+
+    // ---------------------------------------------------------------- up
+
+    public LabState up(UpRequest req) {
+        // 1. validate everything; nothing is made before this is done
+        LabNames.validateNodes(req.nodes());
+        if (req.routing() != null && !req.routing().equals("native") && !req.routing().equals("tunnel"))
+            throw new BadInputException("--routing: " + req.routing() + " (expected one of: native, tunnel)");
+        String valuesText = "";
+        if (req.values() != null) {
+            try {
+                valuesText = Files.readString(req.values());
+            } catch (IOException e) {
+                throw new ManifestException(req.values().toString(), "", "", "cannot read: " + e.getMessage());
+            }
+        }
+        Map<String, Object> over = req.routing() == null ? Map.of() : Map.of("routingMode", req.routing());
+        Values values = Values.parse(req.values() == null ? "values" : req.values().toString(), valuesText, over);
+        List<Cidr> cidrs = Scheduler.podCidrs(values, req.nodes());
+        List<String> nodeNames = new ArrayList<>();
+        for (int i = 1; i <= req.nodes(); i++) nodeNames.add(LabNames.nodeName(i));
+        List<KubeObject> incoming = req.manifests().isEmpty() ? List.of() : ManifestFiles.load(req.manifests());
+        ApiServer.ApplyPlan plan = ApiServer.apply(List.of(), incoming, nodeNames, 0);
+        String missing = env.missing(!plan.newPods().isEmpty());
+        if (missing != null) throw new IllegalStateException(missing);
+        String taken = "lab " + name + " exists (expected: a new name, or `sluice lab down --name " + name + "` first)";
+        if (exists()) throw new BadInputException(taken);
+        try {
+            Files.createDirectories(dir.root().getParent());
+            Files.createDirectory(dir.root());
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new BadInputException(taken);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + dir.root() + ": " + e.getMessage(), e);
+        }
+        // 2. build; on any failure remove what was made
+        try (var lock = lock()) {
+            build(req, valuesText, values, cidrs, plan);
+            return state;
+        } catch (RuntimeException | Error e) {
+            progress.accept("failed: " + firstLine(e) + "; removing lab " + name);
+            try {
+                down();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private void build(UpRequest req, String valuesText, Values values, List<Cidr> cidrs, ApiServer.ApplyPlan plan) {
+        write(dir.values(), valuesText);
+        List<LabState.NodeState> nodes = new ArrayList<>();
+        for (int i = 1; i <= req.nodes(); i++) {
+            String n = LabNames.nodeName(i);
+            nodes.add(new LabState.NodeState(n, LabNames.nodeNetns(name, i), LabNames.nodeIp(i), cidrs.get(i - 1).toString(),
+                    dir.socket(n).toString(), dir.nodeDir(n).toString(), dir.bpffs(n).toString(), dir.nodeLog(n).toString(), 0));
+        }
+        state = new LabState(name, values.routingMode().word(), dir.values().toString(), dir.manifests().toString(), nodes,
+                new LabState.WorldState(LabNames.worldNetns(name), LabNames.WORLD_IP, 0), Map.of());
+        save();
+
+        String fabric = LabNames.fabricNetns(name);
+        LabNet.addNetns(fabric);
+        LabNet.bridge(fabric, "br0");
+        progress.accept("fabric ready (" + fabric + ", bridge br0)");
+        for (int i = 1; i <= req.nodes(); i++) {
+            var n = nodes.get(i - 1);
+            makeNode(i, n.ip());
+            progress.accept(n.name() + " ready: " + n.ip() + ", podCIDR " + n.podCIDR());
+        }
+        makeWorld();
+        long wpid = kubelet.serve(LabNames.worldNetns(name), List.of("serve", "--name", LabNames.WORLD, "--tcp", "80,8080", "--udp", "53"), dir.worldLog());
+        state = state.withWorld(new LabState.WorldState(LabNames.worldNetns(name), LabNames.WORLD_IP, wpid));
+        save();
+        progress.accept("world ready: " + LabNames.WORLD_IP + " serving tcp 80,8080 udp 53");
+
+        for (var n : nodes)
+            store.put(ManifestStore.YAML.readTree(new ClusterNode(n.name(), Map.of("kubernetes.io/hostname", n.name()), n.ip(),
+                    List.of(Cidr.parse(n.podCIDR()))).toYaml()));
+        List<ObjectNode> first = plan.writes().stream().filter(b -> !Kinds.POD.equals(b.path("kind").asString())).toList();
+        first.forEach(store::put);
+        plan.notes().forEach(progress);
+        long gen = store.bump();
+
+        String routing = req.routing();
+        Map<String, Long> pids = new LinkedHashMap<>();
+        for (var n : nodes) {
+            long pid = agents.start(n, dir.manifests(), dir.values(), routing);
+            pids.put(n.name(), pid);
+            state = state.withNode(n.withAgentPid(pid));
+            save();
+        }
+        for (var n : state.nodes()) {
+            var st = agents.awaitUp(n, n.agentPid());
+            progress.accept(n.name() + " agent up (pid " + n.agentPid() + ", health " + st.path("health").asString("?") + ")");
+        }
+        agents.awaitGeneration(state.nodes(), gen);
+        if (!plan.newPods().isEmpty()) startPods(plan.newPods(), plan.writes());
+        progress.accept("lab " + name + " ready: " + req.nodes() + " node(s), " + state.pods().size() + " pod(s), routing "
+                + state.routing() + ", generation " + store.generation());
+    }
+
+    private void makeNode(int i, String ip) {
+        String fabric = LabNames.fabricNetns(name), ns = LabNames.nodeNetns(name, i), port = LabNames.fabricPort(i);
+        LabNet.addNetns(ns);
+        LabNet.veth(fabric, port, ns, "eth0", UNDERLAY_MTU);
+        LabNet.enslave(fabric, port, "br0");
+        LabNet.address(ns, "eth0", ip + "/" + LabNames.UNDERLAY_LEN);
+        LabNet.sysctl(ns, "net.ipv4.ip_forward", "1");
+        LabNet.sysctl(ns, "net.ipv4.conf.all.rp_filter", "0");
+        LabNet.sysctl(ns, "net.ipv4.conf.default.rp_filter", "0");
+        LabNet.sysctl(ns, "net.ipv4.conf.eth0.rp_filter", "0");
+    }
+
+    private void makeWorld() {
+        String fabric = LabNames.fabricNetns(name), ns = LabNames.worldNetns(name);
+        LabNet.addNetns(ns);
+        LabNet.veth(fabric, "w0", ns, "eth0", UNDERLAY_MTU);
+        LabNet.enslave(fabric, "w0", "br0");
+        LabNet.address(ns, "eth0", LabNames.WORLD_IP + "/" + LabNames.UNDERLAY_LEN);
+    }
+
+    /** Package-level pieces of {@link #up} for tests that check the topology without agents. */
+    void makeTopology(int nodes) {
+        String fabric = LabNames.fabricNetns(name);
+        LabNet.addNetns(fabric);
+        LabNet.bridge(fabric, "br0");
+        for (int i = 1; i <= nodes; i++) makeNode(i, LabNames.nodeIp(i));
+        makeWorld();
+    }
+
+    // ---------------------------------------------------------------- pods
+
+    /**
+     * Stores the scheduled pods (spec.nodeName, no IP yet) with the other writes and waits until the
+     * agents know them, then creates the sandboxes (a few in parallel), stores status.podIP and waits again.
+     */
+    private void startPods(List<ApiServer.NewPod> pods, List<ObjectNode> writes) {
+        writes.stream().filter(b -> Kinds.POD.equals(b.path("kind").asString())).forEach(store::put);
+        agents.awaitGeneration(state.nodes(), store.bump());
+        List<String> failures = new ArrayList<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(Math.min(CNI_PARALLELISM, pods.size()))) {
+            List<Future<?>> fs = new ArrayList<>();
+            for (var p : pods) fs.add(pool.submit(() -> startPod(p)));
+            for (int i = 0; i < fs.size(); i++) {
+                try {
+                    fs.get(i).get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    failures.add(firstLine(e.getCause()));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted");
+                }
+            }
+        }
+        long gen = store.bump();
+        if (!failures.isEmpty())
+            throw new IllegalStateException(failures.size() + " of " + pods.size() + " pod(s) failed; first: " + failures.getFirst());
+        agents.awaitGeneration(state.nodes(), gen);
+    }
+
+    private void startPod(ApiServer.NewPod np) {
+        Pod p = np.pod();
+        String key = p.key();
+        var node = state.node(np.node()).orElseThrow();
+        String netns = LabNames.podNetns(name, key);
+        String cid = LabNames.containerId(name, key);
+        var ps = new LabState.PodState(key, netns, node.name(), "", cid, dir.podLog(key).toString(), 0);
+        synchronized (this) {
+            state = state.withPod(ps);
+            save();
+        }
+        try {
+            LabNet.addNetns(netns);
+            String ip = kubelet.add(key, node.netns(), node.name(), netns, cid);
+            long pid = 0;
+            var args = Kubelet.serveArgs(key, p.ports());
+            if (!args.isEmpty()) pid = kubelet.serve(netns, args, dir.podLog(key));
+            ps = new LabState.PodState(key, netns, node.name(), ip, cid, dir.podLog(key).toString(), pid);
+            synchronized (this) {
+                store.put(ApiServer.withStatus(np.body(), ip, node.ip()));
+                state = state.withPod(ps);
+                save();
+            }
+            progress.accept("pod " + key + " " + ip + " on " + node.name() + (pid > 0 ? "" : " (no ports: no server)"));
+        } catch (RuntimeException e) {
+            removePod(ps, true);
+            throw e;
+        }
+    }
+
+    /** Kills the pod's server, CNI DEL, deletes its namespace and, with {@code forget}, its manifest and record. */
+    private void removePod(LabState.PodState ps, boolean forget) {
+        List<String> errors = new ArrayList<>();
+        if (ps.serverPid() > 0) Procs.kill(List.of(ps.serverPid()), 2000);
+        var node = state.node(ps.node()).orElse(null);
+        if (node != null && LabNet.listNetns().contains(ps.netns())) {
+            try {
+                kubelet.del(ps.pod(), node.netns(), node.name(), ps.netns(), ps.containerId());
+            } catch (RuntimeException e) {
+                errors.add(firstLine(e));
+            }
+        }
+        Procs.kill(LabNet.pids(ps.netns()), 2000);
+        LabNet.deleteNetns(ps.netns());
+        if (forget) {
+            String[] k = ps.pod().split("/", 2);
+            synchronized (this) {
+                store.remove(Kinds.POD, k[0], k[1]);
+                state = state.withoutPod(ps.pod());
+                save();
+            }
+        }
+        if (!errors.isEmpty()) progress.accept("warning: " + errors.getFirst());
+    }
+
+    // ---------------------------------------------------------------- apply, delete, label
+
+    /** Applies manifests; returns the generation every agent has programmed. */
+    public long apply(List<Path> paths) {
+        List<KubeObject> incoming = ManifestFiles.load(paths);
+        state();
+        try (var lock = lock()) {
+            ApiServer.ApplyPlan plan = ApiServer.apply(store.all(), incoming, state.nodes().stream().map(LabState.NodeState::name).toList(),
+                    state.pods().size());
+            String missing = env.missing(!plan.newPods().isEmpty());
+            if (missing != null) throw new IllegalStateException(missing);
+            plan.notes().forEach(progress);
+            plan.writes().stream().filter(b -> !Kinds.POD.equals(b.path("kind").asString())).forEach(store::put);
+            Set<String> newKeys = new HashSet<>();
+            plan.newPods().forEach(p -> newKeys.add(p.pod().key()));
+            for (var b : plan.writes()) {
+                if (!Kinds.POD.equals(b.path("kind").asString())) continue;
+                String key = b.path("metadata").path("namespace").asString() + "/" + b.path("metadata").path("name").asString();
+                if (!newKeys.contains(key)) store.put(b);
+            }
+            if (!plan.newPods().isEmpty()) {
+                startPods(plan.newPods(), plan.writes());
+            } else {
+                agents.awaitGeneration(state.nodes(), store.bump());
+            }
+            progress.accept("applied " + incoming.size() + " object(s); generation " + store.generation() + " programmed on every node");
+            return store.generation();
+        }
+    }
+
+    public long delete(List<Path> paths) {
+        List<KubeObject> incoming = ManifestFiles.load(paths);
+        state();
+        try (var lock = lock()) {
+            ApiServer.DeletePlan plan = ApiServer.delete(store.all(), incoming);
+            for (KubeObject o : plan.removals()) store.remove(o.kind(), o.namespace(), o.name());
+            for (String key : plan.pods()) {
+                var ps = state.pods().get(key);
+                if (ps != null) {
+                    removePod(ps, true);
+                    progress.accept("pod " + key + " deleted");
+                }
+            }
+            long gen = store.bump();
+            agents.awaitGeneration(state.nodes(), gen);
+            progress.accept("deleted " + plan.removals().size() + " object(s); generation " + gen + " programmed on every node");
+            return gen;
+        }
+    }
+
+    /** {@code kind} is "pod" (target ns/name) or "namespace" (target name). */
+    public long label(String kind, String target, List<String> changes) {
+        state();
+        try (var lock = lock()) {
+            KubeObject o;
+            if (kind.equals("pod")) {
+                String[] k = target.split("/", 2);
+                if (k.length != 2) throw new BadInputException("pod: " + target + " (expected: NAMESPACE/NAME)");
+                o = store.get(Kinds.POD, k[0], k[1]).orElseThrow(() -> new BadInputException(
+                        "pod " + target + " not found in lab " + name + " (expected one of: " + String.join(", ", state.pods().keySet()) + ")"));
+            } else if (kind.equals("namespace")) {
+                o = store.get(Kinds.NAMESPACE, "", target).orElseThrow(() -> new BadInputException(
+                        "namespace " + target + " not found in lab " + name + " (expected one of: "
+                                + String.join(", ", store.all(Kinds.NAMESPACE).stream().map(KubeObject::name).toList()) + ")"));
+            } else {
+                throw new BadInputException(kind + " (expected: pod or namespace)");
+            }
+            store.put(ApiServer.label(o, changes));
+            long gen = store.bump();
+            agents.awaitGeneration(state.nodes(), gen);
+            progress.accept(kind + " " + target + " labeled; generation " + gen + " programmed on every node");
+            return gen;
+        }
+    }
+
+    // ---------------------------------------------------------------- down
+
+    /**
+     * Removes everything of this lab, also after a crash: recorded processes and any process inside
+     * its namespaces, every namespace named {@code sl-<lab>-*}, its pinned maps and its state
+     * directory. Returns false when nothing was there.
+     */
+    public boolean down() {
+        var saved = LabState.load(dir.labJson());
+        List<String> netns = LabNet.labNetns(name);
+        boolean bpf = Files.exists(dir.bpffs());
+        boolean any = !netns.isEmpty() || Files.exists(dir.root()) || bpf;
+        if (!any) return false;
+        Set<String> inodes = new HashSet<>();
+        for (String ns : netns) {
+            try {
+                inodes.add("net:[" + Files.getAttribute(Path.of(LabNet.netnsPath(ns)), "unix:ino") + "]");
+            } catch (IOException | UnsupportedOperationException | IllegalArgumentException ignored) {
+                // gone meanwhile
+            }
+        }
+        Set<Long> kill = new java.util.LinkedHashSet<>();
+        for (String ns : netns) kill.addAll(LabNet.pids(ns));
+        if (saved.isPresent()) {
+            for (long pid : saved.get().pids()) {
+                if (!Procs.alive(pid)) continue;
+                String cmd = Procs.cmdline(pid).orElse("");
+                boolean ours = Procs.netns(pid).map(inodes::contains).orElse(false)
+                        || cmd.contains(dir.root().toString()) || cmd.contains("sluice-pod");
+                if (ours) kill.add(pid);
+            }
+        }
+        kill.remove(ProcessHandle.current().pid());
+        if (!kill.isEmpty()) Procs.kill(new ArrayList<>(kill), 5000);
+        // pods first, fabric last: links go with their namespaces
+        List<String> order = new ArrayList<>(netns);
+        order.sort((a, b) -> Integer.compare(rank(a), rank(b)));
+        List<String> errors = new ArrayList<>();
+        for (String ns : order) {
+            try {
+                LabNet.deleteNetns(ns);
+            } catch (RuntimeException e) {
+                errors.add(firstLine(e));
+            }
+        }
+        removeTree(dir.bpffs(), errors);
+        removeTree(dir.root(), errors);
+        List<String> left = LabNet.labNetns(name);
+        if (!left.isEmpty()) errors.add("namespaces left: " + String.join(", ", left));
+        if (!errors.isEmpty()) throw new IllegalStateException("lab " + name + " not fully removed: " + String.join("; ", errors));
+        state = null;
+        return true;
+    }
+
+    private int rank(String ns) {
+        String rest = ns.substring(LabNames.prefix(name).length());
+        if (rest.equals("fabric")) return 3;
+        if (rest.equals(LabNames.WORLD) || rest.startsWith("node")) return 2;
+        return 1;
+    }
+
+    private static void removeTree(Path p, List<String> errors) {
+        if (!Files.exists(p)) return;
+        var r = Procs.run(List.of("rm", "-rf", "--one-file-system", p.toString()));
+        if (!r.ok() || Files.exists(p)) errors.add(r.describe());
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private void save() {
+        if (state != null) state.save(dir.labJson());
+    }
+
+    private static void write(Path p, String text) {
+        try {
+            Files.createDirectories(p.getParent());
+            Files.writeString(p, text);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Serializes changes to one lab between CLI processes. */
+    private AutoCloseable0 lock() {
+        try {
+            Files.createDirectories(dir.root());
+            FileChannel ch = FileChannel.open(dir.lock(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock l = ch.lock();
+            return () -> {
+                try {
+                    l.release();
+                    ch.close();
+                } catch (IOException ignored) {
+                    // the lock file may be gone with the lab
+                }
+            };
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock " + dir.lock() + ": " + e.getMessage(), e);
+        }
+    }
+
+    interface AutoCloseable0 extends AutoCloseable {
+        @Override void close();
+    }
+
+    static String firstLine(Throwable t) {
+        String m = t.getMessage() == null ? t.toString() : t.getMessage();
+        return m.lines().findFirst().orElse(m);
+    }
+}
