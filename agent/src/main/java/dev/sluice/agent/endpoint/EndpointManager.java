@@ -99,6 +99,9 @@ public final class EndpointManager {
             host.ip("link", "add", hostIf, "mtu", Integer.toString(mtu), "type", "veth", "peer", "name", ifname, "mtu",
                     Integer.toString(mtu), "netns", netns);
             var hostLink = host.link(hostIf);
+            // IPv4 only for now: without this the pod's router solicitations would show up as drops.
+            Files.writeString(Path.of("/proc/sys/net/ipv6/conf", hostIf, "disable_ipv6"), "1");
+            podNs.exec("sysctl", "-qw", "net.ipv6.conf." + ifname + ".disable_ipv6=1");
             podNs.batch(List.of(
                     "link set lo up",
                     "addr add " + Ip.format(ip) + "/32 dev " + ifname,

@@ -1,0 +1,86 @@
+package dev.sluice.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sluice.k8s.ManifestException;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ValuesTest {
+    @Test
+    void defaults() {
+        Values v = Values.defaults();
+        assertThat(v.routingMode()).isEqualTo(Values.RoutingMode.TUNNEL);
+        assertThat(v.clusterPoolIPv4MaskSize()).isEqualTo(24);
+        assertThat(v.ctTcpMax()).isEqualTo(524288);
+        assertThat(v.ctAnyMax()).isEqualTo(262144);
+        assertThat(v.maglevTableSize()).isEqualTo(16381);
+        assertThat(v.kubeProxyReplacement()).isTrue();
+        assertThat(v.conntrackEnabled()).isTrue();
+    }
+
+    @Test
+    void theGuidesValuesFileIsAccepted() {
+        String guide = """
+                kubeProxyReplacement: true
+                k8sServiceHost: 10.0.0.1
+                k8sServicePort: 6443
+                bpf:
+                  masquerade: true
+                lbExternalIPPool:
+                  cidr: 192.168.100.0/24
+                hubble:
+                  enabled: true
+                  relay:
+                    enabled: true
+                    replicas: 2
+                  ui:
+                    enabled: true
+                  metrics:
+                    enabled: [dns, drop, tcp, flow, port-distribution, icmp, http]
+                lb:
+                  algorithm: maglev
+                conntrack:
+                  enabled: false
+                policyEnforceMode: "always"
+                resources:
+                  limits: {cpu: "1", memory: "1Gi"}
+                  requests: {cpu: "200m", memory: "256Mi"}
+                ipam:
+                  mode: "kubernetes"
+                """;
+        Values v = Values.parse("values.yaml", guide, Map.of());
+        assertThat(v.masquerade()).isTrue();
+        assertThat(v.lbAlgorithm()).isEqualTo("maglev");
+        assertThat(v.conntrackEnabled()).isFalse();
+        assertThat(v.policyEnforcementMode()).isEqualTo("always");
+        assertThat(v.lbExternalIPPoolCidr()).map(Object::toString).contains("192.168.100.0/24");
+        assertThat(v.hubbleMetrics()).contains("drop", "http");
+    }
+
+    @Test
+    void unknownKeyNamesTheFileAndKeyAndSuggests() {
+        assertThatThrownBy(() -> Values.parse("v.yaml", "bpf:\n  ctTcpMaxx: 10\n", Map.of()))
+                .isInstanceOf(ManifestException.class)
+                .hasMessage("v.yaml: bpf.ctTcpMaxx: unknown key (expected a key listed in docs/configuration.md; did you mean bpf.ctTcpMax?)");
+    }
+
+    @Test
+    void badValuesNameWhatWasExpected() {
+        assertThatThrownBy(() -> Values.parse("v.yaml", "routingMode: bgp\n", Map.of()))
+                .hasMessage("v.yaml: routingMode: bgp (expected: one of native, tunnel)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "maglev:\n  tableSize: 1000\n", Map.of()))
+                .hasMessageStartingWith("v.yaml: maglev.tableSize: 1000 (expected one of: [251, 509");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "ipam:\n  operator:\n    clusterPoolIPv4PodCIDRList: [10.0.0.0/33]\n", Map.of()))
+                .hasMessage("v.yaml: ipam.operator.clusterPoolIPv4PodCIDRList: 10.0.0.0/33 (expected: an IPv4 CIDR a.b.c.d/n with n 0-32)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "mtu: 100\n", Map.of()))
+                .hasMessage("v.yaml: mtu: 100 (expected: 0 for automatic, or 1280-65535)");
+    }
+
+    @Test
+    void overridesWin() {
+        Values v = Values.parse("v.yaml", "routingMode: tunnel\n", Map.of("routingMode", "native"));
+        assertThat(v.routingMode()).isEqualTo(Values.RoutingMode.NATIVE);
+    }
+}
