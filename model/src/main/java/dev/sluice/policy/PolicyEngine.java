@@ -1,0 +1,597 @@
+package dev.sluice.policy;
+
+import dev.sluice.identity.Identity;
+import dev.sluice.identity.IdentityAllocator;
+import dev.sluice.identity.IdentityLabels;
+import dev.sluice.identity.Reserved;
+import dev.sluice.k8s.ContainerPort;
+import dev.sluice.k8s.Namespace;
+import dev.sluice.k8s.Pod;
+import dev.sluice.k8s.Protocol;
+import dev.sluice.net.Cidr;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The policy compiler: from namespaces, pods and policies to every endpoint's {@link PolicyState}.
+ * Pure and deterministic; not thread-safe (one owner applies changes in order).
+ *
+ * <p>How it stays fast: pods are grouped into identities; a rule's peers are selectors evaluated
+ * against identities once (the selector cache) and re-evaluated only for identities that appear or
+ * disappear; endpoints selected by the same rules share one computed state. {@link #apply} touches
+ * only the endpoints whose rules or peers changed and returns per-endpoint {@link Delta}s.
+ */
+public final class PolicyEngine {
+    private static final Comparator<Rule> RULE_ORDER = Comparator.comparing(Rule::origin).thenComparing(Rule::direction)
+            .thenComparing(Rule::deny).thenComparing(Rule::marker);
+
+    private final EngineConfig config;
+    private final IdentityAllocator alloc = new IdentityAllocator();
+
+    private final Map<String, Namespace> namespaces = new HashMap<>();
+    private final Map<String, Pod> pods = new HashMap<>();
+    private final Map<String, Policy> policies = new HashMap<>();
+    private final Map<String, Set<String>> podsByNamespace = new HashMap<>();
+
+    private final Map<String, IdentityLabels> podIdentity = new HashMap<>();
+    private final Map<String, Map<String, String>> podSubjectLabels = new HashMap<>();
+    private final Map<IdentityLabels, Set<String>> members = new HashMap<>();
+    private final Map<Integer, IdentityLabels> universe = new HashMap<>();
+    private final Map<String, Set<Integer>> idsByNamespace = new HashMap<>();
+
+    private final Map<PeerSelector, Set<Integer>> selected = new HashMap<>();
+    private final Map<PeerSelector, Set<Rule>> selectorRules = new HashMap<>();
+    private final Map<Cidr, Integer> cidrRefs = new HashMap<>();
+    private final Set<Rule> namedEgressRules = new HashSet<>();
+    private Map<String, Set<Integer>> globalPorts = Map.of();
+
+    private final Map<String, List<Rule>> rulesByNamespace = new HashMap<>();
+    private final Map<Rule, Set<String>> ruleSubjects = new HashMap<>();
+    private final Map<String, Set<Rule>> endpointRules = new HashMap<>();
+    private final Map<String, EndpointPolicy> endpoints = new HashMap<>();
+
+    public PolicyEngine(EngineConfig config) {
+        this.config = Objects.requireNonNull(config);
+    }
+
+    public EngineConfig config() { return config; }
+
+    /** Computes everything from scratch for these inputs (replacing any previous state). */
+    public PolicyResult load(PolicyInputs in) {
+        namespaces.clear();
+        pods.clear();
+        policies.clear();
+        for (Namespace n : in.namespaces()) namespaces.put(n.name(), n);
+        for (Pod p : in.pods()) pods.put(p.key(), p);
+        for (Policy p : in.policies()) policies.put(p.key(), p);
+        rebuild();
+        return result();
+    }
+
+    /** The current inputs, sorted (for a from-scratch comparison). */
+    public PolicyInputs inputs() {
+        return new PolicyInputs(new TreeMap<>(namespaces).values().stream().toList(),
+                new TreeMap<>(pods).values().stream().toList(), new TreeMap<>(policies).values().stream().toList());
+    }
+
+    private void rebuild() {
+        podsByNamespace.clear();
+        podIdentity.clear();
+        podSubjectLabels.clear();
+        members.clear();
+        universe.clear();
+        idsByNamespace.clear();
+        selected.clear();
+        selectorRules.clear();
+        cidrRefs.clear();
+        namedEgressRules.clear();
+        rulesByNamespace.clear();
+        ruleSubjects.clear();
+        endpointRules.clear();
+        endpoints.clear();
+        for (Pod p : pods.values()) {
+            ensureNamespace(p.namespace());
+            podsByNamespace.computeIfAbsent(p.namespace(), k -> new HashSet<>()).add(p.key());
+            IdentityLabels l = identityLabels(p);
+            podIdentity.put(p.key(), l);
+            podSubjectLabels.put(p.key(), subjectLabels(p));
+            members.computeIfAbsent(l, k -> new HashSet<>()).add(p.key());
+        }
+        List<Cidr> cidrs = new ArrayList<>();
+        for (Policy pol : policies.values()) for (Rule r : pol.rules()) for (Peer pe : r.peers()) if (pe instanceof Peer.Block b) cidrs.add(b.cidr());
+        alloc.reset(members.keySet(), cidrs);
+        for (Reserved r : Reserved.values()) universe.put(r.id, r.identity().labels());
+        for (IdentityLabels l : members.keySet()) addToUniverse(l);
+        globalPorts = computeGlobalPorts();
+        for (Policy pol : policies.values()) for (Rule r : pol.rules()) registerRule(r);
+        for (Pod p : pods.values()) endpointRules.put(p.key(), new HashSet<>());
+        for (Policy pol : policies.values()) for (Rule r : pol.rules()) {
+            Set<String> subj = subjectsOf(r);
+            ruleSubjects.put(r, subj);
+            for (String e : subj) endpointRules.get(e).add(r);
+        }
+        Map<StateKey, PolicyState> memo = new HashMap<>();
+        for (Pod p : pods.values()) endpoints.put(p.key(), compute(p, memo));
+    }
+
+    public PolicyResult result() {
+        return new PolicyResult(new TreeMap<>(endpoints), identities());
+    }
+
+    public List<Identity> identities() {
+        List<Identity> out = new ArrayList<>();
+        for (Reserved r : Reserved.values()) out.add(r.identity());
+        out.addAll(alloc.all());
+        out.sort(Comparator.comparingInt(Identity::id));
+        return out;
+    }
+
+    public EndpointPolicy endpoint(String key) { return endpoints.get(key); }
+
+    public Pod pod(String key) { return pods.get(key); }
+
+    public Collection<Pod> pods() { return pods.values(); }
+
+    /** The identity number of a pod. */
+    public int identityOf(String podKey) { return alloc.identity(podIdentity.get(podKey)).id(); }
+
+    public IdentityLabels identityLabels(int id) { return universe.get(id); }
+
+    /** The pods holding an identity, sorted. */
+    public List<String> podsOf(int id) {
+        IdentityLabels l = universe.get(id);
+        Set<String> m = l == null ? null : members.get(l);
+        return m == null ? List.of() : new TreeSet<>(m).stream().toList();
+    }
+
+    /** The rules that select a pod, in a stable order. */
+    public List<Rule> rulesFor(String podKey) {
+        List<Rule> out = new ArrayList<>(endpointRules.getOrDefault(podKey, Set.of()));
+        out.sort(RULE_ORDER);
+        return out;
+    }
+
+    /** The identities a peer selector matches now. */
+    public Set<Integer> selectedBy(PeerSelector s) { return new TreeSet<>(selection(s)); }
+
+    // ---- incremental ----
+
+    /** Applies one change; returns, for each endpoint whose map state changed, what changed. */
+    public Map<String, Delta> apply(Change change) {
+        var ctx = new ApplyContext();
+        switch (change) {
+            case Change.PodUpsert(Pod p) -> upsertPod(p, ctx);
+            case Change.PodDelete(String key) -> deletePod(key, ctx);
+            case Change.NamespaceUpsert(Namespace n) -> upsertNamespace(n, ctx);
+            case Change.NamespaceDelete(String name) -> upsertNamespace(new Namespace(name, Map.of()), ctx);
+            case Change.PolicyUpsert(Policy p) -> {
+                removePolicy(p.key(), ctx);
+                policies.put(p.key(), p);
+                for (Rule r : p.rules()) addRule(r, ctx);
+            }
+            case Change.PolicyDelete(String key) -> removePolicy(key, ctx);
+        }
+        if (ctx.renumbered) return recomputeAll();
+        refreshSelectors(ctx);
+        for (Rule r : ctx.dirtyRules) {
+            Set<String> s = ruleSubjects.get(r);
+            if (s != null) ctx.dirty.addAll(s);
+        }
+        Map<String, Delta> out = new TreeMap<>();
+        Map<StateKey, PolicyState> memo = new HashMap<>();
+        Map<DiffKey, Delta> diffs = new HashMap<>();
+        for (String e : ctx.dirty) {
+            EndpointPolicy old = endpoints.get(e);
+            Pod p = pods.get(e);
+            EndpointPolicy now = p == null ? null : compute(p, memo);
+            if (now == null) endpoints.remove(e); else endpoints.put(e, now);
+            Delta d = diff(old, now, diffs);
+            if (d != null) out.put(e, d);
+        }
+        return out;
+    }
+
+    private Map<String, Delta> recomputeAll() {
+        Map<String, EndpointPolicy> before = new HashMap<>(endpoints);
+        rebuild();
+        Map<String, Delta> out = new TreeMap<>();
+        Map<DiffKey, Delta> diffs = new HashMap<>();
+        Set<String> all = new HashSet<>(before.keySet());
+        all.addAll(endpoints.keySet());
+        for (String e : all) {
+            Delta d = diff(before.get(e), endpoints.get(e), diffs);
+            if (d != null) out.put(e, d);
+        }
+        return out;
+    }
+
+    private static final class ApplyContext {
+        final Set<String> dirty = new LinkedHashSet<>();
+        final Set<Rule> dirtyRules = new HashSet<>();
+        final Map<Integer, IdentityLabels> addedIds = new HashMap<>();
+        final Map<Integer, IdentityLabels> removedIds = new HashMap<>();
+        final Set<Integer> portChangedIds = new HashSet<>();
+        boolean portsChanged;
+        boolean renumbered;
+    }
+
+    private void upsertPod(Pod p, ApplyContext ctx) {
+        Pod old = pods.put(p.key(), p);
+        ensureNamespace(p.namespace());
+        podsByNamespace.computeIfAbsent(p.namespace(), k -> new HashSet<>()).add(p.key());
+        endpointRules.computeIfAbsent(p.key(), k -> new HashSet<>());
+        boolean portsDiffer = old == null || !old.ports().equals(p.ports());
+        reidentify(p.key(), ctx, portsDiffer);
+        if (portsDiffer) ctx.portsChanged = true;
+        resubject(p, ctx);
+        ctx.dirty.add(p.key());
+    }
+
+    private void deletePod(String key, ApplyContext ctx) {
+        Pod old = pods.remove(key);
+        if (old == null) return;
+        Set<String> inNs = podsByNamespace.get(old.namespace());
+        if (inNs != null) inNs.remove(key);
+        IdentityLabels l = podIdentity.remove(key);
+        podSubjectLabels.remove(key);
+        leave(l, key, ctx);
+        ctx.portsChanged = true;
+        for (Rule r : endpointRules.getOrDefault(key, Set.of())) {
+            Set<String> s = ruleSubjects.get(r);
+            if (s != null) s.remove(key);
+        }
+        endpointRules.remove(key);
+        ctx.dirty.add(key);
+    }
+
+    private void upsertNamespace(Namespace n, ApplyContext ctx) {
+        namespaces.put(n.name(), n);
+        for (String key : new ArrayList<>(podsByNamespace.getOrDefault(n.name(), Set.of()))) {
+            reidentify(key, ctx, false);
+            resubject(pods.get(key), ctx);
+            ctx.dirty.add(key);
+        }
+    }
+
+    /** Recomputes a pod's identity labels; identities appearing or disappearing are noted. */
+    private void reidentify(String key, ApplyContext ctx, boolean portsDiffer) {
+        Pod p = pods.get(key);
+        IdentityLabels now = identityLabels(p);
+        IdentityLabels before = podIdentity.get(key);
+        podSubjectLabels.put(key, subjectLabels(p));
+        if (now.equals(before)) {
+            if (portsDiffer) ctx.portChangedIds.add(alloc.identity(now).id());
+            return;
+        }
+        if (before != null) leave(before, key, ctx);
+        podIdentity.put(key, now);
+        Set<String> m = members.computeIfAbsent(now, k -> new HashSet<>());
+        m.add(key);
+        if (m.size() == 1) {
+            ctx.renumbered |= alloc.add(now);
+            int id = alloc.identity(now).id();
+            addToUniverse(now);
+            ctx.addedIds.put(id, now);
+            ctx.removedIds.remove(id);
+        }
+        ctx.portChangedIds.add(alloc.identity(now).id());
+    }
+
+    private void leave(IdentityLabels l, String key, ApplyContext ctx) {
+        Set<String> m = members.get(l);
+        int id = alloc.identity(l).id();
+        ctx.portChangedIds.add(id);
+        m.remove(key);
+        if (m.isEmpty()) {
+            members.remove(l);
+            universe.remove(id);
+            Set<Integer> ids = idsByNamespace.get(l.namespace());
+            if (ids != null) ids.remove(id);
+            ctx.renumbered |= alloc.remove(l);
+            if (ctx.addedIds.remove(id) == null) ctx.removedIds.put(id, l);
+        }
+    }
+
+    /** Re-evaluates which rules select a pod. */
+    private void resubject(Pod p, ApplyContext ctx) {
+        Set<Rule> now = new HashSet<>();
+        for (String ns : List.of(p.namespace(), "")) for (Rule r : rulesByNamespace.getOrDefault(ns, List.of())) if (selectsSubject(r, p)) now.add(r);
+        Set<Rule> before = endpointRules.put(p.key(), now);
+        if (before != null) for (Rule r : before) if (!now.contains(r)) ruleSubjects.get(r).remove(p.key());
+        for (Rule r : now) ruleSubjects.get(r).add(p.key());
+    }
+
+    private void removePolicy(String key, ApplyContext ctx) {
+        Policy old = policies.remove(key);
+        if (old == null) return;
+        for (Rule r : old.rules()) {
+            Set<String> subj = ruleSubjects.remove(r);
+            for (String e : subj) {
+                endpointRules.get(e).remove(r);
+                ctx.dirty.add(e);
+            }
+            rulesByNamespace.get(r.subject().namespace()).remove(r);
+            namedEgressRules.remove(r);
+            for (Peer pe : r.peers()) {
+                if (pe instanceof Peer.Selected s) {
+                    Set<Rule> users = selectorRules.get(s.selector());
+                    users.remove(r);
+                    if (users.isEmpty()) {
+                        selectorRules.remove(s.selector());
+                        selected.remove(s.selector());
+                    }
+                } else if (pe instanceof Peer.Block b) {
+                    int n = cidrRefs.merge(b.cidr(), -1, Integer::sum);
+                    if (n == 0) {
+                        cidrRefs.remove(b.cidr());
+                        ctx.renumbered |= alloc.removeCidr(b.cidr());
+                    }
+                }
+            }
+        }
+    }
+
+    private void addRule(Rule r, ApplyContext ctx) {
+        for (Peer pe : r.peers()) if (pe instanceof Peer.Block b && !cidrRefs.containsKey(b.cidr())) ctx.renumbered |= alloc.addCidr(b.cidr());
+        registerRule(r);
+        Set<String> subj = subjectsOf(r);
+        ruleSubjects.put(r, subj);
+        for (String e : subj) {
+            endpointRules.get(e).add(r);
+            ctx.dirty.add(e);
+        }
+    }
+
+    private void registerRule(Rule r) {
+        rulesByNamespace.computeIfAbsent(r.subject().namespace(), k -> new ArrayList<>()).add(r);
+        if (r.direction() == Direction.EGRESS && r.hasNamedPort()) namedEgressRules.add(r);
+        for (Peer pe : r.peers()) {
+            if (pe instanceof Peer.Selected s) selectorRules.computeIfAbsent(s.selector(), k -> new HashSet<>()).add(r);
+            else if (pe instanceof Peer.Block b) cidrRefs.merge(b.cidr(), 1, Integer::sum);
+        }
+    }
+
+    /** Updates cached selections for identities that appeared or disappeared; marks their rules dirty. */
+    private void refreshSelectors(ApplyContext ctx) {
+        if (!ctx.addedIds.isEmpty() || !ctx.removedIds.isEmpty()) {
+            for (var e : selected.entrySet()) {
+                PeerSelector s = e.getKey();
+                Set<Integer> set = e.getValue();
+                boolean changed = false;
+                for (var a : ctx.addedIds.entrySet()) if (s.matches(a.getValue())) changed |= set.add(a.getKey());
+                for (Integer id : ctx.removedIds.keySet()) changed |= set.remove(id);
+                if (changed) ctx.dirtyRules.addAll(selectorRules.getOrDefault(s, Set.of()));
+            }
+        }
+        if (namedEgressRules.isEmpty()) return;
+        boolean globalChanged = false;
+        if (ctx.portsChanged) {
+            Map<String, Set<Integer>> g = computeGlobalPorts();
+            globalChanged = !g.equals(globalPorts);
+            globalPorts = g;
+        }
+        for (Rule r : namedEgressRules) {
+            if (r.anyPeer() && globalChanged) ctx.dirtyRules.add(r);
+            for (Peer pe : r.peers()) {
+                if (pe instanceof Peer.Block && globalChanged) ctx.dirtyRules.add(r);
+                if (pe instanceof Peer.Selected s) for (Integer id : ctx.portChangedIds) if (selection(s.selector()).contains(id)) ctx.dirtyRules.add(r);
+            }
+        }
+    }
+
+    // ---- identities and subjects ----
+
+    private void ensureNamespace(String ns) {
+        namespaces.computeIfAbsent(ns, n -> new Namespace(n, Map.of()));
+    }
+
+    private IdentityLabels identityLabels(Pod p) {
+        Namespace ns = namespaces.get(p.namespace());
+        return IdentityLabels.pod(p.namespace(), config.labelFilter().apply(p.labels()), ns == null ? Map.of() : ns.labels());
+    }
+
+    /** All pod labels (no filter) plus the Cilium namespace labels: what endpointSelectors see. */
+    private Map<String, String> subjectLabels(Pod p) {
+        Namespace ns = namespaces.get(p.namespace());
+        return IdentityLabels.pod(p.namespace(), p.labels(), ns == null ? Map.of() : ns.labels()).flat();
+    }
+
+    private void addToUniverse(IdentityLabels l) {
+        int id = alloc.identity(l).id();
+        universe.put(id, l);
+        idsByNamespace.computeIfAbsent(l.namespace(), k -> new HashSet<>()).add(id);
+    }
+
+    private boolean selectsSubject(Rule r, Pod p) {
+        Rule.Subject s = r.subject();
+        if (s.nodes()) return false; // host endpoints are not modelled yet
+        if (!s.namespace().isEmpty() && !s.namespace().equals(p.namespace())) return false;
+        return s.cilium() ? s.selector().matches(podSubjectLabels.get(p.key())) : s.selector().matches(p.labels());
+    }
+
+    private Set<String> subjectsOf(Rule r) {
+        Set<String> out = new HashSet<>();
+        Collection<String> candidates = r.subject().namespace().isEmpty() ? pods.keySet()
+                : podsByNamespace.getOrDefault(r.subject().namespace(), Set.of());
+        for (String k : candidates) if (selectsSubject(r, pods.get(k))) out.add(k);
+        return out;
+    }
+
+    private Set<Integer> selection(PeerSelector s) {
+        Set<Integer> hit = selected.get(s);
+        if (hit != null) return hit;
+        Set<Integer> out = new HashSet<>();
+        if (s.kind() == PeerSelector.Kind.K8S && s.namespaces() != null) {
+            for (Namespace n : namespaces.values()) {
+                if (!s.namespaces().matches(n.labels())) continue;
+                for (Integer id : idsByNamespace.getOrDefault(n.name(), Set.of())) if (s.matches(universe.get(id))) out.add(id);
+            }
+        } else {
+            String ns = s.fixedNamespace();
+            Collection<Integer> candidates = ns.isEmpty() ? universe.keySet() : idsByNamespace.getOrDefault(ns, Set.of());
+            for (Integer id : candidates) if (s.matches(universe.get(id))) out.add(id);
+        }
+        selected.put(s, out);
+        return out;
+    }
+
+    // ---- named ports ----
+
+    private static int portKey(Protocol p, int port) { return p.number << 16 | port; }
+
+    private Map<String, Set<Integer>> computeGlobalPorts() {
+        Map<String, Set<Integer>> out = new HashMap<>();
+        for (Pod p : pods.values()) addPorts(p, out);
+        return out;
+    }
+
+    private static void addPorts(Pod p, Map<String, Set<Integer>> out) {
+        for (ContainerPort c : p.ports()) if (!c.name().isEmpty()) out.computeIfAbsent(c.name(), k -> new TreeSet<>()).add(portKey(c.protocol(), c.port()));
+    }
+
+    private Map<String, Set<Integer>> identityPorts(int id, Map<Integer, Map<String, Set<Integer>>> memo) {
+        return memo.computeIfAbsent(id, i -> {
+            Map<String, Set<Integer>> out = new HashMap<>();
+            IdentityLabels l = universe.get(i);
+            for (String k : l == null ? Set.<String>of() : members.getOrDefault(l, Set.of())) addPorts(pods.get(k), out);
+            return out;
+        });
+    }
+
+    // ---- compiling one endpoint ----
+
+    private record StateKey(List<Rule> rules, List<ContainerPort> ports) {}
+
+    private EndpointPolicy compute(Pod p, Map<StateKey, PolicyState> memo) {
+        List<Rule> rules = rulesFor(p.key());
+        boolean namedIngress = false;
+        for (Rule r : rules) if (r.direction() == Direction.INGRESS && r.hasNamedPort()) namedIngress = true;
+        StateKey key = new StateKey(rules, namedIngress ? p.ports() : List.of());
+        PolicyState s = memo.get(key);
+        if (s == null) {
+            s = state(rules, p);
+            memo.put(key, s);
+        }
+        return new EndpointPolicy(p.key(), identityOf(p.key()), s);
+    }
+
+    private PolicyState state(List<Rule> rules, Pod pod) {
+        Set<String> inPol = new TreeSet<>(), outPol = new TreeSet<>();
+        for (Rule r : rules) (r.direction() == Direction.INGRESS ? inPol : outPol).add(r.policy());
+        String mode = config.enforcementMode();
+        if (mode.equals("never")) return new PolicyState(false, false, config.audit(), Map.of(), List.copyOf(inPol), List.copyOf(outPol));
+        boolean in = mode.equals("always"), out = in;
+        Map<PolicyKey, PolicyValue> entries = new HashMap<>();
+        Map<Integer, Map<String, Set<Integer>>> portMemo = new HashMap<>();
+        for (Rule r : rules) {
+            if (r.marker()) {
+                if (r.direction() == Direction.INGRESS) in = true; else out = true;
+                continue;
+            }
+            List<PolicyKey> targets = new ArrayList<>();
+            if (r.anyPeer()) targets.add(new PolicyKey(r.direction(), Reserved.ANY, null, List.of(), 0, PortRange.ANY));
+            for (Peer pe : r.peers()) {
+                if (pe instanceof Peer.Selected s) {
+                    for (Integer id : selection(s.selector())) targets.add(new PolicyKey(r.direction(), id, null, List.of(), 0, PortRange.ANY));
+                } else if (pe instanceof Peer.Block b) {
+                    targets.add(new PolicyKey(r.direction(), alloc.cidrIdentity(b.cidr()), b.cidr(), b.except(), 0, PortRange.ANY));
+                }
+            }
+            if (targets.isEmpty()) continue;
+            if (r.ports().isEmpty()) {
+                PolicyValue v = new PolicyValue(r.deny() ? Verdict.DENY : Verdict.ALLOW, List.of(), List.of(r.origin()));
+                for (PolicyKey t : targets) put(entries, t, v);
+                continue;
+            }
+            for (PortSpec ps : r.ports()) {
+                PolicyValue v = new PolicyValue(r.deny() ? Verdict.DENY : ps.http().isEmpty() ? Verdict.ALLOW : Verdict.REDIRECT, ps.http(), List.of(r.origin()));
+                if (!ps.named()) {
+                    for (int proto : protocols(ps))
+                        for (PolicyKey t : targets) put(entries, with(t, proto, proto == 0 ? PortRange.ANY : ps.range()), v);
+                } else if (r.direction() == Direction.INGRESS) {
+                    Set<Integer> resolved = new TreeSet<>();
+                    for (ContainerPort c : pod.ports())
+                        if (c.name().equals(ps.name()) && (ps.protocol() == null || ps.protocol() == c.protocol())) resolved.add(portKey(c.protocol(), c.port()));
+                    for (int pk : resolved) for (PolicyKey t : targets) put(entries, with(t, pk >>> 16, PortRange.of(pk & 0xffff)), v);
+                } else {
+                    for (PolicyKey t : targets) {
+                        Map<String, Set<Integer>> names = t.isCidr() || t.identity() == Reserved.ANY ? globalPorts : identityPorts(t.identity(), portMemo);
+                        for (int pk : names.getOrDefault(ps.name(), Set.of())) {
+                            if (ps.protocol() != null && ps.protocol().number != pk >>> 16) continue;
+                            put(entries, with(t, pk >>> 16, PortRange.of(pk & 0xffff)), v);
+                        }
+                    }
+                }
+            }
+        }
+        return new PolicyState(in, out, config.audit(), entries, List.copyOf(inPol), List.copyOf(outPol));
+    }
+
+    private static final int[] ANY_L4 = {Protocol.TCP.number, Protocol.UDP.number, Protocol.SCTP.number};
+
+    private static int[] protocols(PortSpec ps) {
+        if (ps.protocol() != null) return new int[] {ps.protocol().number};
+        return ps.range().isAny() ? new int[] {0} : ANY_L4;
+    }
+
+    private static PolicyKey with(PolicyKey t, int proto, PortRange range) {
+        return new PolicyKey(t.direction(), t.identity(), t.cidr(), t.except(), proto, range);
+    }
+
+    private static void put(Map<PolicyKey, PolicyValue> entries, PolicyKey k, PolicyValue v) {
+        PolicyValue old = entries.putIfAbsent(k, v);
+        if (old != null && old != v) entries.put(k, merge(old, v));
+    }
+
+    /** Same key from several rules: deny wins, then allow, then redirect with all HTTP rules. */
+    static PolicyValue merge(PolicyValue a, PolicyValue b) {
+        if (a.verdict() != b.verdict()) {
+            if (a.verdict() == Verdict.DENY || (a.verdict() == Verdict.ALLOW && b.verdict() == Verdict.REDIRECT)) return a;
+            return b;
+        }
+        TreeSet<String> origins = new TreeSet<>(a.origins());
+        origins.addAll(b.origins());
+        TreeSet<HttpRule> http = new TreeSet<>(a.http());
+        http.addAll(b.http());
+        return new PolicyValue(a.verdict(), List.copyOf(http), List.copyOf(origins));
+    }
+
+    // ---- deltas ----
+
+    private record DiffKey(PolicyState a, PolicyState b) {
+        @Override public boolean equals(Object o) { return o instanceof DiffKey k && k.a == a && k.b == b; }
+        @Override public int hashCode() { return System.identityHashCode(a) * 31 + System.identityHashCode(b); }
+    }
+
+    private static Delta diff(EndpointPolicy old, EndpointPolicy now, Map<DiffKey, Delta> cache) {
+        if (old == null && now == null) return null;
+        PolicyState a = old == null ? null : old.state(), b = now == null ? null : now.state();
+        Delta d = cache.computeIfAbsent(new DiffKey(a, b), k -> entriesDiff(k.a, k.b));
+        boolean meta = old == null || now == null || old.identity() != now.identity()
+                || a.ingressEnforced() != b.ingressEnforced() || a.egressEnforced() != b.egressEnforced() || a.audit() != b.audit();
+        if (d.isEmpty() && !meta) return null;
+        return new Delta(d.added(), d.removed(), now);
+    }
+
+    private static Delta entriesDiff(PolicyState a, PolicyState b) {
+        Map<PolicyKey, PolicyValue> ea = a == null ? Map.of() : a.entries(), eb = b == null ? Map.of() : b.entries();
+        List<Delta.Entry> added = new ArrayList<>(), removed = new ArrayList<>();
+        if (a != b) {
+            for (var e : eb.entrySet()) if (!e.getValue().equals(ea.get(e.getKey()))) added.add(new Delta.Entry(e.getKey(), e.getValue()));
+            for (var e : ea.entrySet()) if (!eb.containsKey(e.getKey())) removed.add(new Delta.Entry(e.getKey(), e.getValue()));
+        }
+        added.sort(Comparator.comparing(Delta.Entry::key));
+        removed.sort(Comparator.comparing(Delta.Entry::key));
+        return new Delta(added, removed, null);
+    }
+}
