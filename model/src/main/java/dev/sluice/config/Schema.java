@@ -18,7 +18,7 @@ final class Schema {
             "kubeProxyReplacement", "k8sServiceHost", "k8sServicePort",
             "bpf.masquerade", "bpf.ctTcpMax", "bpf.ctAnyMax", "bpf.policyMapMax", "bpf.lbMapMax", "conntrack.enabled",
             "loadBalancer.algorithm", "lb.algorithm", "serviceNoBackendResponse", "maglev.tableSize", "maglev.hashSeed",
-            "lbExternalIPPool.cidr", "externalIPs.allowedCIDRs", "nodePort.range",
+            "lbExternalIPPool.cidr", "externalIPs.allowedCIDRs", "nodePort.range", "serviceCIDR",
             "policyEnforcementMode", "policyEnforceMode", "policyAuditMode", "labels",
             "hubble.enabled", "hubble.relay.enabled", "hubble.relay.replicas", "hubble.ui.enabled", "hubble.metrics.enabled",
             "resources.limits.cpu", "resources.limits.memory", "resources.requests.cpu", "resources.requests.memory",

@@ -45,7 +45,8 @@ public record Values(
         boolean policyAuditMode,
         List<String> identityLabels,
         boolean hubbleEnabled,
-        List<String> hubbleMetrics) {
+        List<String> hubbleMetrics,
+        Cidr serviceCIDR) {
 
     public enum RoutingMode { NATIVE, TUNNEL;
         public String word() { return name().toLowerCase(); } }
@@ -53,6 +54,11 @@ public record Values(
     /** Maglev table sizes Cilium accepts: primes, each about double the previous. */
     public static final List<Integer> MAGLEV_SIZES = List.of(251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071);
     public static final String DEFAULT_MAGLEV_SEED = "JLfvgnHc2kaSUFaI";
+    /**
+     * The ClusterIP range ({@code serviceCIDR}, kube-apiserver's --service-cluster-ip-range); the
+     * lab allocates ClusterIPs from it (dev.sluice.lb.ClusterIpAllocator). Kubernetes' default.
+     */
+    public static final String DEFAULT_SERVICE_CIDR = "10.96.0.0/12";
 
     public static Values defaults() { return read("", Map.of()); }
 
@@ -141,15 +147,16 @@ public record Values(
             r.string(k, "");
         r.bool("debug.enabled", false);
         r.string("cluster.name", "default");
+        Cidr serviceCidr = r.optCidr("serviceCIDR").orElse(Cidr.parse(DEFAULT_SERVICE_CIDR));
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
-                noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics);
+                noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr);
     }
 
     public Values withRoutingMode(RoutingMode m) {
         return new Values(m, tunnelPort, mtu, ipamMode, clusterPoolIPv4PodCIDRList, clusterPoolIPv4MaskSize, kubeProxyReplacement,
                 masquerade, ctTcpMax, ctAnyMax, conntrackEnabled, policyMapMax, lbMapMax, lbAlgorithm, serviceNoBackendResponse,
                 maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
-                policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics);
+                policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR);
     }
 
     static List<String> keys() { return new ArrayList<>(Schema.KEYS); }

@@ -1,0 +1,107 @@
+package dev.sluice.lb;
+
+import dev.sluice.k8s.ManifestException;
+import dev.sluice.k8s.Service;
+import dev.sluice.net.Cidr;
+import dev.sluice.net.Ip;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * ClusterIP allocation as the API server does it, for the lab (which plays the API server). Pure:
+ * the caller passes the Services that exist. A new address is the first free one from the
+ * serviceCIDR's 10th address on (.1 is by convention the kubernetes Service, .10 cluster DNS), then
+ * wrapping to the 1st; the network and broadcast addresses are never used.
+ */
+public final class ClusterIpAllocator {
+    private final Cidr cidr;
+
+    /** @param serviceCidr Values.serviceCIDR(), default 10.96.0.0/12 */
+    public ClusterIpAllocator(Cidr serviceCidr) {
+        if (serviceCidr.prefixLength() > 30) throw new IllegalArgumentException("serviceCIDR: " + serviceCidr + " (expected: /30 or larger)");
+        this.cidr = serviceCidr;
+    }
+
+    /**
+     * @param assigned key -> clusterIP for every Service that has or got one
+     * @param errors   key -> one-line message for Services whose request is refused (they get no address)
+     */
+    public record Result(Map<String, String> assigned, Map<String, String> errors) {}
+
+    /** Decides all at once: requested addresses first (namespace/name order), then the rest. */
+    public Result assign(Collection<Service> services) {
+        List<Service> ordered = services.stream().sorted(Comparator.comparing(Service::key)).toList();
+        Map<Integer, String> used = new HashMap<>();
+        Map<String, String> assigned = new TreeMap<>(), errors = new TreeMap<>();
+        for (Service s : ordered) {
+            if (!s.hasClusterIP()) continue;
+            String problem = problem(s.clusterIP(), used);
+            if (problem != null) errors.put(s.key(), message(s, problem));
+            else {
+                used.put(Ip.parse(s.clusterIP()), s.key());
+                assigned.put(s.key(), s.clusterIP());
+            }
+        }
+        for (Service s : ordered) {
+            if (!s.clusterIP().isEmpty()) continue;
+            int ip = free(used);
+            if (ip == 0) errors.put(s.key(), message(s, "no free address in serviceCIDR " + cidr + " (expected: a free address; widen serviceCIDR)"));
+            else {
+                used.put(ip, s.key());
+                assigned.put(s.key(), Ip.format(ip));
+            }
+        }
+        return new Result(assigned, errors);
+    }
+
+    /**
+     * The address for one new Service: its requested clusterIP if valid and free, else the first
+     * free one. A headless Service keeps "None".
+     *
+     * @throws ManifestException naming the Service and spec.clusterIP when the request is taken or outside the CIDR
+     */
+    public String allocate(Service s, Collection<Service> existing) {
+        if (s.headless()) return Service.HEADLESS;
+        Map<Integer, String> used = new HashMap<>();
+        for (Service e : existing)
+            if (e.hasClusterIP() && !e.key().equals(s.key())) used.put(Ip.parse(e.clusterIP()), e.key());
+        if (s.hasClusterIP()) {
+            String problem = problem(s.clusterIP(), used);
+            if (problem != null) throw exception(s, problem);
+            return s.clusterIP();
+        }
+        int ip = free(used);
+        if (ip == 0) throw exception(s, "no free address in serviceCIDR " + cidr + " (expected: a free address; widen serviceCIDR)");
+        return Ip.format(ip);
+    }
+
+    private String problem(String requested, Map<Integer, String> used) {
+        int ip = Ip.parse(requested);
+        if (!cidr.contains(ip)) return requested + " (expected: an address in serviceCIDR " + cidr + ")";
+        if (ip == cidr.network() || ip == cidr.broadcast())
+            return requested + " (expected: not the network or broadcast address of serviceCIDR " + cidr + ")";
+        String owner = used.get(ip);
+        return owner == null ? null : requested + " (already in use by Service " + owner + ")";
+    }
+
+    private int free(Map<Integer, String> used) {
+        long size = cidr.size();
+        long start = Math.min(10, size - 2);
+        for (long i = 0; i < size - 2; i++) {
+            long off = 1 + ((start - 1 + i) % (size - 2));
+            int ip = cidr.address(off);
+            if (!used.containsKey(ip)) return ip;
+        }
+        return 0;
+    }
+
+    private static String message(Service s, String problem) { return exception(s, problem).getMessage(); }
+
+    private static ManifestException exception(Service s, String problem) {
+        return new ManifestException(s.file(), s.displayName(), "spec.clusterIP", problem);
+    }
+}

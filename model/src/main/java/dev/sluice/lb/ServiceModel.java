@@ -1,0 +1,348 @@
+package dev.sluice.lb;
+
+import dev.sluice.config.Values;
+import dev.sluice.k8s.ClusterNode;
+import dev.sluice.k8s.LbIpPool;
+import dev.sluice.k8s.Pod;
+import dev.sluice.k8s.Protocol;
+import dev.sluice.k8s.Service;
+import dev.sluice.maglev.Maglev;
+import dev.sluice.maglev.MaglevTable;
+import dev.sluice.net.Ip;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Services, pods, nodes and pools in; {@link LbState} out. Used two ways with the same result:
+ * {@link #compute} from scratch, or one long-lived instance fed changes ({@link #upsertService},
+ * {@link #upsertPod}, ...) whose {@link #state()} recomputes only the Services a change can affect.
+ * The result depends only on the inputs and the ids already in {@link BackendIds}; from scratch,
+ * backend ids are 1..n in (ip, port, protocol) order.
+ *
+ * <p>Endpoints: pods in the Service's namespace whose labels contain the selector and that are
+ * ready (status.podIP and spec.nodeName set). A named targetPort is resolved per pod; a pod without
+ * that port is not a backend for that port. A port with no backend keeps its frontends with zero
+ * backends (the data path rejects or drops per serviceNoBackendResponse).
+ *
+ * <p>Not thread-safe; no global state. A change of Values means a new instance.
+ */
+public final class ServiceModel {
+    private final Values values;
+    private final BackendIds ids;
+    private final Maglev.Seed seed;
+    private final boolean maglev;
+    private final TreeMap<String, Service> services = new TreeMap<>();
+    private final Map<String, Pod> pods = new HashMap<>();
+    /** namespace -> "key\0value" -> pod keys: selecting a Service's pods without scanning the namespace. */
+    private final Map<String, Map<String, Set<String>>> podIndex = new HashMap<>();
+    private List<ClusterNode> nodes = List.of();
+    private List<LbIpPool> pools = List.of();
+    private final TreeMap<String, ServiceLb> results = new TreeMap<>();
+    private Map<String, Allocator.Alloc> allocs = Map.of();
+    private final Set<String> dirty = new HashSet<>();
+    private boolean allDirty = true;
+    private boolean first = true;
+
+    public ServiceModel(Values values) { this(values, new BackendIds()); }
+
+    /** @param ids ids to keep (e.g. read back from the data path); the model owns it from now on */
+    public ServiceModel(Values values, BackendIds ids) {
+        this.values = values;
+        this.ids = ids;
+        this.seed = Maglev.Seed.of(values.maglevHashSeed());
+        this.maglev = values.lbAlgorithm().equals("maglev");
+    }
+
+    /** From scratch. */
+    public static LbState compute(Collection<Service> services, Collection<Pod> pods, Collection<ClusterNode> nodes,
+                                  Collection<LbIpPool> pools, Values values) {
+        var m = new ServiceModel(values);
+        services.forEach(m::upsertService);
+        pods.forEach(m::upsertPod);
+        m.setNodes(nodes);
+        m.setPools(pools);
+        return m.state();
+    }
+
+    public void upsertService(Service s) {
+        Service old = services.put(s.key(), s);
+        if (!s.equals(old)) dirty.add(s.key());
+    }
+
+    public void removeService(String key) {
+        if (services.remove(key) != null) dirty.add(key);
+    }
+
+    public void upsertPod(Pod p) {
+        Pod old = pods.put(p.key(), p);
+        if (p.equals(old)) return;
+        if (old != null) {
+            unindex(old);
+            markSelecting(old);
+        }
+        index(p);
+        markSelecting(p);
+    }
+
+    public void removePod(String key) {
+        Pod old = pods.remove(key);
+        if (old == null) return;
+        unindex(old);
+        markSelecting(old);
+    }
+
+    /** Nodes matter to every Service (NodePort addresses, Local traffic policies): all are recomputed. */
+    public void setNodes(Collection<ClusterNode> n) {
+        List<ClusterNode> sorted = n.stream().sorted(Comparator.comparing(ClusterNode::name)).toList();
+        if (!sorted.equals(nodes)) {
+            nodes = sorted;
+            allDirty = true;
+        }
+    }
+
+    /** Pools only change allocations, which {@link #state()} compares per Service. */
+    public void setPools(Collection<LbIpPool> p) {
+        pools = p.stream().sorted(Comparator.comparing(LbIpPool::name)).toList();
+    }
+
+    /** Backend ids in use, sorted by key. */
+    public Map<BackendKey, Integer> backendIds() { return ids.snapshot(); }
+
+    public LbState state() {
+        List<Service> ordered = List.copyOf(services.values());
+        Map<String, Allocator.Alloc> next = Allocator.allocate(ordered, pools, values);
+        Set<String> todo = new TreeSet<>();
+        if (allDirty) todo.addAll(services.keySet());
+        todo.addAll(dirty);
+        for (Service s : ordered) if (!Objects.equals(next.get(s.key()), allocs.get(s.key()))) todo.add(s.key());
+        todo.addAll(results.keySet().stream().filter(k -> !services.containsKey(k)).toList());
+
+        Map<String, List<Draft>> drafts = new LinkedHashMap<>();
+        Map<String, List<Condition>> conds = new HashMap<>();
+        List<BackendKey> acquire = new ArrayList<>();
+        for (String k : todo) {
+            Service s = services.get(k);
+            if (s == null) continue;
+            List<Condition> c = new ArrayList<>(next.get(k).conditions());
+            List<Draft> d = drafts(s, next.get(k), c);
+            drafts.put(k, d);
+            conds.put(k, c);
+            acquire.addAll(keys(d));
+        }
+        // Acquire before release: a backend moving between Services keeps its id.
+        Collections.sort(acquire);
+        ids.acquire(acquire);
+        for (String k : todo) {
+            ServiceLb old = results.get(k);
+            if (old != null) ids.release(oldKeys(old));
+        }
+        if (first) {
+            ids.sweep();
+            first = false;
+        }
+        for (String k : todo) {
+            Service s = services.get(k);
+            if (s == null) {
+                results.remove(k);
+                continue;
+            }
+            results.put(k, build(s, next.get(k), drafts.get(k), conds.get(k), results.get(k)));
+        }
+        allocs = next;
+        dirty.clear();
+        allDirty = false;
+        List<String> warnings = new ArrayList<>();
+        if (ids.size() > values.lbMapMax())
+            warnings.add("bpf.lbMapMax: " + values.lbMapMax() + " (expected: at least the " + ids.size() + " backends in use)");
+        return new LbState(values.lbAlgorithm(), values.serviceNoBackendResponse(), maglev ? values.maglevTableSize() : 0,
+                nodes.stream().map(ClusterNode::name).toList(), Collections.unmodifiableSortedMap(new TreeMap<>(results)), List.copyOf(warnings));
+    }
+
+    // ---- endpoints and frontends of one Service ----
+
+    private record Ep(BackendKey key, String node, String pod) {}
+
+    private record Draft(String node, int ip, int port, Protocol protocol, Frontend.Type type, Set<Frontend.Flag> flags,
+                         String portName, List<Ep> eps) {}
+
+    private List<Draft> drafts(Service s, Allocator.Alloc a, List<Condition> conds) {
+        List<Draft> out = new ArrayList<>();
+        if (s.headless()) {
+            conds.add(Condition.info("Headless", Allocator.message(s, "spec.clusterIP",
+                    "None: headless, so no virtual address and no load balancing (DNS answers with the pod addresses)")));
+            return out;
+        }
+        if (!s.hasClusterIP())
+            conds.add(Condition.info("ClusterIPNotAllocated", Allocator.message(s, "spec.clusterIP",
+                    "not allocated yet (the API server, or the lab, allocates one from serviceCIDR)")));
+        if (s.selector().isEmpty())
+            conds.add(Condition.info("NoSelector", Allocator.message(s, "spec.selector",
+                    "empty, so no backends (endpoints of Services without a selector come from EndpointSlices, which Sluice does not read yet)")));
+        List<Pod> selected = selected(s);
+        Set<Frontend.Flag> base = s.clientIpAffinity() ? EnumSet.of(Frontend.Flag.AFFINITY) : EnumSet.noneOf(Frontend.Flag.class);
+        for (Service.ServicePort p : s.ports()) {
+            List<Ep> eps = endpoints(p, selected);
+            if (eps.isEmpty() && !s.selector().isEmpty())
+                conds.add(Condition.info("NoBackends", Allocator.message(s, p.path(), p.label() + ": no ready backend (the selector matches no ready pod"
+                        + (p.targetPortName().isEmpty() ? "" : " with a container port named " + p.targetPortName() + "/" + p.protocol())
+                        + "); the data path " + (values.serviceNoBackendResponse().equals("reject") ? "answers ICMP unreachable" : "drops the packets"))));
+            String name = p.label();
+            if (a.clusterIpOk())
+                local(out, Frontend.Type.CLUSTER_IP, Ip.parse(s.clusterIP()), p, eps, base, s.internalLocal(), false, name);
+            int np = a.nodePorts().get(p.index());
+            if (np > 0) {
+                for (ClusterNode n : nodes) {
+                    if (n.internalIP().isEmpty()) continue;
+                    Set<Frontend.Flag> f = flags(base, s.externalLocal(), true);
+                    out.add(new Draft(n.name(), Ip.parse(n.internalIP()), np, p.protocol(), Frontend.Type.NODE_PORT, f, name,
+                            s.externalLocal() ? onNode(eps, n.name()) : eps));
+                }
+            }
+            for (int ip : a.externalIPs()) local(out, Frontend.Type.EXTERNAL_IP, ip, p, eps, base, s.externalLocal(), true, name);
+            for (int ip : a.lbIPs()) local(out, Frontend.Type.LOAD_BALANCER, ip, p, eps, base, s.externalLocal(), true, name);
+        }
+        return out;
+    }
+
+    private static Set<Frontend.Flag> flags(Set<Frontend.Flag> base, boolean local, boolean external) {
+        EnumSet<Frontend.Flag> f = base.isEmpty() ? EnumSet.noneOf(Frontend.Flag.class) : EnumSet.copyOf(base);
+        if (local) f.add(Frontend.Flag.LOCAL);
+        if (local && external) f.add(Frontend.Flag.PRESERVE_CLIENT);
+        return Collections.unmodifiableSet(f);
+    }
+
+    /** One frontend for all nodes, or with a Local policy one per node with that node's backends. */
+    private void local(List<Draft> out, Frontend.Type type, int ip, Service.ServicePort p, List<Ep> eps,
+                       Set<Frontend.Flag> base, boolean local, boolean external, String name) {
+        Set<Frontend.Flag> f = flags(base, local, external);
+        if (!local) {
+            out.add(new Draft("", ip, p.port(), p.protocol(), type, f, name, eps));
+            return;
+        }
+        for (ClusterNode n : nodes) out.add(new Draft(n.name(), ip, p.port(), p.protocol(), type, f, name, onNode(eps, n.name())));
+    }
+
+    private static List<Ep> onNode(List<Ep> eps, String node) {
+        return eps.stream().filter(e -> e.node().equals(node)).toList();
+    }
+
+    private static List<Ep> endpoints(Service.ServicePort p, List<Pod> selected) {
+        TreeMap<BackendKey, Ep> out = new TreeMap<>();
+        for (Pod pod : selected) {
+            int target = p.targetPort();
+            if (!p.targetPortName().isEmpty()) {
+                var cp = pod.namedPort(p.targetPortName(), p.protocol());
+                if (cp.isEmpty()) continue;
+                target = cp.get().port();
+            }
+            BackendKey k = new BackendKey(Ip.parse(pod.podIP()), target, p.protocol());
+            out.putIfAbsent(k, new Ep(k, pod.nodeName(), pod.key()));
+        }
+        return List.copyOf(out.values());
+    }
+
+    private static boolean ready(Pod p) {
+        return !p.nodeName().isEmpty() && Ip.isIpv4(p.podIP());
+    }
+
+    private static List<BackendKey> keys(List<Draft> drafts) {
+        Set<BackendKey> out = new HashSet<>();
+        for (Draft d : drafts) for (Ep e : d.eps()) out.add(e.key());
+        return new ArrayList<>(out);
+    }
+
+    private static Set<BackendKey> oldKeys(ServiceLb old) {
+        Set<BackendKey> out = new HashSet<>();
+        for (Frontend f : old.frontends()) for (Backend b : f.backends()) out.add(b.key());
+        return out;
+    }
+
+    private ServiceLb build(Service s, Allocator.Alloc a, List<Draft> drafts, List<Condition> conds, ServiceLb old) {
+        // Tables depend only on the backend keys, so unchanged backend sets reuse the old table and
+        // frontends sharing a backend set (ClusterIP, NodePorts, ...) share one table.
+        Map<List<BackendKey>, MaglevTable> tables = new HashMap<>();
+        if (old != null)
+            for (Frontend f : old.frontends())
+                if (f.maglev() != null) tables.putIfAbsent(f.backends().stream().map(Backend::key).toList(), f.maglev());
+        List<Frontend> fs = new ArrayList<>(drafts.size());
+        for (Draft d : drafts) {
+            List<Backend> bs = new ArrayList<>(d.eps().size());
+            for (Ep e : d.eps())
+                bs.add(new Backend(ids.idOf(e.key()), e.key().ip(), e.key().port(), e.key().protocol(), e.node(), e.pod(), 1, Backend.State.ACTIVE));
+            MaglevTable t = null;
+            if (maglev) {
+                List<BackendKey> ks = d.eps().stream().map(Ep::key).toList();
+                t = tables.computeIfAbsent(ks, x -> Maglev.build(x.stream().map(BackendKey::name).toList(), values.maglevTableSize(), seed));
+            }
+            fs.add(new Frontend(d.node(), d.ip(), d.port(), d.protocol(), d.type(), d.flags(),
+                    s.clientIpAffinity() ? s.affinityTimeoutSeconds() : 0, s.key(), d.portName(), List.copyOf(bs), t));
+        }
+        fs.sort(LbState.ORDER);
+        List<Condition> sorted = new ArrayList<>(conds);
+        sorted.sort(Comparator.comparing(Condition::level).reversed()); // errors first, stable otherwise
+        var status = new ServiceStatus(s.key(), s.type(), s.clusterIP(), a.lbIPs().stream().map(Ip::format).toList(),
+                a.nodePorts(), List.copyOf(sorted));
+        return new ServiceLb(s.key(), s, status, List.copyOf(fs));
+    }
+
+    // ---- pod selection ----
+
+    private static String kv(String k, String v) { return k + '\0' + v; }
+
+    private void index(Pod p) {
+        var ns = podIndex.computeIfAbsent(p.namespace(), x -> new HashMap<>());
+        p.labels().forEach((k, v) -> ns.computeIfAbsent(kv(k, v), x -> new HashSet<>()).add(p.key()));
+    }
+
+    private void unindex(Pod p) {
+        var ns = podIndex.get(p.namespace());
+        p.labels().forEach((k, v) -> {
+            Set<String> set = ns.get(kv(k, v));
+            set.remove(p.key());
+            if (set.isEmpty()) ns.remove(kv(k, v));
+        });
+    }
+
+    /** Marks the Services in the pod's namespace whose selector matches it. */
+    private void markSelecting(Pod p) {
+        String from = p.namespace() + "/", to = p.namespace() + "0"; // '0' sorts right after '/'
+        for (Service s : services.subMap(from, to).values())
+            if (!s.selector().isEmpty() && matches(s.selector(), p.labels())) dirty.add(s.key());
+    }
+
+    static boolean matches(Map<String, String> selector, Map<String, String> labels) {
+        for (var e : selector.entrySet()) if (!e.getValue().equals(labels.get(e.getKey()))) return false;
+        return true;
+    }
+
+    /** Ready pods the selector matches, found through the smallest label posting list. */
+    private List<Pod> selected(Service s) {
+        if (s.selector().isEmpty()) return List.of();
+        var ns = podIndex.get(s.namespace());
+        if (ns == null) return List.of();
+        Set<String> smallest = null;
+        for (var e : s.selector().entrySet()) {
+            Set<String> set = ns.get(kv(e.getKey(), e.getValue()));
+            if (set == null) return List.of();
+            if (smallest == null || set.size() < smallest.size()) smallest = set;
+        }
+        List<Pod> out = new ArrayList<>();
+        for (String k : smallest) {
+            Pod p = pods.get(k);
+            if (ready(p) && matches(s.selector(), p.labels())) out.add(p);
+        }
+        return out;
+    }
+}
