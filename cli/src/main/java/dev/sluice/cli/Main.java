@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
                 AgentCommand.class,
                 StatusCommand.class,
                 dev.sluice.cli.lab.LabCommand.class,
+                dev.sluice.cli.policy.PolicyCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {
