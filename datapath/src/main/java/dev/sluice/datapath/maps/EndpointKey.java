@@ -7,7 +7,7 @@ import java.lang.foreign.MemorySegment;
 /** Key of sl_endpoints ({@code struct endpoint_key}): a local pod's IPv4 address (host-order int). */
 public record EndpointKey(int ip4) {
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
-            Layouts.bytes(16, "ip6"), Layouts.U8.withName("family"), Layouts.bytes(3, "pad"));
+            MemoryLayout.unionLayout(Layouts.BE32.withName("ip4"), Layouts.bytes(16, "ip6")), Layouts.U8.withName("family"), Layouts.bytes(3, "pad"));
 
     public static final Codec<EndpointKey> CODEC = new Codec<>() {
         public MemoryLayout layout() { return LAYOUT; }

@@ -8,7 +8,8 @@ import java.lang.foreign.MemorySegment;
 /** Key of the sl_ipcache LPM trie ({@code struct ipcache_key}); prefixlen = 32 fixed bits + the CIDR's length. */
 public record IpcacheKey(Cidr cidr) {
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
-            Layouts.U32.withName("prefixlen"), Layouts.U8.withName("family"), Layouts.bytes(3, "pad"), Layouts.bytes(16, "ip6"));
+            Layouts.U32.withName("prefixlen"), Layouts.U8.withName("family"), Layouts.bytes(3, "pad"),
+            MemoryLayout.unionLayout(Layouts.BE32.withName("ip4"), Layouts.bytes(16, "ip6")));
 
     public static final Codec<IpcacheKey> CODEC = new Codec<>() {
         public MemoryLayout layout() { return LAYOUT; }

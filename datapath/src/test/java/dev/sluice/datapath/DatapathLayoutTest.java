@@ -1,0 +1,48 @@
+package dev.sluice.datapath;
+
+import dev.sluice.bpf.Btf;
+import dev.sluice.datapath.maps.DropEvent;
+import dev.sluice.datapath.maps.EndpointInfo;
+import dev.sluice.datapath.maps.EndpointKey;
+import dev.sluice.datapath.maps.IpcacheKey;
+import dev.sluice.datapath.maps.IpcacheValue;
+import dev.sluice.datapath.maps.MetricsKey;
+import dev.sluice.datapath.maps.MetricsValue;
+import dev.sluice.datapath.maps.NodeConfig;
+import java.lang.foreign.MemoryLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every Java map record's layout equals its C struct, as the compiled objects' BTF states it. */
+class DatapathLayoutTest {
+    static Path obj(String name) {
+        Path p = Path.of(System.getProperty("sluice.home", "."), "build/bpf", name);
+        if (!Files.isRegularFile(p)) throw new IllegalStateException(p + " is missing (expected: run 'make bpf' first)");
+        return p;
+    }
+
+    static Stream<Arguments> layouts() {
+        return Stream.of(
+                Arguments.of("bpf_lxc.o", "endpoint_key", EndpointKey.LAYOUT),
+                Arguments.of("bpf_lxc.o", "endpoint_info", EndpointInfo.LAYOUT),
+                Arguments.of("bpf_lxc.o", "ipcache_key", IpcacheKey.LAYOUT),
+                Arguments.of("bpf_lxc.o", "ipcache_value", IpcacheValue.LAYOUT),
+                Arguments.of("bpf_lxc.o", "node_config", NodeConfig.LAYOUT),
+                Arguments.of("bpf_lxc.o", "metrics_key", MetricsKey.LAYOUT),
+                Arguments.of("bpf_lxc.o", "metrics_value", MetricsValue.LAYOUT),
+                Arguments.of("tests/layouts.o", "drop_event", DropEvent.LAYOUT),
+                // every object must agree, since they share the pinned maps
+                Arguments.of("bpf_netdev.o", "endpoint_info", EndpointInfo.LAYOUT),
+                Arguments.of("bpf_overlay.o", "ipcache_key", IpcacheKey.LAYOUT));
+    }
+
+    @ParameterizedTest(name = "{0} struct {1}")
+    @MethodSource("layouts")
+    void javaRecordMatchesC(String object, String struct, MemoryLayout layout) {
+        Btf.assertLayout(obj(object), struct, layout);
+    }
+}
