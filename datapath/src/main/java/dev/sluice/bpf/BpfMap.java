@@ -138,7 +138,7 @@ public final class BpfMap implements AutoCloseable {
         checkKey(key);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment v = a.allocate(Math.max(valueBufferSize(), 1), 8);
-            int r = Libbpf.call(Libbpf.MAP_LOOKUP_ELEM, a, fd, copy(a, key), v);
+            int r = Libbpf.lookupElem(a, fd, copy(a, key), v);
             if (r == -Libbpf.ENOENT) return Optional.empty();
             if (r < 0) throw new BpfException(subject(), "lookup", -r);
             return Optional.of(v.asSlice(0, valueBufferSize()).toArray(JAVA_BYTE));
@@ -151,7 +151,7 @@ public final class BpfMap implements AutoCloseable {
         checkKey(key);
         checkValue(value);
         try (Arena a = Arena.ofConfined()) {
-            int r = Libbpf.call(Libbpf.MAP_UPDATE_ELEM, a, fd, copy(a, key), copy(a, value), flag.bits);
+            int r = Libbpf.updateElem(a, fd, copy(a, key), copy(a, value), flag.bits);
             if (r < 0) throw new BpfException(subject(), "update (" + flag + ")", -r);
         }
     }
@@ -161,7 +161,7 @@ public final class BpfMap implements AutoCloseable {
         open();
         checkKey(key);
         try (Arena a = Arena.ofConfined()) {
-            int r = Libbpf.call(Libbpf.MAP_DELETE_ELEM, a, fd, copy(a, key));
+            int r = Libbpf.deleteElem(a, fd, copy(a, key));
             if (r == -Libbpf.ENOENT) return false;
             if (r < 0) throw new BpfException(subject(), "delete", -r);
             return true;
@@ -177,7 +177,7 @@ public final class BpfMap implements AutoCloseable {
             MemorySegment next = a.allocate(Math.max(keySize, 1), 8);
             MemorySegment cur = MemorySegment.NULL;
             while (true) {
-                int r = Libbpf.call(Libbpf.MAP_GET_NEXT_KEY, a, fd, cur, next);
+                int r = Libbpf.getNextKey(a, fd, cur, next);
                 if (r == -Libbpf.ENOENT) break;
                 if (r < 0) throw new BpfException(subject(), "get_next_key", -r);
                 out.add(next.asSlice(0, keySize).toArray(JAVA_BYTE));
@@ -196,6 +196,9 @@ public final class BpfMap implements AutoCloseable {
             default -> false;
         };
     }
+
+    /** For tests: whether the kernel refused batch lookup for this map and entries() fell back. */
+    boolean lookupBatchUnsupported() { return noLookupBatch; }
 
     private static boolean unsupported(int errno) {
         return errno == Libbpf.ENOTSUPP || errno == Libbpf.EOPNOTSUPP;

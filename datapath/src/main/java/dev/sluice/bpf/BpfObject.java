@@ -206,7 +206,7 @@ public final class BpfObject implements AutoCloseable {
         if (warnings.isEmpty()) return null;
         List<String> w = warnings.stream().filter(s -> !s.contains("-- BEGIN") && !s.contains("-- END")).toList();
         w = w.size() > 8 ? w.subList(w.size() - 8, w.size()) : w;
-        return w.isEmpty() ? null : "libbpf: " + String.join(" | ", w);
+        return w.isEmpty() ? null : String.join(" | ", w);
     }
 
     /**

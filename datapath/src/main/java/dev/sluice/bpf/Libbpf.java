@@ -187,6 +187,53 @@ final class Libbpf {
         return r >= 0 ? r : -errnoOf(r, cs);
     }
 
+    // Hot paths (map element operations) avoid invokeWithArguments' boxing with exact invocations.
+    static int lookupElem(Arena a, int fd, MemorySegment key, MemorySegment value) {
+        MemorySegment cs = a.allocate(CAPTURE);
+        try {
+            int r = (int) MAP_LOOKUP_ELEM.invokeExact(cs, fd, key, value);
+            return r >= 0 ? r : -errnoOf(r, cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int updateElem(Arena a, int fd, MemorySegment key, MemorySegment value, long flags) {
+        MemorySegment cs = a.allocate(CAPTURE);
+        try {
+            int r = (int) MAP_UPDATE_ELEM.invokeExact(cs, fd, key, value, flags);
+            return r >= 0 ? r : -errnoOf(r, cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int deleteElem(Arena a, int fd, MemorySegment key) {
+        MemorySegment cs = a.allocate(CAPTURE);
+        try {
+            int r = (int) MAP_DELETE_ELEM.invokeExact(cs, fd, key);
+            return r >= 0 ? r : -errnoOf(r, cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int getNextKey(Arena a, int fd, MemorySegment key, MemorySegment next) {
+        MemorySegment cs = a.allocate(CAPTURE);
+        try {
+            int r = (int) MAP_GET_NEXT_KEY.invokeExact(cs, fd, key, next);
+            return r >= 0 ? r : -errnoOf(r, cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException re) return re;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException(t);
+    }
+
     /** Like {@link #call} for functions returning a pointer; NULL means failure and {@code errnoOut[0]} is set. */
     static MemorySegment callPtr(MethodHandle mh, Arena arena, int[] errnoOut, Object... args) {
         MemorySegment cs = arena.allocate(CAPTURE);

@@ -77,6 +77,7 @@ class BpfMapTest {
         assertThat(m.keys()).hasSize(300);
         List<BpfMap.Entry> read = m.entries();
         assertThat(read).hasSize(300);
+        assertThat(m.lookupBatchUnsupported()).as("hash maps are read with bpf_map_lookup_batch").isFalse();
         Map<String, String> byKey = read.stream().collect(Collectors.toMap(
                 e -> HexFormat.of().formatHex(e.key()), e -> HexFormat.of().formatHex(e.value())));
         for (BpfMap.Entry e : entries) {
@@ -127,6 +128,7 @@ class BpfMapTest {
         // no batch ops for tries: entries() falls back to get_next_key + lookup
         assertThat(t.all()).containsOnlyKeys(Set.of(new LpmKey(8, ip(10, 0, 0, 0)), new LpmKey(16, ip(10, 1, 0, 0)),
                 new LpmKey(32, ip(10, 1, 2, 3))));
+        assertThat(m.lookupBatchUnsupported()).isFalse();   // never tried: tries have no batch ops
         assertThat(m.deleteBatch(List.of(TypedMap.encode(LpmKey.CODEC, new LpmKey(16, ip(10, 1, 0, 0)))))).isEqualTo(1);
         assertThat(t.get(new LpmKey(32, ip(10, 1, 9, 9)))).contains(1);
     }
@@ -135,6 +137,9 @@ class BpfMapTest {
     void arrayBatchLookupCoversAllSlots() {
         BpfMap m = obj.map("ffm_nested_map");
         assertThat(m.entries()).hasSize(8);
+        assertThat(m.lookupBatchUnsupported()).isFalse();
         assertThat(m.keys()).hasSize(8);
+        assertThat(obj.map("ffm_percpu").entries()).hasSize(4)
+                .allSatisfy(e -> assertThat(e.value()).hasSize(obj.map("ffm_percpu").valueBufferSize()));
     }
 }
