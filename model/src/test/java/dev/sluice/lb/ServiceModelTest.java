@@ -169,7 +169,8 @@ class ServiceModelTest {
     @Test
     void badInputIsReportedOnThatServiceOnly() {
         List<ClusterNode> nodes = nodes(2);
-        List<Pod> pods = List.of(new Pod("a", "p", Map.of("app", "x"), "node1", "10.0.1.5", List.of()));
+        List<Pod> pods = List.of(new Pod("a", "p", Map.of("app", "x"), "node1", "10.0.1.5", List.of()),
+                new Pod("z", "q", Map.of("app", "x"), "node2", "10.0.2.5", List.of()));
         Service good = new Service("svc.yaml", "a", "good", Map.of(), Service.Type.NodePort, Map.of("app", "x"), "10.96.0.1",
                 List.of(new Service.ServicePort(0, "", 80, 8080, "", Protocol.TCP, 30001)), List.of("203.0.113.1"), false, 10800,
                 false, false, false, "", "", List.of());
