@@ -59,6 +59,9 @@ class TcTest {
                 assertThat(Tc.attachedProgramId(ifindex, Tc.Direction.EGRESS, 2, 3)).isEqualTo(attached);
                 Tc.detach(ifindex, Tc.Direction.EGRESS, 2, 3);
                 assertThat(Tc.attachedProgramId(ifindex, Tc.Direction.EGRESS, 2, 3)).isEmpty();
+                int peer = Netns.ifindex("sv1");
+                Tc.detach(peer, Tc.Direction.EGRESS, 1, 1);   // no clsact there at all: still fine
+                assertThat(Tc.attachedProgramId(peer, Tc.Direction.EGRESS, 1, 1)).isEmpty();
             });
         }
     }
