@@ -1,0 +1,178 @@
+package dev.sluice.lab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The lab on this host, as root: topology, coexistence of labs, and that {@code lab down} leaves
+ * nothing behind. The CLI runs as a separate process from the packaged jar, as a user runs it.
+ * Lab names are test-only (lit1..lit3); every lab is removed in {@link #removeAll} whatever happens.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class LabTopologyIT {
+    static final String A = "lit1", B = "lit2", PIECES = "lit3";
+    static final JsonMapper JSON = JsonMapper.builder().build();
+    static Path home, jar;
+    static String rootBefore;
+
+    record Run(int exit, String out, String err) {}
+
+    @BeforeAll static void setUp() {
+        assumeTrue("root".equals(System.getProperty("user.name")), "the lab needs root");
+        home = Path.of(System.getProperty("sluice.home", "")).toAbsolutePath();
+        jar = LabEnv.jar(home);
+        removeAll();
+        rootBefore = rootNamespace();
+    }
+
+    @AfterAll static void removeAll() {
+        for (String l : List.of(A, B, PIECES)) {
+            try {
+                new Lab(l, LabEnv.detect(), s -> { }).down();
+            } catch (RuntimeException e) {
+                System.err.println("teardown of lab " + l + ": " + e.getMessage());
+            }
+        }
+    }
+
+    static Run sluice(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Dsluice.home=" + home, "-jar", jar.toString()));
+        cmd.addAll(List.of(args));
+        Path out = Files.createTempFile("lab-it", ".out"), err = Files.createTempFile("lab-it", ".err");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("sluice %s finished", String.join(" ", args)).isTrue();
+            return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    /** Links, addresses, routes and forwarding of the root namespace: the lab must not change them. */
+    static String rootNamespace() {
+        return Procs.check(List.of("ip", "-o", "link", "show")).stdout().replaceAll("\\s+", " ").replaceAll("link/\\S+ \\S+ brd \\S+", "")
+                .lines().map(l -> l.replaceAll("^\\d+: ", "").split(":")[0]).sorted().toList()
+                + Procs.check(List.of("ip", "-o", "addr", "show")).stdout()
+                + Procs.check(List.of("ip", "route", "show", "table", "all")).stdout()
+                + Procs.check(List.of("sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter")).stdout();
+    }
+
+    static boolean ping(String netns, String ip) {
+        return LabNet.exec(netns, List.of("ping", "-c1", "-W2", ip), 10_000).ok();
+    }
+
+    static void assertGone(String lab) {
+        assertThat(LabNet.labNetns(lab)).as("namespaces of %s", lab).isEmpty();
+        assertThat(LabDir.of(lab).bpffs()).doesNotExist();
+        assertThat(LabDir.of(lab).root()).doesNotExist();
+        var ps = Procs.check(List.of("ps", "-eo", "pid,args")).stdout();
+        assertThat(ps.lines().filter(l -> l.contains("/labs/" + lab + "/") || l.contains("sl-" + lab + "-")).toList())
+                .as("processes of %s", lab).isEmpty();
+    }
+
+    @Test @Order(1) void topologyPiecesConnectNodesAndWorldOnly() {
+        var lab = new Lab(PIECES, LabEnv.detect(), s -> { });
+        try {
+            lab.makeTopology(3);
+            assertThat(LabNet.labNetns(PIECES)).containsExactly("sl-lit3-fabric", "sl-lit3-node1", "sl-lit3-node2", "sl-lit3-node3", "sl-lit3-world");
+            assertThat(ping("sl-lit3-node1", "172.30.0.12")).isTrue();
+            assertThat(ping("sl-lit3-node3", "172.30.0.11")).isTrue();
+            assertThat(ping("sl-lit3-node2", LabNames.WORLD_IP)).isTrue();
+            assertThat(ping("sl-lit3-world", "172.30.0.13")).isTrue();
+            // no way out: no default route anywhere, so an outside address is unreachable
+            for (String ns : LabNet.labNetns(PIECES))
+                assertThat(LabNet.ip(ns, "route", "show", "default").stdout()).as("default route in %s", ns).isBlank();
+            assertThat(LabNet.exec("sl-lit3-node1", List.of("sysctl", "-n", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter"), 5000).stdout())
+                    .isEqualTo("1\n0\n");
+            assertThat(LabNet.ip("sl-lit3-node1", "-o", "link", "show", "eth0").stdout()).contains("mtu 1500");
+            assertThat(LabNet.ip("sl-lit3-fabric", "-o", "link", "show", "master", "br0").stdout()).contains("n1@").contains("n2@").contains("n3@").contains("w0@");
+            assertThat(rootNamespace()).isEqualTo(rootBefore);
+        } finally {
+            lab.down();
+        }
+        assertGone(PIECES);
+    }
+
+    @Test @Order(2) void upTwoLabsSideBySideThenDownLeavesNothing() throws Exception {
+        assumeTrue(Files.isRegularFile(jar), "the packaged jar " + jar);
+        assumeTrue(Files.isExecutable(home.resolve("build/bin/sluice-pod")), "build/bin/sluice-pod (make build)");
+        Run up = sluice("lab", "up", "--name", A, "--nodes", "2");
+        assertThat(up.exit()).as("lab up: %s", up.err()).isZero();
+        assertThat(up.err()).contains("fabric ready").contains("node1 agent up").contains("node2 agent up");
+        Run up2 = sluice("lab", "up", "--name", B, "--nodes", "1", "--routing", "native");
+        assertThat(up2.exit()).as("lab up %s: %s", B, up2.err()).isZero();
+
+        assertThat(ping("sl-lit1-node1", "172.30.0.12")).isTrue();
+        assertThat(ping("sl-lit1-node2", LabNames.WORLD_IP)).isTrue();
+        assertThat(ping("sl-lit2-node1", LabNames.WORLD_IP)).isTrue();
+        var probe = LabNet.exec("sl-lit1-node1", List.of(home.resolve("build/bin/sluice-pod").toString(), "probe", "--timeout-ms", "1000",
+                LabNames.WORLD_IP + ":80"), 10_000);
+        assertThat(probe.stdout()).contains("\"ok\":true").contains("\"pod\":\"world\"");
+
+        Run nodes = sluice("lab", "get", "nodes", "--name", A, "-o", "json");
+        assertThat(nodes.exit()).isZero();
+        JsonNode list = JSON.readTree(nodes.out());
+        assertThat(list.path("kind").asString()).isEqualTo("List");
+        assertThat(list.path("items")).hasSize(2);
+        assertThat(list.path("items").path(1).path("spec").path("podCIDRs").path(0).asString()).isEqualTo("10.0.1.0/24");
+        assertThat(list.path("items").path(0).path("status").path("addresses").path(0).path("address").asString()).isEqualTo("172.30.0.11");
+        assertThat(Files.readString(LabDir.of(A).manifests().resolve(".generation")).strip()).isEqualTo("1");
+        LabState st = LabState.load(LabDir.of(A).labJson()).orElseThrow();
+        assertThat(st.nodes()).extracting(LabState.NodeState::netns).containsExactly("sl-lit1-node1", "sl-lit1-node2");
+        assertThat(st.pids()).hasSize(3).allMatch(Procs::alive);
+
+        Run again = sluice("lab", "up", "--name", A);
+        assertThat(again.exit()).isEqualTo(2);
+        assertThat(again.err()).contains("lab lit1 exists (expected: a new name, or `sluice lab down --name lit1` first)");
+        Run exec = sluice("lab", "exec", "--name", A, "node2", "--", "sh", "-c", "exit 7");
+        assertThat(exec.exit()).isEqualTo(7);
+        Run unknown = sluice("lab", "exec", "--name", A, "node9", "--", "true");
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.err()).contains("expected one of: node1, node2, world");
+
+        Run down2 = sluice("lab", "down", "--name", B);
+        assertThat(down2.exit()).isZero();
+        assertGone(B);
+        assertThat(LabNet.labNetns(A)).hasSize(4);
+        assertThat(ping("sl-lit1-node1", "172.30.0.12")).isTrue();
+
+        Run down = sluice("lab", "down", "--name", A);
+        assertThat(down.exit()).as(down.err()).isZero();
+        assertGone(A);
+        assertThat(st.pids()).noneMatch(Procs::alive);
+        Run downAgain = sluice("lab", "down", "--name", A);
+        assertThat(downAgain.exit()).isZero();
+        assertThat(downAgain.err()).contains("nothing to remove");
+        assertThat(rootNamespace()).isEqualTo(rootBefore);
+    }
+
+    @Test @Order(3) void downAfterACrashRemovesEverythingWithoutLabJson() throws Exception {
+        var lab = new Lab(PIECES, LabEnv.detect(), s -> { });
+        lab.makeTopology(1);
+        // a stray process inside a lab namespace and a state directory without lab.json
+        long pid = Procs.startDetached(LabNet.inNetns("sl-lit3-node1", List.of("sleep", "300")), null, Files.createTempFile("lab-it", ".log"));
+        Files.createDirectories(LabDir.of(PIECES).root());
+        Kubelet.sleep(200);
+        assertThat(Procs.alive(pid)).isTrue();
+        Run down = sluice("lab", "down", "--name", PIECES);
+        assertThat(down.exit()).as(down.err()).isZero();
+        assertThat(Procs.alive(pid)).isFalse();
+        assertGone(PIECES);
+    }
+}
