@@ -24,7 +24,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LabTopologyIT {
-    static final String A = "lit1", B = "lit2", PIECES = "lit3";
+    static final String A = "lit1", B = "lit2", PIECES = "lit3", PODS = "lit4";
     static final JsonMapper JSON = JsonMapper.builder().build();
     static Path home, jar;
     static String rootBefore;
@@ -40,7 +40,7 @@ class LabTopologyIT {
     }
 
     @AfterAll static void removeAll() {
-        for (String l : List.of(A, B, PIECES)) {
+        for (String l : List.of(A, B, PIECES, PODS)) {
             try {
                 new Lab(l, LabEnv.detect(), s -> { }).down();
             } catch (RuntimeException e) {
@@ -175,4 +175,116 @@ class LabTopologyIT {
         assertThat(Procs.alive(pid)).isFalse();
         assertGone(PIECES);
     }
+
+    /**
+     * Pods end to end: up with manifests, every pod reachable, apply/label/delete return programmed.
+     * Uses build/bin/sluice-cni; while that plugin is not built yet, a stand-in that forwards the
+     * same request to the agent's {@code cni} method (in a temporary home linking the real build).
+     */
+    @Test @Order(4) void podsGetAddressesServersAndAProbeMatrix(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        assumeTrue(Files.isRegularFile(jar) && Files.isExecutable(home.resolve("build/bin/sluice-pod")), "jar and sluice-pod");
+        Path h = home;
+        if (!Files.isExecutable(home.resolve("build/bin/sluice-cni"))) {
+            assumeTrue(Procs.run(List.of("python3", "--version")).ok(), "python3 for the CNI stand-in");
+            h = tmp.resolve("home");
+            Files.createDirectories(h.resolve("build/bin"));
+            Files.createSymbolicLink(h.resolve("build/bpf"), home.resolve("build/bpf"));
+            Files.createSymbolicLink(h.resolve("build/bin/sluice-pod"), home.resolve("build/bin/sluice-pod"));
+            Path cni = h.resolve("build/bin/sluice-cni");
+            Files.writeString(cni, CNI_STAND_IN);
+            cni.toFile().setExecutable(true);
+        }
+        Path m = tmp.resolve("pods.yaml");
+        Files.writeString(m, """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: a, namespace: x, labels: {app: a}}
+                spec: {containers: [{name: c, ports: [{containerPort: 80}, {containerPort: 53, protocol: UDP}]}]}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: b, namespace: x, labels: {app: b}}
+                spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: s-x-a, namespace: x}
+                spec: {selector: {app: a}, ports: [{port: 80}]}
+                """);
+        Path saved = home;
+        home = h;
+        try {
+            Run up = sluice("lab", "up", "--name", PODS, "--nodes", "2", "-f", m.toString());
+            assertThat(up.exit()).as("lab up: %s", up.err()).isZero();
+            assertThat(up.err()).contains("namespace x created implicitly").contains("pod x/a 10.0.0.").contains("pod x/b 10.0.1.");
+            JsonNode pods = JSON.readTree(sluice("lab", "get", "pods", "--name", PODS, "-o", "json").out());
+            assertThat(pods.path("items")).hasSize(2);
+            assertThat(pods.path("items").path(0).path("spec").path("nodeName").asString()).isEqualTo("node1");
+            assertThat(pods.path("items").path(0).path("status").path("podIP").asString()).startsWith("10.0.0.");
+            Run probe = sluice("lab", "probe", "--name", PODS, "-o", "json");
+            assertThat(probe.exit()).as(probe.err()).isZero();
+            assertThat(JSON.readTree(probe.out()).toString()).isEqualTo("{\"port\":80,\"protocol\":\"TCP\",\"pods\":[\"x/a\",\"x/b\"],"
+                    + "\"matrix\":{\"x/a\":{\"x/a\":\"allow\",\"x/b\":\"allow\"},\"x/b\":{\"x/a\":\"allow\",\"x/b\":\"allow\"}}}");
+            Run udp = sluice("lab", "probe", "--name", PODS, "--protocol", "UDP", "--port", "53", "--timeout", "300ms");
+            assertThat(udp.out()).contains("x/a      .    X").contains("x/b      .    X");
+            Run via = sluice("lab", "probe", "--name", PODS, "--via", "service");
+            assertThat(via.exit()).isEqualTo(2);
+            assertThat(via.err()).contains("no Service selects only x/b");
+
+            Run label = sluice("lab", "label", "--name", PODS, "pod", "x/b", "tier=web");
+            assertThat(label.exit()).as(label.err()).isZero();
+            long gen = Long.parseLong(Files.readString(LabDir.of(PODS).manifests().resolve(".generation")).strip());
+            assertThat(LabDir.of(PODS).manifests().resolve("pod/x/b.yaml")).content().contains("tier: \"web\"");
+            Path c = tmp.resolve("c.yaml");
+            Files.writeString(c, """
+                    apiVersion: v1
+                    kind: Pod
+                    metadata: {name: c, namespace: y}
+                    spec: {nodeName: node2, containers: [{name: c, ports: [{containerPort: 80}]}]}
+                    """);
+            Run apply = sluice("lab", "apply", "--name", PODS, "-f", c.toString(), "-o", "json");
+            assertThat(apply.exit()).as(apply.err()).isZero();
+            assertThat(JSON.readTree(apply.out()).path("generation").asLong()).isGreaterThan(gen);
+            assertThat(sluice("lab", "exec", "--name", PODS, "y/c", "--", "ip", "-o", "addr", "show", "eth0").out()).contains("10.0.1.");
+            assertThat(sluice("lab", "probe", "--name", PODS).out()).contains("y/c      .    .    .");
+            String cNetns = LabNames.podNetns(PODS, "y/c");
+            assertThat(LabNet.labNetns(PODS)).contains(cNetns);
+            Run delete = sluice("lab", "delete", "--name", PODS, "-f", c.toString());
+            assertThat(delete.exit()).as(delete.err()).isZero();
+            assertThat(LabNet.labNetns(PODS)).doesNotContain(cNetns);
+            assertThat(sluice("lab", "delete", "--name", PODS, "-f", c.toString()).exit()).isEqualTo(2);
+            LabState st = LabState.load(LabDir.of(PODS).labJson()).orElseThrow();
+            assertThat(st.pods().keySet()).containsExactly("x/a", "x/b");
+
+            Run down = sluice("lab", "down", "--name", PODS);
+            assertThat(down.exit()).as(down.err()).isZero();
+            assertGone(PODS);
+            assertThat(st.pids()).noneMatch(Procs::alive);
+        } finally {
+            home = saved;
+        }
+    }
+
+    /** Forwards a CNI request to the agent's {@code cni} method, as build/bin/sluice-cni does. */
+    static final String CNI_STAND_IN = """
+            #!/usr/bin/env python3
+            import json, os, socket, sys
+            conf = json.loads(sys.stdin.read())
+            e = os.environ.get
+            req = {"method": "cni", "params": {"command": e("CNI_COMMAND", ""), "containerID": e("CNI_CONTAINERID", ""),
+                   "netns": e("CNI_NETNS", ""), "ifname": e("CNI_IFNAME", ""), "args": e("CNI_ARGS", ""), "path": e("CNI_PATH", ""),
+                   "config": conf}}
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(conf["agentSocket"])
+            s.sendall((json.dumps(req) + "\\n").encode())
+            buf = b""
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                buf += d
+            code, _, out = buf.decode().partition("\\n")
+            sys.stdout.write(out)
+            sys.exit(int(code) if code.strip().isdigit() else 1)
+            """;
 }
