@@ -21,7 +21,7 @@ int from_container(struct __sk_buff *skb)
 	/* Anti-spoofing: the source must be the address the agent gave the pod behind this very veth. */
 	struct endpoint_info *ep = lookup_endpoint4(f.saddr);
 	if (!ep || ep->ifindex != skb->ifindex)
-		return drop(skb, DROP_INVALID_SOURCE, METRIC_EGRESS, ep ? ep->id : 0, &f);
+		return drop(skb, DROP_INVALID_SOURCE, METRIC_EGRESS, lxc_endpoint_id(skb->ifindex), &f);
 	f.src_identity = ep->identity;
 	__u16 epid = ep->id;
 

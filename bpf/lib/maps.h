@@ -29,6 +29,13 @@ struct endpoint_info {
 	__u8 node_mac[6];   /* the host-side veth: source MAC of frames we deliver */
 };
 
+/* A local pod, by the ifindex of its host-side veth: attributes drops to the endpoint even when
+ * the packet's own addresses are forged. */
+struct lxc_info {
+	__u32 id;           /* endpoint id */
+	__u32 identity;
+};
+
 /* Longest-prefix match from address to identity and tunnel endpoint.
  * prefixlen counts the bits after itself: 32 for family+pad, then the address prefix. */
 struct ipcache_key {
@@ -81,6 +88,14 @@ struct {
 } sl_endpoints SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ENDPOINTS_MAX);
+	__type(key, __u32);
+	__type(value, struct lxc_info);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sl_lxc SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, IPCACHE_MAX);
 	__type(key, struct ipcache_key);
@@ -117,6 +132,12 @@ static __always_inline struct endpoint_info *lookup_endpoint4(__be32 ip)
 {
 	struct endpoint_key k = { .ip4 = ip, .family = AF_INET4 };
 	return bpf_map_lookup_elem(&sl_endpoints, &k);
+}
+
+static __always_inline __u16 lxc_endpoint_id(__u32 ifindex)
+{
+	struct lxc_info *l = bpf_map_lookup_elem(&sl_lxc, &ifindex);
+	return l ? (__u16)l->id : 0;
 }
 
 static __always_inline struct ipcache_value *ipcache_lookup4(__be32 ip)

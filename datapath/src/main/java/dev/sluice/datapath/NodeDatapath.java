@@ -9,6 +9,7 @@ import dev.sluice.datapath.maps.EndpointInfo;
 import dev.sluice.datapath.maps.EndpointKey;
 import dev.sluice.datapath.maps.IpcacheKey;
 import dev.sluice.datapath.maps.IpcacheValue;
+import dev.sluice.datapath.maps.LxcInfo;
 import dev.sluice.datapath.maps.MetricsKey;
 import dev.sluice.datapath.maps.MetricsValue;
 import dev.sluice.datapath.maps.NodeConfig;
@@ -26,7 +27,7 @@ import java.util.Map;
 public final class NodeDatapath implements AutoCloseable {
     /** tc filter handle and priority Sluice uses on every hook. */
     public static final int TC_HANDLE = 1, TC_PRIORITY = 1;
-    public static final List<String> MAPS = List.of("sl_endpoints", "sl_ipcache", "sl_config", "sl_metrics", "sl_events");
+    public static final List<String> MAPS = List.of("sl_endpoints", "sl_lxc", "sl_ipcache", "sl_config", "sl_metrics", "sl_events");
 
     private final Path pinDir;
     private final BpfObject lxc, netdev, overlay;
@@ -70,6 +71,7 @@ public final class NodeDatapath implements AutoCloseable {
     public Path pinDir() { return pinDir; }
 
     public TypedMap<EndpointKey, EndpointInfo> endpoints() { return lxc.map("sl_endpoints").typed(EndpointKey.CODEC, EndpointInfo.CODEC); }
+    public TypedMap<Integer, LxcInfo> lxc() { return lxc.map("sl_lxc").typed(LxcInfo.KEY, LxcInfo.CODEC); }
     public TypedMap<IpcacheKey, IpcacheValue> ipcache() { return lxc.map("sl_ipcache").typed(IpcacheKey.CODEC, IpcacheValue.CODEC); }
     public TypedMap<Integer, NodeConfig> config() { return lxc.map("sl_config").typed(NodeConfig.KEY, NodeConfig.CODEC); }
     public TypedMap<MetricsKey, MetricsValue> metrics() { return lxc.map("sl_metrics").typed(MetricsKey.CODEC, MetricsValue.CODEC); }

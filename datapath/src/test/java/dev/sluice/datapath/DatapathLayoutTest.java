@@ -29,6 +29,7 @@ class DatapathLayoutTest {
         return Stream.of(
                 Arguments.of("bpf_lxc.o", "endpoint_key", EndpointKey.LAYOUT),
                 Arguments.of("bpf_lxc.o", "endpoint_info", EndpointInfo.LAYOUT),
+                Arguments.of("bpf_lxc.o", "lxc_info", dev.sluice.datapath.maps.LxcInfo.LAYOUT),
                 Arguments.of("bpf_lxc.o", "ipcache_key", IpcacheKey.LAYOUT),
                 Arguments.of("bpf_lxc.o", "ipcache_value", IpcacheValue.LAYOUT),
                 Arguments.of("bpf_lxc.o", "node_config", NodeConfig.LAYOUT),

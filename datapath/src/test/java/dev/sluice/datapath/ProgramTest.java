@@ -98,11 +98,22 @@ class ProgramTest {
     }
 
     @Test
+    void aForgedSourceIsCountedAgainstTheEndpointBehindTheInterface() {
+        lxc.map("sl_lxc").typed(dev.sluice.datapath.maps.LxcInfo.KEY, dev.sluice.datapath.maps.LxcInfo.CODEC)
+                .put(1, new dev.sluice.datapath.maps.LxcInfo(11, 300));
+        assertThat(run(lxc, "from_container", Packets.ipv4(A_MAC, LXC_A, "10.0.0.99", B_IP, 6, 1, 80, 0)).retval()).isEqualTo(TC_ACT_SHOT);
+        assertThat(count(lxc, DropReason.INVALID_SOURCE.code, 2, 11)).isEqualTo(1);
+    }
+
+    @Test
     void anEndpointsAddressFromAnotherInterfaceIsSpoofed() {
+        // A's address sent from the interface of endpoint 12: spoofed, and counted against 12, the sender
         endpoints.put(new EndpointKey(Ip.parse(A_IP)), new EndpointInfo(77, 300, 11, 0, A_MAC, LXC_A));
+        lxc.map("sl_lxc").typed(dev.sluice.datapath.maps.LxcInfo.KEY, dev.sluice.datapath.maps.LxcInfo.CODEC)
+                .put(1, new dev.sluice.datapath.maps.LxcInfo(12, 301));
         var r = run(lxc, "from_container", Packets.ipv4(A_MAC, LXC_A, A_IP, B_IP, 6, 40000, 80, 0));
         assertThat(r.retval()).isEqualTo(TC_ACT_SHOT);
-        assertThat(count(lxc, DropReason.INVALID_SOURCE.code, 2, 11)).isEqualTo(1);
+        assertThat(count(lxc, DropReason.INVALID_SOURCE.code, 2, 12)).isEqualTo(1);
     }
 
     @Test

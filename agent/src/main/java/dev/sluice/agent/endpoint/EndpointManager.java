@@ -4,6 +4,7 @@ import dev.sluice.agent.ipam.IpamStore;
 import dev.sluice.datapath.NodeDatapath;
 import dev.sluice.datapath.maps.EndpointInfo;
 import dev.sluice.datapath.maps.EndpointKey;
+import dev.sluice.datapath.maps.LxcInfo;
 import dev.sluice.net.Ip;
 import dev.sluice.netlink.IpRoute;
 import dev.sluice.netlink.IpRouteException;
@@ -145,6 +146,7 @@ public final class EndpointManager {
 
     private void forget(Endpoint e) throws IOException {
         datapath.endpoints().remove(new EndpointKey(Ip.parse(e.ip())));
+        datapath.lxc().remove(e.hostIfindex());
         byAttachment.remove(attachment(e.containerId(), e.ifname()));
         Files.deleteIfExists(file(e.containerId(), e.ifname()));
         ipam.release(e.containerId(), e.ifname());
@@ -161,8 +163,10 @@ public final class EndpointManager {
     }
 
     private void writeMap(Endpoint e) {
+        int identity = identities.applyAsInt(e.pod());
+        datapath.lxc().put(e.hostIfindex(), new LxcInfo(e.id(), identity));
         datapath.endpoints().put(new EndpointKey(Ip.parse(e.ip())),
-                new EndpointInfo(e.hostIfindex(), identities.applyAsInt(e.pod()), e.id(), 0, e.podMac(), e.hostMac()));
+                new EndpointInfo(e.hostIfindex(), identity, e.id(), 0, e.podMac(), e.hostMac()));
     }
 
     private void persist(Endpoint e) throws IOException {
