@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
         subcommands = {
                 AgentCommand.class,
                 StatusCommand.class,
+                EndpointCommand.class,
+                dev.sluice.cli.bpf.BpfCommand.class,
                 dev.sluice.cli.lab.LabCommand.class,
                 dev.sluice.cli.policy.PolicyCommand.class,
         })

@@ -1,0 +1,11 @@
+package dev.sluice.cli.bpf;
+
+import picocli.CommandLine.Command;
+
+/** {@code sluice bpf ...}: the kernel's view, read from each agent's maps. */
+@Command(name = "bpf", description = "Show what is programmed in the kernel's maps, per node.",
+        subcommands = {
+                BpfMetricsCommand.class,
+                BpfIpcacheCommand.class,
+        })
+public final class BpfCommand {}
