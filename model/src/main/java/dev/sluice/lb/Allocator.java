@@ -36,6 +36,17 @@ final class Allocator {
 
     static final String VALUES_POOL = "lbExternalIPPool.cidr";
 
+    /**
+     * The parts of a Service allocation reads: when a change leaves them equal (a new selector or
+     * targetPort, say), the allocations of all Services stay as they are. Everything but the
+     * selector, target ports and traffic policies.
+     */
+    static Object inputs(Service s) {
+        return List.of(s.labels(), s.type(), s.clusterIP(), s.externalIPs(), s.allocateLoadBalancerNodePorts(),
+                s.loadBalancerIP(), s.loadBalancerClass(), s.ingressIPs(), s.file(),
+                s.ports().stream().map(p -> List.of(p.index(), p.name(), p.port(), p.protocol(), p.nodePort())).toList());
+    }
+
     /** @param services sorted by namespace/name */
     static Map<String, Alloc> allocate(List<Service> services, List<LbIpPool> ciliumPools, Values values) {
         var a = new Run(services, pools(ciliumPools, values), values);

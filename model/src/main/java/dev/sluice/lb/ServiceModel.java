@@ -55,6 +55,8 @@ public final class ServiceModel {
     private Map<String, Allocator.Alloc> allocs = Map.of();
     private final Set<String> dirty = new HashSet<>();
     private boolean allDirty = true;
+    /** Allocations depend on Services (not on their selectors) and pools only, never on pods. */
+    private boolean allocDirty = true;
     private boolean first = true;
 
     public ServiceModel(Values values) { this(values, new BackendIds()); }
@@ -84,6 +86,7 @@ public final class ServiceModel {
         if (old != null) unindex(old);
         index(s);
         dirty.add(s.key());
+        if (old == null || !Allocator.inputs(old).equals(Allocator.inputs(s))) allocDirty = true;
     }
 
     public void removeService(String key) {
@@ -91,6 +94,7 @@ public final class ServiceModel {
         if (old == null) return;
         unindex(old);
         dirty.add(key);
+        allocDirty = true;
     }
 
     public void upsertPod(Pod p) {
@@ -122,19 +126,25 @@ public final class ServiceModel {
 
     /** Pools only change allocations, which {@link #state()} compares per Service. */
     public void setPools(Collection<LbIpPool> p) {
-        pools = p.stream().sorted(Comparator.comparing(LbIpPool::name)).toList();
+        List<LbIpPool> sorted = p.stream().sorted(Comparator.comparing(LbIpPool::name)).toList();
+        if (!sorted.equals(pools)) {
+            pools = sorted;
+            allocDirty = true;
+        }
     }
 
     /** Backend ids in use, sorted by key. */
     public Map<BackendKey, Integer> backendIds() { return ids.snapshot(); }
 
     public LbState state() {
-        List<Service> ordered = List.copyOf(services.values());
-        Map<String, Allocator.Alloc> next = Allocator.allocate(ordered, pools, values);
+        Map<String, Allocator.Alloc> next = allocs;
         Set<String> todo = new TreeSet<>();
+        if (allocDirty) {
+            next = Allocator.allocate(List.copyOf(services.values()), pools, values);
+            for (String k : services.keySet()) if (!Objects.equals(next.get(k), allocs.get(k))) todo.add(k);
+        }
         if (allDirty) todo.addAll(services.keySet());
         todo.addAll(dirty);
-        for (Service s : ordered) if (!Objects.equals(next.get(s.key()), allocs.get(s.key()))) todo.add(s.key());
         todo.addAll(results.keySet().stream().filter(k -> !services.containsKey(k)).toList());
 
         Map<String, List<Draft>> drafts = new LinkedHashMap<>();
@@ -172,6 +182,7 @@ public final class ServiceModel {
         allocs = next;
         dirty.clear();
         allDirty = false;
+        allocDirty = false;
         List<String> warnings = new ArrayList<>();
         if (ids.size() > values.lbMapMax())
             warnings.add("bpf.lbMapMax: " + values.lbMapMax() + " (expected: at least the " + ids.size() + " backends in use)");
