@@ -605,7 +605,7 @@ int main(void) {
     size_t off = 0;
     while (off < req.len) {
         if (!wait_fd(fd, POLLOUT, deadline))
-            fail(E_TRY_AGAIN, sock_path, "timed out after %ld ms sending the request to the sluice agent", timeout_ms);
+            fail(unavailable, sock_path, "timed out after %ld ms sending the request to the sluice agent", timeout_ms);
         ssize_t k = send(fd, req.p + off, req.len - off, MSG_NOSIGNAL);
         if (k < 0) {
             if (errno == EAGAIN || errno == EINTR) continue;
@@ -619,11 +619,11 @@ int main(void) {
     char tmp[65536];
     for (;;) {
         if (!wait_fd(fd, POLLIN, deadline))
-            fail(E_TRY_AGAIN, sock_path, "timed out after %ld ms waiting for the sluice agent; try again later", timeout_ms);
+            fail(unavailable, sock_path, "timed out after %ld ms waiting for the sluice agent; try again later", timeout_ms);
         ssize_t k = recv(fd, tmp, sizeof(tmp), 0);
         if (k < 0) {
             if (errno == EAGAIN || errno == EINTR) continue;
-            fail(E_TRY_AGAIN, sock_path, "reading the sluice agent's reply failed: %s; try again later", strerror(errno));
+            fail(unavailable, sock_path, "reading the sluice agent's reply failed: %s; try again later", strerror(errno));
         }
         if (k == 0) break;
         buf_put(&rep, tmp, (size_t)k);
