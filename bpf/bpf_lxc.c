@@ -5,6 +5,8 @@
 #include "lib/maps.h"
 #include "lib/drop.h"
 #include "lib/l3.h"
+#include "lib/conntrack.h"
+#include "lib/lb.h"
 
 SEC("tc")
 int from_container(struct __sk_buff *skb)
@@ -29,6 +31,41 @@ int from_container(struct __sk_buff *skb)
 	if (!cfg)
 		return drop(skb, DROP_NO_CONFIG, METRIC_EGRESS, epid, &f);
 
+	/* Services: a new flow to a frontend gets a backend; f then holds the backend address. */
+	struct lb_result lb = {};
+	struct lb_config *lc = lb_config();
+	if (lc) {
+		int lr = lb4_xlate_pod(skb, &f, lc, &lb);
+		if (lr == LB_NO_BACKEND)
+			return lb4_no_backend(skb, &lb, METRIC_EGRESS, epid, &f, 1, 0);
+		if (lr < 0)
+			return drop(skb, -lr, METRIC_EGRESS, epid, &f);
+	}
+
+	/* Connection tracking of every flow from the pod, after service translation. */
+	struct ct_state ct = {};
+	int ctr = ct_lookup4(skb, &f, CT_EGRESS, &ct);
+	if (ctr == CT_NEW) {
+		/* policy hook: egress policy check of a new flow (f.src_identity -> f.daddr, the backend) */
+		struct ct_state nct = { .rev_nat_id = lb.rev_nat_id, .backend_id = lb.backend_id,
+					.flags = lb.hairpin ? CT_F_HAIRPIN : 0 };
+		int cr = ct_create4(skb, &f, CT_EGRESS, &nct);
+		if (cr)
+			return drop(skb, cr, METRIC_EGRESS, epid, &f);
+	} else if (ctr == CT_REPLY && (ct.flags & CT_F_NODEPORT)) {
+		/* A local backend answering an external client of a frontend: source back to the frontend. */
+		if (lb4_rev_nat(skb, &f, ct.rev_nat_id, ct.flags) < 0)
+			return drop(skb, DROP_INVALID_PACKET, METRIC_EGRESS, epid, &f);
+		return lb4_forward(skb, &f, cfg, f.src_identity, METRIC_EGRESS, epid);
+	}
+
+	/* A pod answering itself through its own Service (hairpin): back into the pod, where
+	 * to_container translates it. */
+	if (lc && f.daddr == lc->loopback) {
+		count(REASON_FORWARDED, METRIC_EGRESS, epid, skb->len);
+		return deliver_local(skb, ep, METRIC_EGRESS, epid, &f);
+	}
+
 	struct endpoint_info *dep = lookup_endpoint4(f.daddr);
 	if (dep) {
 		f.dst_identity = dep->identity;
@@ -48,6 +85,16 @@ int from_container(struct __sk_buff *skb)
 		count(REASON_FORWARDED, METRIC_EGRESS, epid, skb->len);
 		return bpf_redirect(cfg->tunnel_ifindex, 0);
 	}
+	/* Masquerade: outside the cluster (no ipcache entry), the flow leaves with the node's address. */
+	if (!dst && lc && (lc->flags & LB_CFG_MASQUERADE) && ctr != CT_REPLY) {
+		int nr = nat4_snat(skb, &f, cfg->node_ip, lc->snat_min, lc->snat_max, 0);
+		if (nr > 1)
+			return drop(skb, nr, METRIC_EGRESS, epid, &f);
+		if (nr == 1) {
+			count(REASON_FORWARDED, METRIC_EGRESS, epid, skb->len);
+			return bpf_redirect_neigh(cfg->uplink_ifindex, NULL, 0, 0);
+		}
+	}
 	/* Native routing, the node itself, or outside: the node's routing table decides. */
 	count(REASON_FORWARDED, METRIC_EGRESS, epid, skb->len);
 	return TC_ACT_OK;
@@ -64,9 +111,30 @@ int to_container(struct __sk_buff *skb)
 		return drop(skb, DROP_UNSUPPORTED_L3, METRIC_INGRESS, 0, NULL);
 	if (r != PARSE_OK)
 		return drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, 0, NULL);
-	struct endpoint_info *ep = lookup_endpoint4(f.daddr);
+	/* A pod's answer to itself through its own Service is addressed to the service loopback. */
+	struct lb_config *lc = lb_config();
+	int hairpin = lc && f.daddr == lc->loopback;
+	struct endpoint_info *ep = lookup_endpoint4(hairpin ? f.saddr : f.daddr);
 	if (!ep || ep->ifindex != skb->ifindex)
 		return drop(skb, DROP_UNKNOWN_ENDPOINT, METRIC_INGRESS, 0, &f);
+	f.dst_identity = ep->identity;
+
+	/* Connection tracking of every flow into the pod. */
+	struct ct_state ct = {};
+	int ctr = ct_lookup4(skb, &f, CT_INGRESS, &ct);
+	if (ctr == CT_NEW) {
+		/* policy hook: ingress policy check of a new flow (f.src_identity -> this endpoint) */
+		struct ct_state nct = { .rev_nat_id = lb4_mark_rev_nat(skb) };
+		if (nct.rev_nat_id)
+			nct.flags = CT_F_NODEPORT;
+		int cr = ct_create4(skb, &f, CT_INGRESS, &nct);
+		if (cr)
+			return drop(skb, cr, METRIC_INGRESS, ep->id, &f);
+	} else if (ctr == CT_REPLY && ct.rev_nat_id && !(ct.flags & CT_F_NODEPORT)) {
+		/* The reply of a backend to this pod's service flow: source back to the frontend. */
+		if (lb4_rev_nat(skb, &f, ct.rev_nat_id, ct.flags) < 0)
+			return drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, ep->id, &f);
+	}
 	count(REASON_FORWARDED, METRIC_INGRESS, ep->id, skb->len);
 	return TC_ACT_OK;
 }

@@ -5,6 +5,7 @@
 #include "lib/maps.h"
 #include "lib/drop.h"
 #include "lib/l3.h"
+#include "lib/lb.h"
 
 SEC("tc")
 int from_overlay(struct __sk_buff *skb)
@@ -16,6 +17,13 @@ int from_overlay(struct __sk_buff *skb)
 	struct bpf_tunnel_key key = {};
 	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) == 0)
 		f.src_identity = key.tunnel_id == IDENTITY_HOST ? IDENTITY_REMOTE_NODE : key.tunnel_id;
+	struct node_config *cfg = node_config();
+	if (cfg) {
+		/* Frontends reached through the tunnel, and replies to flows this node source-NATed. */
+		int lr = lb4_node_ingress(skb, &f, cfg);
+		if (lr >= 0)
+			return lr;
+	}
 	struct endpoint_info *dep = lookup_endpoint4(f.daddr);
 	if (!dep)
 		return TC_ACT_OK;

@@ -22,6 +22,7 @@ enum {
 	DROP_NO_BACKEND       = 150,
 	DROP_CT_FULL          = 151,
 	DROP_FRAGMENT         = 152,
+	DROP_NAT_NO_PORT      = 153,  /* no free port for source NAT (masquerade, NodePort to another node) */
 };
 
 #define EVENT_DROP 1

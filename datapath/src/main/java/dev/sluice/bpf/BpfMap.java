@@ -67,6 +67,37 @@ public final class BpfMap implements AutoCloseable {
         }
     }
 
+    /**
+     * Creates an unpinned map (bpf_map_create), e.g. an inner map to store in a map-in-map; the
+     * caller closes it (an outer map that holds it keeps it alive). {@code flags} are map_flags
+     * (BPF_F_INNER_MAP = 0x1000 lets inner maps of one outer map differ in max_entries).
+     */
+    public static BpfMap create(int type, String name, int keySize, int valueSize, int maxEntries, int flags) {
+        try (Arena a = Arena.ofConfined()) {
+            // struct bpf_map_create_opts up to map_flags: sz, btf_fd, 3 btf ids, inner_map_fd, map_flags
+            MemorySegment opts = a.allocate(32, 8);
+            opts.set(JAVA_LONG, 0, 32L);
+            opts.set(JAVA_INT, 28, flags);
+            int fd = Libbpf.call(Libbpf.MAP_CREATE, a, type, a.allocateFrom(name), keySize, valueSize, maxEntries, opts);
+            if (fd < 0) throw new BpfException("map '" + name + "'", "bpf_map_create type " + type + " max_entries " + maxEntries, -fd);
+            return new BpfMap(name, fd, type, keySize, valueSize, maxEntries, flags, true);
+        }
+    }
+
+    /** Opens a map by its kernel id (bpf_map_get_fd_by_id): what a map-in-map lookup returns. Close it. */
+    public static BpfMap openById(int id) {
+        try (Arena a = Arena.ofConfined()) {
+            int fd = Libbpf.call(Libbpf.MAP_GET_FD_BY_ID, a, id);
+            if (fd < 0) throw new BpfException("map id " + id, "bpf_map_get_fd_by_id", -fd);
+            try {
+                return fromFd(fd, "id " + id, true);
+            } catch (RuntimeException e) {
+                Libbpf.call(Libbpf.CLOSE, a, fd);
+                throw e;
+            }
+        }
+    }
+
     static BpfMap fromFd(int fd, String what, boolean owns) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment info = a.allocate(Libbpf.MAP_INFO);

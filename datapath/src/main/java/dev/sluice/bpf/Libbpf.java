@@ -133,6 +133,9 @@ final class Libbpf {
     static final MethodHandle MAP_LOOKUP_BATCH = bpf("bpf_map_lookup_batch", i(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     static final MethodHandle MAP_UPDATE_BATCH = bpf("bpf_map_update_batch", i(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     static final MethodHandle MAP_DELETE_BATCH = bpf("bpf_map_delete_batch", i(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    /** bpf_map_create(type, name, key_size, value_size, max_entries, opts): inner maps of map-in-map. */
+    static final MethodHandle MAP_CREATE = bpf("bpf_map_create", i(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    static final MethodHandle MAP_GET_FD_BY_ID = bpf("bpf_map_get_fd_by_id", i(JAVA_INT));
     static final MethodHandle OBJ_PIN = bpf("bpf_obj_pin", i(JAVA_INT, ADDRESS));
     static final MethodHandle OBJ_GET = bpf("bpf_obj_get", i(ADDRESS));
     static final MethodHandle OBJ_GET_INFO_BY_FD = bpf("bpf_obj_get_info_by_fd", i(JAVA_INT, ADDRESS, ADDRESS));

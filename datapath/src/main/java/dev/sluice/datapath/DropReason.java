@@ -15,7 +15,8 @@ public enum DropReason {
     POLICY_DENY(141, "Policy denied by deny rule"),
     NO_BACKEND(150, "Service backend not found"),
     CT_FULL(151, "Conntrack table full"),
-    FRAGMENT(152, "Fragment without its first fragment");
+    FRAGMENT(152, "Fragment without its first fragment"),
+    NAT_NO_PORT(153, "No free port for source NAT");
 
     public final int code;
     public final String text;

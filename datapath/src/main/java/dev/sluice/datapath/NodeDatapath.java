@@ -44,7 +44,14 @@ public final class NodeDatapath implements AutoCloseable {
     }
 
     /** Loads the objects from {@code objDir} (build/bpf), creating or reusing the maps pinned under {@code pinDir}. */
-    public static NodeDatapath load(Path objDir, Path pinDir) {
+    public static NodeDatapath load(Path objDir, Path pinDir) { return load(objDir, pinDir, Map.of()); }
+
+    /**
+     * As {@link #load(Path, Path)}, with max_entries per map name (bpf.ctTcpMax, bpf.ctAnyMax,
+     * bpf.lbMapMax...). A pinned map of another size cannot be reused: its pin is removed and the map
+     * recreated empty (for conntrack: established flows through services lose their backend choice).
+     */
+    public static NodeDatapath load(Path objDir, Path pinDir, Map<String, Integer> sizes) {
         Bpffs.ensureMounted(Path.of("/sys/fs/bpf"));
         try {
             Files.createDirectories(pinDir);
@@ -59,6 +66,7 @@ public final class NodeDatapath implements AutoCloseable {
                     throw new IllegalStateException(obj + ": missing (expected: the compiled data path; run 'make build')");
                 BpfObject o = BpfObject.open(obj, BpfObject.OpenOptions.defaults().withPinRoot(pinDir));
                 opened.add(o);
+                dev.sluice.datapath.maps.MapSizes.apply(o, pinDir, sizes);
                 o.load();
             }
             return new NodeDatapath(pinDir, opened.get(0), opened.get(1), opened.get(2));
@@ -77,6 +85,8 @@ public final class NodeDatapath implements AutoCloseable {
     public TypedMap<MetricsKey, MetricsValue> metrics() { return lxc.map("sl_metrics").typed(MetricsKey.CODEC, MetricsValue.CODEC); }
     public BpfMap events() { return lxc.map("sl_events"); }
     public BpfMap map(String name) { return lxc.map(name); }
+    /** Service, conntrack and NAT maps (bpf/lib/lb.h, conntrack.h, nat.h). */
+    public dev.sluice.datapath.maps.LbMaps lb() { return new dev.sluice.datapath.maps.LbMaps(lxc::map); }
 
     /** Attaches the pod programs to a pod's host-side veth (ingress: from the pod; egress: to the pod). */
     public synchronized void attachEndpoint(String device, int ifindex) {
