@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make demo`: a two-node lab with the guide's production frontend and backend, its status and a
+# live reachability table, then what to try next. The lab stays up; `./sluice lab down` removes it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+S=./sluice
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+if [ "$(id -u)" != 0 ]; then echo "make demo: the lab needs root (network namespaces, eBPF)" >&2; exit 2; fi
+$S lab down >/dev/null 2>&1 || true
+
+say "sluice lab up --nodes 2 -f examples/demo"
+$S lab up --nodes 2 -f examples/demo
+
+say "sluice status"
+$S status
+
+say "sluice lab get pods"
+$S lab get pods
+
+say "sluice lab probe --port 8080   (rows: from, columns: to; . allowed, X blocked)"
+$S lab probe --port 8080
+
+say "sluice lab probe --port 80"
+$S lab probe --port 80
+
+cat <<'TXT'
+
+== What to try next
+  ./sluice lab exec production/frontend-1 -- ping -c2 <backend IP>   # real packets through the eBPF data path
+  ./sluice lab exec production/frontend-1 -- build/bin/sluice-pod http --to <backend IP>:8080
+  ./sluice endpoint list                    # pods attached on each node, with identities
+  ./sluice bpf ipcache list                 # address -> identity and tunnel endpoint, as the kernel holds it
+  ./sluice bpf metrics list                 # forwarded and dropped packets per reason and endpoint
+  ./sluice policy matrix -f examples/demo --port 8080   # the offline policy engine on the same manifests
+  ./sluice status -o json
+  ./sluice lab down                         # remove the lab
+TXT
