@@ -144,8 +144,7 @@ public final class ServiceModel {
             for (String k : services.keySet()) if (!Objects.equals(next.get(k), allocs.get(k))) todo.add(k);
         }
         if (allDirty) todo.addAll(services.keySet());
-        todo.addAll(dirty);
-        todo.addAll(results.keySet().stream().filter(k -> !services.containsKey(k)).toList());
+        todo.addAll(dirty); // removed Services are in dirty too
 
         Map<String, List<Draft>> drafts = new LinkedHashMap<>();
         Map<String, List<Condition>> conds = new HashMap<>();
