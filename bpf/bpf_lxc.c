@@ -7,6 +7,7 @@
 #include "lib/l3.h"
 #include "lib/conntrack.h"
 #include "lib/lb.h"
+#include "lib/policy.h"
 
 SEC("tc")
 int from_container(struct __sk_buff *skb)
@@ -45,8 +46,19 @@ int from_container(struct __sk_buff *skb)
 	/* Connection tracking of every flow from the pod, after service translation. */
 	struct ct_state ct = {};
 	int ctr = ct_lookup4(skb, &f, CT_EGRESS, &ct);
+	if (ctr == CT_NEW || ctr == CT_ESTABLISHED) {
+		/* Egress policy, after service translation (the peer is the backend), on every packet of a
+		 * flow the pod opened: a policy change takes effect at once. Replies passed with their flow. */
+		struct ipcache_value *peer = ipcache_lookup4(f.daddr);
+		f.dst_identity = peer ? peer->identity : IDENTITY_WORLD;
+		int audited = 0;
+		int pr = policy_check(ep, METRIC_EGRESS, f.dst_identity, f.daddr, &f, !f.fragment, &audited);
+		if (pr)
+			return drop(skb, pr, METRIC_EGRESS, epid, &f);
+		if (audited)
+			notify(skb, EVENT_AUDIT, REASON_AUDIT, METRIC_EGRESS, epid, &f);
+	}
 	if (ctr == CT_NEW) {
-		/* policy hook: egress policy check of a new flow (f.src_identity -> f.daddr, the backend) */
 		struct ct_state nct = { .rev_nat_id = lb.rev_nat_id, .backend_id = lb.backend_id,
 					.flags = lb.hairpin ? CT_F_HAIRPIN : 0 };
 		int cr = ct_create4(skb, &f, CT_EGRESS, &nct);
@@ -121,9 +133,18 @@ int to_container(struct __sk_buff *skb)
 
 	/* Connection tracking of every flow into the pod. */
 	struct ct_state ct = {};
+	f.src_identity = ingress_identity(skb, f.saddr);
 	int ctr = ct_lookup4(skb, &f, CT_INGRESS, &ct);
+	if (ctr == CT_NEW || ctr == CT_ESTABLISHED) {
+		/* Ingress policy on every packet of a flow opened towards the pod. */
+		int audited = 0;
+		int pr = policy_check(ep, METRIC_INGRESS, f.src_identity, f.saddr, &f, !f.fragment, &audited);
+		if (pr)
+			return drop(skb, pr, METRIC_INGRESS, ep->id, &f);
+		if (audited)
+			notify(skb, EVENT_AUDIT, REASON_AUDIT, METRIC_INGRESS, ep->id, &f);
+	}
 	if (ctr == CT_NEW) {
-		/* policy hook: ingress policy check of a new flow (f.src_identity -> this endpoint) */
 		struct ct_state nct = { .rev_nat_id = lb4_mark_rev_nat(skb) };
 		if (nct.rev_nat_id)
 			nct.flags = CT_F_NODEPORT;

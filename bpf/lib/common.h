@@ -34,4 +34,9 @@
 #define MARK_MAGIC_MASK   0xffff0000
 #define MARK_MAGIC_LXC    0x5c1e0000
 
+/* skb->mark carrying the source identity (24 bits) from where it was known (pod, uplink, tunnel)
+ * to to_container; set only when no other Sluice mark is on the packet. */
+#define MARK_ID_MAGIC_MASK 0xff000000
+#define MARK_ID_MAGIC      0xa5000000
+
 #endif

@@ -17,8 +17,12 @@ enum {
 	DROP_NO_CONFIG        = 133,  /* the agent has not written the node config yet */
 	DROP_UNKNOWN_ENDPOINT = 134,  /* traffic on a pod interface the agent does not know */
 	DROP_NO_TUNNEL_KEY    = 135,  /* could not set the VXLAN tunnel key */
-	DROP_POLICY           = 140,  /* reserved for policy enforcement */
-	DROP_POLICY_DENY      = 141,
+	DROP_POLICY           = 140,  /* enforced direction, no rule allows it */
+	DROP_POLICY_DENY      = 141,  /* a deny rule matches */
+	DROP_POLICY_PENDING   = 142,  /* the endpoint's policy is not programmed yet */
+	DROP_POLICY_FULL      = 143,  /* the endpoint's policy does not fit its map */
+	DROP_PROXY_UNAVAILABLE = 144, /* an L7 rule applies and no L7 proxy runs */
+	REASON_AUDIT          = 145,  /* not a drop: a would-be policy drop let through by audit mode */
 	DROP_NO_BACKEND       = 150,
 	DROP_CT_FULL          = 151,
 	DROP_FRAGMENT         = 152,
@@ -26,6 +30,7 @@ enum {
 };
 
 #define EVENT_DROP 1
+#define EVENT_AUDIT 2   /* a policy drop that audit mode let through */
 
 struct drop_event {
 	__u8 type;
@@ -66,16 +71,18 @@ struct flow4 {
 	__u8 proto;
 	__u32 src_identity;
 	__u32 dst_identity;
+	__u8 fragment;      /* a non-first IPv4 fragment: no L4 header */
 };
 
-static __always_inline int drop(struct __sk_buff *skb, __u8 reason, __u8 dir, __u16 endpoint,
-				const struct flow4 *f)
+/* Counts the packet under reason and reports it on the events ring buffer. */
+static __always_inline void notify(struct __sk_buff *skb, __u8 type, __u8 reason, __u8 dir, __u16 endpoint,
+				   const struct flow4 *f)
 {
 	count(reason, dir, endpoint, skb->len);
 	struct drop_event *e = bpf_ringbuf_reserve(&sl_events, sizeof(*e), 0);
 	if (e) {
 		__builtin_memset(e, 0, sizeof(*e));
-		e->type = EVENT_DROP;
+		e->type = type;
 		e->reason = reason;
 		e->dir = dir;
 		e->ifindex = skb->ifindex;
@@ -92,6 +99,12 @@ static __always_inline int drop(struct __sk_buff *skb, __u8 reason, __u8 dir, __
 		}
 		bpf_ringbuf_submit(e, 0);
 	}
+}
+
+static __always_inline int drop(struct __sk_buff *skb, __u8 reason, __u8 dir, __u16 endpoint,
+				const struct flow4 *f)
+{
+	notify(skb, EVENT_DROP, reason, dir, endpoint, f);
 	return TC_ACT_SHOT;
 }
 

@@ -31,6 +31,7 @@ static __always_inline int parse4(struct __sk_buff *skb, struct flow4 *f)
 	f->saddr = ip->saddr;
 	f->daddr = ip->daddr;
 	f->proto = ip->protocol;
+	f->fragment = (ip->frag_off & bpf_htons(0x1fff)) != 0;
 	/* ports only when this is the first fragment and the L4 header is in the linear data */
 	if ((ip->frag_off & bpf_htons(0x1fff)) == 0 && (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP)) {
 		__be16 *ports = (void *)ip + ip->ihl * 4;
@@ -61,6 +62,8 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct end
 	__builtin_memcpy(node_mac, dep->node_mac, ETH_ALEN);
 	if (rewrite_l2(skb, mac, node_mac) < 0)
 		return drop(skb, DROP_INVALID_PACKET, dir_from, from_ep, f);
+	if (!skb->mark)
+		skb->mark = MARK_ID_MAGIC | (f->src_identity & ~MARK_ID_MAGIC_MASK);
 	return bpf_redirect(dep->ifindex, 0);
 }
 

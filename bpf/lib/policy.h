@@ -1,0 +1,159 @@
+/* Per-endpoint policy enforcement.
+ *
+ * sl_policy holds every local endpoint's policy map state as one longest-prefix-match trie keyed by
+ * {endpoint, peer identity, direction | protocol, port}: the first 72 bits are always exact, then
+ * protocol (8 bits) and destination port (16 bits, network order) may be a prefix, so a port range
+ * is a few power-of-two aligned prefixes and "any port" or "any protocol" is a shorter prefix.
+ * The agent writes, for every prefix, the combined verdict of all entries covering it, so the
+ * longest match alone is the answer for its identity. A packet is decided by up to three lookups
+ * whose verdicts combine with DENY over ALLOW over REDIRECT:
+ *   1. the peer's identity, 2. any peer (identity 0), 3. the peer's address: sl_policy_cidr maps
+ *      (endpoint, direction, address prefix) to a CIDR-set identity standing for exactly the
+ *      ipBlock/CIDR rules that match that address, which is then looked up like 1.
+ * The cost is the same however many policies exist. */
+#ifndef SLUICE_POLICY_H
+#define SLUICE_POLICY_H
+
+#include "common.h"
+#include "maps.h"
+#include "drop.h"
+
+#define POLICY_MAX       1048576
+#define POLICY_CIDR_MAX  262144
+
+/* Verdicts; a larger number wins when several lookups match. */
+#define POLICY_NONE     0
+#define POLICY_REDIRECT 1   /* allowed at L4, needs the L7 proxy */
+#define POLICY_ALLOW    2
+#define POLICY_DENY     3
+
+#define POLICY_KEY_FIXED_BITS 72   /* endpoint 32 + identity 32 + direction 8 */
+
+struct policy_key {
+	__u32 prefixlen;
+	__u32 endpoint;
+	__u32 identity;    /* 0 = any peer */
+	__u8 direction;    /* METRIC_INGRESS 1, METRIC_EGRESS 2 */
+	__u8 protocol;
+	__be16 dport;
+};
+
+struct policy_value {
+	__u8 verdict;      /* POLICY_* */
+	__u8 pad;
+	__u16 pad2;
+	__u32 rule;        /* the agent's id for the rules that produced this entry (monitor, trace) */
+};
+
+#define POLICY_CIDR_FIXED_BITS 64  /* endpoint 32 + direction 8 + pad 24 */
+
+struct policy_cidr_key {
+	__u32 prefixlen;
+	__u32 endpoint;
+	__u8 direction;
+	__u8 pad[3];
+	__be32 addr;
+};
+
+struct policy_cidr_value {
+	__u32 identity;    /* the CIDR-set identity to look up in sl_policy */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, POLICY_MAX);
+	__type(key, struct policy_key);
+	__type(value, struct policy_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sl_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, POLICY_CIDR_MAX);
+	__type(key, struct policy_cidr_key);
+	__type(value, struct policy_cidr_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sl_policy_cidr SEC(".maps");
+
+/* endpoint_info.flags, written by the agent with the endpoint's policy */
+#define EP_F_INGRESS_ENFORCED 0x01
+#define EP_F_EGRESS_ENFORCED  0x02
+#define EP_F_AUDIT            0x04
+#define EP_F_POLICY_PENDING   0x08   /* the agent has not computed this endpoint's policy yet: drop all */
+#define EP_F_POLICY_OVERFLOW  0x10   /* the endpoint's policy did not fit its map: drop all */
+
+static __always_inline __u8 policy_lookup(__u32 ep, __u32 identity, __u8 dir, __u8 proto, __be16 dport, __u32 *rule)
+{
+	struct policy_key k = {
+		.prefixlen = POLICY_KEY_FIXED_BITS + 24,
+		.endpoint = ep, .identity = identity, .direction = dir, .protocol = proto, .dport = dport,
+	};
+	struct policy_value *v = bpf_map_lookup_elem(&sl_policy, &k);
+	if (!v)
+		return POLICY_NONE;
+	*rule = v->rule;
+	return v->verdict;
+}
+
+static __always_inline __u32 policy_cidr_identity(__u32 ep, __u8 dir, __be32 addr)
+{
+	struct policy_cidr_key k = { .prefixlen = POLICY_CIDR_FIXED_BITS + 32, .endpoint = ep, .direction = dir, .addr = addr };
+	struct policy_cidr_value *v = bpf_map_lookup_elem(&sl_policy_cidr, &k);
+	return v ? v->identity : 0;
+}
+
+static __always_inline __u8 max_verdict(__u8 a, __u8 b) { return a > b ? a : b; }
+
+/* The verdict for a packet of endpoint `ep` in direction `dir` with the given peer: 0 to pass, or
+ * the drop reason. *audited is set when audit mode lets a would-be drop pass. */
+static __always_inline int policy_check(const struct endpoint_info *ep, __u8 dir, __u32 peer_identity,
+					__be32 peer_addr, const struct flow4 *f, int first_fragment, int *audited)
+{
+	if (ep->flags & EP_F_POLICY_PENDING)
+		return DROP_POLICY_PENDING;
+	if (ep->flags & EP_F_POLICY_OVERFLOW)
+		return DROP_POLICY_FULL;
+	int enforced = dir == METRIC_INGRESS ? (ep->flags & EP_F_INGRESS_ENFORCED) : (ep->flags & EP_F_EGRESS_ENFORCED);
+	/* The node itself always reaches its pods (kubelet health checks), as in Cilium's default. */
+	if (dir == METRIC_INGRESS && peer_identity == IDENTITY_HOST)
+		return 0;
+
+	/* Without its L4 header (a non-first fragment) only rules for every port can match. */
+	__u8 proto = f->proto;
+	__be16 dport = first_fragment ? f->dport : 0;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP)
+		dport = 0;
+	__u32 rule = 0;
+	__u8 v = policy_lookup(ep->id, peer_identity, dir, proto, dport, &rule);
+	v = max_verdict(v, policy_lookup(ep->id, 0, dir, proto, dport, &rule));
+	__u32 cidr_id = policy_cidr_identity(ep->id, dir, peer_addr);
+	if (cidr_id)
+		v = max_verdict(v, policy_lookup(ep->id, cidr_id, dir, proto, dport, &rule));
+
+	int reason = 0;
+	if (v == POLICY_DENY)
+		reason = DROP_POLICY_DENY;
+	else if (v == POLICY_REDIRECT)
+		reason = DROP_PROXY_UNAVAILABLE;   /* fail closed until the L7 proxy exists */
+	else if (v == POLICY_NONE && enforced)
+		reason = first_fragment ? DROP_POLICY : DROP_FRAGMENT;
+	if (reason && (ep->flags & EP_F_AUDIT)) {
+		*audited = reason;
+		return 0;
+	}
+	return reason;
+}
+
+/* The source identity of a packet arriving at to_container. */
+static __always_inline __u32 ingress_identity(struct __sk_buff *skb, __be32 saddr)
+{
+	if ((skb->mark & MARK_ID_MAGIC_MASK) == MARK_ID_MAGIC) {
+		__u32 id = skb->mark & ~MARK_ID_MAGIC_MASK;
+		skb->mark = 0;
+		return id;
+	}
+	struct ipcache_value *v = ipcache_lookup4(saddr);
+	return v ? v->identity : IDENTITY_WORLD;
+}
+
+#endif
