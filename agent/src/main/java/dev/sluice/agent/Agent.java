@@ -55,6 +55,7 @@ public final class Agent implements AutoCloseable {
     private NodeDatapath datapath;
     private EndpointManager endpoints;
     private NodeReconciler reconciler;
+    private dev.sluice.agent.reconcile.LbRuntime lb;
     private ManifestSource source;
     private ApiServer api;
     private final Identities identities = new Identities();
@@ -83,7 +84,7 @@ public final class Agent implements AutoCloseable {
         podMtu = Mtu.podMtu(underlayMtu, mode);
         ipam = new IpamStore(cfg.stateDir().resolve("ipam"), self.podCIDRs().get(0));
 
-        datapath = NodeDatapath.load(cfg.bpfObjects(), cfg.bpffs());
+        datapath = NodeDatapath.load(cfg.bpfObjects(), cfg.bpffs(), dev.sluice.agent.reconcile.LbRuntime.mapSizes(values));
         int tunnelIfindex = 0;
         if (mode == Values.RoutingMode.TUNNEL) {
             if (!host.linkExists(TUNNEL_DEV))
@@ -101,6 +102,7 @@ public final class Agent implements AutoCloseable {
         endpoints = new EndpointManager(cfg.stateDir().resolve("endpoints"), ipam, datapath);
         endpoints.restore();
         reconciler = new NodeReconciler(datapath.ipcache());
+        lb = new dev.sluice.agent.reconcile.LbRuntime(datapath, values, cfg.node());
         apply(first);
 
         var cni = new CniHandler(endpoints, () -> podMtu, () -> datapath == null ? "data path not loaded" : null);
@@ -113,7 +115,13 @@ public final class Agent implements AutoCloseable {
                 })
                 .register("endpoints", (p, out) -> out.result(endpointList()))
                 .register("ipcache", (p, out) -> out.result(ipcacheList()))
-                .register("metrics", (p, out) -> out.result(metricsList()));
+                .register("metrics", (p, out) -> out.result(metricsList()))
+                .register("services", (p, out) -> out.result(lb.services()))
+                .register("lb", (p, out) -> out.result(lb.lbList()))
+                .register("maglev", (p, out) -> out.result(lb.maglev(p.path("service").asString(""))))
+                .register("ct", (p, out) -> out.result(lb.ctList()))
+                .register("ct-gc", (p, out) -> out.result(lb.gcNow()))
+                .register("nat", (p, out) -> out.result(lb.natList()));
         api.start();
         source.start();
         log.info("agent {} up: {} routing, node IP {}, pod CIDR {}, pod MTU {}", cfg.node(), mode.word(), self.internalIP(),
@@ -148,13 +156,15 @@ public final class Agent implements AutoCloseable {
         int ipc = reconciler.reconcileIpcache(IpcacheModel.compute(cfg.node(), nodes, pods, identities::of, mode));
         int routes = reconciler.reconcileRoutes(cfg.node(), nodes, mode, cfg.uplink(), TUNNEL_DEV, podMtu);
         endpoints.identities(identities::ofKey);
+        var lbr = lb.apply(s.objects(), pods, nodes);
         errors = List.copyOf(errs);
         errs.forEach(e -> log.warn("skipped: {}", e));
         synchronized (generationLock) {
             programmedGeneration = s.generation();
             generationLock.notifyAll();
         }
-        log.info("generation {} programmed: {} ipcache changes, {} route changes", s.generation(), ipc, routes);
+        log.info("generation {} programmed: {} ipcache changes, {} route changes, {} service map changes", s.generation(), ipc, routes,
+                lbr.changes());
     }
 
     private static List<ClusterNode> nodes(Snapshot s) { return nodes(s, new ArrayList<>()); }
@@ -205,6 +215,7 @@ public final class Agent implements AutoCloseable {
         List<Map<String, Object>> maps = new ArrayList<>();
         datapath.mapUse().forEach((name, use) -> maps.add(Map.of("name", name, "entries", use[0], "max", use[1])));
         s.put("maps", maps);
+        s.put("services", lb.status());
         s.put("errors", errors);
         return s;
     }
@@ -269,6 +280,7 @@ public final class Agent implements AutoCloseable {
     @Override public void close() {
         if (api != null) api.close();
         if (source != null) source.close();
+        if (lb != null) lb.close();
         if (datapath != null) datapath.close();
         log.info("agent {} stopped; the data path stays programmed", cfg.node());
     }

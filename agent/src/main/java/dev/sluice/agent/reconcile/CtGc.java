@@ -1,0 +1,97 @@
+package dev.sluice.agent.reconcile;
+
+import dev.sluice.bpf.TypedMap;
+import dev.sluice.datapath.maps.CtEntry;
+import dev.sluice.datapath.maps.CtKey;
+import dev.sluice.datapath.maps.LbAffinityKey;
+import dev.sluice.datapath.maps.LbAffinityValue;
+import dev.sluice.datapath.maps.LbMaps;
+import dev.sluice.datapath.maps.NatEntry;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntUnaryOperator;
+import java.util.function.LongSupplier;
+
+/**
+ * Conntrack garbage collection: the data path only refreshes lifetimes, never removes; this sweep
+ * removes expired conntrack, NAT and affinity entries, and subtracts what it removed from the CT
+ * fill counters (sl_ct_fill) at which the data path refuses new flows (DROP_CT_FULL).
+ *
+ * <p>Lifetimes are in bpf_ktime_get_ns(), CLOCK_MONOTONIC, the clock of {@link System#nanoTime}
+ * on Linux, so "expired" is {@code lifetime <= nanoTime()}. The fill counter is corrected with a
+ * read-modify-write that can race with the data path's atomic increments: at worst a few inserts
+ * go uncounted until the next sweep, so the refusal threshold is approximate by that much.
+ */
+public final class CtGc {
+    private final LbMaps maps;
+    private final LongSupplier clock;
+    /** Affinity timeout in seconds per frontend id (0 = unknown: the longest allowed, 86400). */
+    private final IntUnaryOperator affinityTimeout;
+    private final AtomicLong runs = new AtomicLong(), removedTotal = new AtomicLong();
+    private volatile Stats last = new Stats(0, 0, 0, 0, 0, 0, 0);
+
+    /** One sweep: entries alive after it and removed by it, per map, and how long it took. */
+    public record Stats(int ctTcp, int ctAny, int snat, int removedCt, int removedNat, int removedAffinity, long micros) {}
+
+    public CtGc(LbMaps maps, LongSupplier clock, IntUnaryOperator affinityTimeout) {
+        this.maps = maps;
+        this.clock = clock;
+        this.affinityTimeout = affinityTimeout;
+    }
+
+    public CtGc(LbMaps maps, IntUnaryOperator affinityTimeout) { this(maps, System::nanoTime, affinityTimeout); }
+
+    public synchronized Stats sweep() {
+        long t0 = System.nanoTime();
+        long now = clock.getAsLong();
+        int[] tcp = sweepCt(maps.ctTcp(), now, 0);
+        int[] any = sweepCt(maps.ctAny(), now, 1);
+        int natAlive = 0, natRemoved = 0;
+        TypedMap<CtKey, NatEntry> snat = maps.snat();
+        for (var e : snat.all().entrySet()) {
+            if (e.getValue().lifetime() <= now && snat.remove(e.getKey())) natRemoved++;
+            else natAlive++;
+        }
+        int affRemoved = 0;
+        TypedMap<LbAffinityKey, LbAffinityValue> aff = maps.affinity();
+        for (var e : aff.all().entrySet()) {
+            int t = affinityTimeout.applyAsInt(e.getKey().id());
+            long ttl = (t <= 0 ? 86400L : t) * 1_000_000_000L;
+            if (now - e.getValue().lastUsed() > ttl && aff.remove(e.getKey())) affRemoved++;
+        }
+        runs.incrementAndGet();
+        removedTotal.addAndGet(tcp[1] + any[1] + natRemoved + affRemoved);
+        last = new Stats(tcp[0], any[0], natAlive, tcp[1] + any[1], natRemoved, affRemoved, (System.nanoTime() - t0) / 1000);
+        return last;
+    }
+
+    private int[] sweepCt(TypedMap<CtKey, CtEntry> map, long now, int fillIndex) {
+        int alive = 0, removed = 0;
+        for (var e : map.all().entrySet()) {
+            if (e.getValue().lifetime() <= now && map.remove(e.getKey())) removed++;
+            else alive++;
+        }
+        if (removed > 0) {
+            TypedMap<Integer, Long> fill = maps.ctFill();
+            long v = fill.get(fillIndex).orElse(0L);
+            fill.put(fillIndex, Math.max(alive, v - removed));
+        }
+        return new int[] {alive, removed};
+    }
+
+    public Map<String, Object> status() {
+        Stats s = last;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("runs", runs.get());
+        m.put("removedTotal", removedTotal.get());
+        m.put("ctTcp", s.ctTcp());
+        m.put("ctAny", s.ctAny());
+        m.put("snat", s.snat());
+        m.put("lastRemovedCt", s.removedCt());
+        m.put("lastRemovedNat", s.removedNat());
+        m.put("lastRemovedAffinity", s.removedAffinity());
+        m.put("lastMicros", s.micros());
+        return m;
+    }
+}

@@ -1,0 +1,228 @@
+package dev.sluice.agent.reconcile;
+
+import dev.sluice.bpf.BpfMap;
+import dev.sluice.bpf.UpdateFlag;
+import dev.sluice.datapath.maps.LbBackend;
+import dev.sluice.datapath.maps.LbMaps;
+import dev.sluice.datapath.maps.LbReverseNat;
+import dev.sluice.datapath.maps.LbService;
+import dev.sluice.datapath.maps.LbServiceKey;
+import dev.sluice.datapath.maps.LbSlotKey;
+import dev.sluice.lb.Backend;
+import dev.sluice.lb.Frontend;
+import dev.sluice.lb.LbState;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Writes one node's part of the model's {@link LbState} into the service maps, only the difference
+ * from what the maps hold. Order keeps every lookup valid in between: new and changed backends
+ * first, then per frontend its slots, reverse NAT and Maglev table before the service entry that
+ * makes them reachable (and, when a frontend shrinks, the entry before the slots it no longer
+ * counts), then removed frontends, and removed backends last. A Maglev table is a new inner map,
+ * filled, then swapped into the outer map with one update: a lookup sees the old or the new table.
+ *
+ * <p>Frontend ids (reverse NAT, slots, Maglev key, the 16 bits of the uplink's mark) are this
+ * node's: stable while the frontend exists, freed ids reused lowest first, read back from the
+ * kernel on start. Errors are per Service: a Service whose frontend cannot be written gets the
+ * error in {@link #errors()} and every other Service is still written. Not thread-safe.
+ */
+public final class LbReconciler {
+    /** Frontend ids travel in the low 16 bits of skb->mark (MARK_MAGIC_LB). */
+    public static final int MAX_FRONTEND_ID = 0xffff;
+    static final int BPF_F_INNER_MAP = 0x1000;
+
+    private final LbMaps maps;
+    private final String node;
+    /** What the kernel holds, as last read or written. */
+    private final Map<LbServiceKey, Programmed> have = new HashMap<>();
+    private final Map<Integer, LbBackend> backends = new HashMap<>();
+    private final TreeSet<Integer> freeIds = new TreeSet<>();
+    private int nextId = 1;
+    private Map<String, List<String>> errors = Map.of();
+
+    /** One frontend as written: its service value, slot backend ids, reverse NAT and Maglev table. */
+    record Programmed(String service, LbService value, int[] slots, LbReverseNat revNat, int[] maglev) {
+        boolean sameAs(Programmed o) {
+            return o != null && value.equals(o.value) && Arrays.equals(slots, o.slots) && revNat.equals(o.revNat)
+                    && Arrays.equals(maglev, o.maglev);
+        }
+    }
+
+    /** Counts of one reconcile. */
+    public record Result(int frontendsWritten, int frontendsRemoved, int backendsWritten, int backendsRemoved) {
+        public int changes() { return frontendsWritten + frontendsRemoved + backendsWritten + backendsRemoved; }
+    }
+
+    public LbReconciler(LbMaps maps, String node) {
+        this.maps = maps;
+        this.node = node;
+        readBack();
+    }
+
+    /** Loads what a previous agent wrote, so a restart rewrites nothing that is still right. */
+    private void readBack() {
+        Map<Integer, LbReverseNat> rn = maps.reverseNat().all();
+        Map<LbSlotKey, Integer> slots = maps.slots().all();
+        Map<Integer, List<int[]>> byId = new HashMap<>();
+        slots.forEach((k, v) -> byId.computeIfAbsent(k.id(), x -> new ArrayList<>()).add(new int[] {k.slot(), v}));
+        Set<Integer> used = new HashSet<>();
+        maps.services().all().forEach((k, v) -> {
+            int[] s = new int[v.count()];
+            for (int[] kv : byId.getOrDefault(v.id(), List.of())) if (kv[0] >= 1 && kv[0] <= s.length) s[kv[0] - 1] = kv[1];
+            // A Maglev table is not read back (it is large): a frontend that has one is rewritten once.
+            have.put(k, new Programmed("", v, s, rn.getOrDefault(v.id(), new LbReverseNat(0, 0)),
+                    (v.flags() & LbService.MAGLEV) != 0 ? null : new int[0]));
+            used.add(v.id());
+        });
+        backends.putAll(maps.backends().all());
+        nextId = used.stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
+        for (int i = 1; i < nextId; i++) if (!used.contains(i)) freeIds.add(i);
+    }
+
+    /** Per Service (ns/name), what could not be programmed in the last reconcile. */
+    public Map<String, List<String>> errors() { return errors; }
+
+    /** Frontends programmed, by key, with the Service they belong to (for listings). */
+    public Map<LbServiceKey, String> frontendServices() {
+        Map<LbServiceKey, String> out = new HashMap<>();
+        have.forEach((k, p) -> out.put(k, p.service));
+        return out;
+    }
+
+    public Result reconcile(LbState state) {
+        Map<String, List<String>> errs = new TreeMap<>();
+        boolean reject = state.noBackendResponse().equals("reject");
+        Map<LbServiceKey, Frontend> want = new LinkedHashMap<>();
+        for (Frontend f : state.frontends(node)) want.put(key(f), f);
+
+        // 1. backends every wanted frontend needs, before anything references them
+        Map<Integer, LbBackend> wantBackends = new HashMap<>();
+        for (Frontend f : want.values())
+            for (Backend b : f.backends()) wantBackends.put(b.id(), new LbBackend(b.ip(), b.port(), b.protocol().number, 0));
+        int bw = 0;
+        for (var e : wantBackends.entrySet()) {
+            if (e.getValue().equals(backends.get(e.getKey()))) continue;
+            maps.backends().put(e.getKey(), e.getValue());
+            backends.put(e.getKey(), e.getValue());
+            bw++;
+        }
+
+        // 2. frontends: new and changed
+        int fw = 0;
+        for (var e : want.entrySet()) {
+            Frontend f = e.getValue();
+            Programmed old = have.get(e.getKey());
+            try {
+                int id = old != null ? old.value.id() : allocateId();
+                Programmed p = program(f, id, reject);
+                if (p.sameAs(old)) continue;
+                write(e.getKey(), p, old);
+                have.put(e.getKey(), p);
+                fw++;
+            } catch (RuntimeException ex) {
+                errs.computeIfAbsent(f.service(), x -> new ArrayList<>()).add(f.address() + ": " + ex.getMessage());
+            }
+        }
+
+        // 3. frontends gone: the service entry first, so no lookup reaches the slots being removed
+        int fr = 0;
+        for (var it = have.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (want.containsKey(e.getKey())) continue;
+            Programmed p = e.getValue();
+            try {
+                maps.services().remove(e.getKey());
+                for (int s = 1; s <= p.slots.length; s++) maps.slots().remove(new LbSlotKey(p.value.id(), s));
+                maps.reverseNat().remove(p.value.id());
+                maps.maglev().delete(u32(p.value.id()));
+                freeIds.add(p.value.id());
+                it.remove();
+                fr++;
+            } catch (RuntimeException ex) {
+                errs.computeIfAbsent(p.service.isEmpty() ? e.getKey().toString() : p.service, x -> new ArrayList<>()).add(ex.getMessage());
+            }
+        }
+
+        // 4. backends no frontend references any more
+        Set<Integer> referenced = new HashSet<>();
+        for (Programmed p : have.values()) for (int b : p.slots) referenced.add(b);
+        referenced.addAll(wantBackends.keySet());
+        int br = 0;
+        for (var it = backends.keySet().iterator(); it.hasNext(); ) {
+            int id = it.next();
+            if (referenced.contains(id)) continue;
+            maps.backends().remove(id);
+            it.remove();
+            br++;
+        }
+        errors = Map.copyOf(errs);
+        return new Result(fw, fr, bw, br);
+    }
+
+    private int allocateId() {
+        Integer id = freeIds.pollFirst();
+        if (id != null) return id;
+        if (nextId > MAX_FRONTEND_ID)
+            throw new IllegalStateException("no free frontend id (expected: at most " + MAX_FRONTEND_ID + " frontends per node)");
+        return nextId++;
+    }
+
+    private static Programmed program(Frontend f, int id, boolean reject) {
+        int flags = 0;
+        if (f.flags().contains(Frontend.Flag.AFFINITY)) flags |= LbService.AFFINITY;
+        if (f.flags().contains(Frontend.Flag.LOCAL)) flags |= LbService.LOCAL;
+        if (f.flags().contains(Frontend.Flag.PRESERVE_CLIENT)) flags |= LbService.PRESERVE_CLIENT;
+        if (f.type() != Frontend.Type.CLUSTER_IP) flags |= LbService.EXTERNAL;
+        if (reject) flags |= LbService.REJECT;
+        int[] maglev = f.maglevIds();
+        if (maglev.length > 0) flags |= LbService.MAGLEV;
+        int type = switch (f.type()) {
+            case CLUSTER_IP -> LbService.CLUSTER_IP;
+            case NODE_PORT -> LbService.NODE_PORT;
+            case EXTERNAL_IP -> LbService.EXTERNAL_IP;
+            case LOAD_BALANCER -> LbService.LOAD_BALANCER;
+        };
+        if (f.backends().size() > 0xffff)
+            throw new IllegalStateException("backends: " + f.backends().size() + " (expected: at most 65535 per frontend)");
+        int[] slots = f.backends().stream().mapToInt(Backend::id).toArray();
+        return new Programmed(f.service(), new LbService(id, slots.length, flags, f.affinityTimeoutSeconds(), type), slots,
+                new LbReverseNat(f.ip(), f.port()), maglev);
+    }
+
+    private void write(LbServiceKey key, Programmed p, Programmed old) {
+        int id = p.value.id();
+        int oldCount = old == null ? 0 : old.slots.length;
+        for (int s = 0; s < p.slots.length; s++)
+            if (old == null || s >= old.slots.length || old.slots[s] != p.slots[s]) maps.slots().put(new LbSlotKey(id, s + 1), p.slots[s]);
+        if (old == null || !p.revNat.equals(old.revNat)) maps.reverseNat().put(id, p.revNat);
+        if (p.maglev.length > 0 && (old == null || !Arrays.equals(p.maglev, old.maglev))) swapMaglev(id, p.maglev);
+        else if (p.maglev.length == 0 && old != null && (old.maglev == null || old.maglev.length > 0)) maps.maglev().delete(u32(id));
+        maps.services().put(key, p.value);
+        for (int s = p.slots.length + 1; s <= oldCount; s++) maps.slots().remove(new LbSlotKey(id, s));
+    }
+
+    /** A new inner array, filled, then one outer update: lookups see the old or the new table, never a mix. */
+    private void swapMaglev(int id, int[] table) {
+        try (BpfMap inner = BpfMap.create(BpfMap.TYPE_ARRAY, "sl_maglev_in", 4, 4, table.length, BPF_F_INNER_MAP)) {
+            List<BpfMap.Entry> entries = new ArrayList<>(table.length);
+            for (int i = 0; i < table.length; i++) entries.add(new BpfMap.Entry(u32(i), u32(table[i])));
+            inner.updateBatch(entries);
+            maps.maglev().update(u32(id), u32(inner.fd()), UpdateFlag.ANY);
+        }
+    }
+
+    static byte[] u32(int v) { return ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(v).array(); }
+
+    static LbServiceKey key(Frontend f) { return new LbServiceKey(f.ip(), f.port(), f.protocol().number); }
+}

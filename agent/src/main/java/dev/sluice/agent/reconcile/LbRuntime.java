@@ -1,0 +1,415 @@
+package dev.sluice.agent.reconcile;
+
+import dev.sluice.bpf.BpfMap;
+import dev.sluice.config.Values;
+import dev.sluice.datapath.DropReason;
+import dev.sluice.datapath.NodeDatapath;
+import dev.sluice.datapath.maps.CtEntry;
+import dev.sluice.datapath.maps.CtKey;
+import dev.sluice.datapath.maps.CtLimits;
+import dev.sluice.datapath.maps.LbBackend;
+import dev.sluice.datapath.maps.LbConfig;
+import dev.sluice.datapath.maps.LbMaps;
+import dev.sluice.datapath.maps.LbService;
+import dev.sluice.datapath.maps.LbServiceKey;
+import dev.sluice.datapath.maps.LbSlotKey;
+import dev.sluice.datapath.maps.MetricsValue;
+import dev.sluice.datapath.maps.NatEntry;
+import dev.sluice.k8s.ClusterNode;
+import dev.sluice.k8s.Kinds;
+import dev.sluice.k8s.KubeObject;
+import dev.sluice.k8s.LbIpPool;
+import dev.sluice.k8s.ManifestException;
+import dev.sluice.k8s.Pod;
+import dev.sluice.k8s.Service;
+import dev.sluice.lb.Backend;
+import dev.sluice.lb.Condition;
+import dev.sluice.lb.Frontend;
+import dev.sluice.lb.LbState;
+import dev.sluice.lb.ServiceLb;
+import dev.sluice.lb.ServiceModel;
+import dev.sluice.lb.ServiceStatus;
+import dev.sluice.net.Ip;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's kube-proxy replacement: decodes Services and LB IP pools from each snapshot, runs
+ * the (long-lived, incremental) {@link ServiceModel}, reconciles this node's frontends into the
+ * maps, runs conntrack GC periodically, and answers the API's service, lb, maglev, ct and nat
+ * methods from the kernel maps. Errors are per Service and never stop other Services.
+ */
+public final class LbRuntime implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LbRuntime.class);
+    /** The per-node address a pod sees as the source when it reaches itself through a Service. */
+    public static final String SERVICE_LOOPBACK = "169.254.42.1";
+    /** Source NAT ports: above the kernel's default ephemeral range (32768-60999) and the NodePort range. */
+    public static final int SNAT_MIN = 61000, SNAT_MAX = 65535;
+    static final long GC_INTERVAL_SECONDS = Long.getLong("sluice.ctGcIntervalSeconds", 10);
+
+    private final NodeDatapath datapath;
+    private final LbMaps maps;
+    private final Values values;
+    private final String node;
+    private final ServiceModel model;
+    private final LbReconciler reconciler;
+    private final CtGc gc;
+    private final ScheduledExecutorService timer;
+    private volatile LbState state;
+    private volatile Map<String, String> decodeErrors = Map.of();
+    private final Map<Integer, Integer> affinityTimeouts = new java.util.concurrent.ConcurrentHashMap<>();
+    private Set<String> services = Set.of(), pods = Set.of();
+
+    /** max_entries per map from the values (applied before load; see NodeDatapath.load). */
+    public static Map<String, Integer> mapSizes(Values v) {
+        int lb = v.lbMapMax();
+        Map<String, Integer> m = new LinkedHashMap<>();
+        m.put(LbMaps.CT_TCP, v.ctTcpMax());
+        m.put(LbMaps.CT_ANY, v.ctAnyMax());
+        m.put(LbMaps.SERVICES, Math.min(lb, LbReconciler.MAX_FRONTEND_ID));
+        m.put(LbMaps.REVERSE_NAT, Math.min(lb, LbReconciler.MAX_FRONTEND_ID));
+        m.put(LbMaps.MAGLEV, Math.min(lb, LbReconciler.MAX_FRONTEND_ID));
+        m.put(LbMaps.BACKENDS, lb);
+        m.put(LbMaps.SLOTS, lb * 4);
+        m.put(LbMaps.AFFINITY, lb);
+        return m;
+    }
+
+    public LbRuntime(NodeDatapath datapath, Values values, String node) {
+        this.datapath = datapath;
+        this.maps = datapath.lb();
+        this.values = values;
+        this.node = node;
+        int flags = (values.kubeProxyReplacement() ? LbConfig.ENABLED : 0) | (values.masquerade() ? LbConfig.MASQUERADE : 0)
+                | (values.conntrackEnabled() ? 0 : LbConfig.STATELESS);
+        maps.config().put(0, new LbConfig(Ip.parse(SERVICE_LOOPBACK), values.lbAlgorithm().equals("maglev") ? values.maglevTableSize() : 0,
+                flags, SNAT_MIN, SNAT_MAX));
+        maps.ctLimits().put(0, new CtLimits(values.ctTcpMax(), values.ctAnyMax()));
+        this.reconciler = new LbReconciler(maps, node);
+        // keep the backend ids the kernel already uses, so a restart rewrites nothing that is right
+        Map<dev.sluice.lb.BackendKey, Integer> ids = new HashMap<>();
+        maps.backends().all().forEach((id, b) -> ids.put(new dev.sluice.lb.BackendKey(b.address(), b.port(), proto(b.proto())), id));
+        this.model = new ServiceModel(values, dev.sluice.lb.BackendIds.of(ids));
+        this.gc = new CtGc(maps, id -> affinityTimeouts.getOrDefault(id, 0));
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("ct-gc").daemon().unstarted(r));
+        timer.scheduleWithFixedDelay(this::gcQuietly, GC_INTERVAL_SECONDS, GC_INTERVAL_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private static dev.sluice.k8s.Protocol proto(int n) {
+        for (var p : dev.sluice.k8s.Protocol.values()) if (p.number == n) return p;
+        return dev.sluice.k8s.Protocol.TCP;
+    }
+
+    private void gcQuietly() {
+        try {
+            CtGc.Stats s = gc.sweep();
+            if (s.removedCt() + s.removedNat() + s.removedAffinity() > 0)
+                log.debug("ct gc: removed {} ct, {} nat, {} affinity; {} tcp + {} other alive", s.removedCt(), s.removedNat(),
+                        s.removedAffinity(), s.ctTcp(), s.ctAny());
+        } catch (RuntimeException e) {
+            log.warn("ct gc: {}", e.getMessage());
+        }
+    }
+
+    /** Runs GC now (the API's ct gc method and tests). */
+    public CtGc.Stats gcNow() { return gc.sweep(); }
+
+    /**
+     * Programs the Services of one snapshot. Undecodable Services are reported under their name and
+     * left out; everything else is computed and written. Returns the reconcile counts.
+     */
+    public synchronized LbReconciler.Result apply(List<KubeObject> objects, List<Pod> podList, List<ClusterNode> nodes) {
+        Map<String, Service> svcs = new HashMap<>();
+        List<LbIpPool> pools = new ArrayList<>();
+        Map<String, String> bad = new TreeMap<>();
+        for (KubeObject o : objects) {
+            try {
+                if (o.kind().equals(Kinds.SERVICE)) {
+                    Service s = Service.decode(o);
+                    svcs.put(s.key(), s);
+                } else if (o.kind().equals(Kinds.CILIUM_LB_IP_POOL)) {
+                    pools.add(LbIpPool.decode(o));
+                }
+            } catch (ManifestException e) {
+                bad.put(o.namespace().isEmpty() ? o.name() : o.namespace() + "/" + o.name(), e.getMessage());
+            }
+        }
+        for (String k : services) if (!svcs.containsKey(k)) model.removeService(k);
+        svcs.values().forEach(model::upsertService);
+        services = new HashSet<>(svcs.keySet());
+        Set<String> podKeys = new HashSet<>();
+        for (Pod p : podList) {
+            podKeys.add(p.key());
+            model.upsertPod(p);
+        }
+        for (String k : pods) if (!podKeys.contains(k)) model.removePod(k);
+        pods = podKeys;
+        model.setNodes(nodes);
+        model.setPools(pools);
+        LbState st = model.state();
+        LbReconciler.Result r = reconciler.reconcile(st);
+        Map<LbServiceKey, String> fs = reconciler.frontendServices();
+        for (Frontend f : st.frontends(node)) {
+            if (f.affinityTimeoutSeconds() > 0) {
+                maps.services().get(LbReconciler.key(f)).ifPresent(v -> affinityTimeouts.put(v.id(), f.affinityTimeoutSeconds()));
+            }
+        }
+        state = st;
+        decodeErrors = Map.copyOf(bad);
+        return r;
+    }
+
+    // ---------------------------------------------------------------- API
+
+    /** {@code services}: every Service with its status as the model computed it plus programming errors. */
+    public List<Map<String, Object>> services() {
+        LbState st = state;
+        List<Map<String, Object>> out = new ArrayList<>();
+        Map<String, List<String>> errs = reconciler.errors();
+        Map<String, Map<String, Object>> byKey = new TreeMap<>();
+        if (st != null) {
+            for (ServiceLb lb : st.services().values()) {
+                ServiceStatus s = lb.status();
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("service", s.service());
+                m.put("type", s.type().name());
+                m.put("clusterIP", s.clusterIP());
+                List<String> external = new ArrayList<>(s.ingressIPs());
+                Map<String, Integer> backends = new LinkedHashMap<>();
+                for (Frontend f : lb.frontends()) {
+                    if (f.type() == Frontend.Type.EXTERNAL_IP && !external.contains(Ip.format(f.ip()))) external.add(Ip.format(f.ip()));
+                    backends.merge(f.portName(), f.backends().size(), Math::max);
+                }
+                m.put("externalIPs", external);
+                m.put("ingressIPs", s.ingressIPs());
+                List<String> ports = new ArrayList<>();
+                for (Service.ServicePort p : lb.spec().ports()) {
+                    int np = s.nodePorts().get(p.index());
+                    ports.add(p.port() + (np > 0 ? ":" + np : "") + "/" + p.protocol());
+                }
+                m.put("ports", ports);
+                m.put("nodePorts", s.nodePorts());
+                m.put("backends", backends);
+                List<Map<String, String>> conds = new ArrayList<>();
+                for (Condition c : s.conditions()) conds.add(Map.of("level", c.level().name(), "reason", c.reason(), "message", c.message()));
+                for (String e : errs.getOrDefault(s.service(), List.of()))
+                    conds.add(0, Map.of("level", "ERROR", "reason", "ProgrammingFailed", "message", e));
+                m.put("conditions", conds);
+                m.put("ok", conds.stream().noneMatch(c -> c.get("level").equals("ERROR")));
+                byKey.put(s.service(), m);
+            }
+        }
+        decodeErrors.forEach((k, e) -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("service", k);
+            m.put("type", "");
+            m.put("clusterIP", "");
+            m.put("externalIPs", List.of());
+            m.put("ingressIPs", List.of());
+            m.put("ports", List.of());
+            m.put("nodePorts", List.of());
+            m.put("backends", Map.of());
+            m.put("conditions", List.of(Map.of("level", "ERROR", "reason", "InvalidSpec", "message", e)));
+            m.put("ok", false);
+            byKey.put(k, m);
+        });
+        out.addAll(byKey.values());
+        return out;
+    }
+
+    /** {@code lb}: the frontends and their backends as the kernel maps hold them on this node. */
+    public List<Map<String, Object>> lbList() {
+        Map<LbServiceKey, String> owners = reconciler.frontendServices();
+        Map<Integer, LbBackend> backends = maps.backends().all();
+        Map<LbSlotKey, Integer> slots = maps.slots().all();
+        Map<Integer, String> pods = new HashMap<>();
+        LbState st = state;
+        if (st != null) for (Backend b : st.backends()) pods.put(b.id(), b.pod() + " " + b.node());
+        List<Map.Entry<LbServiceKey, LbService>> entries = new ArrayList<>(maps.services().all().entrySet());
+        entries.sort(Comparator.comparing((Map.Entry<LbServiceKey, LbService> e) -> Integer.toUnsignedLong(e.getKey().address()))
+                .thenComparingInt(e -> e.getKey().port()).thenComparingInt(e -> e.getKey().proto()));
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (var e : entries) {
+            LbServiceKey k = e.getKey();
+            LbService v = e.getValue();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("frontend", Ip.format(k.address()) + ":" + k.port() + "/" + protoName(k.proto()));
+            m.put("id", v.id());
+            m.put("type", v.typeName());
+            m.put("flags", flagNames(v));
+            m.put("service", owners.getOrDefault(k, ""));
+            List<Map<String, Object>> bs = new ArrayList<>();
+            for (int s = 1; s <= v.count(); s++) {
+                Integer bid = slots.get(new LbSlotKey(v.id(), s));
+                LbBackend b = bid == null ? null : backends.get(bid);
+                Map<String, Object> bm = new LinkedHashMap<>();
+                bm.put("slot", s);
+                bm.put("id", bid == null ? 0 : bid);
+                bm.put("backend", b == null ? "(missing)" : Ip.format(b.address()) + ":" + b.port());
+                bm.put("pod", bid == null ? "" : pods.getOrDefault(bid, ""));
+                bs.add(bm);
+            }
+            m.put("backends", bs);
+            out.add(m);
+        }
+        return out;
+    }
+
+    /** {@code maglev}: the Maglev tables of one Service's frontends on this node, read from the inner maps. */
+    public Map<String, Object> maglev(String service) {
+        Map<LbServiceKey, String> owners = reconciler.frontendServices();
+        Map<Integer, LbBackend> backends = maps.backends().all();
+        List<Map<String, Object>> tables = new ArrayList<>();
+        boolean known = owners.containsValue(service);
+        for (var e : maps.services().all().entrySet()) {
+            if (!service.equals(owners.get(e.getKey()))) continue;
+            LbService v = e.getValue();
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("frontend", Ip.format(e.getKey().address()) + ":" + e.getKey().port() + "/" + protoName(e.getKey().proto()));
+            t.put("id", v.id());
+            var innerId = maps.maglev().lookup(LbReconciler.u32(v.id()));
+            if (innerId.isEmpty()) {
+                t.put("size", 0);
+                t.put("table", List.of());
+                t.put("backends", List.of());
+                tables.add(t);
+                continue;
+            }
+            int id = ByteBuffer.wrap(innerId.get()).order(ByteOrder.nativeOrder()).getInt();
+            int[] table;
+            try (BpfMap inner = BpfMap.openById(id)) {
+                table = new int[inner.maxEntries()];
+                for (var en : inner.entries()) {
+                    int i = ByteBuffer.wrap(en.key()).order(ByteOrder.nativeOrder()).getInt();
+                    if (i >= 0 && i < table.length) table[i] = ByteBuffer.wrap(en.value()).order(ByteOrder.nativeOrder()).getInt();
+                }
+            }
+            Map<Integer, Integer> counts = new TreeMap<>();
+            for (int b : table) counts.merge(b, 1, Integer::sum);
+            List<Map<String, Object>> bl = new ArrayList<>();
+            counts.forEach((b, c) -> {
+                LbBackend be = backends.get(b);
+                bl.add(Map.of("id", b, "backend", be == null ? "(missing)" : Ip.format(be.address()) + ":" + be.port(), "slots", c));
+            });
+            t.put("size", table.length);
+            t.put("backends", bl);
+            t.put("table", table);
+            tables.add(t);
+        }
+        if (!known) throw new IllegalArgumentException("service " + service + ": no frontend on node " + node
+                + " (expected: namespace/name of a Service with frontends here, see 'sluice service list')");
+        return Map.of("node", node, "service", service, "frontends", tables);
+    }
+
+    /** {@code ct}: conntrack entries with remaining lifetime in seconds. */
+    public List<Map<String, Object>> ctList() {
+        long now = System.nanoTime();
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (var map : List.of(maps.ctTcp(), maps.ctAny())) {
+            for (var e : map.all().entrySet()) {
+                CtKey k = e.getKey();
+                CtEntry v = e.getValue();
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("proto", protoName(k.proto()));
+                m.put("src", Ip.format(k.saddr()) + ":" + k.sport());
+                m.put("dst", Ip.format(k.daddr()) + ":" + k.dport());
+                m.put("dir", k.dirName(false));
+                m.put("expiresIn", Math.max(0, (v.lifetime() - now) / 1_000_000_000L));
+                m.put("revNatId", v.revNatId());
+                m.put("backendId", v.backendId());
+                if (k.dir() == CtKey.SERVICE) m.put("backend", Ip.format(v.natAddr()) + ":" + v.natPort());
+                m.put("flags", v.flagNames());
+                m.put("srcIdentity", v.srcIdentity());
+                m.put("packets", v.packets());
+                m.put("bytes", v.bytes());
+                out.add(m);
+            }
+        }
+        out.sort(Comparator.comparing((Map<String, Object> m) -> (String) m.get("src")).thenComparing(m -> (String) m.get("dst")));
+        return out;
+    }
+
+    /** {@code nat}: source NAT entries (masquerade, NodePort to another node). */
+    public List<Map<String, Object>> natList() {
+        long now = System.nanoTime();
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (var e : maps.snat().all().entrySet()) {
+            CtKey k = e.getKey();
+            NatEntry v = e.getValue();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("proto", protoName(k.proto()));
+            m.put("dir", k.dirName(true));
+            m.put("src", Ip.format(k.saddr()) + ":" + k.sport());
+            m.put("dst", Ip.format(k.daddr()) + ":" + k.dport());
+            m.put("to", Ip.format(v.toAddr()) + ":" + v.toPort());
+            m.put("revNatId", v.revNatId());
+            m.put("expiresIn", Math.max(0, (v.lifetime() - now) / 1_000_000_000L));
+            out.add(m);
+        }
+        out.sort(Comparator.comparing((Map<String, Object> m) -> (String) m.get("dir")).thenComparing(m -> (String) m.get("src")));
+        return out;
+    }
+
+    /** For the agent's status: frontends, GC counts, CT fill and refused flows (DROP_CT_FULL), warnings. */
+    public Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        LbState st = state;
+        m.put("kubeProxyReplacement", values.kubeProxyReplacement());
+        m.put("algorithm", values.lbAlgorithm());
+        m.put("frontends", reconciler.frontendServices().size());
+        m.put("services", st == null ? 0 : st.services().size());
+        long full = 0;
+        for (var e : datapath.metrics().allPerCpu().entrySet())
+            if (e.getKey().reason() == DropReason.CT_FULL.code)
+                full += e.getValue().stream().mapToLong(MetricsValue::packets).sum();
+        Map<String, Object> ct = new LinkedHashMap<>(gc.status());
+        ct.put("fillTcp", maps.ctFill().get(0).orElse(0L));
+        ct.put("fillAny", maps.ctFill().get(1).orElse(0L));
+        ct.put("maxTcp", values.ctTcpMax());
+        ct.put("maxAny", values.ctAnyMax());
+        ct.put("refusedFull", full);
+        m.put("conntrack", ct);
+        List<String> warnings = new ArrayList<>(st == null ? List.of() : st.warnings());
+        if (full > 0)
+            warnings.add("conntrack table full: " + full + " new flows refused (DROP_CT_FULL); raise bpf.ctTcpMax / bpf.ctAnyMax");
+        reconciler.errors().forEach((k, v) -> warnings.add("service " + k + ": " + String.join("; ", v)));
+        m.put("warnings", warnings);
+        return m;
+    }
+
+    static String protoName(int p) {
+        return switch (p) {
+            case 6 -> "TCP";
+            case 17 -> "UDP";
+            case 1 -> "ICMP";
+            case 132 -> "SCTP";
+            default -> Integer.toString(p);
+        };
+    }
+
+    static List<String> flagNames(LbService v) {
+        List<String> f = new ArrayList<>();
+        if ((v.flags() & LbService.AFFINITY) != 0) f.add("affinity=" + v.affinityTimeout() + "s");
+        if ((v.flags() & LbService.LOCAL) != 0) f.add("local");
+        if ((v.flags() & LbService.PRESERVE_CLIENT) != 0) f.add("preserve-client");
+        if ((v.flags() & LbService.MAGLEV) != 0) f.add("maglev");
+        f.add((v.flags() & LbService.REJECT) != 0 ? "no-backend=reject" : "no-backend=drop");
+        return f;
+    }
+
+    @Override public void close() { timer.shutdownNow(); }
+}
