@@ -1,0 +1,196 @@
+package dev.sluice.policymap;
+
+import dev.sluice.net.Cidr;
+import dev.sluice.policy.Direction;
+import dev.sluice.policy.PolicyKey;
+import dev.sluice.policy.PolicyState;
+import dev.sluice.policy.PolicyValue;
+import dev.sluice.policy.PortRange;
+import dev.sluice.policy.Verdict;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Translates one endpoint's compiled policy ({@link PolicyState}) into the entries of the data
+ * path's two longest-prefix-match maps (bpf/lib/policy.h). Pure and deterministic.
+ *
+ * <p>The data path looks up the peer's identity, "any peer", and the CIDR-set identity of the
+ * peer's address, and a DENY from any of them wins over an ALLOW, which wins over a REDIRECT. An
+ * LPM lookup only returns its longest match, so every prefix written here carries the combined
+ * verdict of all entries covering it; and every address prefix carries the one CIDR-set identity
+ * standing for exactly the CIDR entries (minus their exceptions) that contain it.
+ */
+public final class PolicyMaps {
+    public static final int INGRESS = 1, EGRESS = 2;
+    /** Verdict codes; a larger one wins. */
+    public static final int REDIRECT = 1, ALLOW = 2, DENY = 3;
+    /** endpoint_info.flags */
+    public static final int F_INGRESS_ENFORCED = 0x01, F_EGRESS_ENFORCED = 0x02, F_AUDIT = 0x04, F_PENDING = 0x08, F_OVERFLOW = 0x10;
+    /** CIDR-set identities are local to an endpoint's map and never seen on the wire. */
+    public static final int CIDR_SET_BASE = 0x7f000000;
+
+    /**
+     * One sl_policy entry: {@code prefixLength} counts bits over protocol (8) then port (16):
+     * 0 = any protocol, 8 = any port of {@code protocol}, 24 = exactly {@code port}.
+     */
+    public record Key(int direction, int identity, int protocol, int port, int prefixLength) implements Comparable<Key> {
+        int bits() { return (protocol << 16) | port; }
+
+        boolean covers(Key k) {
+            if (k.direction != direction || k.identity != identity || prefixLength > k.prefixLength) return false;
+            int mask = prefixLength == 0 ? 0 : (-1 << (24 - prefixLength)) & 0xffffff;
+            return (bits() & mask) == (k.bits() & mask);
+        }
+
+        @Override public int compareTo(Key o) {
+            int c = Integer.compare(direction, o.direction);
+            if (c == 0) c = Integer.compareUnsigned(identity, o.identity);
+            if (c == 0) c = Integer.compare(bits(), o.bits());
+            return c != 0 ? c : Integer.compare(prefixLength, o.prefixLength);
+        }
+    }
+
+    public record Value(int verdict, List<String> origins) {}
+
+    /** One sl_policy_cidr entry. */
+    public record CidrKey(int direction, Cidr prefix) implements Comparable<CidrKey> {
+        @Override public int compareTo(CidrKey o) {
+            int c = Integer.compare(direction, o.direction);
+            return c != 0 ? c : prefix.compareTo(o.prefix);
+        }
+    }
+
+    /** Everything the data path holds for one endpoint. {@code cidrs} values are CIDR-set identities (0 = none). */
+    public record EndpointMaps(int flags, Map<Key, Value> entries, Map<CidrKey, Integer> cidrs) {
+        public int size() { return entries.size() + cidrs.size(); }
+    }
+
+    private PolicyMaps() {}
+
+    public static int direction(Direction d) { return d == Direction.INGRESS ? INGRESS : EGRESS; }
+
+    public static int verdict(Verdict v) {
+        return switch (v) {
+            case REDIRECT -> REDIRECT;
+            case ALLOW -> ALLOW;
+            case DENY -> DENY;
+        };
+    }
+
+    public static EndpointMaps compile(PolicyState state) {
+        int flags = (state.ingressEnforced() ? F_INGRESS_ENFORCED : 0) | (state.egressEnforced() ? F_EGRESS_ENFORCED : 0)
+                | (state.audit() ? F_AUDIT : 0);
+        // Raw entries per (direction, identity), before combining.
+        Map<Key, List<Value>> raw = new TreeMap<>();
+        Map<CidrKey, Integer> cidrs = new TreeMap<>();
+        List<Map.Entry<PolicyKey, PolicyValue>> cidrEntries = new ArrayList<>();
+        for (var e : state.entries().entrySet()) {
+            if (e.getKey().isCidr()) cidrEntries.add(e);
+            else addRaw(raw, direction(e.getKey().direction()), e.getKey().identity(), e.getKey(), e.getValue());
+        }
+        for (int dir : new int[] {INGRESS, EGRESS}) {
+            List<Map.Entry<PolicyKey, PolicyValue>> mine = cidrEntries.stream().filter(e -> direction(e.getKey().direction()) == dir).toList();
+            if (mine.isEmpty()) continue;
+            Set<Cidr> prefixes = new TreeSet<>();
+            for (var e : mine) {
+                prefixes.add(e.getKey().cidr());
+                prefixes.addAll(e.getKey().except());
+            }
+            // An address's longest prefix p decides: entry e matches it iff e's CIDR contains p and no exception does.
+            Map<List<Integer>, Integer> setIds = new LinkedHashMap<>();
+            for (Cidr p : prefixes) {
+                List<Integer> members = new ArrayList<>();
+                for (int i = 0; i < mine.size(); i++) {
+                    PolicyKey k = mine.get(i).getKey();
+                    if (k.cidr().contains(p) && k.except().stream().noneMatch(x -> x.contains(p))) members.add(i);
+                }
+                int id = 0;
+                if (!members.isEmpty()) {
+                    id = setIds.computeIfAbsent(members, m -> CIDR_SET_BASE + setIds.size() + 1);
+                }
+                cidrs.put(new CidrKey(dir, p), id);
+            }
+            for (var s : setIds.entrySet())
+                for (int i : s.getKey()) addRaw(raw, dir, s.getValue(), mine.get(i).getKey(), mine.get(i).getValue());
+        }
+        return new EndpointMaps(flags, combine(raw), cidrs);
+    }
+
+    private static void addRaw(Map<Key, List<Value>> raw, int dir, int identity, PolicyKey k, PolicyValue v) {
+        Value val = new Value(verdict(v.verdict()), v.origins());
+        if (k.protocol() == 0) {
+            raw.computeIfAbsent(new Key(dir, identity, 0, 0, 0), x -> new ArrayList<>()).add(val);
+            return;
+        }
+        List<PortRange.PortPrefix> ports = k.ports().isAny() ? List.of(new PortRange.PortPrefix(0, 0)) : k.ports().prefixes();
+        for (PortRange.PortPrefix pp : ports)
+            raw.computeIfAbsent(new Key(dir, identity, k.protocol(), pp.port(), 8 + pp.prefixLength()), x -> new ArrayList<>()).add(val);
+    }
+
+    /** Every prefix gets the strongest verdict among the entries covering it, with their origins. */
+    private static Map<Key, Value> combine(Map<Key, List<Value>> raw) {
+        Map<Key, Value> out = new TreeMap<>();
+        Map<Long, List<Key>> groups = new HashMap<>();
+        for (Key k : raw.keySet()) groups.computeIfAbsent(((long) k.direction() << 32) | Integer.toUnsignedLong(k.identity()), g -> new ArrayList<>()).add(k);
+        for (List<Key> group : groups.values()) {
+            for (Key k : group) {
+                int best = 0;
+                Set<String> origins = new TreeSet<>();
+                for (Key c : group) {
+                    if (!c.covers(k)) continue;
+                    for (Value v : raw.get(c)) {
+                        if (v.verdict() > best) {
+                            best = v.verdict();
+                            origins.clear();
+                        }
+                        if (v.verdict() == best) origins.addAll(v.origins());
+                    }
+                }
+                out.put(k, new Value(best, List.copyOf(origins)));
+            }
+        }
+        return out;
+    }
+
+    /** A stable id for a set of rule origins, for the map value (monitor and trace resolve it back). */
+    public static int ruleId(List<String> origins) {
+        int h = String.join("\n", origins).hashCode();
+        return h & 0x7fffffff;
+    }
+
+    /** Text rendering for tests and {@code sluice bpf policy get}. */
+    public static String render(EndpointMaps m) {
+        var sb = new StringBuilder("flags:");
+        if ((m.flags() & F_INGRESS_ENFORCED) != 0) sb.append(" ingress-enforced");
+        if ((m.flags() & F_EGRESS_ENFORCED) != 0) sb.append(" egress-enforced");
+        if ((m.flags() & F_AUDIT) != 0) sb.append(" audit");
+        sb.append('\n');
+        for (var e : m.entries().entrySet()) {
+            Key k = e.getKey();
+            sb.append(k.direction() == INGRESS ? "ingress" : "egress").append(" identity=").append(Integer.toUnsignedString(k.identity()))
+                    .append(' ').append(l4(k)).append(" -> ").append(word(e.getValue().verdict())).append('\n');
+        }
+        for (var e : m.cidrs().entrySet())
+            sb.append(e.getKey().direction() == INGRESS ? "ingress" : "egress").append(" cidr=").append(e.getKey().prefix())
+                    .append(" -> identity=").append(Integer.toUnsignedString(e.getValue())).append('\n');
+        return sb.toString();
+    }
+
+    public static String l4(Key k) {
+        if (k.prefixLength() == 0) return "any";
+        String proto = switch (k.protocol()) { case 6 -> "TCP"; case 17 -> "UDP"; case 132 -> "SCTP"; case 1 -> "ICMP"; default -> "proto" + k.protocol(); };
+        if (k.prefixLength() == 8) return proto + "/any";
+        int len = k.prefixLength() - 8;
+        return len == 16 ? proto + "/" + k.port() : proto + "/" + k.port() + "-" + (k.port() | ((1 << (16 - len)) - 1));
+    }
+
+    public static String word(int verdict) {
+        return switch (verdict) { case DENY -> "deny"; case ALLOW -> "allow"; case REDIRECT -> "redirect"; default -> "none"; };
+    }
+}

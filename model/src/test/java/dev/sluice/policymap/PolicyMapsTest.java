@@ -1,0 +1,130 @@
+package dev.sluice.policymap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.net.Cidr;
+import dev.sluice.net.Ip;
+import dev.sluice.policy.Direction;
+import dev.sluice.policy.PolicyKey;
+import dev.sluice.policy.PolicyState;
+import dev.sluice.policy.PolicyValue;
+import dev.sluice.policy.PortRange;
+import dev.sluice.policy.Verdict;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The map entries, looked up the way bpf/lib/policy.h looks them up (longest prefix per lookup,
+ * three lookups combined), decide every packet exactly as the engine's {@link PolicyState#decide}.
+ */
+class PolicyMapsTest {
+    static final int[] IDS = {0, 300, 301, 302};
+    static final int[] PROTOS = {0, 6, 17};
+    static final String[] CIDRS = {"10.0.0.0/16", "10.0.1.0/24", "10.0.1.128/25", "10.0.2.0/24", "10.0.0.0/8", "10.0.1.7/32"};
+
+    /** What the data path does with these maps: 0 drop, 1 pass, 2 pass to the proxy. */
+    static int datapath(PolicyMaps.EndpointMaps m, int dir, int peerId, int peerIp, int proto, int port) {
+        int v = lookup(m, dir, peerId, proto, port);
+        v = Math.max(v, lookup(m, dir, 0, proto, port));
+        int cidrSet = cidrLookup(m, dir, peerIp);
+        if (cidrSet != 0) v = Math.max(v, lookup(m, dir, cidrSet, proto, port));
+        boolean enforced = (m.flags() & (dir == PolicyMaps.INGRESS ? PolicyMaps.F_INGRESS_ENFORCED : PolicyMaps.F_EGRESS_ENFORCED)) != 0;
+        if (v == PolicyMaps.DENY) return 0;
+        if (v == PolicyMaps.ALLOW) return 1;
+        if (v == PolicyMaps.REDIRECT) return 2;
+        return enforced ? 0 : 1;
+    }
+
+    static int lookup(PolicyMaps.EndpointMaps m, int dir, int identity, int proto, int port) {
+        var probe = new PolicyMaps.Key(dir, identity, proto, port, 24);
+        PolicyMaps.Key best = null;
+        for (PolicyMaps.Key k : m.entries().keySet())
+            if (k.covers(probe) && (best == null || k.prefixLength() > best.prefixLength())) best = k;
+        return best == null ? 0 : m.entries().get(best).verdict();
+    }
+
+    static int cidrLookup(PolicyMaps.EndpointMaps m, int dir, int ip) {
+        PolicyMaps.CidrKey best = null;
+        for (PolicyMaps.CidrKey k : m.cidrs().keySet())
+            if (k.direction() == dir && k.prefix().contains(ip) && (best == null || k.prefix().prefixLength() > best.prefix().prefixLength())) best = k;
+        return best == null ? 0 : m.cidrs().get(best);
+    }
+
+    static int model(PolicyState s, Direction d, int peerId, int peerIp, int proto, int port) {
+        var dec = s.decide(d, peerId, peerIp, proto, port, null);
+        if (!dec.allowed()) return 0;
+        return dec.verdict() == Verdict.REDIRECT ? 2 : 1;
+    }
+
+    static PolicyState random(SplittableRandom r) {
+        Map<PolicyKey, PolicyValue> entries = new TreeMap<>();
+        int n = r.nextInt(12);
+        for (int i = 0; i < n; i++) {
+            Direction d = r.nextBoolean() ? Direction.INGRESS : Direction.EGRESS;
+            int proto = PROTOS[r.nextInt(PROTOS.length)];
+            PortRange ports = PortRange.ANY;
+            if (proto != 0 && r.nextInt(3) > 0) {
+                int a = 1 + r.nextInt(2000), b = r.nextInt(4) == 0 ? a : a + r.nextInt(600);
+                ports = new PortRange(a, Math.min(b, 65535));
+            }
+            Verdict v = Verdict.values()[r.nextInt(3)];
+            PolicyKey k;
+            if (r.nextInt(3) == 0) {
+                Cidr c = Cidr.parse(CIDRS[r.nextInt(CIDRS.length)]);
+                List<Cidr> except = new ArrayList<>();
+                for (String x : CIDRS) if (r.nextInt(4) == 0 && Cidr.parse(x).prefixLength() > c.prefixLength() && c.contains(Cidr.parse(x))) except.add(Cidr.parse(x));
+                k = new PolicyKey(d, 16777217 + i, c, except, proto, ports);
+            } else {
+                k = new PolicyKey(d, IDS[r.nextInt(IDS.length)], null, List.of(), proto, ports);
+            }
+            entries.put(k, new PolicyValue(v, List.of(), List.of("rule" + i)));
+        }
+        return new PolicyState(r.nextBoolean(), r.nextBoolean(), false, entries, List.of("p"), List.of("p"));
+    }
+
+    @RepeatedTest(60)
+    void dataPathLookupsDecideLikeTheEngine() {
+        long seed = System.nanoTime();
+        System.out.println("PolicyMapsTest seed=" + seed);
+        var r = new SplittableRandom(seed);
+        PolicyState s = random(r);
+        PolicyMaps.EndpointMaps m = PolicyMaps.compile(s);
+        for (int i = 0; i < 400; i++) {
+            Direction d = r.nextBoolean() ? Direction.INGRESS : Direction.EGRESS;
+            int peer = IDS[1 + r.nextInt(IDS.length - 1)];
+            int ip = Ip.parse("10.0.0.0") + r.nextInt(0x30000);
+            int proto = r.nextBoolean() ? 6 : 17;
+            int port = 1 + r.nextInt(2700);
+            assertThat(datapath(m, PolicyMaps.direction(d), peer, ip, proto, port))
+                    .as("seed %d: %s peer %d %s proto %d port %d\n%s", seed, d, peer, Ip.format(ip), proto, port, PolicyMaps.render(m))
+                    .isEqualTo(model(s, d, peer, ip, proto, port));
+        }
+    }
+
+    @Test
+    void rendersRangesAsPrefixesAndDenyShadowsAllow() {
+        Map<PolicyKey, PolicyValue> e = new TreeMap<>();
+        e.put(new PolicyKey(Direction.INGRESS, 300, null, List.of(), 6, new PortRange(80, 83)), new PolicyValue(Verdict.ALLOW, List.of(), List.of("allow-web")));
+        e.put(new PolicyKey(Direction.INGRESS, 0, null, List.of(), 6, PortRange.of(81)), new PolicyValue(Verdict.DENY, List.of(), List.of("deny-81")));
+        e.put(new PolicyKey(Direction.EGRESS, 0, Cidr.parse("10.0.0.0/8"), List.of(Cidr.parse("10.0.1.0/24")), 0, PortRange.ANY),
+                new PolicyValue(Verdict.ALLOW, List.of(), List.of("egress-cidr")));
+        var m = PolicyMaps.compile(new PolicyState(true, true, false, e, List.of(), List.of()));
+        assertThat(PolicyMaps.render(m)).isEqualTo("""
+                flags: ingress-enforced egress-enforced
+                ingress identity=0 TCP/81 -> deny
+                ingress identity=300 TCP/80-83 -> allow
+                egress identity=2130706433 any -> allow
+                egress cidr=10.0.0.0/8 -> identity=2130706433
+                egress cidr=10.0.1.0/24 -> identity=0
+                """);
+        assertThat(datapath(m, PolicyMaps.INGRESS, 300, 0, 6, 81)).isZero();
+        assertThat(datapath(m, PolicyMaps.INGRESS, 300, 0, 6, 82)).isEqualTo(1);
+        assertThat(datapath(m, PolicyMaps.EGRESS, 999, Ip.parse("10.0.1.5"), 17, 53)).isZero();
+        assertThat(datapath(m, PolicyMaps.EGRESS, 999, Ip.parse("10.0.2.5"), 17, 53)).isEqualTo(1);
+    }
+}
