@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 dev.sluice.cli.bpf.BpfCommand.class,
                 dev.sluice.cli.lab.LabCommand.class,
                 dev.sluice.cli.policy.PolicyCommand.class,
+                dev.sluice.cli.service.ServiceCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {

@@ -7,5 +7,8 @@ import picocli.CommandLine.Command;
         subcommands = {
                 BpfMetricsCommand.class,
                 BpfIpcacheCommand.class,
+                BpfLbCommands.Lb.class,
+                BpfLbCommands.Ct.class,
+                BpfLbCommands.Nat.class,
         })
 public final class BpfCommand {}
