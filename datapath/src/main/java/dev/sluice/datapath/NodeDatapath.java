@@ -27,7 +27,7 @@ import java.util.Map;
 public final class NodeDatapath implements AutoCloseable {
     /** tc filter handle and priority Sluice uses on every hook. */
     public static final int TC_HANDLE = 1, TC_PRIORITY = 1;
-    public static final List<String> MAPS = List.of("sl_endpoints", "sl_lxc", "sl_ipcache", "sl_config", "sl_metrics", "sl_events");
+    public static final List<String> MAPS = List.of("sl_endpoints", "sl_lxc", "sl_ipcache", "sl_config", "sl_metrics", "sl_events", "sl_policy", "sl_policy_cidr");
 
     private final Path pinDir;
     private final BpfObject lxc, netdev, overlay;
@@ -84,6 +84,12 @@ public final class NodeDatapath implements AutoCloseable {
     public TypedMap<Integer, NodeConfig> config() { return lxc.map("sl_config").typed(NodeConfig.KEY, NodeConfig.CODEC); }
     public TypedMap<MetricsKey, MetricsValue> metrics() { return lxc.map("sl_metrics").typed(MetricsKey.CODEC, MetricsValue.CODEC); }
     public BpfMap events() { return lxc.map("sl_events"); }
+    public TypedMap<dev.sluice.datapath.maps.PolicyEntryKey, dev.sluice.datapath.maps.PolicyEntryValue> policy() {
+        return lxc.map("sl_policy").typed(dev.sluice.datapath.maps.PolicyEntryKey.CODEC, dev.sluice.datapath.maps.PolicyEntryValue.CODEC);
+    }
+    public TypedMap<dev.sluice.datapath.maps.PolicyCidrKey, Integer> policyCidr() {
+        return lxc.map("sl_policy_cidr").typed(dev.sluice.datapath.maps.PolicyCidrKey.CODEC, dev.sluice.datapath.maps.PolicyCidrKey.VALUE);
+    }
     public BpfMap map(String name) { return lxc.map(name); }
     /** Service, conntrack and NAT maps (bpf/lib/lb.h, conntrack.h, nat.h). */
     public dev.sluice.datapath.maps.LbMaps lb() { return new dev.sluice.datapath.maps.LbMaps(lxc::map); }
