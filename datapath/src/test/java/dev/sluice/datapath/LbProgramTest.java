@@ -1,0 +1,381 @@
+package dev.sluice.datapath;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.bpf.BpfMap;
+import dev.sluice.bpf.BpfObject;
+import dev.sluice.bpf.Bpffs;
+import dev.sluice.bpf.TestRun;
+import dev.sluice.bpf.UpdateFlag;
+import dev.sluice.datapath.maps.CtKey;
+import dev.sluice.datapath.maps.CtLimits;
+import dev.sluice.datapath.maps.EndpointInfo;
+import dev.sluice.datapath.maps.EndpointKey;
+import dev.sluice.datapath.maps.IpcacheKey;
+import dev.sluice.datapath.maps.IpcacheValue;
+import dev.sluice.datapath.maps.LbBackend;
+import dev.sluice.datapath.maps.LbConfig;
+import dev.sluice.datapath.maps.LbMaps;
+import dev.sluice.datapath.maps.LbReverseNat;
+import dev.sluice.datapath.maps.LbService;
+import dev.sluice.datapath.maps.LbServiceKey;
+import dev.sluice.datapath.maps.LbSlotKey;
+import dev.sluice.datapath.maps.MetricsKey;
+import dev.sluice.datapath.maps.MetricsValue;
+import dev.sluice.datapath.maps.NodeConfig;
+import dev.sluice.net.Cidr;
+import dev.sluice.net.Ip;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * BPF_PROG_TEST_RUN of service translation, reverse translation, affinity, Maglev, the no-backend
+ * answers, conntrack keeping a backend, the CT-full refusal and masquerade, on crafted packets with
+ * valid checksums (checked again on the way out). The three objects share maps pinned under a
+ * temporary bpffs directory, as on a node. Test runs happen on ifindex 1, so endpoints sit there.
+ */
+class LbProgramTest {
+    static final int TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7, TCP = 6, UDP = 17, SYN = 0x02, ACK = 0x10;
+    static final String A = "10.0.0.5", B = "10.0.0.6", C = "10.0.0.7", REMOTE = "10.0.1.9", NODE = "172.30.0.11", VIP = "10.96.0.10";
+    static final String A_MAC = "0a:00:00:00:00:05", LXC_A = "0e:00:00:00:00:05";
+    static final String LOOPBACK = "169.254.42.1";
+
+    Path pins;
+    BpfObject lxc, netdev;
+    LbMaps lb;
+
+    @BeforeEach
+    void load() {
+        Bpffs.ensureMounted(Path.of("/sys/fs/bpf"));
+        pins = Path.of("/sys/fs/bpf/sl-test-" + UUID.randomUUID().toString().substring(0, 8));
+        lxc = open("bpf_lxc.o");
+        netdev = open("bpf_netdev.o");
+        lb = new LbMaps(lxc::map);
+        var ep = lxc.map("sl_endpoints").typed(EndpointKey.CODEC, EndpointInfo.CODEC);
+        ep.put(new EndpointKey(Ip.parse(A)), new EndpointInfo(1, 300, 11, 0, A_MAC, LXC_A));
+        ep.put(new EndpointKey(Ip.parse(B)), new EndpointInfo(1, 301, 12, 0, "0a:00:00:00:00:06", "0e:00:00:00:00:06"));
+        ep.put(new EndpointKey(Ip.parse(C)), new EndpointInfo(1, 302, 13, 0, "0a:00:00:00:00:07", "0e:00:00:00:00:07"));
+        var ipc = lxc.map("sl_ipcache").typed(IpcacheKey.CODEC, IpcacheValue.CODEC);
+        ipc.put(new IpcacheKey(Cidr.parse("10.0.1.0/24")), new IpcacheValue(2, Ip.parse("172.30.0.12"), IpcacheValue.POD_CIDR));
+        ipc.put(new IpcacheKey(Cidr.parse(NODE + "/32")), new IpcacheValue(1, 0, IpcacheValue.LOCAL_NODE));
+        lxc.map("sl_config").typed(NodeConfig.KEY, NodeConfig.CODEC).put(0, new NodeConfig(Ip.parse(NODE), 1, 0, 1));
+        config(0, 0);
+    }
+
+    BpfObject open(String name) {
+        BpfObject o = BpfObject.open(DatapathLayoutTest.obj(name), BpfObject.OpenOptions.defaults().withPinRoot(pins));
+        o.load();
+        return o;
+    }
+
+    void config(int flags, int maglev) {
+        lb.config().put(0, new LbConfig(Ip.parse(LOOPBACK), maglev, LbConfig.ENABLED | flags, 61000, 65535));
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        lxc.close();
+        netdev.close();
+        try (Stream<Path> s = Files.list(pins)) {
+            for (Path p : s.toList()) Files.delete(p);
+        }
+        Files.delete(pins);
+    }
+
+    /** A frontend VIP:port with backends (id, address, port) in slot order. */
+    void service(String vip, int port, int proto, int id, int flags, int affinity, int type, Object... backends) {
+        int n = backends.length / 3;
+        for (int i = 0; i < n; i++) {
+            int bid = (Integer) backends[3 * i];
+            lb.backends().put(bid, new LbBackend(Ip.parse((String) backends[3 * i + 1]), (Integer) backends[3 * i + 2], proto, 0));
+            lb.slots().put(new LbSlotKey(id, i + 1), bid);
+        }
+        lb.reverseNat().put(id, new LbReverseNat(Ip.parse(vip), port));
+        lb.services().put(new LbServiceKey(Ip.parse(vip), port, proto), new LbService(id, n, flags, affinity, type));
+    }
+
+    TestRun.Result run(BpfObject o, String prog, byte[] frame) { return o.program(prog).testRun(TestRun.Input.of(frame)); }
+
+    long count(int reason, int dir) {
+        long sum = 0;
+        for (var e : lxc.map("sl_metrics").typed(MetricsKey.CODEC, MetricsValue.CODEC).allPerCpu().entrySet())
+            if (e.getKey().reason() == reason && e.getKey().direction() == dir)
+                sum += e.getValue().stream().mapToLong(MetricsValue::packets).sum();
+        return sum;
+    }
+
+    // ---------------------------------------------------------------- tests
+
+    @Test
+    void clusterIpIsTranslatedToTheBackendAndTheReplyBack() {
+        service(VIP, 80, TCP, 1, 0, 0, LbService.CLUSTER_IP, 7, B, 8080);
+        var r = run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 40000, 80, SYN));
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);   // B is local
+        Pkt out = new Pkt(r.dataOut());
+        assertThat(out.dst()).isEqualTo(B);
+        assertThat(out.dport()).isEqualTo(8080);
+        assertThat(out.src()).isEqualTo(A);
+        out.assertChecksums();
+        // the pod's flow is tracked after translation (the backend), and remembers the frontend
+        assertThat(lb.ctTcp().all()).containsKey(new CtKey(Ip.parse(A), Ip.parse(B), 40000, 8080, TCP, CtKey.EGRESS));
+        assertThat(lb.ctTcp().get(new CtKey(Ip.parse(A), Ip.parse(VIP), 40000, 80, TCP, CtKey.SERVICE)).orElseThrow().backendId()).isEqualTo(7);
+
+        // B's answer, delivered into A: its source becomes the frontend again
+        var back = run(lxc, "to_container", Pkt.l4(LXC_A, A_MAC, B, A, TCP, 8080, 40000, SYN | ACK));
+        assertThat(back.retval()).isEqualTo(TC_ACT_OK);
+        Pkt rev = new Pkt(back.dataOut());
+        assertThat(rev.src()).isEqualTo(VIP);
+        assertThat(rev.sport()).isEqualTo(80);
+        assertThat(rev.dst()).isEqualTo(A);
+        rev.assertChecksums();
+    }
+
+    @Test
+    void udpWithAndWithoutChecksumIsTranslated() {
+        service(VIP, 53, UDP, 2, 0, 0, LbService.CLUSTER_IP, 8, REMOTE, 5353);
+        var r = run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, VIP, UDP, 41000, 53, 0));
+        assertThat(r.retval()).isEqualTo(TC_ACT_OK);   // remote backend, native routing: the stack routes it
+        Pkt out = new Pkt(r.dataOut());
+        assertThat(out.dst()).isEqualTo(REMOTE);
+        assertThat(out.dport()).isEqualTo(5353);
+        out.assertChecksums();
+        byte[] noSum = Pkt.l4(A_MAC, LXC_A, A, VIP, UDP, 41001, 53, 0);
+        noSum[14 + 20 + 6] = 0;
+        noSum[14 + 20 + 7] = 0;
+        Pkt out2 = new Pkt(run(lxc, "from_container", noSum).dataOut());
+        assertThat(out2.dst()).isEqualTo(REMOTE);
+        assertThat(out2.udpChecksum()).isZero();   // "no checksum" stays so
+        out2.assertIpChecksum();
+    }
+
+    @Test
+    void aPodReachingItselfThroughItsServiceIsHairpinned() {
+        service(VIP, 80, TCP, 3, 0, 0, LbService.CLUSTER_IP, 9, A, 8080);
+        var r = run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 40001, 80, SYN));
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+        Pkt out = new Pkt(r.dataOut());
+        assertThat(out.src()).isEqualTo(LOOPBACK);
+        assertThat(out.dst()).isEqualTo(A);
+        out.assertChecksums();
+        // the same packet arrives in A; A answers the loopback; that answer goes back into A ...
+        assertThat(run(lxc, "to_container", r.dataOut()).retval()).isEqualTo(TC_ACT_OK);
+        var ans = run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, LOOPBACK, TCP, 8080, 40001, SYN | ACK));
+        assertThat(ans.retval()).isEqualTo(TC_ACT_REDIRECT);
+        // ... where to_container makes it the frontend's answer to A
+        var in = run(lxc, "to_container", ans.dataOut());
+        assertThat(in.retval()).isEqualTo(TC_ACT_OK);
+        Pkt p = new Pkt(in.dataOut());
+        assertThat(p.src()).isEqualTo(VIP);
+        assertThat(p.sport()).isEqualTo(80);
+        assertThat(p.dst()).isEqualTo(A);
+        assertThat(p.dport()).isEqualTo(40001);
+        p.assertChecksums();
+    }
+
+    @Test
+    void clientIpAffinityKeepsOneBackendAcrossConnections() {
+        service(VIP, 80, TCP, 4, LbService.AFFINITY, 600, LbService.CLUSTER_IP, 1, B, 80, 2, C, 80, 3, REMOTE, 80);
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < 40; i++) seen.add(new Pkt(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 30000 + i, 80, SYN)).dataOut()).dst());
+        assertThat(seen).hasSize(1);
+        // without affinity the same 40 connections spread (random slots; 3^-39 chance of one backend)
+        service(VIP, 81, TCP, 5, 0, 0, LbService.CLUSTER_IP, 1, B, 80, 2, C, 80, 3, REMOTE, 80);
+        Set<String> spread = new HashSet<>();
+        for (int i = 0; i < 40; i++) spread.add(new Pkt(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 30000 + i, 81, SYN)).dataOut()).dst());
+        assertThat(spread).hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void maglevTableChoosesTheBackendAndAFlowAlwaysGetsTheSame() {
+        config(0, 251);
+        service(VIP, 80, TCP, 6, LbService.MAGLEV, 0, LbService.CLUSTER_IP, 1, B, 80, 2, C, 80);
+        // a table that only names backend 2: the slots (which also hold 1) must not be used
+        try (BpfMap inner = BpfMap.create(BpfMap.TYPE_ARRAY, "t_maglev", 4, 4, 251, 0x1000)) {
+            for (int i = 0; i < 251; i++) inner.update(u32(i), u32(2), UpdateFlag.ANY);
+            lb.maglev().update(u32(6), u32(inner.fd()), UpdateFlag.ANY);
+        }
+        for (int i = 0; i < 10; i++)
+            assertThat(new Pkt(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 20000 + i, 80, SYN)).dataOut()).dst()).isEqualTo(C);
+    }
+
+    @Test
+    void noBackendRejectAnswersIcmpPortUnreachableAndCounts() {
+        service(VIP, 80, TCP, 7, LbService.REJECT, 0, LbService.CLUSTER_IP);
+        byte[] syn = Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 40002, 80, SYN);
+        var r = run(lxc, "from_container", syn);
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+        byte[] o = r.dataOut();
+        assertThat(o).hasSize(14 + 20 + 8 + 28);
+        Pkt p = new Pkt(o);
+        assertThat(Packets.dstMac(o)).isEqualTo(A_MAC);
+        assertThat(p.proto()).isEqualTo(1);
+        assertThat(p.src()).isEqualTo(VIP);
+        assertThat(p.dst()).isEqualTo(A);
+        assertThat(o[34] & 0xff).isEqualTo(3);   // destination unreachable
+        assertThat(o[35] & 0xff).isEqualTo(3);   // port unreachable
+        p.assertIpChecksum();
+        assertThat(Pkt.fold(Pkt.sum(o, 34, o.length))).as("ICMP checksum").isZero();
+        // it quotes the offending IP header and the first 8 bytes of TCP
+        for (int i = 0; i < 28; i++) assertThat(o[42 + i]).isEqualTo(syn[14 + i]);
+        assertThat(count(DropReason.NO_BACKEND.code, 2)).isEqualTo(1);
+    }
+
+    @Test
+    void noBackendDropDropsAndCounts() {
+        service(VIP, 80, TCP, 8, 0, 0, LbService.CLUSTER_IP);
+        assertThat(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 40003, 80, SYN)).retval()).isEqualTo(TC_ACT_SHOT);
+        assertThat(count(DropReason.NO_BACKEND.code, 2)).isEqualTo(1);
+    }
+
+    @Test
+    void anEstablishedConnectionKeepsItsBackendWhenTheBackendListChanges() {
+        service(VIP, 80, TCP, 9, 0, 0, LbService.CLUSTER_IP, 1, B, 80);
+        assertThat(new Pkt(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 40004, 80, SYN)).dataOut()).dst()).isEqualTo(B);
+        // B leaves the slots (another Service still uses it, so the backend entry stays); C comes
+        service(VIP, 80, TCP, 9, 0, 0, LbService.CLUSTER_IP, 2, C, 80);
+        assertThat(new Pkt(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 40004, 80, ACK)).dataOut()).dst()).isEqualTo(B);
+        assertThat(new Pkt(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 40005, 80, SYN)).dataOut()).dst()).isEqualTo(C);
+        // once B is gone from the backend map, the old flow is moved rather than blackholed
+        lb.backends().remove(1);
+        assertThat(new Pkt(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 40004, 80, ACK)).dataOut()).dst()).isEqualTo(C);
+    }
+
+    @Test
+    void aFullConntrackTableRefusesNewFlowsWithItsReason() {
+        lb.ctLimits().put(0, new CtLimits(1000, 4));
+        for (int i = 0; i < 4; i++)
+            assertThat(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, REMOTE, UDP, 50000 + i, 53, 0)).retval()).isEqualTo(TC_ACT_OK);
+        assertThat(lb.ctFill().get(1)).contains(4L);
+        assertThat(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, REMOTE, UDP, 50009, 53, 0)).retval()).isEqualTo(TC_ACT_SHOT);
+        assertThat(count(DropReason.CT_FULL.code, 2)).isEqualTo(1);
+        // established flows still pass
+        assertThat(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, REMOTE, UDP, 50001, 53, 0)).retval()).isEqualTo(TC_ACT_OK);
+    }
+
+    @Test
+    void conntrackSeesTheReplyOnTheOtherSideAndRelatedIcmp() {
+        run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, REMOTE, TCP, 40100, 80, SYN));
+        // REMOTE's answer into A: its tuple is reversed, so it finds the egress entry (reply)
+        run(lxc, "to_container", Pkt.l4(LXC_A, A_MAC, REMOTE, A, TCP, 80, 40100, SYN | ACK));
+        var e = lb.ctTcp().get(new CtKey(Ip.parse(A), Ip.parse(REMOTE), 40100, 80, TCP, CtKey.EGRESS)).orElseThrow();
+        assertThat(e.flags() & dev.sluice.datapath.maps.CtEntry.REPLY_SEEN).isNotZero();
+        assertThat(e.packets()).isEqualTo(2);
+        // and no ingress entry was made for it: it was not a new flow
+        assertThat(lb.ctTcp().get(new CtKey(Ip.parse(REMOTE), Ip.parse(A), 80, 40100, TCP, CtKey.INGRESS))).isEmpty();
+    }
+
+    @Test
+    void masqueradeLeavesWithTheNodeAddressAndTheReplyComesBack() {
+        config(LbConfig.MASQUERADE, 0);
+        var r = run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, "8.8.8.8", UDP, 42000, 53, 0));
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);   // out of the uplink, next hop by the kernel
+        Pkt out = new Pkt(r.dataOut());
+        assertThat(out.src()).isEqualTo(NODE);
+        assertThat(out.sport()).isBetween(61000, 65535);
+        out.assertChecksums();
+        // the same flow keeps its port
+        assertThat(new Pkt(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, "8.8.8.8", UDP, 42000, 53, 0)).dataOut()).sport()).isEqualTo(out.sport());
+        // a pod-to-pod flow is not masqueraded
+        assertThat(new Pkt(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, REMOTE, UDP, 42000, 53, 0)).dataOut()).src()).isEqualTo(A);
+
+        var back = run(netdev, "from_netdev", Pkt.l4("02:00:00:00:00:01", "02:00:00:00:00:11", "8.8.8.8", NODE, UDP, 53, out.sport(), 0));
+        assertThat(back.retval()).isEqualTo(TC_ACT_REDIRECT);   // into A
+        Pkt in = new Pkt(back.dataOut());
+        assertThat(in.dst()).isEqualTo(A);
+        assertThat(in.dport()).isEqualTo(42000);
+        assertThat(Packets.dstMac(back.dataOut())).isEqualTo(A_MAC);
+        in.assertChecksums();
+        assertThat(lb.snat().all().keySet()).extracting(CtKey::dir).containsExactlyInAnyOrder(CtKey.NAT_OUT, CtKey.NAT_IN);
+    }
+
+    @Test
+    void nodePortFromOutsideToARemoteBackendIsSourceNatedAndTranslatedBack() {
+        service(NODE, 30080, TCP, 10, LbService.EXTERNAL, 0, LbService.NODE_PORT, 5, REMOTE, 80);
+        var r = run(netdev, "from_netdev", Pkt.l4("02:00:00:00:00:c8", "02:00:00:00:00:11", "172.30.0.200", NODE, TCP, 45000, 30080, SYN));
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+        Pkt out = new Pkt(r.dataOut());
+        assertThat(out.dst()).isEqualTo(REMOTE);
+        assertThat(out.dport()).isEqualTo(80);
+        assertThat(out.src()).isEqualTo(NODE);
+        out.assertChecksums();
+        // the backend's reply to the node: back to the client, from the NodePort
+        var back = run(netdev, "from_netdev", Pkt.l4("02:00:00:00:00:12", "02:00:00:00:00:11", REMOTE, NODE, TCP, 80, out.sport(), SYN | ACK));
+        assertThat(back.retval()).isEqualTo(TC_ACT_REDIRECT);
+        Pkt in = new Pkt(back.dataOut());
+        assertThat(in.src()).isEqualTo(NODE);
+        assertThat(in.sport()).isEqualTo(30080);
+        assertThat(in.dst()).isEqualTo("172.30.0.200");
+        assertThat(in.dport()).isEqualTo(45000);
+        in.assertChecksums();
+        // a ClusterIP frontend does not answer from outside
+        service(VIP, 80, TCP, 11, 0, 0, LbService.CLUSTER_IP, 5, REMOTE, 80);
+        var ci = run(netdev, "from_netdev", Pkt.l4("02:00:00:00:00:c8", "02:00:00:00:00:11", "172.30.0.200", VIP, TCP, 45001, 80, SYN));
+        assertThat(new Pkt(ci.dataOut()).dst()).isEqualTo(VIP);
+    }
+
+    static byte[] u32(int v) { return ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(v).array(); }
+
+    /** An IPv4 TCP/UDP frame with valid checksums, and readers for the fields the tests check. */
+    record Pkt(byte[] f) {
+        static byte[] l4(String srcMac, String dstMac, String src, String dst, int proto, int sport, int dport, int tcpFlags) {
+            int l4 = proto == TCP ? 20 : 8, payload = 16;
+            ByteBuffer b = ByteBuffer.allocate(14 + 20 + l4 + payload);
+            b.put(Packets.mac(dstMac)).put(Packets.mac(srcMac)).putShort((short) 0x0800);
+            b.put((byte) 0x45).put((byte) 0).putShort((short) (20 + l4 + payload)).putShort((short) 1).putShort((short) 0)
+                    .put((byte) 64).put((byte) proto).putShort((short) 0).putInt(Ip.parse(src)).putInt(Ip.parse(dst));
+            b.putShort((short) sport).putShort((short) dport);
+            if (proto == TCP) b.putInt(1).putInt(0).put((byte) 0x50).put((byte) tcpFlags).putShort((short) 8192).putInt(0);
+            else b.putShort((short) (8 + payload)).putShort((short) 0);
+            for (int i = 0; i < payload; i++) b.put((byte) i);
+            byte[] a = b.array();
+            int ipc = fold(sum(a, 14, 34));
+            a[24] = (byte) (ipc >> 8);
+            a[25] = (byte) ipc;
+            int c = fold(l4Sum(a));
+            int off = 34 + (proto == TCP ? 16 : 6);
+            a[off] = (byte) (c >> 8);
+            a[off + 1] = (byte) c;
+            return a;
+        }
+
+        static long sum(byte[] a, int from, int to) {
+            long s = 0;
+            for (int i = from; i < to; i += 2) s += ((a[i] & 0xff) << 8) | (i + 1 < to ? a[i + 1] & 0xff : 0);
+            return s;
+        }
+
+        static int fold(long s) {
+            while ((s >> 16) != 0) s = (s & 0xffff) + (s >> 16);
+            return (int) (~s & 0xffff);
+        }
+
+        static long l4Sum(byte[] a) {
+            int len = a.length - 34;
+            return sum(a, 26, 34) + (a[23] & 0xff) + len + sum(a, 34, a.length);
+        }
+
+        String src() { return Ip.format(ByteBuffer.wrap(f, 26, 4).getInt()); }
+        String dst() { return Ip.format(ByteBuffer.wrap(f, 30, 4).getInt()); }
+        int proto() { return f[23] & 0xff; }
+        int sport() { return ByteBuffer.wrap(f, 34, 2).getShort() & 0xffff; }
+        int dport() { return ByteBuffer.wrap(f, 36, 2).getShort() & 0xffff; }
+        int udpChecksum() { return ByteBuffer.wrap(f, 40, 2).getShort() & 0xffff; }
+
+        void assertIpChecksum() { assertThat(fold(sum(f, 14, 34))).as("IPv4 header checksum").isZero(); }
+
+        void assertChecksums() {
+            assertIpChecksum();
+            assertThat(fold(l4Sum(f))).as("L4 checksum").isZero();
+        }
+    }
+}
