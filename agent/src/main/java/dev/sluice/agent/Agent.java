@@ -6,6 +6,7 @@ import dev.sluice.agent.endpoint.Endpoint;
 import dev.sluice.agent.endpoint.EndpointManager;
 import dev.sluice.agent.ipam.IpamStore;
 import dev.sluice.agent.reconcile.NodeReconciler;
+import dev.sluice.agent.reconcile.PolicyReconciler;
 import dev.sluice.agent.source.ManifestSource;
 import dev.sluice.agent.source.Snapshot;
 import dev.sluice.config.Values;
@@ -58,7 +59,8 @@ public final class Agent implements AutoCloseable {
     private dev.sluice.agent.reconcile.LbRuntime lb;
     private ManifestSource source;
     private ApiServer api;
-    private final Identities identities = new Identities();
+    private PolicyReconciler policy;
+    private Monitor monitor;
     private final Object generationLock = new Object();
     private volatile long programmedGeneration = -1;
     private volatile List<String> errors = List.of();
@@ -99,9 +101,16 @@ public final class Agent implements AutoCloseable {
                 mode == Values.RoutingMode.TUNNEL ? NodeConfig.TUNNEL : 0, uplink.index()));
         datapath.attachUplink(cfg.uplink(), uplink.index());
 
-        endpoints = new EndpointManager(cfg.stateDir().resolve("endpoints"), ipam, datapath);
+        policy = new PolicyReconciler(datapath, values.policyMapMax());
+        Map<Integer, Integer> flags = new HashMap<>();
+        datapath.endpoints().all().values().forEach(i -> flags.put(i.id(), i.flags()));
+        policy.restore(flags);
+        policy.update(first.objects(), values);
+        endpoints = new EndpointManager(cfg.stateDir().resolve("endpoints"), ipam, datapath, policy);
         endpoints.restore();
         reconciler = new NodeReconciler(datapath.ipcache());
+        monitor = new Monitor(cfg.node(), datapath.events(), id -> endpoints.list().stream().filter(e -> e.id() == id)
+                .map(Endpoint::pod).findFirst().orElse("#" + id));
         lb = new dev.sluice.agent.reconcile.LbRuntime(datapath, values, cfg.node());
         apply(first);
 
@@ -114,6 +123,13 @@ public final class Agent implements AutoCloseable {
                     out.raw(r.exitCode() + "\n" + r.stdout());
                 })
                 .register("endpoints", (p, out) -> out.result(endpointList()))
+                .register("identities", (p, out) -> out.result(identityList()))
+                .register("policy", (p, out) -> out.result(policyOf(p.path("pod").asString(""))))
+                .register("monitor", (p, out) -> {
+                    String type = p.path("type").asString("all");
+                    monitor.subscribe(ev -> type.equals("all") || ev.get("type").equals(type) || ev.get("type").equals("heartbeat")
+                            ? out.result(ev) : true);
+                })
                 .register("ipcache", (p, out) -> out.result(ipcacheList()))
                 .register("metrics", (p, out) -> out.result(metricsList()))
                 .register("services", (p, out) -> out.result(lb.services()))
@@ -142,8 +158,6 @@ public final class Agent implements AutoCloseable {
         List<String> errs = new ArrayList<>(s.errors());
         List<ClusterNode> nodes = nodes(s, errs);
         List<Pod> pods = new ArrayList<>();
-        Map<String, KubeObject> namespaces = new HashMap<>();
-        for (KubeObject o : s.objects()) if (o.kind().equals(Kinds.NAMESPACE)) namespaces.put(o.name(), o);
         for (KubeObject o : s.objects()) {
             if (!o.kind().equals(Kinds.POD)) continue;
             try {
@@ -152,10 +166,13 @@ public final class Agent implements AutoCloseable {
                 errs.add(e.getMessage());
             }
         }
-        identities.update(pods, namespaces, values);
-        int ipc = reconciler.reconcileIpcache(IpcacheModel.compute(cfg.node(), nodes, pods, identities::of, mode));
+        errs.addAll(policy.update(s.objects(), values));
+        int ipc = reconciler.reconcileIpcache(IpcacheModel.compute(cfg.node(), nodes, pods, p -> policy.identityOf(p.key()), mode));
         int routes = reconciler.reconcileRoutes(cfg.node(), nodes, mode, cfg.uplink(), TUNNEL_DEV, podMtu);
-        endpoints.identities(identities::ofKey);
+        endpoints.refresh();
+        Map<Integer, String> byIp = new HashMap<>();
+        for (Pod p : pods) if (Ip.isIpv4(p.podIP())) byIp.put(Ip.parse(p.podIP()), p.key());
+        monitor.pods(byIp);
         var lbr = lb.apply(s.objects(), pods, nodes);
         errors = List.copyOf(errs);
         errs.forEach(e -> log.warn("skipped: {}", e));
@@ -200,7 +217,9 @@ public final class Agent implements AutoCloseable {
     Map<String, Object> status() {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("node", cfg.node());
-        s.put("health", errors.isEmpty() ? "ok" : "degraded");
+        List<String> all = new ArrayList<>(errors);
+        all.addAll(policy.problems());
+        s.put("health", all.isEmpty() ? "ok" : "degraded");
         s.put("programmedGeneration", programmedGeneration);
         s.put("routing", mode.word());
         s.put("nodeIP", self.internalIP());
@@ -216,7 +235,7 @@ public final class Agent implements AutoCloseable {
         datapath.mapUse().forEach((name, use) -> maps.add(Map.of("name", name, "entries", use[0], "max", use[1])));
         s.put("maps", maps);
         s.put("services", lb.status());
-        s.put("errors", errors);
+        s.put("errors", all);
         return s;
     }
 
@@ -227,7 +246,12 @@ public final class Agent implements AutoCloseable {
             m.put("id", e.id());
             m.put("pod", e.pod());
             m.put("ip", e.ip());
-            m.put("identity", identities.ofKey(e.pod()));
+            m.put("identity", policy.identityOf(e.pod()));
+            int fl = policy.programmed(e.id()).map(x -> x.flags()).orElse(0);
+            m.put("ingressEnforced", (fl & dev.sluice.policymap.PolicyMaps.F_INGRESS_ENFORCED) != 0);
+            m.put("egressEnforced", (fl & dev.sluice.policymap.PolicyMaps.F_EGRESS_ENFORCED) != 0);
+            m.put("policy", (fl & dev.sluice.policymap.PolicyMaps.F_PENDING) != 0 ? "pending"
+                    : (fl & dev.sluice.policymap.PolicyMaps.F_OVERFLOW) != 0 ? "overflow" : (fl & dev.sluice.policymap.PolicyMaps.F_AUDIT) != 0 ? "audit" : "ok");
             m.put("interface", e.hostIfname());
             m.put("ifindex", e.hostIfindex());
             m.put("containerID", e.containerId());
@@ -277,7 +301,66 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    private List<Map<String, Object>> identityList() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        var engine = policy.engine();
+        for (var id : policy.identities()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", id.id());
+            m.put("labels", id.labels().toString());
+            m.put("pods", engine.map(e -> e.podsOf(id.id())).orElse(List.of()));
+            out.add(m);
+        }
+        return out;
+    }
+
+    /** The policy of a local pod as the kernel holds it, with the rules behind each entry; null when not on this node. */
+    private Map<String, Object> policyOf(String pod) {
+        Endpoint e = endpoints.list().stream().filter(x -> x.pod().equals(pod)).findFirst().orElse(null);
+        if (e == null) return null;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("pod", pod);
+        m.put("node", cfg.node());
+        m.put("endpoint", e.id());
+        m.put("identity", policy.identityOf(pod));
+        int flags = datapath.endpoints().get(new dev.sluice.datapath.maps.EndpointKey(Ip.parse(e.ip()))).map(i -> i.flags()).orElse(0);
+        m.put("ingressEnforced", (flags & dev.sluice.policymap.PolicyMaps.F_INGRESS_ENFORCED) != 0);
+        m.put("egressEnforced", (flags & dev.sluice.policymap.PolicyMaps.F_EGRESS_ENFORCED) != 0);
+        m.put("audit", (flags & dev.sluice.policymap.PolicyMaps.F_AUDIT) != 0);
+        m.put("pending", (flags & dev.sluice.policymap.PolicyMaps.F_PENDING) != 0);
+        m.put("overflow", (flags & dev.sluice.policymap.PolicyMaps.F_OVERFLOW) != 0);
+        List<Map<String, Object>> entries = new ArrayList<>();
+        for (var en : new java.util.TreeMap<>(datapath.policy().all()).entrySet()) {
+            if (en.getKey().endpoint() != e.id()) continue;
+            var k = en.getKey().key();
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("direction", k.direction() == 1 ? "ingress" : "egress");
+            x.put("identity", Integer.toUnsignedLong(k.identity()));
+            x.put("peer", peerName(k.identity()));
+            x.put("l4", dev.sluice.policymap.PolicyMaps.l4(k));
+            x.put("verdict", dev.sluice.policymap.PolicyMaps.word(en.getValue().verdict()));
+            x.put("rules", policy.origins(en.getValue().rule()));
+            entries.add(x);
+        }
+        m.put("entries", entries);
+        List<Map<String, Object>> cidrs = new ArrayList<>();
+        datapath.policyCidr().all().forEach((k, v) -> {
+            if (k.endpoint() != e.id()) return;
+            cidrs.add(Map.of("direction", k.direction() == 1 ? "ingress" : "egress", "cidr", k.prefix().toString(),
+                    "identity", Integer.toUnsignedLong(v)));
+        });
+        m.put("cidrs", cidrs);
+        return m;
+    }
+
+    private String peerName(int identity) {
+        if (identity == 0) return "any";
+        if (Integer.compareUnsigned(identity, dev.sluice.policymap.PolicyMaps.CIDR_SET_BASE) >= 0) return "cidr-set";
+        return policy.identities().stream().filter(i -> i.id() == identity).map(i -> i.labels().toString()).findFirst().orElse("");
+    }
+
     @Override public void close() {
+        if (monitor != null) monitor.close();
         if (api != null) api.close();
         if (source != null) source.close();
         if (lb != null) lb.close();

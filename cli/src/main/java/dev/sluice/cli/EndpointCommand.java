@@ -15,9 +15,10 @@ public final class EndpointCommand {
         @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table or json") String output;
 
         @Override public Integer call() {
-            return AgentQuery.print(agents, output, "endpoints", List.of("ID", "POD", "IP", "IDENTITY", "INTERFACE"),
+            return AgentQuery.print(agents, output, "endpoints", List.of("ID", "POD", "IP", "IDENTITY", "INGRESS", "EGRESS", "POLICY", "INTERFACE"),
                     n -> List.of(n.path("id").asString(), n.path("pod").asString(), n.path("ip").asString(), n.path("identity").asString(),
-                            n.path("interface").asString()));
+                            n.path("ingressEnforced").asBoolean() ? "enforced" : "open", n.path("egressEnforced").asBoolean() ? "enforced" : "open",
+                            n.path("policy").asString(), n.path("interface").asString()));
         }
     }
 }

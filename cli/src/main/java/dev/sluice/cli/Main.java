@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
                 AgentCommand.class,
                 StatusCommand.class,
                 EndpointCommand.class,
+                IdentityCommand.class,
+                MonitorCommand.class,
                 dev.sluice.cli.bpf.BpfCommand.class,
                 dev.sluice.cli.lab.LabCommand.class,
                 dev.sluice.cli.policy.PolicyCommand.class,

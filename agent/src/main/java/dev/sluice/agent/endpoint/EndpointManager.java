@@ -1,6 +1,7 @@
 package dev.sluice.agent.endpoint;
 
 import dev.sluice.agent.ipam.IpamStore;
+import dev.sluice.agent.reconcile.PolicyReconciler;
 import dev.sluice.datapath.NodeDatapath;
 import dev.sluice.datapath.maps.EndpointInfo;
 import dev.sluice.datapath.maps.EndpointKey;
@@ -22,7 +23,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.ToIntFunction;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,20 +45,20 @@ public final class EndpointManager {
     private final NodeDatapath datapath;
     private final IpRoute host = IpRoute.local();
     private final Map<String, Endpoint> byAttachment = new ConcurrentHashMap<>();
-    private volatile ToIntFunction<String> identities = pod -> 0;
+    private final PolicyReconciler policy;
 
-    public EndpointManager(Path dir, IpamStore ipam, NodeDatapath datapath) throws IOException {
+    public EndpointManager(Path dir, IpamStore ipam, NodeDatapath datapath, PolicyReconciler policy) throws IOException {
         this.dir = dir;
         this.ipam = ipam;
         this.datapath = datapath;
+        this.policy = policy;
         Files.createDirectories(dir);
     }
 
     static String attachment(String containerId, String ifname) { return containerId + "/" + ifname; }
 
-    /** Sets how pod keys (ns/name) map to security identities; existing endpoints are rewritten. */
-    public void identities(ToIntFunction<String> f) {
-        this.identities = f;
+    /** Rewrites every endpoint's identity and policy after the cluster state changed. */
+    public synchronized void refresh() {
         for (Endpoint e : byAttachment.values()) writeMap(e);
     }
 
@@ -147,6 +147,7 @@ public final class EndpointManager {
     private void forget(Endpoint e) throws IOException {
         datapath.endpoints().remove(new EndpointKey(Ip.parse(e.ip())));
         datapath.lxc().remove(e.hostIfindex());
+        policy.forget(e.id());
         byAttachment.remove(attachment(e.containerId(), e.ifname()));
         Files.deleteIfExists(file(e.containerId(), e.ifname()));
         ipam.release(e.containerId(), e.ifname());
@@ -162,11 +163,13 @@ public final class EndpointManager {
         return problems;
     }
 
+    /** Policy first, then the entries that let traffic reach it: a new endpoint is never open. */
     private void writeMap(Endpoint e) {
-        int identity = identities.applyAsInt(e.pod());
+        int identity = policy.identityOf(e.pod());
+        int flags = policy.program(e);
         datapath.lxc().put(e.hostIfindex(), new LxcInfo(e.id(), identity));
         datapath.endpoints().put(new EndpointKey(Ip.parse(e.ip())),
-                new EndpointInfo(e.hostIfindex(), identity, e.id(), 0, e.podMac(), e.hostMac()));
+                new EndpointInfo(e.hostIfindex(), identity, e.id(), flags, e.podMac(), e.hostMac()));
     }
 
     private void persist(Endpoint e) throws IOException {

@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 BpfMetricsCommand.class,
                 BpfIpcacheCommand.class,
+                BpfPolicyCommand.class,
                 BpfLbCommands.Lb.class,
                 BpfLbCommands.Ct.class,
                 BpfLbCommands.Nat.class,

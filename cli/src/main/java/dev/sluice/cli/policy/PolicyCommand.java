@@ -105,7 +105,7 @@ public final class PolicyCommand implements Runnable {
             }
             List<List<String>> rows = new ArrayList<>();
             List<String> header = new ArrayList<>();
-            header.add("");
+            header.add("FROM\\TO");
             header.addAll(m.pods());
             rows.add(header);
             for (String from : m.pods()) {

@@ -1,0 +1,143 @@
+package dev.sluice.agent.reconcile;
+
+import dev.sluice.agent.endpoint.Endpoint;
+import dev.sluice.bpf.TypedMap;
+import dev.sluice.config.Values;
+import dev.sluice.datapath.NodeDatapath;
+import dev.sluice.datapath.maps.PolicyCidrKey;
+import dev.sluice.datapath.maps.PolicyEntryKey;
+import dev.sluice.datapath.maps.PolicyEntryValue;
+import dev.sluice.identity.Identity;
+import dev.sluice.k8s.KubeObject;
+import dev.sluice.policy.EndpointPolicy;
+import dev.sluice.policy.EngineConfig;
+import dev.sluice.policy.PolicyEngine;
+import dev.sluice.policy.PolicyInputs;
+import dev.sluice.policymap.PolicyMaps;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps every local endpoint's policy in the kernel equal to what the engine computes, never
+ * opening a window: new and changed entries are written before stale ones are removed, an endpoint
+ * whose policy is not known yet drops everything, and an endpoint whose pod has left the cluster
+ * state (deleted with its namespace, say) keeps its last policy until CNI DEL removes it.
+ */
+public final class PolicyReconciler {
+    private static final Logger log = LoggerFactory.getLogger(PolicyReconciler.class);
+
+    private final TypedMap<PolicyEntryKey, PolicyEntryValue> policy;
+    private final TypedMap<PolicyCidrKey, Integer> cidrs;
+    private final int maxEntries;
+    private volatile PolicyEngine engine;
+    /** What is in the kernel per endpoint id, and the flags that go with it. */
+    private final Map<Integer, PolicyMaps.EndpointMaps> programmed = new ConcurrentHashMap<>();
+    private final Map<Integer, List<String>> ruleOrigins = new ConcurrentHashMap<>();
+    private final Map<Integer, String> problems = new ConcurrentHashMap<>();
+
+    public PolicyReconciler(NodeDatapath datapath, int maxEntries) {
+        this.policy = datapath.policy();
+        this.cidrs = datapath.policyCidr();
+        this.maxEntries = maxEntries;
+    }
+
+    /** Reads back what an earlier run programmed, so a restart rewrites only differences. */
+    public void restore(Map<Integer, Integer> flagsByEndpoint) {
+        Map<Integer, Map<PolicyMaps.Key, PolicyMaps.Value>> entries = new HashMap<>();
+        Map<Integer, Map<PolicyMaps.CidrKey, Integer>> cidr = new HashMap<>();
+        policy.all().forEach((k, v) -> entries.computeIfAbsent(k.endpoint(), x -> new HashMap<>()).put(k.key(), new PolicyMaps.Value(v.verdict(), List.of())));
+        cidrs.all().forEach((k, v) -> cidr.computeIfAbsent(k.endpoint(), x -> new HashMap<>()).put(new PolicyMaps.CidrKey(k.direction(), k.prefix()), v));
+        flagsByEndpoint.forEach((id, flags) -> programmed.put(id, new PolicyMaps.EndpointMaps(flags,
+                entries.getOrDefault(id, Map.of()), cidr.getOrDefault(id, Map.of()))));
+    }
+
+    /** Recomputes the engine from the cluster state; returns the objects that did not decode. */
+    public List<String> update(List<KubeObject> objects, Values values) {
+        PolicyInputs.Decoded d = PolicyInputs.decode(objects);
+        PolicyEngine e = new PolicyEngine(EngineConfig.from(values));
+        e.load(d.inputs());
+        engine = e;
+        List<String> errs = new ArrayList<>();
+        d.errors().forEach(x -> errs.add(x.getMessage()));
+        return errs;
+    }
+
+    /** The pod's security identity, or 0 while the engine does not know the pod. */
+    public int identityOf(String podKey) {
+        PolicyEngine e = engine;
+        if (e == null || e.pod(podKey) == null) return 0;
+        return e.identityOf(podKey);
+    }
+
+    public List<Identity> identities() {
+        PolicyEngine e = engine;
+        return e == null ? List.of() : e.identities();
+    }
+
+    public Optional<PolicyEngine> engine() { return Optional.ofNullable(engine); }
+
+    /** Programs one endpoint's policy and returns the endpoint flags the data path must carry with it. */
+    public synchronized int program(Endpoint ep) {
+        PolicyEngine e = engine;
+        EndpointPolicy p = e == null ? null : e.endpoint(ep.pod());
+        PolicyMaps.EndpointMaps old = programmed.get(ep.id());
+        if (p == null) {
+            if (old != null) return old.flags();   // gone from the cluster state: keep the last policy until CNI DEL
+            programmed.put(ep.id(), new PolicyMaps.EndpointMaps(PolicyMaps.F_PENDING, Map.of(), Map.of()));
+            return PolicyMaps.F_PENDING;
+        }
+        PolicyMaps.EndpointMaps want = PolicyMaps.compile(p.state());
+        if (want.size() > maxEntries) {
+            problems.put(ep.id(), ep.pod() + ": policy needs " + want.size() + " map entries, more than bpf.policyMapMax " + maxEntries
+                    + "; the endpoint drops all traffic (expected: fewer or broader rules, or a larger bpf.policyMapMax)");
+            want = new PolicyMaps.EndpointMaps(PolicyMaps.F_OVERFLOW, Map.of(), Map.of());
+        } else {
+            problems.remove(ep.id());
+        }
+        write(ep.id(), old, want);
+        programmed.put(ep.id(), want);
+        return want.flags();
+    }
+
+    private void write(int id, PolicyMaps.EndpointMaps old, PolicyMaps.EndpointMaps want) {
+        Map<PolicyMaps.Key, PolicyMaps.Value> had = old == null ? Map.of() : old.entries();
+        Map<PolicyMaps.CidrKey, Integer> hadCidr = old == null ? Map.of() : old.cidrs();
+        // Entries first (a new CIDR-set identity must have its entries before an address maps to it), then addresses.
+        for (var en : want.entries().entrySet()) {
+            int rule = PolicyMaps.ruleId(en.getValue().origins());
+            ruleOrigins.put(rule, en.getValue().origins());
+            PolicyMaps.Value prev = had.get(en.getKey());
+            if (prev == null || prev.verdict() != en.getValue().verdict() || !prev.origins().equals(en.getValue().origins()))
+                policy.put(new PolicyEntryKey(id, en.getKey()), new PolicyEntryValue(en.getValue().verdict(), rule));
+        }
+        for (var en : want.cidrs().entrySet())
+            if (!en.getValue().equals(hadCidr.get(en.getKey())))
+                cidrs.put(new PolicyCidrKey(id, en.getKey().direction(), en.getKey().prefix()), en.getValue());
+        for (var k : hadCidr.keySet())
+            if (!want.cidrs().containsKey(k)) cidrs.remove(new PolicyCidrKey(id, k.direction(), k.prefix()));
+        for (var k : had.keySet())
+            if (!want.entries().containsKey(k)) policy.remove(new PolicyEntryKey(id, k));
+    }
+
+    /** CNI DEL: the endpoint's entries go. */
+    public synchronized void forget(int endpointId) {
+        PolicyMaps.EndpointMaps old = programmed.remove(endpointId);
+        problems.remove(endpointId);
+        if (old == null) return;
+        old.cidrs().keySet().forEach(k -> cidrs.remove(new PolicyCidrKey(endpointId, k.direction(), k.prefix())));
+        old.entries().keySet().forEach(k -> policy.remove(new PolicyEntryKey(endpointId, k)));
+        log.debug("policy of endpoint {} removed", endpointId);
+    }
+
+    public Optional<PolicyMaps.EndpointMaps> programmed(int endpointId) { return Optional.ofNullable(programmed.get(endpointId)); }
+
+    public List<String> origins(int ruleId) { return ruleOrigins.getOrDefault(ruleId, List.of()); }
+
+    public List<String> problems() { return List.copyOf(problems.values()); }
+}
