@@ -330,8 +330,9 @@ public final class Agent implements AutoCloseable {
         m.put("pending", (flags & dev.sluice.policymap.PolicyMaps.F_PENDING) != 0);
         m.put("overflow", (flags & dev.sluice.policymap.PolicyMaps.F_OVERFLOW) != 0);
         List<Map<String, Object>> entries = new ArrayList<>();
-        for (var en : new java.util.TreeMap<>(datapath.policy().all()).entrySet()) {
-            if (en.getKey().endpoint() != e.id()) continue;
+        var mine = datapath.policy().all().entrySet().stream().filter(en -> en.getKey().endpoint() == e.id())
+                .sorted(Map.Entry.comparingByKey(java.util.Comparator.comparing(k -> k.key()))).toList();
+        for (var en : mine) {
             var k = en.getKey().key();
             Map<String, Object> x = new LinkedHashMap<>();
             x.put("direction", k.direction() == 1 ? "ingress" : "egress");
@@ -356,6 +357,8 @@ public final class Agent implements AutoCloseable {
     private String peerName(int identity) {
         if (identity == 0) return "any";
         if (Integer.compareUnsigned(identity, dev.sluice.policymap.PolicyMaps.CIDR_SET_BASE) >= 0) return "cidr-set";
+        List<String> pods = policy.engine().map(e -> e.podsOf(identity)).orElse(List.of());
+        if (!pods.isEmpty()) return String.join(",", pods);
         return policy.identities().stream().filter(i -> i.id() == identity).map(i -> i.labels().toString()).findFirst().orElse("");
     }
 
