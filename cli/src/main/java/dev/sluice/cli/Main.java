@@ -26,9 +26,31 @@ public final class Main {
         System.exit(run(args));
     }
 
+    /**
+     * Every command gets -h/--help; a command group run without a subcommand shows its usage
+     * and exits 2, since a subcommand is missing.
+     */
+    private static void withHelp(CommandLine cl) {
+        cl.getCommandSpec().mixinStandardHelpOptions(true);
+        for (CommandLine sub : cl.getSubcommands().values()) withHelp(sub);
+    }
+
     /** Runs the command line and returns the exit code (tests call this). */
     public static int run(String... args) {
         var cl = new CommandLine(new Main());
+        withHelp(cl);
+        cl.setExecutionStrategy(parsed -> {
+            CommandLine last = parsed.asCommandLineList().getLast();
+            Object user = last.getCommandSpec().userObject();
+            if (!(user instanceof Runnable) && !(user instanceof java.util.concurrent.Callable<?>) && !last.getSubcommands().isEmpty()
+                    && !parsed.isUsageHelpRequested() && !parsed.isVersionHelpRequested() && !last.isUsageHelpRequested()) {
+                System.err.println(last.getCommandSpec().qualifiedName() + ": missing subcommand (expected one of: "
+                        + String.join(", ", last.getSubcommands().keySet()) + ")");
+                last.usage(System.err);
+                return 2;
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             Throwable t = ex;
             while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null)
