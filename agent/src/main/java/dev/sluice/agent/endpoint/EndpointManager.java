@@ -2,6 +2,7 @@ package dev.sluice.agent.endpoint;
 
 import dev.sluice.agent.ipam.IpamStore;
 import dev.sluice.agent.reconcile.PolicyReconciler;
+import dev.sluice.bpf.Netns;
 import dev.sluice.datapath.NodeDatapath;
 import dev.sluice.datapath.maps.EndpointInfo;
 import dev.sluice.datapath.maps.EndpointKey;
@@ -73,12 +74,12 @@ public final class EndpointManager {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.filter(f -> f.toString().endsWith(".json")).toList()) {
                 Endpoint e = JSON.readValue(Files.readString(p), Endpoint.class);
-                if (!host.linkExists(e.hostIfname())) {
+                int ifindex = Netns.ifindex(e.hostIfname());
+                if (ifindex <= 0) {
                     log.warn("endpoint {} ({}): its veth {} is gone; releasing it", e.pod(), e.ip(), e.hostIfname());
                     forget(e);
                     continue;
                 }
-                int ifindex = host.link(e.hostIfname()).index();
                 Endpoint cur = ifindex == e.hostIfindex() ? e : new Endpoint(e.id(), e.containerId(), e.ifname(), e.pod(), e.netns(), e.ip(),
                         e.hostIfname(), ifindex, e.hostMac(), e.podMac(), e.mtu());
                 byAttachment.put(attachment(e.containerId(), e.ifname()), cur);
@@ -94,36 +95,38 @@ public final class EndpointManager {
         if (existing != null) return existing;
         int ip = ipam.allocate(new IpamStore.Owner(containerId, ifname, pod));
         String hostIf = hostIfname(containerId, ifname);
+        String hostMac = mac(0x0e, containerId, ifname), podMac = mac(0x0a, containerId, ifname);
         IpRoute podNs = IpRoute.in(Path.of(netns));
         try {
-            if (host.linkExists(hostIf)) host.ip("link", "del", hostIf); // left by a crash mid-ADD
-            host.ip("link", "add", hostIf, "mtu", Integer.toString(mtu), "type", "veth", "peer", "name", ifname, "mtu",
-                    Integer.toString(mtu), "netns", netns);
-            var hostLink = host.link(hostIf);
-            // IPv4 only for now: without this the pod's router solicitations would show up as drops.
-            Files.writeString(Path.of("/proc/sys/net/ipv6/conf", hostIf, "disable_ipv6"), "1");
-            podNs.exec("sysctl", "-qw", "net.ipv6.conf." + ifname + ".disable_ipv6=1");
+            if (Netns.ifindex(hostIf) > 0) host.ip("link", "del", hostIf); // left by a crash mid-ADD
+            // Two processes in all: addresses are chosen here, so nothing has to be read back.
+            // addrgenmode none keeps IPv6 off both ends (IPv4 only for now), so no router solicitation shows up as a drop.
+            host.batch(List.of(
+                    "link add " + hostIf + " address " + hostMac + " mtu " + mtu + " type veth peer name " + ifname
+                            + " address " + podMac + " mtu " + mtu + " netns " + netns,
+                    "link set " + hostIf + " addrgenmode none",
+                    "link set " + hostIf + " up",
+                    "route replace " + Ip.format(ip) + "/32 dev " + hostIf + " scope link"));
             podNs.batch(List.of(
+                    "link set " + ifname + " addrgenmode none",
                     "link set lo up",
                     "addr add " + Ip.format(ip) + "/32 dev " + ifname,
                     "link set " + ifname + " up",
                     "route add " + GATEWAY + " dev " + ifname + " scope link",
                     "route add default via " + GATEWAY + " dev " + ifname + " mtu " + mtu,
-                    "neigh replace " + GATEWAY + " lladdr " + hostLink.mac() + " dev " + ifname + " nud permanent"));
-            String podMac = podNs.link(ifname).mac();
-            host.batch(List.of("link set " + hostIf + " up",
-                    "route replace " + Ip.format(ip) + "/32 dev " + hostIf + " scope link"));
-            Endpoint e = new Endpoint(freeId(), containerId, ifname, pod, netns, Ip.format(ip), hostIf, hostLink.index(),
-                    hostLink.mac(), podMac, mtu);
-            datapath.attachEndpoint(hostIf, hostLink.index());
+                    "neigh replace " + GATEWAY + " lladdr " + hostMac + " dev " + ifname + " nud permanent"));
+            int ifindex = Netns.ifindex(hostIf);
+            if (ifindex <= 0) throw new IpRouteException(hostIf + ": missing right after creation");
+            Endpoint e = new Endpoint(freeId(), containerId, ifname, pod, netns, Ip.format(ip), hostIf, ifindex, hostMac, podMac, mtu);
+            datapath.attachEndpoint(hostIf, ifindex);
             writeMap(e);
             persist(e);
             byAttachment.put(attachment(containerId, ifname), e);
-            log.info("endpoint {} {} on {} (ifindex {})", pod, e.ip(), hostIf, hostLink.index());
+            log.info("endpoint {} {} on {} (ifindex {})", pod, e.ip(), hostIf, ifindex);
             return e;
         } catch (RuntimeException | IOException ex) {
             try {
-                if (host.linkExists(hostIf)) host.ip("link", "del", hostIf);
+                if (Netns.ifindex(hostIf) > 0) host.ip("link", "del", hostIf);
             } catch (IpRouteException cleanup) {
                 log.warn("rollback of {}: {}", hostIf, cleanup.getMessage());
             }
@@ -138,7 +141,7 @@ public final class EndpointManager {
         Endpoint e = byAttachment.get(attachment(containerId, ifname));
         if (e != null) {
             datapath.detachEndpoint(e.hostIfindex());
-            if (host.linkExists(e.hostIfname())) host.ip("link", "del", e.hostIfname());
+            if (Netns.ifindex(e.hostIfname()) > 0) host.ip("link", "del", e.hostIfname());
             forget(e);
         }
         ipam.release(containerId, ifname);
@@ -158,7 +161,7 @@ public final class EndpointManager {
         List<String> problems = new ArrayList<>();
         Endpoint e = byAttachment.get(attachment(containerId, ifname));
         if (e == null) return List.of("no endpoint for container " + containerId + " interface " + ifname);
-        if (!host.linkExists(e.hostIfname())) problems.add("host veth " + e.hostIfname() + " is missing");
+        if (Netns.ifindex(e.hostIfname()) <= 0) problems.add("host veth " + e.hostIfname() + " is missing");
         if (datapath.endpoints().get(new EndpointKey(Ip.parse(e.ip()))).isEmpty()) problems.add("endpoint map has no entry for " + e.ip());
         return problems;
     }
@@ -186,6 +189,16 @@ public final class EndpointManager {
         byAttachment.values().forEach(e -> used.put(e.id(), true));
         for (int i = 1; i < 65536; i++) if (!used.containsKey(i)) return i;
         throw new IllegalStateException("no free endpoint id (expected: fewer than 65535 endpoints on a node)");
+    }
+
+    /** A locally administered unicast MAC for one end of an attachment's veth, stable across restarts. */
+    static String mac(int firstByte, String containerId, String ifname) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest((firstByte + "/" + attachment(containerId, ifname)).getBytes(StandardCharsets.UTF_8));
+            return String.format("%02x:%02x:%02x:%02x:%02x:%02x", firstByte, h[0] & 0xff, h[1] & 0xff, h[2] & 0xff, h[3] & 0xff, h[4] & 0xff);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** lxc + 11 hex digits of a hash of the attachment: unique, stable, and within IFNAMSIZ. */
