@@ -46,7 +46,10 @@ int from_container(struct __sk_buff *skb)
 	/* Connection tracking of every flow from the pod, after service translation. */
 	struct ct_state ct = {};
 	int ctr = ct_lookup4(skb, &f, CT_EGRESS, &ct);
-	if (ctr == CT_NEW || ctr == CT_ESTABLISHED) {
+	/* A pod reaching itself through its own Service (hairpin) is its own loopback traffic: no
+	 * policy applies to it in either direction, as the Kubernetes e2e reachability tables expect. */
+	int self_hairpin = lb.hairpin || (ctr == CT_ESTABLISHED && (ct.flags & CT_F_HAIRPIN));
+	if ((ctr == CT_NEW || ctr == CT_ESTABLISHED) && !self_hairpin) {
 		/* Egress policy, after service translation (the peer is the backend), on every packet of a
 		 * flow the pod opened: a policy change takes effect at once. Replies passed with their flow. */
 		struct ipcache_value *peer = ipcache_lookup4(f.daddr);
@@ -133,9 +136,13 @@ int to_container(struct __sk_buff *skb)
 
 	/* Connection tracking of every flow into the pod. */
 	struct ct_state ct = {};
+	/* The request of a pod's hairpin flow to itself (source: the service loopback, delivered by this
+	 * node's from_container with the pod's own identity in the mark) is not subject to policy. */
+	int from_mark = (skb->mark & MARK_ID_MAGIC_MASK) == MARK_ID_MAGIC;
 	f.src_identity = ingress_identity(skb, f.saddr);
+	int self_hairpin = lc && f.saddr == lc->loopback && from_mark && f.src_identity == ep->identity;
 	int ctr = ct_lookup4(skb, &f, CT_INGRESS, &ct);
-	if (ctr == CT_NEW || ctr == CT_ESTABLISHED) {
+	if ((ctr == CT_NEW || ctr == CT_ESTABLISHED) && !self_hairpin) {
 		/* Ingress policy on every packet of a flow opened towards the pod. */
 		int audited = 0;
 		int pr = policy_check(ep, METRIC_INGRESS, f.src_identity, f.saddr, &f, !f.fragment, &audited);
