@@ -133,6 +133,7 @@ public final class LbRuntime implements AutoCloseable {
      * left out; everything else is computed and written. Returns the reconcile counts.
      */
     public synchronized LbReconciler.Result apply(List<KubeObject> objects, List<Pod> podList, List<ClusterNode> nodes) {
+        long t0 = System.nanoTime();
         Map<String, Service> svcs = new HashMap<>();
         List<LbIpPool> pools = new ArrayList<>();
         Map<String, String> bad = new TreeMap<>();
@@ -161,7 +162,9 @@ public final class LbRuntime implements AutoCloseable {
         model.setNodes(nodes);
         model.setPools(pools);
         LbState st = model.state();
+        long t1 = System.nanoTime();
         LbReconciler.Result r = reconciler.reconcile(st);
+        long t2 = System.nanoTime();
         Map<LbServiceKey, String> fs = reconciler.frontendServices();
         for (Frontend f : st.frontends(node)) {
             if (f.affinityTimeoutSeconds() > 0) {
@@ -170,6 +173,10 @@ public final class LbRuntime implements AutoCloseable {
         }
         state = st;
         decodeErrors = Map.copyOf(bad);
+        // the benchmark (scripts/bench-services.sh) reads this line
+        log.info("services: {} Services, {} frontends here; wrote {} frontends, removed {}, backends +{} -{}; model {} ms, maps {} ms",
+                st.services().size(), fs.size(), r.frontendsWritten(), r.frontendsRemoved(), r.backendsWritten(), r.backendsRemoved(),
+                (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
         return r;
     }
 
