@@ -34,7 +34,18 @@ public final class Kubelet {
 
     /** A CNI call failed; the message carries the plugin's msg and details. */
     public static final class CniException extends RuntimeException {
-        public CniException(String message) { super(message); }
+        /** The CNI error code, 0 when the plugin printed no error object. */
+        public final int code;
+
+        public CniException(String message) { this(message, 0); }
+
+        public CniException(String message, int code) {
+            super(message);
+            this.code = code;
+        }
+
+        /** Invalid environment, content or configuration, or an exhausted pod CIDR: the request, not the system. */
+        public boolean badInput() { return code == 4 || code == 6 || code == 7 || code == 100; }
     }
 
     /** The environment a runtime gives the plugin. */
@@ -61,7 +72,7 @@ public final class Kubelet {
     public String add(String podKey, String nodeNetns, String node, String podNetns, String containerId) {
         var r = Procs.run(LabNet.inNetns(nodeNetns, List.of(env.cni().toString())),
                 cniEnv("ADD", podKey, podNetns, containerId), cniConfig(node), CNI_TIMEOUT_MS);
-        if (!r.ok()) throw new CniException("CNI ADD of pod " + podKey + " on " + node + ": " + cniError(r));
+        if (!r.ok()) throw new CniException("CNI ADD of pod " + podKey + " on " + node + ": " + cniError(r), cniCode(r));
         return addressOf(podKey, r.stdout());
     }
 
@@ -85,6 +96,15 @@ public final class Kubelet {
             // not JSON: say what it printed
         }
         return r.describe();
+    }
+
+    static int cniCode(Procs.Result r) {
+        try {
+            JsonNode e = JSON.readTree(r.stdout());
+            return e == null ? 0 : e.path("code").asInt(0);
+        } catch (JacksonException e) {
+            return 0;
+        }
     }
 
     /** ips[0].address of a CNI result, without its prefix length. */

@@ -217,6 +217,7 @@ public final class Lab {
         writes.stream().filter(b -> Kinds.POD.equals(b.path("kind").asString())).forEach(store::put);
         agents.awaitGeneration(state.nodes(), store.bump());
         List<String> failures = new ArrayList<>();
+        boolean allBadInput = true;
         try (ExecutorService pool = Executors.newFixedThreadPool(Math.min(CNI_PARALLELISM, pods.size()))) {
             List<Future<?>> fs = new ArrayList<>();
             for (var p : pods) fs.add(pool.submit(() -> startPod(p)));
@@ -225,6 +226,7 @@ public final class Lab {
                     fs.get(i).get();
                 } catch (java.util.concurrent.ExecutionException e) {
                     failures.add(firstLine(e.getCause()));
+                    allBadInput &= e.getCause() instanceof Kubelet.CniException c && c.badInput();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IllegalStateException("interrupted");
@@ -232,8 +234,10 @@ public final class Lab {
             }
         }
         long gen = store.bump();
-        if (!failures.isEmpty())
-            throw new IllegalStateException(failures.size() + " of " + pods.size() + " pod(s) failed; first: " + failures.getFirst());
+        if (!failures.isEmpty()) {
+            String msg = failures.size() + " of " + pods.size() + " pod(s) failed; first: " + failures.getFirst();
+            throw allBadInput ? new dev.sluice.cli.BadInputException(msg) : new IllegalStateException(msg);
+        }
         agents.awaitGeneration(state.nodes(), gen);
     }
 

@@ -35,7 +35,7 @@ public record PodCidrPool(Cidr cidr) {
 
     /** The exhausted-pool error, one line naming the CIDR. */
     public String exhausted() {
-        return "pod CIDR " + cidr + " is exhausted: all " + capacity() + " addresses are in use (expected: a free address; delete pods or use a larger ipam.operator.clusterPoolIPv4MaskSize)";
+        return "pod CIDR " + cidr + " is exhausted: all " + capacity() + " addresses are in use (expected: a free address; delete pods, or give nodes larger pod CIDRs with a smaller ipam.operator.clusterPoolIPv4MaskSize)";
     }
 
     /** The i-th node's pod CIDR as the cluster-pool operator assigns it. */

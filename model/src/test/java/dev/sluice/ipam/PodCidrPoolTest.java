@@ -30,7 +30,7 @@ class PodCidrPoolTest {
         Set<Integer> all = Set.of(Ip.parse("10.0.1.1"), Ip.parse("10.0.1.2"));
         assertThat(pool.next(all, Optional.empty())).isEmpty();
         assertThat(pool.exhausted()).isEqualTo("pod CIDR 10.0.1.0/30 is exhausted: all 2 addresses are in use "
-                + "(expected: a free address; delete pods or use a larger ipam.operator.clusterPoolIPv4MaskSize)");
+                + "(expected: a free address; delete pods, or give nodes larger pod CIDRs with a smaller ipam.operator.clusterPoolIPv4MaskSize)");
     }
 
     @Test

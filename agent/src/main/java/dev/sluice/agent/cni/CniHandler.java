@@ -23,6 +23,8 @@ import tools.jackson.databind.json.JsonMapper;
 public final class CniHandler {
     private static final Logger log = LoggerFactory.getLogger(CniHandler.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    /** Plugin-specific error code (100+ per the spec): the node's pod CIDR has no free address. */
+    public static final int IPAM_EXHAUSTED = 100;
     static final Set<String> VERSIONS = Set.of("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0");
 
     /** What the plugin prints and its exit code. */
@@ -59,7 +61,7 @@ public final class CniHandler {
         } catch (MissingEnv e) {
             return error(version, 4, e.getMessage(), "expected: the variable the container runtime sets for " + command);
         } catch (IpamStore.IpamExhaustedException e) {
-            return error(version, 11, e.getMessage(), "");
+            return error(version, IPAM_EXHAUSTED, e.getMessage(), "");
         } catch (Exception e) {
             log.error("CNI {} {}: {}", command, p.path("containerID").asString(""), e.getMessage());
             return error(version, 5, "CNI " + command + " failed: " + e.getMessage(), "");
