@@ -174,6 +174,7 @@ public final class Lab {
         }
         agents.awaitGeneration(state.nodes(), gen);
         if (!plan.newPods().isEmpty()) startPods(plan.newPods(), plan.writes());
+        writeServiceStatus();
         progress.accept("lab " + name + " ready: " + req.nodes() + " node(s), " + state.pods().size() + " pod(s), routing "
                 + state.routing() + ", generation " + store.generation());
     }
@@ -321,9 +322,36 @@ public final class Lab {
             } else {
                 agents.awaitGeneration(state.nodes(), store.bump());
             }
+            writeServiceStatus();
             progress.accept("applied " + incoming.size() + " object(s); generation " + store.generation() + " programmed on every node");
             return store.generation();
         }
+    }
+
+    /**
+     * As the API server does with what the load balancer controller reports: the LoadBalancer
+     * addresses the agents allocated go into each Service's status.loadBalancer.ingress, so they
+     * stay the same from then on. Waits for the agents again when anything changed.
+     */
+    private void writeServiceStatus() {
+        if (state.nodes().isEmpty()) return;
+        var services = dev.sluice.agent.api.AgentClient.call(dir.socket(state.nodes().getFirst().name()), "services", Map.of());
+        boolean changed = false;
+        for (var s : services) {
+            String[] key = s.path("service").asString("").split("/", 2);
+            if (key.length != 2 || !"LoadBalancer".equals(s.path("type").asString())) continue;
+            var stored = store.get(Kinds.SERVICE, key[0], key[1]);
+            if (stored.isEmpty()) continue;
+            ObjectNode body = (ObjectNode) stored.get().body().json().deepCopy();
+            var ingress = ManifestStore.YAML.createArrayNode();
+            s.path("ingressIPs").forEach(ip -> ingress.addObject().put("ip", ip.asString()));
+            if (ingress.equals(body.path("status").path("loadBalancer").path("ingress"))) continue;
+            body.withObject("status").withObject("loadBalancer").set("ingress", ingress);
+            store.put(body);
+            changed = true;
+            progress.accept("service " + s.path("service").asString() + " status.loadBalancer.ingress " + ingress);
+        }
+        if (changed) agents.awaitGeneration(state.nodes(), store.bump());
     }
 
     public long delete(List<Path> paths) {

@@ -206,6 +206,12 @@ class ServicesIT {
             for (int i = 0; i < 8; i++) pods.add(http("world", to).path("pod").asString());
             assertThat(pods).as("world -> %s", to).isNotEmpty().allMatch(p -> p.startsWith("svc/web-"));
         }
+        // the lab, as the API server, stored the allocated LoadBalancer address in the Service's status
+        JsonNode lb = null;
+        for (JsonNode sv : Cli.sluice("lab", "get", "services", "--name", LAB, "-o", "json").ok().json().path("items"))
+            if (sv.path("metadata").path("name").asString().equals("web-lb")) lb = sv;
+        assertThat(lb).isNotNull();
+        assertThat(lb.path("status").path("loadBalancer").path("ingress").path(0).path("ip").asString()).isEqualTo(LB_IP);
         // a ClusterIP is not reachable from outside even with a route (the world has none anyway)
         assertThat(Cli.exec(LAB, "world", pod, "http", "--to", ip("web-cip") + ":8080", "--timeout-ms", "500").exit()).isNotZero();
     }
