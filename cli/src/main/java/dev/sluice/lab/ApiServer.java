@@ -2,6 +2,10 @@ package dev.sluice.lab;
 
 import dev.sluice.cli.BadInputException;
 import dev.sluice.k8s.Kinds;
+import dev.sluice.config.Values;
+import dev.sluice.k8s.Service;
+import dev.sluice.lb.ClusterIpAllocator;
+import dev.sluice.net.Cidr;
 import dev.sluice.k8s.KubeObject;
 import dev.sluice.k8s.Labels;
 import dev.sluice.k8s.Namespace;
@@ -77,8 +81,9 @@ public final class ApiServer {
             }
         }
 
-        ClusterIps ips = new ClusterIps(have.values().stream().filter(o -> o.kind().equals(Kinds.SERVICE))
-                .map(o -> LabService.decode(o).clusterIP()).toList());
+        var ips = new ClusterIpAllocator(Cidr.parse(Values.DEFAULT_SERVICE_CIDR));
+        List<Service> services = new ArrayList<>(have.values().stream().filter(o -> o.kind().equals(Kinds.SERVICE))
+                .map(Service::decode).toList());
         List<Pod> toPlace = new ArrayList<>();
         Map<String, ObjectNode> newPodBodies = new LinkedHashMap<>();
         for (KubeObject o : in.values()) {
@@ -107,25 +112,23 @@ public final class ApiServer {
                     }
                 }
                 case Kinds.SERVICE -> {
-                    LabService s = LabService.decode(o);
+                    Service s = Service.decode(o);
                     KubeObject old = have.get(o.key());
                     ObjectNode body = copy(o);
                     String ip = s.clusterIP();
                     if (old != null) {
-                        String was = LabService.decode(old).clusterIP();
+                        String was = Service.decode(old).clusterIP();
                         if (!ip.isEmpty() && !ip.equals(was))
                             throw new BadInputException(o.file() + ": Service " + s.key() + ": spec.clusterIP: " + ip + " (expected: " + was + "; the field is immutable)");
                         ip = was;
-                    } else if (ip.isEmpty()) {
-                        ip = ips.allocate();
-                        notes.add("service " + s.key() + " clusterIP " + ip);
-                    } else if (!s.headless()) {
-                        if (ips.inUse(ip))
-                            throw new BadInputException(o.file() + ": Service " + s.key() + ": spec.clusterIP: " + ip + " (expected: a free address; it is allocated)");
-                        ips.take(ip);
+                    } else {
+                        ip = ips.allocate(s, services);
+                        if (s.clusterIP().isEmpty()) notes.add("service " + s.key() + " clusterIP " + ip);
                     }
+                    services.removeIf(x -> x.key().equals(s.key()));
+                    services.add(s.withClusterIP(ip));
                     spec(body).put("clusterIP", ip);
-                    if (!ip.equals(LabService.HEADLESS)) spec(body).set("clusterIPs", body.arrayNode().add(ip));
+                    if (!ip.equals(Service.HEADLESS)) spec(body).set("clusterIPs", body.arrayNode().add(ip));
                     others.add(body);
                 }
                 default -> others.add(copy(o));

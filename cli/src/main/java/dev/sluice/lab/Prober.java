@@ -2,6 +2,7 @@ package dev.sluice.lab;
 
 import dev.sluice.cli.BadInputException;
 import dev.sluice.k8s.Kinds;
+import dev.sluice.k8s.Service;
 import dev.sluice.k8s.Pod;
 import dev.sluice.k8s.Protocol;
 import java.util.ArrayList;
@@ -39,7 +40,7 @@ public final class Prober {
         LabState st = lab.state();
         List<Pod> pods = lab.store().all(Kinds.POD).stream().map(Pod::decode)
                 .sorted(Comparator.comparing(Pod::key)).toList();
-        List<LabService> services = lab.store().all(Kinds.SERVICE).stream().map(LabService::decode).toList();
+        List<Service> services = lab.store().all(Kinds.SERVICE).stream().map(Service::decode).toList();
         Map<String, String> dest = destinations(pods, services, port, protocol, viaService);
         List<Plan> plans = new ArrayList<>();
         for (Pod p : pods) {
@@ -67,17 +68,17 @@ public final class Prober {
      * ClusterIP of a Service that selects it alone and has the port. Bad input naming the pod when
      * there is no such Service.
      */
-    static Map<String, String> destinations(List<Pod> pods, List<LabService> services, int port, Protocol protocol, boolean viaService) {
+    static Map<String, String> destinations(List<Pod> pods, List<Service> services, int port, Protocol protocol, boolean viaService) {
         Map<String, String> out = new LinkedHashMap<>();
         for (Pod d : pods) {
             if (!viaService) {
                 out.put(d.key(), d.podIP().isEmpty() ? "" : d.podIP() + ":" + port);
                 continue;
             }
-            LabService svc = services.stream()
-                    .filter(s -> !s.clusterIP().isEmpty() && !s.headless() && s.hasPort(port, protocol) && s.selects(d))
+            Service svc = services.stream()
+                    .filter(s -> s.hasClusterIP() && s.hasPort(port, protocol) && s.selects(d))
                     .filter(s -> pods.stream().filter(s::selects).count() == 1)
-                    .min(Comparator.comparing(LabService::key)).orElse(null);
+                    .min(Comparator.comparing(Service::key)).orElse(null);
             if (svc == null)
                 throw new BadInputException("no Service selects only " + d.key() + " (expected: a Service whose selector matches " + d.key()
                         + " alone, with port " + port + "/" + protocol + ", e.g. s-" + d.namespace() + "-" + d.name() + ")");

@@ -84,11 +84,11 @@ class ApiServerTest {
     @Test void clusterIpConflictsAndChangesAreBadInput() {
         var plan = ApiServer.apply(List.of(), parse(svc("x", "s1", "")), NODES, 0);
         assertThatThrownBy(() -> ApiServer.apply(stored(plan), parse(svc("x", "s2", "10.96.0.10")), NODES, 0))
-                .isInstanceOf(BadInputException.class).hasMessageContaining("spec.clusterIP: 10.96.0.10 (expected: a free address");
+                .isInstanceOf(ManifestException.class).hasMessageContaining("spec.clusterIP: 10.96.0.10 (already in use by Service x/s1)");
         assertThatThrownBy(() -> ApiServer.apply(stored(plan), parse(svc("x", "s1", "10.96.0.99")), NODES, 0))
                 .isInstanceOf(BadInputException.class).hasMessageContaining("immutable");
         assertThatThrownBy(() -> ApiServer.apply(List.of(), parse(svc("x", "s1", "192.168.1.1")), NODES, 0))
-                .isInstanceOf(ManifestException.class).hasMessageContaining("service CIDR 10.96.0.0/12");
+                .isInstanceOf(ManifestException.class).hasMessageContaining("serviceCIDR 10.96.0.0/12");
     }
 
     @Test void reapplyingAPodKeepsItsPlacementAndStatusAndChangesLabels() {

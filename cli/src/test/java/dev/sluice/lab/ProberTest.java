@@ -33,12 +33,17 @@ class ProberTest {
         assertThat(d).containsExactly(Map.entry("x/a", "10.0.0.5:8080"), Map.entry("x/b", ""));
     }
 
+    static dev.sluice.k8s.Service svc(String name, String ip, String selector, int port) {
+        return dev.sluice.k8s.Service.decode(dev.sluice.k8s.ManifestReader.parse("s.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: " + name
+                + ", namespace: x}\nspec: {clusterIP: " + ip + ", selector: {" + selector + "}, ports: [{port: " + port + "}]}\n").getFirst());
+    }
+
     @Test void viaServiceNeedsAServiceSelectingOnlyTheDestination() {
         var a = pod("x/a", "10.0.0.5", Map.of("app", "a", "tier", "web"));
         var b = pod("x/b", "10.0.0.6", Map.of("app", "b", "tier", "web"));
-        var web = new LabService("x", "web", "ClusterIP", "10.96.0.10", Map.of("tier", "web"), List.of(new LabService.ServicePort(80, Protocol.TCP)));
-        var sa = new LabService("x", "s-x-a", "ClusterIP", "10.96.0.11", Map.of("app", "a"), List.of(new LabService.ServicePort(80, Protocol.TCP)));
-        var sb = new LabService("x", "s-x-b", "ClusterIP", "10.96.0.12", Map.of("app", "b"), List.of(new LabService.ServicePort(81, Protocol.TCP)));
+        var web = svc("web", "10.96.0.10", "tier: web", 80);
+        var sa = svc("s-x-a", "10.96.0.11", "app: a", 80);
+        var sb = svc("s-x-b", "10.96.0.12", "app: b", 81);
         assertThatThrownBy(() -> Prober.destinations(List.of(a, b), List.of(web, sa, sb), 80, Protocol.TCP, true))
                 .isInstanceOf(BadInputException.class)
                 .hasMessageStartingWith("no Service selects only x/b (expected: a Service whose selector matches x/b alone");

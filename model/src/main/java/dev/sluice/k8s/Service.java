@@ -59,6 +59,17 @@ public record Service(String file, String namespace, String name, Map<String, St
     public boolean headless() { return HEADLESS.equals(clusterIP); }
     public boolean hasClusterIP() { return !clusterIP.isEmpty() && !headless(); }
 
+    /** Whether the selector picks this pod: same namespace, a non-empty selector, a subset of its labels. */
+    public boolean selects(Pod pod) {
+        if (selector.isEmpty() || !pod.namespace().equals(namespace)) return false;
+        for (var e : selector.entrySet()) if (!e.getValue().equals(pod.labels().get(e.getKey()))) return false;
+        return true;
+    }
+
+    public boolean hasPort(int port, Protocol protocol) {
+        return ports.stream().anyMatch(p -> p.port() == port && p.protocol() == protocol);
+    }
+
     /** The same Service with another clusterIP: what the lab writes back after allocating one. */
     public Service withClusterIP(String ip) {
         return new Service(file, namespace, name, labels, type, selector, ip, ports, externalIPs, clientIpAffinity,

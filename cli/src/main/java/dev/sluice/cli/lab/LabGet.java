@@ -7,7 +7,7 @@ import dev.sluice.k8s.Kinds;
 import dev.sluice.k8s.KubeObject;
 import dev.sluice.k8s.Pod;
 import dev.sluice.lab.Lab;
-import dev.sluice.lab.LabService;
+import dev.sluice.k8s.Service;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -60,8 +60,8 @@ final class LabGet implements Callable<Integer> {
             case Kinds.SERVICE -> {
                 rows.add(Output.row("NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORT(S)", "SELECTOR"));
                 for (var o : objs) {
-                    LabService s = LabService.decode(o);
-                    rows.add(Output.row(s.namespace(), s.name(), s.type(), or(s.clusterIP()),
+                    Service s = Service.decode(o);
+                    rows.add(Output.row(s.namespace(), s.name(), s.type().name(), or(s.clusterIP()),
                             or(s.ports().stream().map(x -> x.port() + "/" + x.protocol()).collect(Collectors.joining(","))), labels(s.selector())));
                 }
             }
