@@ -18,17 +18,25 @@ $S status
 say "sluice lab get pods"
 $S lab get pods
 
-say "sluice lab probe --port 8080   (rows: from, columns: to; . allowed, X blocked)"
+say "sluice lab probe --port 8080   (live, real connections; rows: from, columns: to; . allowed, X blocked)"
 $S lab probe --port 8080
 
-say "sluice lab probe --port 80"
-$S lab probe --port 80
+say "sluice policy matrix -f examples/demo --port 8080   (offline, from the manifests alone: the same answer)"
+$S policy matrix -f examples/demo --port 8080
+
+say "sluice service list"
+$S service list
+
+say "sluice bpf policy get production/backend"
+$S bpf policy get production/backend
 
 cat <<'TXT'
 
 == What to try next
-  ./sluice lab exec production/frontend-1 -- ping -c2 <backend IP>   # real packets through the eBPF data path
-  ./sluice lab exec production/frontend-1 -- build/bin/sluice-pod http --to <backend IP>:8080
+  ./sluice lab exec default/client -- ping -c2 <backend IP>          # ICMP too is dropped by the default deny
+  ./sluice lab exec production/frontend-1 -- build/bin/sluice-pod http --to <backend ClusterIP>:80   # allowed
+  ./sluice lab exec default/client -- build/bin/sluice-pod http --to <backend ClusterIP>:80          # dropped by policy
+  ./sluice monitor                          # watch the drop happen: reason, direction, pods, identities
   ./sluice endpoint list                    # pods attached on each node, with identities
   ./sluice bpf ipcache list                 # address -> identity and tunnel endpoint, as the kernel holds it
   ./sluice bpf metrics list                 # forwarded and dropped packets per reason and endpoint
