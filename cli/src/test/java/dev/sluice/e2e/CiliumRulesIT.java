@@ -237,6 +237,12 @@ class CiliumRulesIT {
         assertThat(reach(LAB, "x/b", d + ":80", "udp")).as("x/b -> y/d UDP with ingressDeny").isFalse();
         assertThat(reach(LAB, "x/a", d + ":80")).as("x/a -> y/d, not denied").isTrue();
 
+        // the kernel's map of y/d (node2) from the CLI without --node: node1 answers "not here" first
+        JsonNode pm = Cli.sluice("bpf", "policy", "get", "--name", LAB, "-o", "json", "y/d").ok().json();
+        assertThat(pm.path("node").asString()).isEqualTo("node2");
+        assertThat(pm.path("ingressEnforced").asBoolean()).isTrue();
+        assertThat(pm.path("entries").toString()).as("y/d's entries").contains("deny").contains("allow");
+
         // --- the drop in sluice monitor: pods, identities, port, reason, direction
         long idB = identity(LAB, "x/b"), idD = identity(LAB, "y/d");
         List<JsonNode> drops = monitor(LAB, "drop", 3, () -> reach(LAB, "x/b", d + ":80"));

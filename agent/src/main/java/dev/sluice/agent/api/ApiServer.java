@@ -93,7 +93,11 @@ public final class ApiServer implements AutoCloseable {
             Stream out = new Stream() {
                 public boolean result(Object value) {
                     try {
-                        write(os, Map.of("ok", true, "result", value));
+                        // a null result (e.g. policy of a pod on another node) is JSON null, not an error
+                        Map<String, Object> resp = new java.util.LinkedHashMap<>();
+                        resp.put("ok", true);
+                        resp.put("result", value);
+                        write(os, resp);
                         return true;
                     } catch (IOException e) {
                         return false;
