@@ -9,18 +9,31 @@ import java.util.function.Function;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Runs one agent method on every targeted node and prints the rows: as JSON
- * ({@code {"nodes":{"node1":[...]}}}) or as one table with a NODE column.
+ * Runs one agent method on every targeted node. JSON output is always
+ * {@code {"nodes":[{"node":"node1","result":...},...]}}; tables get a NODE column.
  */
 public final class AgentQuery {
     private AgentQuery() {}
 
+    /** The method's result per node, in node order. */
+    public static Map<String, JsonNode> perNode(AgentOptions agents, String method, Map<String, ?> params) {
+        Map<String, JsonNode> out = new LinkedHashMap<>();
+        for (var t : agents.targets()) out.put(t.node(), AgentClient.call(t.socket(), method, params));
+        return out;
+    }
+
+    public static void json(Map<String, JsonNode> results) {
+        List<Map<String, Object>> nodes = new ArrayList<>();
+        results.forEach((n, v) -> nodes.add(Map.of("node", n, "result", v)));
+        Output.json(System.out, Map.of("nodes", nodes));
+    }
+
+    /** Prints a list-valued method: JSON, or one table of all nodes' rows. */
     public static int print(AgentOptions agents, String output, String method, List<String> header, Function<JsonNode, List<String>> row) {
         String fmt = Output.format(output, "table", "json");
-        Map<String, JsonNode> results = new LinkedHashMap<>();
-        for (var t : agents.targets()) results.put(t.node(), AgentClient.call(t.socket(), method, Map.of()));
+        Map<String, JsonNode> results = perNode(agents, method, Map.of());
         if (fmt.equals("json")) {
-            Output.json(System.out, Map.of("nodes", results));
+            json(results);
             return 0;
         }
         List<List<String>> rows = new ArrayList<>();

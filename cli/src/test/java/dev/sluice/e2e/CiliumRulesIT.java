@@ -121,7 +121,7 @@ class CiliumRulesIT {
     static long identity(String lab, String pod) {
         JsonNode eps = Cli.sluice("endpoint", "list", "--name", lab, "-o", "json").ok().json();
         for (JsonNode node : eps.path("nodes"))
-            for (JsonNode ep : node)
+            for (JsonNode ep : node.path("result"))
                 if (ep.path("pod").asString().equals(pod)) return ep.path("identity").asLong();
         throw new AssertionError("no endpoint " + pod);
     }

@@ -122,7 +122,7 @@ class PodConnectivityIT {
     static long spoofDrops(String lab) {
         long n = 0;
         JsonNode m = Cli.sluice("bpf", "metrics", "list", "--name", lab, "--node", "node1", "-o", "json").ok().json();
-        for (JsonNode row : m.path("nodes").path("node1"))
+        for (JsonNode row : m.path("nodes").get(0).path("result"))
             if (row.path("code").asInt() == 130 && row.path("endpoint").asString().equals("x/a")) n += row.path("packets").asLong();
         return n;
     }
@@ -136,7 +136,7 @@ class PodConnectivityIT {
         assertThat(ipamUsed(lab, "node1")).isEqualTo(usedBefore - 1);
         assertThat(Path.of("/run/sluice/labs", lab, "nodes/node1/ipam", bIp)).doesNotExist();
         JsonNode eps = Cli.sluice("endpoint", "list", "--name", lab, "--node", "node1", "-o", "json").ok().json();
-        assertThat(eps.path("nodes").path("node1").findValuesAsString("pod")).doesNotContain("x/b");
+        assertThat(eps.path("nodes").get(0).path("result").findValuesAsString("pod")).doesNotContain("x/b");
         // DEL is idempotent: a runtime may call it again for an attachment that is already gone
         var pb = new ProcessBuilder("nsenter", "--net=/var/run/netns/sl-" + lab + "-node1", "--", Cli.home() + "/build/bin/sluice-cni");
         pb.environment().putAll(java.util.Map.of("CNI_COMMAND", "DEL", "CNI_CONTAINERID", "already-gone", "CNI_IFNAME", "eth0",

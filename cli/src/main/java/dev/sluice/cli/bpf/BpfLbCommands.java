@@ -1,8 +1,7 @@
 package dev.sluice.cli.bpf;
 
-import dev.sluice.agent.api.AgentClient;
 import dev.sluice.cli.AgentOptions;
-import dev.sluice.cli.AgentSockets;
+import dev.sluice.cli.AgentQuery;
 import dev.sluice.cli.BadInputException;
 import dev.sluice.cli.Output;
 import java.util.ArrayList;
@@ -24,18 +23,6 @@ public final class BpfLbCommands {
     private BpfLbCommands() {}
 
     /** Calls {@code method} on every target agent; JSON is {"nodes":[{"node":N,"result":R}]}. */
-    static Map<String, JsonNode> perNode(AgentOptions agents, String method, Map<String, ?> params) {
-        Map<String, JsonNode> out = new LinkedHashMap<>();
-        for (AgentSockets.Target t : agents.targets()) out.put(t.node(), AgentClient.call(t.socket(), method, params));
-        return out;
-    }
-
-    static void json(Map<String, JsonNode> r) {
-        List<Map<String, Object>> nodes = new ArrayList<>();
-        r.forEach((n, v) -> nodes.add(Map.of("node", n, "result", v)));
-        Output.json(System.out, Map.of("nodes", nodes));
-    }
-
     @Command(name = "lb", description = "Service load-balancing maps.", subcommands = {Lb.List_.class, Lb.Maglev.class})
     public static final class Lb {
         @Command(name = "list", description = "Frontends -> backends (slot, backend id, address, pod).")
@@ -46,9 +33,9 @@ public final class BpfLbCommands {
 
             @Override public Integer call() {
                 String fmt = Output.format(output, "table", "json");
-                var r = perNode(agents, "lb", Map.of());
+                var r = AgentQuery.perNode(agents, "lb", Map.of());
                 if (fmt.equals("json")) {
-                    json(r);
+                    AgentQuery.json(r);
                     return 0;
                 }
                 r.forEach((node, list) -> {
@@ -86,9 +73,9 @@ public final class BpfLbCommands {
                     String fmt = Output.format(output, "table", "json");
                     if (!service.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?"))
                         throw new BadInputException("SERVICE: " + service + " (expected: namespace/name)");
-                    var r = perNode(agents, "maglev", Map.of("service", service));
+                    var r = AgentQuery.perNode(agents, "maglev", Map.of("service", service));
                     if (fmt.equals("json")) {
-                        json(r);
+                        AgentQuery.json(r);
                         return 0;
                     }
                     r.forEach((node, res) -> {
@@ -129,9 +116,9 @@ public final class BpfLbCommands {
 
             @Override public Integer call() {
                 String fmt = Output.format(output, "table", "json");
-                var r = perNode(agents, "ct", Map.of());
+                var r = AgentQuery.perNode(agents, "ct", Map.of());
                 if (fmt.equals("json")) {
-                    json(r);
+                    AgentQuery.json(r);
                     return 0;
                 }
                 r.forEach((node, list) -> {
@@ -160,9 +147,9 @@ public final class BpfLbCommands {
 
             @Override public Integer call() {
                 String fmt = Output.format(output, "table", "json");
-                var r = perNode(agents, "nat", Map.of());
+                var r = AgentQuery.perNode(agents, "nat", Map.of());
                 if (fmt.equals("json")) {
-                    json(r);
+                    AgentQuery.json(r);
                     return 0;
                 }
                 r.forEach((node, list) -> {
