@@ -38,8 +38,8 @@ build: deps bpf cbins jar
 
 # Unit, golden, BPF_PROG_TEST_RUN and lab end-to-end tests: everything.
 test: deps bpf cbins
-	$(MVN) install
-	@echo "make test: all suites passed"
+	@rm -rf */target/surefire-reports */target/failsafe-reports
+	@$(MVN) install; rc=$$?; $(ROOT)/scripts/test-summary.sh; exit $$rc
 
 demo: build
 	$(ROOT)/scripts/demo.sh
