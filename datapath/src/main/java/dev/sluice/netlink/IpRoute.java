@@ -32,9 +32,6 @@ public final class IpRoute {
     /** Runs {@code ip ARGS...}; returns stdout. */
     public String ip(String... args) { return run(command("ip", List.of(args)), null); }
 
-    /** Runs any command in this namespace (sysctl, ping, ...). */
-    public String exec(String... cmd) { return run(command(cmd[0], List.of(cmd).subList(1, cmd.length)), null); }
-
     public JsonNode json(String... args) {
         List<String> a = new ArrayList<>(List.of("-json"));
         a.addAll(List.of(args));
@@ -63,14 +60,6 @@ public final class IpRoute {
         JsonNode l = a.get(0);
         return new Link(l.path("ifname").asString(), l.path("ifindex").asInt(), l.path("address").asString(""), l.path("mtu").asInt(),
                 l.path("operstate").asString(""));
-    }
-
-    public List<Link> links() {
-        List<Link> out = new ArrayList<>();
-        for (JsonNode l : json("link", "show"))
-            out.add(new Link(l.path("ifname").asString(), l.path("ifindex").asInt(), l.path("address").asString(""), l.path("mtu").asInt(),
-                    l.path("operstate").asString("")));
-        return out;
     }
 
     /** A link's identity and state as {@code ip -json link} reports it. */

@@ -48,6 +48,4 @@ public record PodCidrPool(Cidr cidr) {
         }
         throw new IllegalArgumentException("node " + (nodeIndex + 1) + ": the cluster pool " + clusterPool + " has no /" + maskSize + " left (expected: a larger ipam.operator.clusterPoolIPv4PodCIDRList)");
     }
-
-    public static String format(int ip) { return Ip.format(ip); }
 }

@@ -78,6 +78,4 @@ public final class NodeReconciler {
         ip.batch(batch);
         return added + (int) batch.stream().filter(l -> l.startsWith("route del")).count();
     }
-
-    static String format(int ip) { return Ip.format(ip); }
 }
