@@ -318,7 +318,10 @@ final class Libbpf {
             MemorySegment buf = a.allocate(4096);
             plain(VSNPRINTF, buf, 4096L, fmt, args);
             String msg = buf.getString(0).stripTrailing();
-            switch (level) {
+            // The kernel's extended ack comes with an errno the caller either tolerates (tc hook
+            // already there, filter absent on a query) or reports with this text: not a warning by itself.
+            boolean extack = msg.contains("Kernel error message:");
+            switch (extack ? 2 : level) {
                 case 0 -> LIBBPF_LOG.warn("{}", msg);
                 case 1 -> LIBBPF_LOG.info("{}", msg);
                 default -> LIBBPF_LOG.debug("{}", msg);
