@@ -20,7 +20,7 @@ public final class Agents {
 
     /** The agent's command line, run under {@code nsenter --net=<node netns>}. */
     public List<String> command(LabState.NodeState n, Path manifests, Path values, String routing) {
-        List<String> c = new ArrayList<>(List.of(env.java().toString(), "-XX:+UseSerialGC", "-Xss512k", "-XX:TieredStopAtLevel=1",
+        List<String> c = new ArrayList<>(List.of(env.java().toString(), "-XX:+UseSerialGC", "-Xms16m", "-Xss512k", "-XX:TieredStopAtLevel=1",
                 "--enable-native-access=ALL-UNNAMED", "-Dsluice.home=" + env.home(), "-jar", env.jar().toString(),
                 "agent", "--node", n.name(), "--manifests", manifests.toString(), "--state-dir", n.stateDir(),
                 "--socket", n.socket(), "--bpffs", n.bpffs(), "--values", values.toString()));
