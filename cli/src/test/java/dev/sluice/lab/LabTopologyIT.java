@@ -1,7 +1,6 @@
 package dev.sluice.lab;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +31,7 @@ class LabTopologyIT {
     record Run(int exit, String out, String err) {}
 
     @BeforeAll static void setUp() {
-        assumeTrue("root".equals(System.getProperty("user.name")), "the lab needs root");
+        if (!"root".equals(System.getProperty("user.name"))) throw new IllegalStateException("the lab tests need root (run 'make test' as root)");
         home = Path.of(System.getProperty("sluice.home", "")).toAbsolutePath();
         jar = LabEnv.jar(home);
         removeAll();
@@ -73,6 +72,16 @@ class LabTopologyIT {
                 + Procs.check(List.of("sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter")).stdout();
     }
 
+    /** The packaged jar and the pod tool: built by `make test` before the lab tests run. */
+    static void requireBuild() {
+        requireFile(jar);
+        requireFile(home.resolve("build/bin/sluice-pod"));
+    }
+
+    static void requireFile(Path p) {
+        if (!Files.isRegularFile(p)) throw new IllegalStateException(p + " is missing (expected: built by 'make test' or 'make build')");
+    }
+
     static boolean ping(String netns, String ip) {
         return LabNet.exec(netns, List.of("ping", "-c1", "-W2", ip), 10_000).ok();
     }
@@ -110,8 +119,7 @@ class LabTopologyIT {
     }
 
     @Test @Order(2) void upTwoLabsSideBySideThenDownLeavesNothing() throws Exception {
-        assumeTrue(Files.isRegularFile(jar), "the packaged jar " + jar);
-        assumeTrue(Files.isExecutable(home.resolve("build/bin/sluice-pod")), "build/bin/sluice-pod (make build)");
+        requireBuild();
         Run up = sluice("lab", "up", "--name", A, "--nodes", "2");
         assertThat(up.exit()).as("lab up: %s", up.err()).isZero();
         assertThat(up.err()).contains("fabric ready").contains("node1 agent up").contains("node2 agent up");
@@ -178,22 +186,11 @@ class LabTopologyIT {
 
     /**
      * Pods end to end: up with manifests, every pod reachable, apply/label/delete return programmed.
-     * Uses build/bin/sluice-cni; while that plugin is not built yet, a stand-in that forwards the
-     * same request to the agent's {@code cni} method (in a temporary home linking the real build).
+     * Uses the real CNI plugin, build/bin/sluice-cni.
      */
     @Test @Order(4) void podsGetAddressesServersAndAProbeMatrix(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
-        assumeTrue(Files.isRegularFile(jar) && Files.isExecutable(home.resolve("build/bin/sluice-pod")), "jar and sluice-pod");
-        Path h = home;
-        if (!Files.isExecutable(home.resolve("build/bin/sluice-cni"))) {
-            assumeTrue(Procs.run(List.of("python3", "--version")).ok(), "python3 for the CNI stand-in");
-            h = tmp.resolve("home");
-            Files.createDirectories(h.resolve("build/bin"));
-            Files.createSymbolicLink(h.resolve("build/bpf"), home.resolve("build/bpf"));
-            Files.createSymbolicLink(h.resolve("build/bin/sluice-pod"), home.resolve("build/bin/sluice-pod"));
-            Path cni = h.resolve("build/bin/sluice-cni");
-            Files.writeString(cni, CNI_STAND_IN);
-            cni.toFile().setExecutable(true);
-        }
+        requireBuild();
+        requireFile(home.resolve("build/bin/sluice-cni"));
         Path m = tmp.resolve("pods.yaml");
         Files.writeString(m, """
                 apiVersion: v1
@@ -211,8 +208,6 @@ class LabTopologyIT {
                 metadata: {name: s-x-a, namespace: x}
                 spec: {selector: {app: a}, ports: [{port: 80}]}
                 """);
-        Path saved = home;
-        home = h;
         try {
             Run up = sluice("lab", "up", "--name", PODS, "--nodes", "2", "-f", m.toString());
             assertThat(up.exit()).as("lab up: %s", up.err()).isZero();
@@ -261,30 +256,7 @@ class LabTopologyIT {
             assertGone(PODS);
             assertThat(st.pids()).noneMatch(Procs::alive);
         } finally {
-            home = saved;
+            removeAll();
         }
     }
-
-    /** Forwards a CNI request to the agent's {@code cni} method, as build/bin/sluice-cni does. */
-    static final String CNI_STAND_IN = """
-            #!/usr/bin/env python3
-            import json, os, socket, sys
-            conf = json.loads(sys.stdin.read())
-            e = os.environ.get
-            req = {"method": "cni", "params": {"command": e("CNI_COMMAND", ""), "containerID": e("CNI_CONTAINERID", ""),
-                   "netns": e("CNI_NETNS", ""), "ifname": e("CNI_IFNAME", ""), "args": e("CNI_ARGS", ""), "path": e("CNI_PATH", ""),
-                   "config": conf}}
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(conf["agentSocket"])
-            s.sendall((json.dumps(req) + "\\n").encode())
-            buf = b""
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                buf += d
-            code, _, out = buf.decode().partition("\\n")
-            sys.stdout.write(out)
-            sys.exit(int(code) if code.strip().isdigit() else 1)
-            """;
 }
