@@ -115,24 +115,12 @@ public final class BpfLbCommands {
             String output;
 
             @Override public Integer call() {
-                String fmt = Output.format(output, "table", "json");
-                var r = AgentQuery.perNode(agents, "ct", Map.of());
-                if (fmt.equals("json")) {
-                    AgentQuery.json(r);
-                    return 0;
-                }
-                r.forEach((node, list) -> {
-                    System.out.println("# node " + node);
-                    List<List<String>> rows = new ArrayList<>();
-                    rows.add(Output.row("PROTO", "SOURCE", "DESTINATION", "DIR", "EXPIRES", "REVNAT", "BACKEND", "FLAGS", "PACKETS"));
-                    for (JsonNode e : list)
-                        rows.add(Output.row(e.path("proto").asString(), e.path("src").asString(), e.path("dst").asString(), e.path("dir").asString(),
+                return AgentQuery.print(agents, output, "ct",
+                        List.of("PROTO", "SOURCE", "DESTINATION", "DIR", "EXPIRES", "REVNAT", "BACKEND", "FLAGS", "PACKETS"),
+                        e -> Output.row(e.path("proto").asString(), e.path("src").asString(), e.path("dst").asString(), e.path("dir").asString(),
                                 e.path("expiresIn").asLong() + "s", e.path("revNatId").asInt(),
                                 e.has("backend") ? e.path("backendId").asInt() + " " + e.path("backend").asString() : "-",
                                 e.path("flags").asString().isEmpty() ? "-" : e.path("flags").asString(), e.path("packets").asLong()));
-                    Output.table(System.out, rows);
-                });
-                return 0;
             }
         }
     }
@@ -146,23 +134,10 @@ public final class BpfLbCommands {
             String output;
 
             @Override public Integer call() {
-                String fmt = Output.format(output, "table", "json");
-                var r = AgentQuery.perNode(agents, "nat", Map.of());
-                if (fmt.equals("json")) {
-                    AgentQuery.json(r);
-                    return 0;
-                }
-                r.forEach((node, list) -> {
-                    System.out.println("# node " + node);
-                    List<List<String>> rows = new ArrayList<>();
-                    rows.add(Output.row("PROTO", "DIR", "SOURCE", "DESTINATION", "TRANSLATED", "REVNAT", "EXPIRES"));
-                    for (JsonNode e : list)
-                        rows.add(Output.row(e.path("proto").asString(), e.path("dir").asString(), e.path("src").asString(), e.path("dst").asString(),
+                return AgentQuery.print(agents, output, "nat", List.of("PROTO", "DIR", "SOURCE", "DESTINATION", "TRANSLATED", "REVNAT", "EXPIRES"),
+                        e -> Output.row(e.path("proto").asString(), e.path("dir").asString(), e.path("src").asString(), e.path("dst").asString(),
                                 (e.path("dir").asString().equals("out") ? "src " : "dst ") + e.path("to").asString(), e.path("revNatId").asInt(),
                                 e.path("expiresIn").asLong() + "s"));
-                    Output.table(System.out, rows);
-                });
-                return 0;
             }
         }
     }
