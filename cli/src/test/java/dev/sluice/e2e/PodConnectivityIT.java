@@ -23,32 +23,15 @@ import tools.jackson.databind.JsonNode;
  * and an agent killed and restarted while its pods keep talking and no address is handed out twice.
  */
 class PodConnectivityIT {
-    static final String PODS = """
-            apiVersion: v1
-            kind: Namespace
-            metadata: {name: x}
-            ---
-            apiVersion: v1
-            kind: Pod
-            metadata: {name: a, namespace: x, labels: {pod: a}}
-            spec:
-              nodeName: node1
-              containers: [{name: c, ports: [{containerPort: 80}, {containerPort: 80, protocol: UDP}]}]
-            ---
-            apiVersion: v1
-            kind: Pod
-            metadata: {name: b, namespace: x, labels: {pod: b}}
-            spec:
-              nodeName: node1
-              containers: [{name: c, ports: [{containerPort: 80}, {containerPort: 80, protocol: UDP}]}]
-            ---
-            apiVersion: v1
-            kind: Pod
-            metadata: {name: c, namespace: x, labels: {pod: c}}
-            spec:
-              nodeName: node2
-              containers: [{name: c, ports: [{containerPort: 80}, {containerPort: 80, protocol: UDP}]}]
-            """;
+    /** A pod of the test namespace on a given node, serving TCP and UDP port 80. */
+    static String pod(String name, String node) {
+        return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + ", namespace: x, labels: {pod: " + name + "}}\n"
+                + "spec:\n  nodeName: " + node + "\n  containers: [{name: c, ports: [{containerPort: 80}, {containerPort: 80, protocol: UDP}]}]\n";
+    }
+
+    static final String PODS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\n"
+            + String.join("---\n", pod("a", "node1"), pod("b", "node1"), pod("c", "node2"));
+
     static Path dir;
 
     @BeforeAll static void setUp() throws IOException {
@@ -176,14 +159,7 @@ class PodConnectivityIT {
         allAllowed(lab, "TCP");
         // a new pod on node1 gets an address no living pod has
         Path d = dir.resolve("d.yaml");
-        Files.writeString(d, """
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: d, namespace: x, labels: {pod: d}}
-                spec:
-                  nodeName: node1
-                  containers: [{name: c, ports: [{containerPort: 80}, {containerPort: 80, protocol: UDP}]}]
-                """);
+        Files.writeString(d, pod("d", "node1"));
         Cli.sluice("lab", "apply", "--name", lab, "-f", d.toString()).ok();
         Set<String> ips = new HashSet<>();
         for (JsonNode p : Cli.sluice("lab", "get", "pods", "--name", lab, "-o", "json").ok().json().path("items"))
