@@ -263,7 +263,9 @@ public final class Agent implements AutoCloseable {
 
     private List<Map<String, Object>> ipcacheList() {
         List<Map<String, Object>> out = new ArrayList<>();
-        for (Map.Entry<IpcacheKey, IpcacheValue> e : new java.util.TreeMap<>(datapath.ipcache().all()).entrySet()) {
+        var sorted = datapath.ipcache().all().entrySet().stream()
+                .sorted(Map.Entry.comparingByKey(java.util.Comparator.comparing(IpcacheKey::cidr))).toList();
+        for (Map.Entry<IpcacheKey, IpcacheValue> e : sorted) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("prefix", e.getKey().cidr().toString());
             m.put("identity", e.getValue().identity());

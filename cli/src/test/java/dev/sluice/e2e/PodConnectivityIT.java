@@ -56,6 +56,7 @@ class PodConnectivityIT {
             allAllowed(lab, "TCP");
             allAllowed(lab, "UDP");
             mtu(lab, routing);
+            ipcacheHoldsEveryPod(lab);
             spoofedSourceIsDroppedAndCounted(lab);
             cniDelReleasesTheAddress(lab);
             agentRestartKeepsPodsReachableAndAddressesUnique(lab);
@@ -85,6 +86,22 @@ class PodConnectivityIT {
         int payload = podMtu - 28; // IPv4 header 20 + ICMP header 8
         assertThat(Cli.exec(lab, "x/a", "ping", "-c1", "-W2", "-M", "do", "-s", Integer.toString(payload), c).exit()).isZero();
         assertThat(Cli.exec(lab, "x/a", "ping", "-c1", "-W2", "-M", "do", "-s", Integer.toString(payload + 1), c).exit()).isNotZero();
+    }
+
+    /** Every node's ipcache, read from the kernel, holds each pod with the identity its endpoint has. */
+    static void ipcacheHoldsEveryPod(String lab) {
+        JsonNode eps = Cli.sluice("endpoint", "list", "--name", lab, "-o", "json").ok().json();
+        JsonNode ipc = Cli.sluice("bpf", "ipcache", "list", "--name", lab, "-o", "json").ok().json();
+        assertThat(Cli.sluice("bpf", "ipcache", "list", "--name", lab).ok().out()).startsWith("NODE").contains("PREFIX");
+        for (JsonNode node : ipc.path("nodes"))
+            for (JsonNode nodeEps : eps.path("nodes"))
+                for (JsonNode ep : nodeEps.path("result")) {
+                    boolean found = false;
+                    for (JsonNode e : node.path("result"))
+                        found |= e.path("prefix").asString().equals(ep.path("ip").asString() + "/32")
+                                && e.path("identity").asLong() == ep.path("identity").asLong();
+                    assertThat(found).as("%s: ipcache entry for %s", node.path("node").asString(), ep.path("pod").asString()).isTrue();
+                }
     }
 
     static void spoofedSourceIsDroppedAndCounted(String lab) {
