@@ -23,6 +23,9 @@ $(B)/bpf/%.o: bpf/%.c $(BPF_HDR)
 	@mkdir -p $(dir $@)
 	clang $(BPF_CFLAGS) -c $< -o $@
 
+# Test harnesses include an entry file.
+$(B)/bpf/tests/overlay_test.o: bpf/bpf_overlay.c
+
 cbins: $(C_BINS)
 $(B)/bin/sluice-cni: cni/sluice-cni.c
 	@mkdir -p $(dir $@)

@@ -8,6 +8,21 @@
 #include "lib/conntrack.h"
 #include "lib/lb.h"
 #include "lib/policy.h"
+#include "lib/encap.h"
+#include "lib/constants.h"
+
+/* Policy on a reply: the flow was allowed when it was opened, in direction `dir` of this endpoint
+ * (ingress: the peer opened it; egress: the pod did). A revoked policy ends the flow in both
+ * directions at once: the opener's packets fail the normal check, its peer's replies fail this
+ * one (DROP_POLICY_REVOKED), so a stream from the peer cannot outlive the permission either. */
+static __always_inline int policy_check_reply(const struct endpoint_info *ep, __u8 dir, __u32 peer_identity,
+					      __be32 peer_addr, const struct flow4 *f, int *audited)
+{
+	int pr = policy_check(ep, dir, peer_identity, peer_addr, f, f->sport, audited);
+	if (pr == DROP_POLICY || pr == DROP_POLICY_DENY || pr == DROP_FRAGMENT)
+		return DROP_POLICY_REVOKED;
+	return pr;
+}
 
 SEC("tc")
 int from_container(struct __sk_buff *skb)
@@ -17,9 +32,9 @@ int from_container(struct __sk_buff *skb)
 	if (r == PARSE_ARP)
 		return TC_ACT_OK;
 	if (r == PARSE_NOT_IP4)
-		return drop(skb, DROP_UNSUPPORTED_L3, METRIC_EGRESS, 0, NULL);
+		return drop(skb, DROP_UNSUPPORTED_L3, METRIC_EGRESS, lxc_endpoint_id(skb->ifindex), NULL);
 	if (r != PARSE_OK)
-		return drop(skb, DROP_INVALID_PACKET, METRIC_EGRESS, 0, NULL);
+		return drop(skb, DROP_INVALID_PACKET, METRIC_EGRESS, lxc_endpoint_id(skb->ifindex), &f);
 
 	/* Anti-spoofing: the source must be the address the agent gave the pod behind this very veth. */
 	struct endpoint_info *ep = lookup_endpoint4(f.saddr);
@@ -48,19 +63,27 @@ int from_container(struct __sk_buff *skb)
 	int ctr = ct_lookup4(skb, &f, CT_EGRESS, &ct);
 	/* A pod reaching itself through its own Service (hairpin) is its own loopback traffic: no
 	 * policy applies to it in either direction, as the Kubernetes e2e reachability tables expect. */
-	int self_hairpin = lb.hairpin || (ctr == CT_ESTABLISHED && (ct.flags & CT_F_HAIRPIN));
+	int self_hairpin = lb.hairpin || ((ctr == CT_ESTABLISHED || ctr == CT_REPLY) && (ct.flags & CT_F_HAIRPIN));
+	int audited = 0;
 	if ((ctr == CT_NEW || ctr == CT_ESTABLISHED) && !self_hairpin) {
 		/* Egress policy, after service translation (the peer is the backend), on every packet of a
-		 * flow the pod opened: a policy change takes effect at once. Replies passed with their flow. */
+		 * flow the pod opened: a policy change takes effect at once. */
 		struct ipcache_value *peer = ipcache_lookup4(f.daddr);
 		f.dst_identity = peer ? peer->identity : IDENTITY_WORLD;
-		int audited = 0;
-		int pr = policy_check(ep, METRIC_EGRESS, f.dst_identity, f.daddr, &f, !f.fragment, &audited);
+		int pr = policy_check(ep, METRIC_EGRESS, f.dst_identity, f.daddr, &f, f.dport, &audited);
 		if (pr)
 			return drop(skb, pr, METRIC_EGRESS, epid, &f);
-		if (audited)
-			notify(skb, EVENT_AUDIT, REASON_AUDIT, METRIC_EGRESS, epid, &f);
+	} else if (ctr == CT_REPLY && !self_hairpin) {
+		/* The pod answering a flow opened towards it: its ingress policy must still allow that flow,
+		 * from the opener as it is known now. */
+		struct ipcache_value *peer = ipcache_lookup4(f.daddr);
+		f.dst_identity = peer ? peer->identity : IDENTITY_WORLD;
+		int pr = policy_check_reply(ep, METRIC_INGRESS, f.dst_identity, f.daddr, &f, &audited);
+		if (pr)
+			return drop(skb, pr, METRIC_EGRESS, epid, &f);
 	}
+	if (audited)
+		notify(skb, EVENT_AUDIT, REASON_AUDIT, METRIC_EGRESS, epid, &f);
 	if (ctr == CT_NEW) {
 		struct ct_state nct = { .rev_nat_id = lb.rev_nat_id, .backend_id = lb.backend_id,
 					.flags = lb.hairpin ? CT_F_HAIRPIN : 0 };
@@ -84,22 +107,15 @@ int from_container(struct __sk_buff *skb)
 	struct endpoint_info *dep = lookup_endpoint4(f.daddr);
 	if (dep) {
 		f.dst_identity = dep->identity;
+		if (lb.hairpin)
+			skb->mark = MARK_MAGIC_HAIRPIN;
 		count(REASON_FORWARDED, METRIC_EGRESS, epid, skb->len);
 		return deliver_local(skb, dep, METRIC_EGRESS, epid, &f);
 	}
 
 	struct ipcache_value *dst = ipcache_lookup4(f.daddr);
-	if (dst && dst->tunnel_ep && (cfg->flags & CONFIG_F_TUNNEL)) {
-		struct bpf_tunnel_key key = {};
-		key.remote_ipv4 = bpf_ntohl(dst->tunnel_ep);
-		key.tunnel_id = f.src_identity;   /* the VNI carries the source identity */
-		key.tunnel_ttl = 64;
-		if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), BPF_F_ZERO_CSUM_TX) < 0)
-			return drop(skb, DROP_NO_TUNNEL_KEY, METRIC_EGRESS, epid, &f);
-		skb->mark = MARK_MAGIC_LXC;
-		count(REASON_FORWARDED, METRIC_EGRESS, epid, skb->len);
-		return bpf_redirect(cfg->tunnel_ifindex, 0);
-	}
+	if (dst && dst->tunnel_ep && (cfg->flags & CONFIG_F_TUNNEL))
+		return encap_redirect(skb, cfg, dst->tunnel_ep, f.src_identity, METRIC_EGRESS, epid, &f);
 	/* Masquerade: outside the cluster (no ipcache entry), the flow leaves with the node's address. */
 	if (!dst && lc && (lc->flags & LB_CFG_MASQUERADE) && ctr != CT_REPLY) {
 		int nr = nat4_snat(skb, &f, cfg->node_ip, lc->snat_min, lc->snat_max, 0);
@@ -123,38 +139,45 @@ int to_container(struct __sk_buff *skb)
 	if (r == PARSE_ARP)
 		return TC_ACT_OK;
 	if (r == PARSE_NOT_IP4)
-		return drop(skb, DROP_UNSUPPORTED_L3, METRIC_INGRESS, 0, NULL);
+		return drop(skb, DROP_UNSUPPORTED_L3, METRIC_INGRESS, lxc_endpoint_id(skb->ifindex), NULL);
 	if (r != PARSE_OK)
-		return drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, 0, NULL);
+		return drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, lxc_endpoint_id(skb->ifindex), &f);
 	/* A pod's answer to itself through its own Service is addressed to the service loopback. */
 	struct lb_config *lc = lb_config();
-	int hairpin = lc && f.daddr == lc->loopback;
-	struct endpoint_info *ep = lookup_endpoint4(hairpin ? f.saddr : f.daddr);
+	int to_loopback = lc && f.daddr == lc->loopback;
+	struct endpoint_info *ep = lookup_endpoint4(to_loopback ? f.saddr : f.daddr);
 	if (!ep || ep->ifindex != skb->ifindex)
-		return drop(skb, DROP_UNKNOWN_ENDPOINT, METRIC_INGRESS, 0, &f);
+		return drop(skb, DROP_UNKNOWN_ENDPOINT, METRIC_INGRESS, lxc_endpoint_id(skb->ifindex), &f);
 	f.dst_identity = ep->identity;
 
+	/* The request of a pod's hairpin flow to itself (source: the service loopback, marked so by
+	 * this node's from_container) is not subject to policy. */
+	int hairpin_mark = 0;
+	f.src_identity = ingress_identity(skb, ep, f.saddr, &hairpin_mark);
+	int self_hairpin = hairpin_mark && lc && f.saddr == lc->loopback;
 	/* Connection tracking of every flow into the pod. */
 	struct ct_state ct = {};
-	/* The request of a pod's hairpin flow to itself (source: the service loopback, delivered by this
-	 * node's from_container with the pod's own identity in the mark) is not subject to policy. */
-	int from_mark = (skb->mark & MARK_ID_MAGIC_MASK) == MARK_ID_MAGIC;
-	f.src_identity = ingress_identity(skb, f.saddr);
-	int self_hairpin = lc && f.saddr == lc->loopback && from_mark && f.src_identity == ep->identity;
 	int ctr = ct_lookup4(skb, &f, CT_INGRESS, &ct);
+	int audited = 0;
 	if ((ctr == CT_NEW || ctr == CT_ESTABLISHED) && !self_hairpin) {
 		/* Ingress policy on every packet of a flow opened towards the pod. */
-		int audited = 0;
-		int pr = policy_check(ep, METRIC_INGRESS, f.src_identity, f.saddr, &f, !f.fragment, &audited);
+		int pr = policy_check(ep, METRIC_INGRESS, f.src_identity, f.saddr, &f, f.dport, &audited);
 		if (pr)
 			return drop(skb, pr, METRIC_INGRESS, ep->id, &f);
-		if (audited)
-			notify(skb, EVENT_AUDIT, REASON_AUDIT, METRIC_INGRESS, ep->id, &f);
+	} else if (ctr == CT_REPLY && !(ct.flags & CT_F_HAIRPIN)) {
+		/* A reply to a flow the pod opened: its egress policy must still allow that flow. */
+		int pr = policy_check_reply(ep, METRIC_EGRESS, f.src_identity, f.saddr, &f, &audited);
+		if (pr)
+			return drop(skb, pr, METRIC_INGRESS, ep->id, &f);
 	}
+	if (audited)
+		notify(skb, EVENT_AUDIT, REASON_AUDIT, METRIC_INGRESS, ep->id, &f);
 	if (ctr == CT_NEW) {
 		struct ct_state nct = { .rev_nat_id = lb4_mark_rev_nat(skb) };
 		if (nct.rev_nat_id)
 			nct.flags = CT_F_NODEPORT;
+		if (self_hairpin)
+			nct.flags |= CT_F_HAIRPIN;
 		int cr = ct_create4(skb, &f, CT_INGRESS, &nct);
 		if (cr)
 			return drop(skb, cr, METRIC_INGRESS, ep->id, &f);

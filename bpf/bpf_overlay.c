@@ -1,11 +1,14 @@
 /* Programs on the VXLAN device (tunnel mode):
- *   from_overlay: tc ingress, decapsulated packets from other nodes; the VNI is the source identity;
- *   to_overlay:   tc egress, sets the tunnel key for traffic the node's own stack sends to remote pods. */
+ *   from_overlay: tc ingress, decapsulated packets; the VNI is the source identity, trusted only
+ *                 from a known remote node (lib/encap.h);
+ *   to_overlay:   tc egress, sets the tunnel key for traffic the node's stack routes to remote pods. */
 #include "lib/common.h"
 #include "lib/maps.h"
 #include "lib/drop.h"
 #include "lib/l3.h"
 #include "lib/lb.h"
+#include "lib/encap.h"
+#include "lib/constants.h"
 
 SEC("tc")
 int from_overlay(struct __sk_buff *skb)
@@ -14,9 +17,12 @@ int from_overlay(struct __sk_buff *skb)
 	int r = parse4(skb, &f);
 	if (r != PARSE_OK)
 		return r == PARSE_BAD ? drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, 0, NULL) : TC_ACT_OK;
-	struct bpf_tunnel_key key = {};
-	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) == 0)
-		f.src_identity = key.tunnel_id == IDENTITY_HOST ? IDENTITY_REMOTE_NODE : key.tunnel_id;
+	struct endpoint_info *dep = lookup_endpoint4(f.daddr);
+	struct lb_config *lc = lb_config();
+	__s64 id = encap_source_identity(skb, &f, lc ? lc->loopback : 0);
+	if (id < 0)
+		return drop(skb, -id, METRIC_INGRESS, dep ? dep->id : 0, &f);
+	f.src_identity = id;
 	struct node_config *cfg = node_config();
 	if (cfg) {
 		/* Frontends reached through the tunnel, and replies to flows this node source-NATed. */
@@ -24,7 +30,6 @@ int from_overlay(struct __sk_buff *skb)
 		if (lr >= 0)
 			return lr;
 	}
-	struct endpoint_info *dep = lookup_endpoint4(f.daddr);
 	if (!dep)
 		return TC_ACT_OK;
 	f.dst_identity = dep->identity;
@@ -44,11 +49,14 @@ int to_overlay(struct __sk_buff *skb)
 	struct ipcache_value *dst = ipcache_lookup4(f.daddr);
 	if (!dst || !dst->tunnel_ep)
 		return drop(skb, DROP_NO_TUNNEL_KEY, METRIC_EGRESS, 0, &f);
-	struct bpf_tunnel_key key = {};
-	key.remote_ipv4 = bpf_ntohl(dst->tunnel_ep);
-	key.tunnel_id = IDENTITY_HOST;
-	key.tunnel_ttl = 64;
-	if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), BPF_F_ZERO_CSUM_TX) < 0)
+	/* The node's own stack is `host` to the other side; a packet it only forwards (received on
+	 * some interface) is not: the identity of a local pod that sent it, else world. */
+	__u32 identity = IDENTITY_HOST;
+	if (skb->ingress_ifindex) {
+		struct endpoint_info *ep = lookup_endpoint4(f.saddr);
+		identity = ep && ep->ifindex == skb->ingress_ifindex ? ep->identity : IDENTITY_WORLD;
+	}
+	if (encap_set_key(skb, dst->tunnel_ep, identity) < 0)
 		return drop(skb, DROP_NO_TUNNEL_KEY, METRIC_EGRESS, 0, &f);
 	return TC_ACT_OK;
 }

@@ -1,4 +1,7 @@
-/* Shared definitions for every Sluice program: includes, helpers, constants. */
+/* Shared definitions for every Sluice program: includes, helpers, and the constants the agent
+ * shares with the data path. Constants are C enums so they stay in each object's BTF: the agent
+ * checks them against its Java counterparts when it loads the objects (DatapathConstants), and
+ * refuses a stale build. */
 #ifndef SLUICE_COMMON_H
 #define SLUICE_COMMON_H
 
@@ -20,23 +23,33 @@
 #define AF_INET6 10
 
 /* Reserved security identities, numbered as Cilium numbers them. */
-#define IDENTITY_UNKNOWN     0
-#define IDENTITY_HOST        1
-#define IDENTITY_WORLD       2
-#define IDENTITY_UNMANAGED   3
-#define IDENTITY_HEALTH      4
-#define IDENTITY_INIT        5
-#define IDENTITY_REMOTE_NODE 6
+enum sl_identity {
+	IDENTITY_UNKNOWN     = 0,
+	IDENTITY_HOST        = 1,
+	IDENTITY_WORLD       = 2,
+	IDENTITY_UNMANAGED   = 3,
+	IDENTITY_HEALTH      = 4,
+	IDENTITY_INIT        = 5,
+	IDENTITY_REMOTE_NODE = 6,
+};
 
-/* skb->mark layout for packets Sluice has already handled in this node:
- * the upper 16 bits are a magic, the lower 16 unused for now. The overlay egress program
- * uses it to tell our own redirects (tunnel key already set) from host-stack traffic. */
-#define MARK_MAGIC_MASK   0xffff0000
-#define MARK_MAGIC_LXC    0x5c1e0000
-
-/* skb->mark carrying the source identity (24 bits) from where it was known (pod, uplink, tunnel)
- * to to_container; set only when no other Sluice mark is on the packet. */
-#define MARK_ID_MAGIC_MASK 0xff000000
-#define MARK_ID_MAGIC      0xa5000000
+/* Every skb->mark value Sluice sets, in one table. Marks only live inside one node: the kernel
+ * clears them when a packet crosses into another namespace, so nothing outside can forge them.
+ *   MARK_MAGIC_LXC:     from_container redirected the packet into the tunnel with its key set;
+ *                       to_overlay must not overwrite the key.
+ *   MARK_MAGIC_LB:      the uplink or overlay translated the packet to a local backend of the
+ *                       frontend in the low 16 bits; to_container records it for the replies.
+ *   MARK_MAGIC_HAIRPIN: from_container delivers a pod's own request through its own Service
+ *                       back into the pod; to_container exempts it from policy.
+ *   MARK_ID_MAGIC:      the source identity (low 24 bits) where it was known (pod, uplink,
+ *                       tunnel), for to_container; set only when no other mark is on the packet. */
+enum sl_mark {
+	MARK_MAGIC_MASK    = 0xffff0000,
+	MARK_MAGIC_LXC     = 0x5c1e0000,
+	MARK_MAGIC_LB      = 0x5c1f0000,
+	MARK_MAGIC_HAIRPIN = 0x5c200000,
+	MARK_ID_MAGIC_MASK = 0xff000000,
+	MARK_ID_MAGIC      = 0xa5000000,
+};
 
 #endif

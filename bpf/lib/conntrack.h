@@ -21,13 +21,18 @@
 #include "common.h"
 #include "maps.h"
 #include "drop.h"
+#include "l4.h"
+#include "icmp.h"
 
 #define CT_TCP_MAX 524288   /* defaults; the agent sets bpf.ctTcpMax / bpf.ctAnyMax before load */
 #define CT_ANY_MAX 262144
 
-enum { CT_NEW = 0, CT_ESTABLISHED = 1, CT_REPLY = 2, CT_RELATED = 3 };
-enum { CT_EGRESS = 1 /* from a local pod (from_container) */, CT_INGRESS = 2 /* into a local pod (to_container) */,
-       CT_SERVICE = 3 /* client -> frontend, before translation: the chosen backend */ };
+enum sl_ct_result { CT_NEW = 0, CT_ESTABLISHED = 1, CT_REPLY = 2, CT_RELATED = 3 };
+enum sl_ct_dir {
+	CT_EGRESS  = 1,   /* from a local pod (from_container) */
+	CT_INGRESS = 2,   /* into a local pod (to_container) */
+	CT_SERVICE = 3,   /* client -> frontend, before translation: the chosen backend */
+};
 
 /* Lifetimes in seconds, refreshed by every packet of the flow. */
 #define CT_TIMEOUT_SYN         60      /* TCP until the first reply */
@@ -38,12 +43,14 @@ enum { CT_EGRESS = 1 /* from a local pod (from_container) */, CT_INGRESS = 2 /* 
 #define NSEC_PER_SEC 1000000000ULL
 
 /* ct_entry.flags / ct_state.flags */
-#define CT_F_SYN_ONLY   0x01   /* TCP: only SYNs seen so far, no reply or ACK */
-#define CT_F_REPLY_SEEN 0x02
-#define CT_F_CLOSE_TX   0x04   /* FIN or RST from the side that opened */
-#define CT_F_CLOSE_RX   0x08   /* FIN or RST from the other side */
-#define CT_F_HAIRPIN    0x10   /* a pod reached itself through a Service: source NATed to the service loopback */
-#define CT_F_NODEPORT   0x20   /* external client, local backend, no SNAT: the backend's replies are reverse-translated */
+enum sl_ct_flags {
+	CT_F_SYN_ONLY   = 0x01,   /* TCP: only SYNs seen so far, no reply or ACK */
+	CT_F_REPLY_SEEN = 0x02,
+	CT_F_CLOSE_TX   = 0x04,   /* FIN or RST from the side that opened */
+	CT_F_CLOSE_RX   = 0x08,   /* FIN or RST from the other side */
+	CT_F_HAIRPIN    = 0x10,   /* a pod reached itself through a Service: source NATed to the service loopback */
+	CT_F_NODEPORT   = 0x20,   /* external client, local backend, no SNAT: the backend's replies are reverse-translated */
+};
 
 struct ct4_key {
 	__be32 saddr;
@@ -119,96 +126,24 @@ struct {
 	__type(value, struct ct_limits);
 } sl_ct_limits SEC(".maps");
 
-#define TCP_FLAG_FIN 0x01
-#define TCP_FLAG_SYN 0x02
-#define TCP_FLAG_RST 0x04
-#define TCP_FLAG_ACK 0x10
-
-static __always_inline int l4_offset(struct __sk_buff *skb)
-{
-	__u8 vihl;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &vihl, 1) < 0)
-		return -1;
-	return ETH_HLEN + (vihl & 0x0f) * 4;
-}
-
-/* TCP flags byte of the packet (0 for others or when not in the packet). */
-static __always_inline __u8 ct_tcp_flags(struct __sk_buff *skb, const struct flow4 *f)
-{
-	__u8 fl = 0;
-	if (f->proto != IPPROTO_TCP)
-		return 0;
-	int off = l4_offset(skb);
-	if (off < 0 || bpf_skb_load_bytes(skb, off + 13, &fl, 1) < 0)
-		return 0;
-	return fl;
-}
-
-#define ICMP_ECHOREPLY     0
-#define ICMP_DEST_UNREACH  3
-#define ICMP_ECHO          8
-#define ICMP_TIME_EXCEEDED 11
-#define ICMP_PARAMETERPROB 12
-
-/* Builds the key of the packet. *related is set for ICMP errors: the key is then the embedded
- * (original) packet's tuple. Returns -1 when the headers are not in the packet. */
-static __always_inline int ct_key4(struct __sk_buff *skb, const struct flow4 *f, struct ct4_key *k, int *related)
+/* Builds the key of the packet from its flow facts (ICMP echo: the identifier as a port).
+ * Returns 0; 1 for an ICMP error whose quote belongs to it (lib/icmp.h): the key is then the
+ * quoted packet's tuple; -1 when the ports are needed and unknown (a non-first fragment whose
+ * first fragment was not seen). */
+static __always_inline int ct_key4(struct __sk_buff *skb, const struct flow4 *f, int dir, struct ct4_key *k)
 {
 	k->saddr = f->saddr;
 	k->daddr = f->daddr;
 	k->sport = f->sport;
 	k->dport = f->dport;
 	k->proto = f->proto;
-	*related = 0;
-	if (f->proto != IPPROTO_ICMP)
-		return 0;
-	int off = l4_offset(skb);
-	if (off < 0)
+	if (f->fragment && !f->ports_known && (l4_has_ports(f->proto) || f->proto == IPPROTO_ICMP))
 		return -1;
-	__u8 icmp[8];
-	if (bpf_skb_load_bytes(skb, off, icmp, 8) < 0)
-		return -1;
-	__be16 id = *(__be16 *)&icmp[4];
-	if (icmp[0] == ICMP_ECHO) {
-		k->sport = id;
-		k->dport = 0;
+	if (f->proto != IPPROTO_ICMP || f->fragment || !icmp_is_error(f->icmp_type))
 		return 0;
-	}
-	if (icmp[0] == ICMP_ECHOREPLY) {
-		k->sport = 0;
-		k->dport = id;
-		return 0;
-	}
-	if (icmp[0] != ICMP_DEST_UNREACH && icmp[0] != ICMP_TIME_EXCEEDED && icmp[0] != ICMP_PARAMETERPROB) {
-		k->sport = 0;
-		k->dport = 0;
-		return 0;
-	}
-	/* An error: the tuple of the packet it is about, as that packet was sent. */
-	struct iphdr inner;
-	if (bpf_skb_load_bytes(skb, off + 8, &inner, sizeof(inner)) < 0)
-		return -1;
-	int ioff = off + 8 + inner.ihl * 4;
-	k->saddr = inner.saddr;
-	k->daddr = inner.daddr;
-	k->proto = inner.protocol;
-	k->sport = 0;
-	k->dport = 0;
-	if (inner.protocol == IPPROTO_TCP || inner.protocol == IPPROTO_UDP) {
-		__be16 ports[2];
-		if (bpf_skb_load_bytes(skb, ioff, ports, 4) < 0)
-			return -1;
-		k->sport = ports[0];
-		k->dport = ports[1];
-	} else if (inner.protocol == IPPROTO_ICMP) {
-		__u8 ih[8];
-		if (bpf_skb_load_bytes(skb, ioff, ih, 8) < 0)
-			return -1;
-		if (ih[0] == ICMP_ECHO)
-			k->sport = *(__be16 *)&ih[4];
-	}
-	*related = 1;
-	return 0;
+	if (icmp_quoted_tuple(skb, f, dir == CT_EGRESS, &k->saddr, &k->daddr, &k->sport, &k->dport, &k->proto) < 0)
+		return 0;   /* not about a flow of its own addresses: a plain ICMP packet */
+	return 1;
 }
 
 static __always_inline struct ct_entry *ct_map_lookup(struct ct4_key *k)
@@ -246,9 +181,9 @@ static __always_inline void ct_touch(struct ct_entry *e, __u8 proto, __u8 tcpfla
 		fl |= CT_F_REPLY_SEEN;
 	if (proto == IPPROTO_TCP) {
 		/* The opener's ACK also ends the SYN phase: service entries never see replies. */
-		if (reply || (tcpflags & TCP_FLAG_ACK))
+		if (reply || (tcpflags & TCP_F_ACK))
 			fl &= ~CT_F_SYN_ONLY;
-		if (tcpflags & (TCP_FLAG_FIN | TCP_FLAG_RST))
+		if (tcpflags & (TCP_F_FIN | TCP_F_RST))
 			fl |= reply ? CT_F_CLOSE_RX : CT_F_CLOSE_TX;
 	}
 	if (fl != e->flags)
@@ -263,32 +198,47 @@ static __always_inline __u8 ct_opposite(int dir)
 	return dir == CT_EGRESS ? CT_INGRESS : dir == CT_INGRESS ? CT_EGRESS : dir;
 }
 
+static __always_inline void ct_reverse(const struct ct4_key *k, struct ct4_key *r, __u8 dir)
+{
+	r->saddr = k->daddr;
+	r->daddr = k->saddr;
+	r->sport = k->dport;
+	r->dport = k->sport;
+	r->proto = k->proto;
+	r->dir = dir;
+}
+
 /* Looks up the flow of this packet as seen at hook `dir`; returns CT_*; refreshes lifetime and TCP
  * state; fills *st from the entry found (left untouched on CT_NEW). A TCP SYN on an entry that is
- * closing is a new connection reusing the tuple: CT_NEW, and ct_create4 replaces the entry. */
+ * closing is a new connection reusing the tuple: CT_NEW, and ct_create4 replaces the entry.
+ * An ICMP error is CT_RELATED when the packet it quotes passed this hook the other way, as a
+ * packet of a flow this endpoint opened or answered. */
 static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct flow4 *f, int dir, struct ct_state *st)
 {
-	struct ct4_key k = {};
-	int related;
-	if (ct_key4(skb, f, &k, &related) < 0)
+	struct ct4_key k = {}, r = {};
+	int kr = ct_key4(skb, f, dir, &k);
+	if (kr < 0)
 		return CT_NEW;
 	__u64 now = bpf_ktime_get_ns();
 	struct ct_entry *e;
-	if (related) {
-		/* The embedded packet went the other way through this hook. */
+	if (kr == 1) {
 		k.dir = ct_opposite(dir);
 		e = ct_map_lookup(&k);
+		if (!e || e->lifetime <= now) {
+			ct_reverse(&k, &r, dir);
+			e = ct_map_lookup(&r);
+		}
 		if (e && e->lifetime > now) {
 			ct_fill_state(e, st);
 			return CT_RELATED;
 		}
 		return CT_NEW;
 	}
-	__u8 tcpflags = ct_tcp_flags(skb, f);
+	__u8 tcpflags = f->tcp_flags;
 	k.dir = dir;
 	e = ct_map_lookup(&k);
 	if (e && e->lifetime > now) {
-		if ((tcpflags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN && (e->flags & (CT_F_CLOSE_TX | CT_F_CLOSE_RX)))
+		if ((tcpflags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN && (e->flags & (CT_F_CLOSE_TX | CT_F_CLOSE_RX)))
 			return CT_NEW;
 		ct_touch(e, k.proto, tcpflags, 0, skb->len, now);
 		ct_fill_state(e, st);
@@ -296,9 +246,7 @@ static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct flow4 
 	}
 	if (dir == CT_SERVICE)
 		return CT_NEW;
-	struct ct4_key r = {
-		.saddr = k.daddr, .daddr = k.saddr, .sport = k.dport, .dport = k.sport, .proto = k.proto, .dir = ct_opposite(dir),
-	};
+	ct_reverse(&k, &r, ct_opposite(dir));
 	e = ct_map_lookup(&r);
 	if (e && e->lifetime > now) {
 		ct_touch(e, k.proto, tcpflags, 1, skb->len, now);
@@ -319,18 +267,15 @@ static __always_inline __s64 *ct_fill(__u8 proto)
 static __always_inline int ct_create4(struct __sk_buff *skb, const struct flow4 *f, int dir, const struct ct_state *st)
 {
 	struct ct4_key k = {};
-	int related;
-	if (ct_key4(skb, f, &k, &related) < 0)
-		return 0;
-	if (related)
-		return 0;   /* errors belong to the flow they are about; they open none */
+	if (ct_key4(skb, f, dir, &k) != 0)
+		return 0;   /* errors belong to the flow they are about, and fragments to their first; they open none */
 	k.dir = dir;
-	__u8 tcpflags = ct_tcp_flags(skb, f);
+	__u8 tcpflags = f->tcp_flags;
 	struct ct_entry e = {
 		.rev_nat_id = st->rev_nat_id, .backend_id = st->backend_id, .nat_addr = st->nat_addr, .nat_port = st->nat_port,
 		.flags = st->flags & (CT_F_HAIRPIN | CT_F_NODEPORT), .src_identity = f->src_identity, .packets = 1, .bytes = skb->len,
 	};
-	if (k.proto == IPPROTO_TCP && (tcpflags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
+	if (k.proto == IPPROTO_TCP && (tcpflags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN)
 		e.flags |= CT_F_SYN_ONLY;
 	e.lifetime = bpf_ktime_get_ns() + ct_timeout(k.proto, e.flags) * NSEC_PER_SEC;
 	__u32 zero = 0, max = 0;

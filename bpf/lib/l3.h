@@ -4,13 +4,21 @@
 
 #include "common.h"
 #include "drop.h"
+#include "maps.h"
+#include "l4.h"
 
-#define PARSE_OK      0
-#define PARSE_NOT_IP4 1
-#define PARSE_ARP     2
-#define PARSE_BAD     3
+enum sl_parse {
+	PARSE_OK      = 0,
+	PARSE_NOT_IP4 = 1,
+	PARSE_ARP     = 2,
+	PARSE_BAD     = 3,
+};
 
-/* Validates Ethernet and IPv4 headers and fills the flow facts (ports from the first fragment only). */
+#define IP_MF     0x2000
+#define IP_OFFSET 0x1fff
+
+/* Validates the Ethernet and IPv4 headers and fills the flow facts, L4 included (lib/l4.h).
+ * PARSE_BAD: a header is truncated or inconsistent (IHL, total length, a cut-short L4 header). */
 static __always_inline int parse4(struct __sk_buff *skb, struct flow4 *f)
 {
 	void *data = (void *)(long)skb->data;
@@ -23,23 +31,24 @@ static __always_inline int parse4(struct __sk_buff *skb, struct flow4 *f)
 		return PARSE_ARP;
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return PARSE_NOT_IP4;
-	struct iphdr *ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > end)
+	struct iphdr ip;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0)
 		return PARSE_BAD;
-	if (ip->version != 4 || ip->ihl < 5)
+	__u32 hlen = ip.ihl * 4;
+	__u32 tot = bpf_ntohs(ip.tot_len);
+	if (ip.version != 4 || hlen < sizeof(ip) || tot < hlen || skb->len < ETH_HLEN + tot)
 		return PARSE_BAD;
-	f->saddr = ip->saddr;
-	f->daddr = ip->daddr;
-	f->proto = ip->protocol;
-	f->fragment = (ip->frag_off & bpf_htons(0x1fff)) != 0;
-	/* ports only when this is the first fragment and the L4 header is in the linear data */
-	if ((ip->frag_off & bpf_htons(0x1fff)) == 0 && (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP)) {
-		__be16 *ports = (void *)ip + ip->ihl * 4;
-		if ((void *)(ports + 2) <= end) {
-			f->sport = ports[0];
-			f->dport = ports[1];
-		}
-	}
+	f->saddr = ip.saddr;
+	f->daddr = ip.daddr;
+	f->proto = ip.protocol;
+	f->ip_id = ip.id;
+	f->fragment = (ip.frag_off & bpf_htons(IP_OFFSET)) != 0;
+	f->more_frags = (ip.frag_off & bpf_htons(IP_MF)) != 0;
+	f->l4_off = ETH_HLEN + hlen;
+	if (!f->fragment && l4_parse(skb, f, tot - hlen) < 0)
+		return PARSE_BAD;
+	if (f->fragment || f->more_frags)
+		l4_frag_ports(f);
 	return PARSE_OK;
 }
 

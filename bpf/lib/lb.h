@@ -19,6 +19,8 @@
 #include "l3.h"
 #include "conntrack.h"
 #include "nat.h"
+#include "icmp.h"
+#include "encap.h"
 
 #define LB_SERVICES_MAX  65536    /* defaults; the agent sizes them from bpf.lbMapMax before load */
 #define LB_BACKENDS_MAX  65536
@@ -26,28 +28,30 @@
 #define LB_AFFINITY_MAX  65536
 #define LB_MAGLEV_INNER  16381    /* template only: inner maps carry BPF_F_INNER_MAP, so any M fits */
 
-/* skb->mark from the uplink/overlay to a local backend: "translated from frontend <low 16 bits>",
- * so to_container can record it in the flow's entry and from_container translates the replies. */
-#define MARK_MAGIC_LB 0x5c1f0000
-
 /* lb4_service.flags */
-#define LB_F_AFFINITY        0x01   /* sessionAffinity ClientIP */
-#define LB_F_LOCAL           0x02   /* backends restricted to this node (eTP/iTP Local) */
-#define LB_F_PRESERVE_CLIENT 0x04   /* eTP Local: never SNAT external clients */
-#define LB_F_EXTERNAL        0x08   /* reachable from outside the node: NodePort, ExternalIP, LoadBalancer */
-#define LB_F_REJECT          0x10   /* no backend: ICMP port unreachable (else drop) */
-#define LB_F_MAGLEV          0x20
+enum sl_lb_flags {
+	LB_F_AFFINITY        = 0x01,   /* sessionAffinity ClientIP */
+	LB_F_LOCAL           = 0x02,   /* backends restricted to this node (eTP/iTP Local) */
+	LB_F_PRESERVE_CLIENT = 0x04,   /* eTP Local: never SNAT external clients */
+	LB_F_EXTERNAL        = 0x08,   /* reachable from outside the node: NodePort, ExternalIP, LoadBalancer */
+	LB_F_REJECT          = 0x10,   /* no backend: ICMP port unreachable (else drop) */
+	LB_F_MAGLEV          = 0x20,
+};
 
 /* lb4_service.type */
-#define LB_T_CLUSTER_IP    1
-#define LB_T_NODE_PORT     2
-#define LB_T_EXTERNAL_IP   3
-#define LB_T_LOAD_BALANCER 4
+enum sl_lb_type {
+	LB_T_CLUSTER_IP    = 1,
+	LB_T_NODE_PORT     = 2,
+	LB_T_EXTERNAL_IP   = 3,
+	LB_T_LOAD_BALANCER = 4,
+};
 
 /* lb_config.flags */
-#define LB_CFG_ENABLED    0x01   /* kubeProxyReplacement */
-#define LB_CFG_MASQUERADE 0x02   /* bpf.masquerade */
-#define LB_CFG_STATELESS  0x04   /* conntrack.enabled false: no CT_SERVICE entries, hash choice */
+enum sl_lb_config_flags {
+	LB_CFG_ENABLED    = 0x01,   /* kubeProxyReplacement */
+	LB_CFG_MASQUERADE = 0x02,   /* bpf.masquerade */
+	LB_CFG_STATELESS  = 0x04,   /* conntrack.enabled false: no CT_SERVICE entries, hash choice */
+};
 
 struct lb4_key {
 	__be32 address;
@@ -213,7 +217,7 @@ static __always_inline int lb4_xlate(struct __sk_buff *skb, struct flow4 *f, con
 {
 	if (!(lc->flags & LB_CFG_ENABLED))
 		return LB_NONE;
-	if ((f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP) || !f->dport)
+	if ((f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP) || !f->ports_known || !f->dport)
 		return LB_NONE;
 	struct lb4_key key = { .address = f->daddr, .dport = f->dport, .proto = f->proto };
 	struct lb4_service *svc = bpf_map_lookup_elem(&sl_lb4_services, &key);
@@ -236,6 +240,9 @@ static __always_inline int lb4_xlate(struct __sk_buff *skb, struct flow4 *f, con
 	 * unless that backend is gone or its id now names another backend. */
 	if (stateful) {
 		ct = ct_lookup4(skb, f, CT_SERVICE, &st);
+		/* A non-first fragment follows its first fragment's backend, or is dropped. */
+		if (f->fragment && ct != CT_ESTABLISHED)
+			return -DROP_FRAGMENT;
 		if (ct == CT_ESTABLISHED) {
 			be = lb4_backend(st.backend_id);
 			if (be && be->address == st.nat_addr && be->port == st.nat_port)
@@ -254,6 +261,8 @@ static __always_inline int lb4_xlate(struct __sk_buff *skb, struct flow4 *f, con
 		}
 	}
 	if (!be) {
+		if (f->fragment && stateful)
+			return -DROP_FRAGMENT;   /* its backend is gone: never a new one mid-datagram */
 		bid = lb4_pick(svc, f, lc);
 		be = bid ? lb4_backend(bid) : NULL;
 		if (!be)
@@ -272,7 +281,7 @@ static __always_inline int lb4_xlate(struct __sk_buff *skb, struct flow4 *f, con
 		if (r)
 			return -r;
 	}
-	if (nat4_rewrite(skb, f->proto, 0, f->daddr, baddr, f->dport, bport) < 0)
+	if (nat4_rewrite(skb, f, 0, f->daddr, baddr, f->dport, bport) < 0)
 		return -DROP_INVALID_PACKET;
 	f->daddr = baddr;
 	f->dport = bport;
@@ -289,7 +298,7 @@ static __always_inline int lb4_xlate_pod(struct __sk_buff *skb, struct flow4 *f,
 	if (r != LB_XLATED || f->daddr != f->saddr)
 		return r;
 	__be32 lo = lc->loopback;
-	if (nat4_rewrite(skb, f->proto, 1, f->saddr, lo, f->sport, f->sport) < 0)
+	if (nat4_rewrite(skb, f, 1, f->saddr, lo, f->sport, f->sport) < 0)
 		return -DROP_INVALID_PACKET;
 	f->saddr = lo;
 	res->hairpin = 1;
@@ -307,11 +316,11 @@ static __always_inline int lb4_rev_nat(struct __sk_buff *skb, struct flow4 *f, _
 	__be16 vport = rn->port;
 	__be32 self = f->saddr;
 	if (ct_flags & CT_F_HAIRPIN) {
-		if (nat4_rewrite(skb, f->proto, 0, f->daddr, self, f->dport, f->dport) < 0)
+		if (nat4_rewrite(skb, f, 0, f->daddr, self, f->dport, f->dport) < 0)
 			return -1;
 		f->daddr = self;
 	}
-	if (nat4_rewrite(skb, f->proto, 1, f->saddr, vip, f->sport, vport) < 0)
+	if (nat4_rewrite(skb, f, 1, f->saddr, vip, f->sport, vport) < 0)
 		return -1;
 	f->saddr = vip;
 	f->sport = vport;
@@ -326,56 +335,6 @@ static __always_inline __u32 lb4_mark_rev_nat(struct __sk_buff *skb)
 	__u32 id = skb->mark & 0xffff;
 	skb->mark = 0;
 	return id;
-}
-
-struct icmp4_unreach {
-	__u8 type;
-	__u8 code;
-	__sum16 check;
-	__u32 unused;
-	__u8 orig[28];   /* the offending packet's IP header and first 8 bytes of its payload */
-};
-
-static __always_inline __u16 csum_fold32(__u32 c)
-{
-	c = (c & 0xffff) + (c >> 16);
-	c = (c & 0xffff) + (c >> 16);
-	return (__u16)~c;
-}
-
-/* Turns the packet into an ICMP port unreachable to its sender, from the address it was sent to,
- * carrying its header as RFC 792 asks; Ethernet addresses swapped. Only a 20-byte IP header is
- * quoted exactly; others (options) are refused with -1. */
-static __always_inline int icmp4_port_unreach(struct __sk_buff *skb)
-{
-	struct ethhdr eth;
-	struct icmp4_unreach icmp = { .type = ICMP_DEST_UNREACH, .code = 3 };
-	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
-		return -1;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, icmp.orig, sizeof(icmp.orig)) < 0)
-		return -1;
-	struct iphdr *o = (struct iphdr *)icmp.orig;
-	if (o->ihl != 5)
-		return -1;
-	struct iphdr ip = {
-		.version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_ICMP,
-		.tot_len = bpf_htons(sizeof(struct iphdr) + sizeof(icmp)), .saddr = o->daddr, .daddr = o->saddr,
-	};
-	ip.check = csum_fold32(bpf_csum_diff(NULL, 0, (__be32 *)&ip, sizeof(ip), 0));
-	icmp.check = csum_fold32(bpf_csum_diff(NULL, 0, (__be32 *)&icmp, sizeof(icmp), 0));
-	__u8 mac[ETH_ALEN];
-	__builtin_memcpy(mac, eth.h_dest, ETH_ALEN);
-	__builtin_memcpy(eth.h_dest, eth.h_source, ETH_ALEN);
-	__builtin_memcpy(eth.h_source, mac, ETH_ALEN);
-	if (bpf_skb_change_tail(skb, ETH_HLEN + sizeof(ip) + sizeof(icmp), 0) < 0)
-		return -1;
-	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) < 0)
-		return -1;
-	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0) < 0)
-		return -1;
-	if (bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(ip), &icmp, sizeof(icmp), 0) < 0)
-		return -1;
-	return 0;
 }
 
 /* A frontend without a backend: counted and reported as DROP_NO_BACKEND either way; with reject
@@ -407,17 +366,8 @@ static __always_inline int lb4_forward(struct __sk_buff *skb, struct flow4 *f, c
 		return deliver_local(skb, dep, dir, ep ? ep : dep->id, f);
 	}
 	struct ipcache_value *dst = ipcache_lookup4(f->daddr);
-	if (dst && dst->tunnel_ep && (cfg->flags & CONFIG_F_TUNNEL)) {
-		struct bpf_tunnel_key key = {};
-		key.remote_ipv4 = bpf_ntohl(dst->tunnel_ep);
-		key.tunnel_id = tunnel_identity;
-		key.tunnel_ttl = 64;
-		if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), BPF_F_ZERO_CSUM_TX) < 0)
-			return drop(skb, DROP_NO_TUNNEL_KEY, dir, ep, f);
-		skb->mark = MARK_MAGIC_LXC;
-		count(REASON_FORWARDED, dir, ep, skb->len);
-		return bpf_redirect(cfg->tunnel_ifindex, 0);
-	}
+	if (dst && dst->tunnel_ep && (cfg->flags & CONFIG_F_TUNNEL))
+		return encap_redirect(skb, cfg, dst->tunnel_ep, tunnel_identity, dir, ep, f);
 	count(REASON_FORWARDED, dir, ep, skb->len);
 	return bpf_redirect_neigh(cfg->uplink_ifindex, NULL, 0, 0);
 }

@@ -48,17 +48,22 @@ struct ipcache_key {
 	};
 };
 
-#define IPCACHE_F_LOCAL_NODE 1  /* this node's own address */
-#define IPCACHE_F_POD_CIDR   2  /* a node's whole pod CIDR (fallback before the pod is known) */
+enum sl_ipcache_flags {
+	IPCACHE_F_LOCAL_NODE = 1,  /* this node's own address */
+	IPCACHE_F_POD_CIDR   = 2,  /* a node's whole pod CIDR (fallback before the pod is known) */
+};
 
 struct ipcache_value {
 	__u32 identity;
-	__be32 tunnel_ep;   /* node address to tunnel to; 0 = local or not via tunnel */
+	__be32 tunnel_ep;   /* the node this address lives behind (tunnel mode: the one to tunnel to);
+			     * 0 = this node, or not behind a node (world) */
 	__u8 flags;
 	__u8 pad[3];
 };
 
-#define CONFIG_F_TUNNEL 1
+enum sl_config_flags {
+	CONFIG_F_TUNNEL = 1,
+};
 
 struct node_config {
 	__be32 node_ip;

@@ -17,15 +17,18 @@
 #include "common.h"
 #include "maps.h"
 #include "drop.h"
+#include "l4.h"
 
 #define POLICY_MAX       1048576
 #define POLICY_CIDR_MAX  262144
 
 /* Verdicts; a larger number wins when several lookups match. */
-#define POLICY_NONE     0
-#define POLICY_REDIRECT 1   /* allowed at L4, needs the L7 proxy */
-#define POLICY_ALLOW    2
-#define POLICY_DENY     3
+enum sl_verdict {
+	POLICY_NONE     = 0,
+	POLICY_REDIRECT = 1,   /* allowed at L4, needs the L7 proxy */
+	POLICY_ALLOW    = 2,
+	POLICY_DENY     = 3,
+};
 
 #define POLICY_KEY_FIXED_BITS 72   /* endpoint 32 + identity 32 + direction 8 */
 
@@ -76,11 +79,13 @@ struct {
 } sl_policy_cidr SEC(".maps");
 
 /* endpoint_info.flags, written by the agent with the endpoint's policy */
-#define EP_F_INGRESS_ENFORCED 0x01
-#define EP_F_EGRESS_ENFORCED  0x02
-#define EP_F_AUDIT            0x04
-#define EP_F_POLICY_PENDING   0x08   /* the agent has not computed this endpoint's policy yet: drop all */
-#define EP_F_POLICY_OVERFLOW  0x10   /* the endpoint's policy did not fit its map: drop all */
+enum sl_endpoint_flags {
+	EP_F_INGRESS_ENFORCED = 0x01,
+	EP_F_EGRESS_ENFORCED  = 0x02,
+	EP_F_AUDIT            = 0x04,
+	EP_F_POLICY_PENDING   = 0x08,   /* the agent has not computed this endpoint's policy yet: drop all */
+	EP_F_POLICY_OVERFLOW  = 0x10,   /* the endpoint's policy did not fit its map: drop all */
+};
 
 static __always_inline __u8 policy_lookup(__u32 ep, __u32 identity, __u8 dir, __u8 proto, __be16 dport, __u32 *rule)
 {
@@ -104,10 +109,11 @@ static __always_inline __u32 policy_cidr_identity(__u32 ep, __u8 dir, __be32 add
 
 static __always_inline __u8 max_verdict(__u8 a, __u8 b) { return a > b ? a : b; }
 
-/* The verdict for a packet of endpoint `ep` in direction `dir` with the given peer: 0 to pass, or
- * the drop reason. *audited is set when audit mode lets a would-be drop pass. */
+/* The verdict for a packet of endpoint `ep` in direction `dir` with the given peer, to destination
+ * port `dport` (the flow's, as its opener sent it): 0 to pass, or the drop reason. *audited is set
+ * when audit mode lets a would-be drop pass. */
 static __always_inline int policy_check(const struct endpoint_info *ep, __u8 dir, __u32 peer_identity,
-					__be32 peer_addr, const struct flow4 *f, int first_fragment, int *audited)
+					__be32 peer_addr, const struct flow4 *f, __be16 dport, int *audited)
 {
 	if (ep->flags & EP_F_POLICY_PENDING)
 		return DROP_POLICY_PENDING;
@@ -118,10 +124,10 @@ static __always_inline int policy_check(const struct endpoint_info *ep, __u8 dir
 	if (dir == METRIC_INGRESS && peer_identity == IDENTITY_HOST)
 		return 0;
 
-	/* Without its L4 header (a non-first fragment) only rules for every port can match. */
+	/* Without its ports (a non-first fragment whose first was not seen) only rules for every port
+	 * can match. */
 	__u8 proto = f->proto;
-	__be16 dport = first_fragment ? f->dport : 0;
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP)
+	if (!f->ports_known || !l4_has_ports(proto))
 		dport = 0;
 	__u32 rule = 0;
 	__u8 v = policy_lookup(ep->id, peer_identity, dir, proto, dport, &rule);
@@ -136,7 +142,7 @@ static __always_inline int policy_check(const struct endpoint_info *ep, __u8 dir
 	else if (v == POLICY_REDIRECT)
 		reason = DROP_PROXY_UNAVAILABLE;   /* fail closed until the L7 proxy exists */
 	else if (v == POLICY_NONE && enforced)
-		reason = first_fragment ? DROP_POLICY : DROP_FRAGMENT;
+		reason = f->ports_known || !l4_has_ports(proto) ? DROP_POLICY : DROP_FRAGMENT;
 	if (reason && (ep->flags & EP_F_AUDIT)) {
 		*audited = reason;
 		return 0;
@@ -144,13 +150,19 @@ static __always_inline int policy_check(const struct endpoint_info *ep, __u8 dir
 	return reason;
 }
 
-/* The source identity of a packet arriving at to_container. */
-static __always_inline __u32 ingress_identity(struct __sk_buff *skb, __be32 saddr)
+/* The source identity of a packet arriving at to_container at endpoint `ep`; *hairpin is set for
+ * a pod's own request through its own Service, which only from_container marks so. */
+static __always_inline __u32 ingress_identity(struct __sk_buff *skb, const struct endpoint_info *ep, __be32 saddr, int *hairpin)
 {
-	if ((skb->mark & MARK_ID_MAGIC_MASK) == MARK_ID_MAGIC) {
-		__u32 id = skb->mark & ~MARK_ID_MAGIC_MASK;
+	__u32 mark = skb->mark;
+	if (mark == MARK_MAGIC_HAIRPIN) {
 		skb->mark = 0;
-		return id;
+		*hairpin = 1;
+		return ep->identity;
+	}
+	if ((mark & MARK_ID_MAGIC_MASK) == MARK_ID_MAGIC) {
+		skb->mark = 0;
+		return mark & ~MARK_ID_MAGIC_MASK;
 	}
 	struct ipcache_value *v = ipcache_lookup4(saddr);
 	return v ? v->identity : IDENTITY_WORLD;

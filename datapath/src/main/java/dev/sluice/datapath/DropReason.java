@@ -11,15 +11,19 @@ public enum DropReason {
     NO_CONFIG(133, "Node config not programmed"),
     UNKNOWN_ENDPOINT(134, "Unknown endpoint"),
     NO_TUNNEL_KEY(135, "Cannot set tunnel key"),
+    TUNNEL_SOURCE(136, "Tunnel packet not from a known node"),
+    TUNNEL_SPOOF(137, "Tunnel packet with a source its node cannot send"),
+    WIRE_SPOOF(138, "Packet from the wire with a cluster source it cannot have"),
     POLICY(140, "Policy denied"),
     POLICY_DENY(141, "Policy denied by deny rule"),
     POLICY_PENDING(142, "Endpoint policy not programmed yet"),
     POLICY_FULL(143, "Endpoint policy map full"),
     PROXY_UNAVAILABLE(144, "L7 rule needs the proxy, which is not available"),
     AUDIT(145, "Policy audit (would be denied, forwarded)"),
+    POLICY_REVOKED(146, "Reply of a flow the policy no longer allows"),
     NO_BACKEND(150, "Service backend not found"),
     CT_FULL(151, "Conntrack table full"),
-    FRAGMENT(152, "Fragment without its first fragment"),
+    FRAGMENT(152, "Fragment whose first fragment was not seen"),
     NAT_NO_PORT(153, "No free port for source NAT");
 
     public final int code;

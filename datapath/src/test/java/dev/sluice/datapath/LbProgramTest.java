@@ -52,12 +52,14 @@ class LbProgramTest {
 
     Path pins;
     BpfObject lxc, netdev;
+    WireNetns wire;
     LbMaps lb;
 
     @BeforeEach
     void load() {
         Bpffs.ensureMounted(Path.of("/sys/fs/bpf"));
         pins = Path.of("/sys/fs/bpf/sl-test-" + UUID.randomUUID().toString().substring(0, 8));
+        wire = new WireNetns();
         lxc = open("bpf_lxc.o");
         netdev = open("bpf_netdev.o");
         lb = new LbMaps(lxc::map);
@@ -84,6 +86,7 @@ class LbProgramTest {
 
     @AfterEach
     void close() throws IOException {
+        wire.close();
         lxc.close();
         netdev.close();
         try (Stream<Path> s = Files.list(pins)) {
@@ -104,7 +107,10 @@ class LbProgramTest {
         lb.services().put(new LbServiceKey(Ip.parse(vip), port, proto), new LbService(id, n, flags, affinity, type));
     }
 
-    TestRun.Result run(BpfObject o, String prog, byte[] frame) { return o.program(prog).testRun(TestRun.Input.of(frame)); }
+    /** The uplink program runs in {@link WireNetns}, where its reverse-path check finds routes and neighbours. */
+    TestRun.Result run(BpfObject o, String prog, byte[] frame) {
+        return prog.equals("from_netdev") ? wire.run(o.program(prog), frame) : o.program(prog).testRun(TestRun.Input.of(frame));
+    }
 
     long count(int reason, int dir) {
         long sum = 0;

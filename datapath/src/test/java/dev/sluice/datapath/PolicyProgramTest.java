@@ -124,15 +124,20 @@ class PolicyProgramTest {
         assertThat(ingress(B, A, UDP, 53, 5354, 0)).isEqualTo(SHOT);
     }
 
+    int ingress(String src, String dst, int proto, int sport, int dport, int frag, int ipId) {
+        return lxc.program("to_container").testRun(TestRun.Input.of(Packets.ipv4("0e:00:00:00:00:01", BM, src, dst, proto, sport, dport, frag, ipId))).retval();
+    }
+
     @Test
-    void nonFirstFragmentsPassOnlyWithAnAllPortsRule() {
+    void nonFirstFragmentsTakeTheirFirstFragmentsPortsOrPassOnlyAnAllPortsRule() {
         endpoint(B, 12, 301, BM, PolicyMaps.F_INGRESS_ENFORCED);
         rule(12, PolicyMaps.INGRESS, 300, UDP, 53, 24, PolicyMaps.ALLOW);
-        assertThat(ingress(A, B, UDP, 1000, 53, 0x2000)).isEqualTo(OK);     // first fragment (MF set) has ports
-        assertThat(ingress(A, B, UDP, 1000, 53, 0x0010)).isEqualTo(SHOT);   // offset 128 bytes: no L4 header
+        assertThat(ingress(A, B, UDP, 1000, 53, 0x2000, 7)).isEqualTo(OK);     // first fragment (MF set) has ports
+        assertThat(ingress(A, B, UDP, 0, 0, 0x0010, 7)).isEqualTo(OK);         // its next fragment: port 53 from the first
+        assertThat(ingress(A, B, UDP, 0, 0, 0x0010, 8)).isEqualTo(SHOT);       // a datagram whose first fragment was never seen
         assertThat(count(DropReason.FRAGMENT.code, PolicyMaps.INGRESS, 12)).isEqualTo(1);
         rule(12, PolicyMaps.INGRESS, 300, UDP, 0, 8, PolicyMaps.ALLOW);
-        assertThat(ingress(A, B, UDP, 1000, 53, 0x0011)).isEqualTo(OK);
+        assertThat(ingress(A, B, UDP, 0, 0, 0x0010, 8)).isEqualTo(OK);
     }
 
     @Test
