@@ -81,25 +81,6 @@ final class Layouts {
         return out;
     }
 
-    static long offset(MemoryLayout struct, String field) {
-        return struct.byteOffset(MemoryLayout.PathElement.groupElement(field));
-    }
-
-    static String mac(MemorySegment s, long off) {
-        var sb = new StringBuilder();
-        for (int i = 0; i < 6; i++) {
-            if (i > 0) sb.append(':');
-            sb.append(String.format("%02x", s.get(U8, off + i) & 0xff));
-        }
-        return sb.toString();
-    }
-
-    static void mac(MemorySegment s, long off, String mac) {
-        String[] p = mac.split(":");
-        if (p.length != 6) throw new IllegalArgumentException("MAC " + mac + " (expected: six hex bytes aa:bb:cc:dd:ee:ff)");
-        for (int i = 0; i < 6; i++) s.set(U8, off + i, (byte) Integer.parseInt(p[i], 16));
-    }
-
     /** Reads a {@code __u8[6]} member through its {@link #field} handle as aa:bb:cc:dd:ee:ff. */
     static String mac(MemorySegment s, VarHandle mac) {
         var sb = new StringBuilder();
