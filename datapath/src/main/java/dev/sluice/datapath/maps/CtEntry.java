@@ -3,6 +3,7 @@ package dev.sluice.datapath.maps;
 import dev.sluice.bpf.Codec;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 
 /**
  * Value of sl_ct_tcp and sl_ct_any ({@code struct ct_entry}).
@@ -19,24 +20,29 @@ public record CtEntry(long lifetime, int revNatId, int backendId, int natAddr, i
             Layouts.BE32.withName("nat_addr"), Layouts.BE16.withName("nat_port"), Layouts.U16.withName("flags"),
             Layouts.U32.withName("src_identity"), Layouts.U32.withName("pad"), Layouts.U64.withName("packets"),
             Layouts.U64.withName("bytes"));
+    private static final VarHandle LIFETIME = Layouts.field(LAYOUT, "lifetime"), REV_NAT_ID = Layouts.field(LAYOUT, "rev_nat_id"),
+            BACKEND_ID = Layouts.field(LAYOUT, "backend_id"), NAT_ADDR = Layouts.field(LAYOUT, "nat_addr"),
+            NAT_PORT = Layouts.field(LAYOUT, "nat_port"), FLAGS = Layouts.field(LAYOUT, "flags"),
+            SRC_IDENTITY = Layouts.field(LAYOUT, "src_identity"), PACKETS = Layouts.field(LAYOUT, "packets"),
+            BYTES = Layouts.field(LAYOUT, "bytes");
 
     public static final Codec<CtEntry> CODEC = new Codec<>() {
         public MemoryLayout layout() { return LAYOUT; }
         public void write(MemorySegment s, CtEntry v) {
-            s.set(Layouts.U64, 0, v.lifetime);
-            s.set(Layouts.U32, 8, v.revNatId);
-            s.set(Layouts.U32, 12, v.backendId);
-            s.set(Layouts.BE32, 16, v.natAddr);
-            s.set(Layouts.BE16, 20, (short) v.natPort);
-            s.set(Layouts.U16, 22, (short) v.flags);
-            s.set(Layouts.U32, 24, v.srcIdentity);
-            s.set(Layouts.U64, 32, v.packets);
-            s.set(Layouts.U64, 40, v.bytes);
+            LIFETIME.set(s, v.lifetime);
+            REV_NAT_ID.set(s, v.revNatId);
+            BACKEND_ID.set(s, v.backendId);
+            NAT_ADDR.set(s, v.natAddr);
+            NAT_PORT.set(s, (short) v.natPort);
+            FLAGS.set(s, (short) v.flags);
+            SRC_IDENTITY.set(s, v.srcIdentity);
+            PACKETS.set(s, v.packets);
+            BYTES.set(s, v.bytes);
         }
         public CtEntry read(MemorySegment s) {
-            return new CtEntry(s.get(Layouts.U64, 0), s.get(Layouts.U32, 8), s.get(Layouts.U32, 12), s.get(Layouts.BE32, 16),
-                    s.get(Layouts.BE16, 20) & 0xffff, s.get(Layouts.U16, 22) & 0xffff, s.get(Layouts.U32, 24),
-                    s.get(Layouts.U64, 32), s.get(Layouts.U64, 40));
+            return new CtEntry((long) LIFETIME.get(s), (int) REV_NAT_ID.get(s), (int) BACKEND_ID.get(s), (int) NAT_ADDR.get(s),
+                    (short) NAT_PORT.get(s) & 0xffff, (short) FLAGS.get(s) & 0xffff, (int) SRC_IDENTITY.get(s),
+                    (long) PACKETS.get(s), (long) BYTES.get(s));
         }
     };
 

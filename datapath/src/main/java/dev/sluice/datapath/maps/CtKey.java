@@ -3,6 +3,7 @@ package dev.sluice.datapath.maps;
 import dev.sluice.bpf.Codec;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 
 /**
  * Key of sl_ct_tcp, sl_ct_any and sl_snat ({@code struct ct4_key}): addresses as host-order ints,
@@ -15,20 +16,23 @@ public record CtKey(int saddr, int daddr, int sport, int dport, int proto, int d
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.BE32.withName("saddr"), Layouts.BE32.withName("daddr"), Layouts.BE16.withName("sport"),
             Layouts.BE16.withName("dport"), Layouts.U8.withName("proto"), Layouts.U8.withName("dir"), Layouts.U16.withName("pad"));
+    private static final VarHandle SADDR = Layouts.field(LAYOUT, "saddr"), DADDR = Layouts.field(LAYOUT, "daddr"),
+            SPORT = Layouts.field(LAYOUT, "sport"), DPORT = Layouts.field(LAYOUT, "dport"), PROTO = Layouts.field(LAYOUT, "proto"),
+            DIR = Layouts.field(LAYOUT, "dir");
 
     public static final Codec<CtKey> CODEC = new Codec<>() {
         public MemoryLayout layout() { return LAYOUT; }
         public void write(MemorySegment s, CtKey k) {
-            s.set(Layouts.BE32, 0, k.saddr);
-            s.set(Layouts.BE32, 4, k.daddr);
-            s.set(Layouts.BE16, 8, (short) k.sport);
-            s.set(Layouts.BE16, 10, (short) k.dport);
-            s.set(Layouts.U8, 12, (byte) k.proto);
-            s.set(Layouts.U8, 13, (byte) k.dir);
+            SADDR.set(s, k.saddr);
+            DADDR.set(s, k.daddr);
+            SPORT.set(s, (short) k.sport);
+            DPORT.set(s, (short) k.dport);
+            PROTO.set(s, (byte) k.proto);
+            DIR.set(s, (byte) k.dir);
         }
         public CtKey read(MemorySegment s) {
-            return new CtKey(s.get(Layouts.BE32, 0), s.get(Layouts.BE32, 4), s.get(Layouts.BE16, 8) & 0xffff,
-                    s.get(Layouts.BE16, 10) & 0xffff, s.get(Layouts.U8, 12) & 0xff, s.get(Layouts.U8, 13) & 0xff);
+            return new CtKey((int) SADDR.get(s), (int) DADDR.get(s), (short) SPORT.get(s) & 0xffff,
+                    (short) DPORT.get(s) & 0xffff, (byte) PROTO.get(s) & 0xff, (byte) DIR.get(s) & 0xff);
         }
     };
 

@@ -3,6 +3,7 @@ package dev.sluice.datapath.maps;
 import dev.sluice.bpf.Codec;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 
 /**
  * Value of sl_ipcache ({@code struct ipcache_value}).
@@ -15,16 +16,18 @@ public record IpcacheValue(int identity, int tunnelEndpoint, int flags) {
     public static final int POD_CIDR = 2;
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.U32.withName("identity"), Layouts.BE32.withName("tunnel_ep"), Layouts.U8.withName("flags"), Layouts.bytes(3, "pad"));
+    private static final VarHandle IDENTITY = Layouts.field(LAYOUT, "identity"), TUNNEL_EP = Layouts.field(LAYOUT, "tunnel_ep"),
+            FLAGS = Layouts.field(LAYOUT, "flags");
 
     public static final Codec<IpcacheValue> CODEC = new Codec<>() {
         public MemoryLayout layout() { return LAYOUT; }
         public void write(MemorySegment s, IpcacheValue v) {
-            s.set(Layouts.U32, 0, v.identity);
-            s.set(Layouts.BE32, 4, v.tunnelEndpoint);
-            s.set(Layouts.U8, 8, (byte) v.flags);
+            IDENTITY.set(s, v.identity);
+            TUNNEL_EP.set(s, v.tunnelEndpoint);
+            FLAGS.set(s, (byte) v.flags);
         }
         public IpcacheValue read(MemorySegment s) {
-            return new IpcacheValue(s.get(Layouts.U32, 0), s.get(Layouts.BE32, 4), s.get(Layouts.U8, 8) & 0xff);
+            return new IpcacheValue((int) IDENTITY.get(s), (int) TUNNEL_EP.get(s), (byte) FLAGS.get(s) & 0xff);
         }
     };
 }

@@ -3,6 +3,7 @@ package dev.sluice.datapath.maps;
 import dev.sluice.bpf.Codec;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 
 /**
  * The single value of sl_lb_config ({@code struct lb_config}).
@@ -17,19 +18,21 @@ public record LbConfig(int loopback, int maglevSize, int flags, int snatMin, int
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.BE32.withName("loopback"), Layouts.U32.withName("maglev_size"), Layouts.U32.withName("flags"),
             Layouts.U16.withName("snat_min"), Layouts.U16.withName("snat_max"));
+    private static final VarHandle LOOPBACK = Layouts.field(LAYOUT, "loopback"), MAGLEV_SIZE = Layouts.field(LAYOUT, "maglev_size"),
+            FLAGS = Layouts.field(LAYOUT, "flags"), SNAT_MIN = Layouts.field(LAYOUT, "snat_min"), SNAT_MAX = Layouts.field(LAYOUT, "snat_max");
 
     public static final Codec<LbConfig> CODEC = new Codec<>() {
         public MemoryLayout layout() { return LAYOUT; }
         public void write(MemorySegment s, LbConfig v) {
-            s.set(Layouts.BE32, 0, v.loopback);
-            s.set(Layouts.U32, 4, v.maglevSize);
-            s.set(Layouts.U32, 8, v.flags);
-            s.set(Layouts.U16, 12, (short) v.snatMin);
-            s.set(Layouts.U16, 14, (short) v.snatMax);
+            LOOPBACK.set(s, v.loopback);
+            MAGLEV_SIZE.set(s, v.maglevSize);
+            FLAGS.set(s, v.flags);
+            SNAT_MIN.set(s, (short) v.snatMin);
+            SNAT_MAX.set(s, (short) v.snatMax);
         }
         public LbConfig read(MemorySegment s) {
-            return new LbConfig(s.get(Layouts.BE32, 0), s.get(Layouts.U32, 4), s.get(Layouts.U32, 8), s.get(Layouts.U16, 12) & 0xffff,
-                    s.get(Layouts.U16, 14) & 0xffff);
+            return new LbConfig((int) LOOPBACK.get(s), (int) MAGLEV_SIZE.get(s), (int) FLAGS.get(s), (short) SNAT_MIN.get(s) & 0xffff,
+                    (short) SNAT_MAX.get(s) & 0xffff);
         }
     };
 }

@@ -3,6 +3,7 @@ package dev.sluice.datapath.maps;
 import dev.sluice.bpf.Codec;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 
 /**
  * Value of sl_lb4_services ({@code struct lb4_service}).
@@ -18,19 +19,22 @@ public record LbService(int id, int count, int flags, int affinityTimeout, int t
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.U32.withName("id"), Layouts.U16.withName("count"), Layouts.U16.withName("flags"),
             Layouts.U32.withName("affinity_timeout"), Layouts.U8.withName("type"), Layouts.bytes(3, "pad"));
+    private static final VarHandle ID = Layouts.field(LAYOUT, "id"), COUNT = Layouts.field(LAYOUT, "count"),
+            FLAGS = Layouts.field(LAYOUT, "flags"), AFFINITY_TIMEOUT = Layouts.field(LAYOUT, "affinity_timeout"),
+            TYPE = Layouts.field(LAYOUT, "type");
 
     public static final Codec<LbService> CODEC = new Codec<>() {
         public MemoryLayout layout() { return LAYOUT; }
         public void write(MemorySegment s, LbService v) {
-            s.set(Layouts.U32, 0, v.id);
-            s.set(Layouts.U16, 4, (short) v.count);
-            s.set(Layouts.U16, 6, (short) v.flags);
-            s.set(Layouts.U32, 8, v.affinityTimeout);
-            s.set(Layouts.U8, 12, (byte) v.type);
+            ID.set(s, v.id);
+            COUNT.set(s, (short) v.count);
+            FLAGS.set(s, (short) v.flags);
+            AFFINITY_TIMEOUT.set(s, v.affinityTimeout);
+            TYPE.set(s, (byte) v.type);
         }
         public LbService read(MemorySegment s) {
-            return new LbService(s.get(Layouts.U32, 0), s.get(Layouts.U16, 4) & 0xffff, s.get(Layouts.U16, 6) & 0xffff,
-                    s.get(Layouts.U32, 8), s.get(Layouts.U8, 12) & 0xff);
+            return new LbService((int) ID.get(s), (short) COUNT.get(s) & 0xffff, (short) FLAGS.get(s) & 0xffff,
+                    (int) AFFINITY_TIMEOUT.get(s), (byte) TYPE.get(s) & 0xff);
         }
     };
 

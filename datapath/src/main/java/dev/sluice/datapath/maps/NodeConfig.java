@@ -3,6 +3,7 @@ package dev.sluice.datapath.maps;
 import dev.sluice.bpf.Codec;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 
 /** The single value of sl_config ({@code struct node_config}). */
 public record NodeConfig(int nodeIp, int tunnelIfindex, int flags, int uplinkIfindex) {
@@ -10,17 +11,19 @@ public record NodeConfig(int nodeIp, int tunnelIfindex, int flags, int uplinkIfi
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.BE32.withName("node_ip"), Layouts.U32.withName("tunnel_ifindex"), Layouts.U32.withName("flags"),
             Layouts.U32.withName("uplink_ifindex"));
+    private static final VarHandle NODE_IP = Layouts.field(LAYOUT, "node_ip"), TUNNEL_IFINDEX = Layouts.field(LAYOUT, "tunnel_ifindex"),
+            FLAGS = Layouts.field(LAYOUT, "flags"), UPLINK_IFINDEX = Layouts.field(LAYOUT, "uplink_ifindex");
 
     public static final Codec<NodeConfig> CODEC = new Codec<>() {
         public MemoryLayout layout() { return LAYOUT; }
         public void write(MemorySegment s, NodeConfig v) {
-            s.set(Layouts.BE32, 0, v.nodeIp);
-            s.set(Layouts.U32, 4, v.tunnelIfindex);
-            s.set(Layouts.U32, 8, v.flags);
-            s.set(Layouts.U32, 12, v.uplinkIfindex);
+            NODE_IP.set(s, v.nodeIp);
+            TUNNEL_IFINDEX.set(s, v.tunnelIfindex);
+            FLAGS.set(s, v.flags);
+            UPLINK_IFINDEX.set(s, v.uplinkIfindex);
         }
         public NodeConfig read(MemorySegment s) {
-            return new NodeConfig(s.get(Layouts.BE32, 0), s.get(Layouts.U32, 4), s.get(Layouts.U32, 8), s.get(Layouts.U32, 12));
+            return new NodeConfig((int) NODE_IP.get(s), (int) TUNNEL_IFINDEX.get(s), (int) FLAGS.get(s), (int) UPLINK_IFINDEX.get(s));
         }
     };
 

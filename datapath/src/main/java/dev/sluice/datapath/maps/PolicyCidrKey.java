@@ -4,6 +4,7 @@ import dev.sluice.bpf.Codec;
 import dev.sluice.net.Cidr;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 
 /** Key of the sl_policy_cidr LPM trie ({@code struct policy_cidr_key}): 64 fixed bits then the address prefix. */
 public record PolicyCidrKey(int endpoint, int direction, Cidr prefix) {
@@ -11,18 +12,20 @@ public record PolicyCidrKey(int endpoint, int direction, Cidr prefix) {
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.U32.withName("prefixlen"), Layouts.U32.withName("endpoint"), Layouts.U8.withName("direction"),
             Layouts.bytes(3, "pad"), Layouts.BE32.withName("addr"));
+    private static final VarHandle PREFIXLEN = Layouts.field(LAYOUT, "prefixlen"), ENDPOINT = Layouts.field(LAYOUT, "endpoint"),
+            DIRECTION = Layouts.field(LAYOUT, "direction"), ADDR = Layouts.field(LAYOUT, "addr");
 
     public static final Codec<PolicyCidrKey> CODEC = new Codec<>() {
         public MemoryLayout layout() { return LAYOUT; }
         public void write(MemorySegment s, PolicyCidrKey k) {
-            s.set(Layouts.U32, 0, FIXED_BITS + k.prefix.prefixLength());
-            s.set(Layouts.U32, 4, k.endpoint);
-            s.set(Layouts.U8, 8, (byte) k.direction);
-            s.set(Layouts.BE32, 12, k.prefix.network());
+            PREFIXLEN.set(s, FIXED_BITS + k.prefix.prefixLength());
+            ENDPOINT.set(s, k.endpoint);
+            DIRECTION.set(s, (byte) k.direction);
+            ADDR.set(s, k.prefix.network());
         }
         public PolicyCidrKey read(MemorySegment s) {
-            return new PolicyCidrKey(s.get(Layouts.U32, 4), s.get(Layouts.U8, 8) & 0xff,
-                    new Cidr(s.get(Layouts.BE32, 12), s.get(Layouts.U32, 0) - FIXED_BITS));
+            return new PolicyCidrKey((int) ENDPOINT.get(s), (byte) DIRECTION.get(s) & 0xff,
+                    new Cidr((int) ADDR.get(s), (int) PREFIXLEN.get(s) - FIXED_BITS));
         }
     };
 

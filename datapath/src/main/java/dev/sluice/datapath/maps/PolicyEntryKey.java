@@ -4,6 +4,7 @@ import dev.sluice.bpf.Codec;
 import dev.sluice.policymap.PolicyMaps;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 
 /**
  * Key of the sl_policy LPM trie ({@code struct policy_key}): the kernel prefix length is the 72
@@ -14,20 +15,23 @@ public record PolicyEntryKey(int endpoint, PolicyMaps.Key key) {
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.U32.withName("prefixlen"), Layouts.U32.withName("endpoint"), Layouts.U32.withName("identity"),
             Layouts.U8.withName("direction"), Layouts.U8.withName("protocol"), Layouts.BE16.withName("dport"));
+    private static final VarHandle PREFIXLEN = Layouts.field(LAYOUT, "prefixlen"), ENDPOINT = Layouts.field(LAYOUT, "endpoint"),
+            IDENTITY = Layouts.field(LAYOUT, "identity"), DIRECTION = Layouts.field(LAYOUT, "direction"),
+            PROTOCOL = Layouts.field(LAYOUT, "protocol"), DPORT = Layouts.field(LAYOUT, "dport");
 
     public static final Codec<PolicyEntryKey> CODEC = new Codec<>() {
         public MemoryLayout layout() { return LAYOUT; }
         public void write(MemorySegment s, PolicyEntryKey k) {
-            s.set(Layouts.U32, 0, FIXED_BITS + k.key.prefixLength());
-            s.set(Layouts.U32, 4, k.endpoint);
-            s.set(Layouts.U32, 8, k.key.identity());
-            s.set(Layouts.U8, 12, (byte) k.key.direction());
-            s.set(Layouts.U8, 13, (byte) k.key.protocol());
-            s.set(Layouts.BE16, 14, (short) k.key.port());
+            PREFIXLEN.set(s, FIXED_BITS + k.key.prefixLength());
+            ENDPOINT.set(s, k.endpoint);
+            IDENTITY.set(s, k.key.identity());
+            DIRECTION.set(s, (byte) k.key.direction());
+            PROTOCOL.set(s, (byte) k.key.protocol());
+            DPORT.set(s, (short) k.key.port());
         }
         public PolicyEntryKey read(MemorySegment s) {
-            return new PolicyEntryKey(s.get(Layouts.U32, 4), new PolicyMaps.Key(s.get(Layouts.U8, 12) & 0xff, s.get(Layouts.U32, 8),
-                    s.get(Layouts.U8, 13) & 0xff, s.get(Layouts.BE16, 14) & 0xffff, s.get(Layouts.U32, 0) - FIXED_BITS));
+            return new PolicyEntryKey((int) ENDPOINT.get(s), new PolicyMaps.Key((byte) DIRECTION.get(s) & 0xff, (int) IDENTITY.get(s),
+                    (byte) PROTOCOL.get(s) & 0xff, (short) DPORT.get(s) & 0xffff, (int) PREFIXLEN.get(s) - FIXED_BITS));
         }
     };
 }
