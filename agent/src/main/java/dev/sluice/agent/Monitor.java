@@ -62,7 +62,7 @@ final class Monitor implements AutoCloseable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("time", Instant.now().toString());
         m.put("node", node);
-        m.put("type", e.type() == 2 ? "audit" : "drop");
+        m.put("type", e.type() == dev.sluice.datapath.maps.DropEvent.AUDIT ? "audit" : "drop");
         m.put("reason", DropReason.describe(e.reason()));
         m.put("code", e.reason());
         m.put("direction", e.direction() == 1 ? "ingress" : e.direction() == 2 ? "egress" : "");

@@ -28,8 +28,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 public final class Btf {
     private Btf() {}
 
-    private static final int KIND_STRUCT = 4, KIND_UNION = 5, KIND_TYPEDEF = 8, KIND_VOLATILE = 9, KIND_CONST = 10,
+    private static final int KIND_STRUCT = 4, KIND_UNION = 5, KIND_ENUM = 6, KIND_TYPEDEF = 8, KIND_VOLATILE = 9, KIND_CONST = 10,
             KIND_RESTRICT = 11, KIND_TYPE_TAG = 18;
+    /** struct btf_enum: name_off, val (32 bits; ENUM64 is not used by our objects). */
+    private static final long BTF_ENUM_SIZE = 8;
 
     /** A named member; anonymous struct/union members are flattened into their parent with adjusted offsets. */
     public record Member(String name, long offsetBytes, long sizeBytes) {}
@@ -44,6 +46,34 @@ public final class Btf {
             List<CMember> ms = members(btf, id, 0);
             return Optional.of(new Struct(name, typeSize(btf, id),
                     ms.stream().map(m -> new Member(m.name, m.offset, m.size)).toList()));
+        });
+    }
+
+    /**
+     * The constants of C enum {@code name} from the object's BTF, by constant name (values as the
+     * C side declares them, read as 32-bit ints); empty when the object has no such enum. An enum
+     * only has BTF when some kept type uses it (bpf/lib/constants.h).
+     */
+    public static Optional<Map<String, Integer>> enumValues(Path object, String name) {
+        return withBtf(object, btf -> {
+            int id;
+            try (Arena a = Arena.ofConfined()) {
+                id = Libbpf.call(Libbpf.BTF_FIND_BY_NAME_KIND, a, btf, a.allocateFrom(name), KIND_ENUM);
+            }
+            if (id <= 0) return Optional.empty();
+            MemorySegment t;
+            try (Arena a = Arena.ofConfined()) {
+                int[] err = {0};
+                t = Libbpf.callPtr(Libbpf.BTF_TYPE_BY_ID, a, err, btf, id);
+            }
+            int vlen = t.reinterpret(Libbpf.BTF_TYPE.byteSize()).get(JAVA_INT, Libbpf.off(Libbpf.BTF_TYPE, "info")) & 0xffff;
+            t = t.reinterpret(Libbpf.BTF_TYPE.byteSize() + vlen * BTF_ENUM_SIZE);
+            Map<String, Integer> out = new LinkedHashMap<>();
+            for (int i = 0; i < vlen; i++) {
+                long eo = Libbpf.BTF_TYPE.byteSize() + i * BTF_ENUM_SIZE;
+                out.put(name(btf, t.get(JAVA_INT, eo)), t.get(JAVA_INT, eo + 4));
+            }
+            return Optional.of(out);
         });
     }
 

@@ -64,6 +64,7 @@ public final class NodeDatapath implements AutoCloseable {
                 Path obj = objDir.resolve(name);
                 if (!Files.isRegularFile(obj))
                     throw new IllegalStateException(obj + ": missing (expected: the compiled data path; run 'make build')");
+                DatapathConstants.check(obj);
                 BpfObject o = BpfObject.open(obj, BpfObject.OpenOptions.defaults().withPinRoot(pinDir));
                 opened.add(o);
                 dev.sluice.datapath.maps.MapSizes.apply(o, pinDir, sizes);

@@ -35,7 +35,10 @@ public final class IpcacheModel {
             int ip = Ip.parse(n.internalIP());
             nodeIps.put(n.name(), ip);
             boolean local = n.name().equals(self);
-            out.put(new Cidr(ip, 32), new Entry(local ? HOST : REMOTE_NODE, 0, local ? FLAG_LOCAL_NODE : 0));
+            // In tunnel mode pods reach other nodes' addresses through the tunnel too: no pod source
+            // is ever legitimate unencapsulated on the wire, so the uplink can refuse all of them.
+            int tunnel = !local && mode == Values.RoutingMode.TUNNEL ? ip : 0;
+            out.put(new Cidr(ip, 32), new Entry(local ? HOST : REMOTE_NODE, tunnel, local ? FLAG_LOCAL_NODE : 0));
             if (!local) {
                 // Before a remote pod is known, its node's whole CIDR still routes to that node.
                 for (Cidr c : n.podCIDRs()) out.put(c, new Entry(WORLD, mode == Values.RoutingMode.TUNNEL ? ip : 0, FLAG_POD_CIDR));

@@ -35,7 +35,7 @@ class IpcacheModelTest {
                 10.0.1.0/24 identity=2 tunnel=172.30.0.12 flags=2
                 10.0.1.7/32 identity=301 tunnel=172.30.0.12 flags=0
                 172.30.0.11/32 identity=1 tunnel=- flags=1
-                172.30.0.12/32 identity=6 tunnel=- flags=0""");
+                172.30.0.12/32 identity=6 tunnel=172.30.0.12 flags=0""");
     }
 
     @Test

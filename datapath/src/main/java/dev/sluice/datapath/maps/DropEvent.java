@@ -7,6 +7,8 @@ import java.lang.invoke.VarHandle;
 /** A record on the sl_events ring buffer ({@code struct drop_event}); addresses as host-order ints. */
 public record DropEvent(int type, int reason, int direction, int protocol, int ifindex, int srcIdentity, int dstIdentity,
                         int saddr, int daddr, int sport, int dport, int length, int endpoint) {
+    /** {@code type}: enum sl_event_type. */
+    public static final int DROP = 1, AUDIT = 2;
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.U8.withName("type"), Layouts.U8.withName("reason"), Layouts.U8.withName("dir"), Layouts.U8.withName("proto"),
             Layouts.U32.withName("ifindex"), Layouts.U32.withName("src_identity"), Layouts.U32.withName("dst_identity"),
