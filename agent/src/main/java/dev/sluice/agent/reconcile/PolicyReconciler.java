@@ -1,7 +1,6 @@
 package dev.sluice.agent.reconcile;
 
 import dev.sluice.agent.endpoint.Endpoint;
-import dev.sluice.bpf.TypedMap;
 import dev.sluice.config.Values;
 import dev.sluice.datapath.NodeDatapath;
 import dev.sluice.datapath.maps.PolicyCidrKey;
@@ -15,6 +14,7 @@ import dev.sluice.policy.PolicyEngine;
 import dev.sluice.policy.PolicyInputs;
 import dev.sluice.policymap.PolicyMaps;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,15 +25,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps every local endpoint's policy in the kernel equal to what the engine computes, never
- * opening a window: new and changed entries are written before stale ones are removed, an endpoint
+ * opening a window: new and changed entries are written before stale ones are removed, denies go in
+ * before the allows they narrow and leave after them (see write), an endpoint
  * whose policy is not known yet drops everything, and an endpoint whose pod has left the cluster
  * state (deleted with its namespace, say) keeps its last policy until CNI DEL removes it.
  */
 public final class PolicyReconciler {
     private static final Logger log = LoggerFactory.getLogger(PolicyReconciler.class);
 
-    private final TypedMap<PolicyEntryKey, PolicyEntryValue> policy;
-    private final TypedMap<PolicyCidrKey, Integer> cidrs;
+    private static final PolicyMaps.EndpointMaps NONE = new PolicyMaps.EndpointMaps(0, Map.of(), Map.of());
+
+    private final MapView<PolicyEntryKey, PolicyEntryValue> policy;
+    private final MapView<PolicyCidrKey, Integer> cidrs;
     private final int maxEntries;
     private volatile PolicyEngine engine;
     /** What is in the kernel per endpoint id, and the flags that go with it. */
@@ -42,8 +45,12 @@ public final class PolicyReconciler {
     private final Map<Integer, String> problems = new ConcurrentHashMap<>();
 
     public PolicyReconciler(NodeDatapath datapath, int maxEntries) {
-        this.policy = datapath.policy();
-        this.cidrs = datapath.policyCidr();
+        this(MapView.of(datapath.policy()), MapView.of(datapath.policyCidr()), maxEntries);
+    }
+
+    PolicyReconciler(MapView<PolicyEntryKey, PolicyEntryValue> policy, MapView<PolicyCidrKey, Integer> cidrs, int maxEntries) {
+        this.policy = policy;
+        this.cidrs = cidrs;
         this.maxEntries = maxEntries;
     }
 
@@ -105,24 +112,65 @@ public final class PolicyReconciler {
         return want.flags();
     }
 
+    /**
+     * A deny is in place before the allows it narrows and stays until they are gone: new and changed
+     * entries go in as denies, address mappings that shield, allows and redirects, then mappings to
+     * allowing sets; stale ones leave in the reverse order. A CIDR set's entries of a kind are written
+     * before an address maps to it, so a mapping never points at less than it should.
+     */
     private void write(int id, PolicyMaps.EndpointMaps old, PolicyMaps.EndpointMaps want) {
         Map<PolicyMaps.Key, PolicyMaps.Value> had = old == null ? Map.of() : old.entries();
         Map<PolicyMaps.CidrKey, Integer> hadCidr = old == null ? Map.of() : old.cidrs();
-        // Entries first (a new CIDR-set identity must have its entries before an address maps to it), then addresses.
+        putEntries(id, had, want, true);
+        putCidrs(id, hadCidr, want, true);
+        putEntries(id, had, want, false);
+        putCidrs(id, hadCidr, want, false);
+        removeEntries(id, had, want, false);
+        removeCidrs(id, hadCidr, had, want, false);
+        removeCidrs(id, hadCidr, had, want, true);
+        removeEntries(id, had, want, true);
+    }
+
+    private void putEntries(int id, Map<PolicyMaps.Key, PolicyMaps.Value> had, PolicyMaps.EndpointMaps want, boolean denies) {
         for (var en : want.entries().entrySet()) {
+            if ((en.getValue().verdict() == PolicyMaps.DENY) != denies || en.getValue().equals(had.get(en.getKey()))) continue;
             int rule = PolicyMaps.ruleId(en.getValue().origins());
             ruleOrigins.put(rule, en.getValue().origins());
-            PolicyMaps.Value prev = had.get(en.getKey());
-            if (prev == null || prev.verdict() != en.getValue().verdict() || !prev.origins().equals(en.getValue().origins()))
-                policy.put(new PolicyEntryKey(id, en.getKey()), new PolicyEntryValue(en.getValue().verdict(), rule));
+            policy.put(new PolicyEntryKey(id, en.getKey()), new PolicyEntryValue(en.getValue().verdict(), rule));
         }
-        for (var en : want.cidrs().entrySet())
-            if (!en.getValue().equals(hadCidr.get(en.getKey())))
-                cidrs.put(new PolicyCidrKey(id, en.getKey().direction(), en.getKey().prefix()), en.getValue());
-        for (var k : hadCidr.keySet())
-            if (!want.cidrs().containsKey(k)) cidrs.remove(new PolicyCidrKey(id, k.direction(), k.prefix()));
-        for (var k : had.keySet())
-            if (!want.entries().containsKey(k)) policy.remove(new PolicyEntryKey(id, k));
+    }
+
+    private void putCidrs(int id, Map<PolicyMaps.CidrKey, Integer> had, PolicyMaps.EndpointMaps want, boolean shielding) {
+        for (var en : want.cidrs().entrySet()) {
+            if (shields(en.getValue(), want.entries()) != shielding || en.getValue().equals(had.get(en.getKey()))) continue;
+            cidrs.put(new PolicyCidrKey(id, en.getKey().direction(), en.getKey().prefix()), en.getValue());
+        }
+    }
+
+    private void removeEntries(int id, Map<PolicyMaps.Key, PolicyMaps.Value> had, PolicyMaps.EndpointMaps want, boolean denies) {
+        for (var en : had.entrySet())
+            if ((en.getValue().verdict() == PolicyMaps.DENY) == denies && !want.entries().containsKey(en.getKey()))
+                policy.remove(new PolicyEntryKey(id, en.getKey()));
+    }
+
+    /** Shortest prefix first: removing a mapping then never uncovers a stale shorter one. */
+    private void removeCidrs(int id, Map<PolicyMaps.CidrKey, Integer> had, Map<PolicyMaps.Key, PolicyMaps.Value> hadEntries,
+                             PolicyMaps.EndpointMaps want, boolean shielding) {
+        had.entrySet().stream()
+                .filter(en -> shields(en.getValue(), hadEntries) == shielding && !want.cidrs().containsKey(en.getKey()))
+                .map(Map.Entry::getKey)
+                .sorted(Comparator.comparingInt(k -> k.prefix().prefixLength()))
+                .forEach(k -> cidrs.remove(new PolicyCidrKey(id, k.direction(), k.prefix())));
+    }
+
+    /**
+     * Whether an address mapped to this CIDR set is kept from what a shorter prefix may allow: the
+     * set is none (an except hole) or holds a deny.
+     */
+    private static boolean shields(int set, Map<PolicyMaps.Key, PolicyMaps.Value> entries) {
+        if (set == 0) return true;
+        for (var e : entries.entrySet()) if (e.getKey().identity() == set && e.getValue().verdict() == PolicyMaps.DENY) return true;
+        return false;
     }
 
     /** CNI DEL: the endpoint's entries go. */
@@ -130,8 +178,7 @@ public final class PolicyReconciler {
         PolicyMaps.EndpointMaps old = programmed.remove(endpointId);
         problems.remove(endpointId);
         if (old == null) return;
-        old.cidrs().keySet().forEach(k -> cidrs.remove(new PolicyCidrKey(endpointId, k.direction(), k.prefix())));
-        old.entries().keySet().forEach(k -> policy.remove(new PolicyEntryKey(endpointId, k)));
+        write(endpointId, old, NONE);
         log.debug("policy of endpoint {} removed", endpointId);
     }
 
