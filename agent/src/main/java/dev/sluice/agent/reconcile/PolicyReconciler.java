@@ -1,6 +1,7 @@
 package dev.sluice.agent.reconcile;
 
 import dev.sluice.agent.endpoint.Endpoint;
+import dev.sluice.bpf.BpfException;
 import dev.sluice.config.Values;
 import dev.sluice.datapath.NodeDatapath;
 import dev.sluice.datapath.maps.PolicyCidrKey;
@@ -29,11 +30,19 @@ import org.slf4j.LoggerFactory;
  * before the allows they narrow and leave after them (see write), an endpoint
  * whose policy is not known yet drops everything, and an endpoint whose pod has left the cluster
  * state (deleted with its namespace, say) keeps its last policy until CNI DEL removes it.
+ *
+ * <p>sl_policy and sl_policy_cidr are shared by all endpoints of the node. When one is full, the
+ * endpoint being written fails closed (F_OVERFLOW: drops all its traffic) and gives back what it
+ * held, with a problem saying so; the other endpoints keep converging, and the next program()
+ * of that endpoint tries again.
  */
 public final class PolicyReconciler {
     private static final Logger log = LoggerFactory.getLogger(PolicyReconciler.class);
 
     private static final PolicyMaps.EndpointMaps NONE = new PolicyMaps.EndpointMaps(0, Map.of(), Map.of());
+    private static final PolicyMaps.EndpointMaps OVERFLOW = new PolicyMaps.EndpointMaps(PolicyMaps.F_OVERFLOW, Map.of(), Map.of());
+    /** What an LPM trie answers to a new key when it holds max_entries. */
+    private static final int ENOSPC = 28;
 
     private final MapView<PolicyEntryKey, PolicyEntryValue> policy;
     private final MapView<PolicyCidrKey, Integer> cidrs;
@@ -103,11 +112,23 @@ public final class PolicyReconciler {
         if (want.size() > maxEntries) {
             problems.put(ep.id(), ep.pod() + ": policy needs " + want.size() + " map entries, more than bpf.policyMapMax " + maxEntries
                     + "; the endpoint drops all traffic (expected: fewer or broader rules, or a larger bpf.policyMapMax)");
-            want = new PolicyMaps.EndpointMaps(PolicyMaps.F_OVERFLOW, Map.of(), Map.of());
+            want = OVERFLOW;
         } else {
             problems.remove(ep.id());
         }
-        write(ep.id(), old, want);
+        // What the kernel holds for the endpoint, kept current by every write, so a failed write can be undone.
+        Map<PolicyMaps.Key, PolicyMaps.Value> entries = new HashMap<>(old == null ? Map.of() : old.entries());
+        Map<PolicyMaps.CidrKey, Integer> addresses = new HashMap<>(old == null ? Map.of() : old.cidrs());
+        try {
+            write(ep.id(), entries, addresses, want);
+        } catch (BpfException ex) {
+            if (ex.errno() != ENOSPC) throw ex;
+            problems.put(ep.id(), ep.pod() + ": " + ex.subject() + " is full (shared by all endpoints of the node) writing the endpoint's "
+                    + want.size() + " policy entries; it drops all traffic (reason 143) until they fit (expected: fewer or broader rules "
+                    + "selecting this node's pods, or a larger POLICY_MAX / POLICY_CIDR_MAX in bpf/lib/policy.h)");
+            want = OVERFLOW;
+            write(ep.id(), entries, addresses, want);
+        }
         programmed.put(ep.id(), want);
         return want.flags();
     }
@@ -116,11 +137,12 @@ public final class PolicyReconciler {
      * A deny is in place before the allows it narrows and stays until they are gone: new and changed
      * entries go in as denies, address mappings that shield, allows and redirects, then mappings to
      * allowing sets; stale ones leave in the reverse order. A CIDR set's entries of a kind are written
-     * before an address maps to it, so a mapping never points at less than it should.
+     * before an address maps to it, so a mapping never points at less than it should. {@code had} and
+     * {@code hadCidr} are what the kernel holds for the endpoint and follow every write, so a write
+     * that fails midway can be undone by writing the empty state.
      */
-    private void write(int id, PolicyMaps.EndpointMaps old, PolicyMaps.EndpointMaps want) {
-        Map<PolicyMaps.Key, PolicyMaps.Value> had = old == null ? Map.of() : old.entries();
-        Map<PolicyMaps.CidrKey, Integer> hadCidr = old == null ? Map.of() : old.cidrs();
+    private void write(int id, Map<PolicyMaps.Key, PolicyMaps.Value> had, Map<PolicyMaps.CidrKey, Integer> hadCidr,
+                       PolicyMaps.EndpointMaps want) {
         putEntries(id, had, want, true);
         putCidrs(id, hadCidr, want, true);
         putEntries(id, had, want, false);
@@ -137,6 +159,7 @@ public final class PolicyReconciler {
             int rule = PolicyMaps.ruleId(en.getValue().origins());
             ruleOrigins.put(rule, en.getValue().origins());
             policy.put(new PolicyEntryKey(id, en.getKey()), new PolicyEntryValue(en.getValue().verdict(), rule));
+            had.put(en.getKey(), en.getValue());
         }
     }
 
@@ -144,23 +167,30 @@ public final class PolicyReconciler {
         for (var en : want.cidrs().entrySet()) {
             if (shields(en.getValue(), want.entries()) != shielding || en.getValue().equals(had.get(en.getKey()))) continue;
             cidrs.put(new PolicyCidrKey(id, en.getKey().direction(), en.getKey().prefix()), en.getValue());
+            had.put(en.getKey(), en.getValue());
         }
     }
 
     private void removeEntries(int id, Map<PolicyMaps.Key, PolicyMaps.Value> had, PolicyMaps.EndpointMaps want, boolean denies) {
-        for (var en : had.entrySet())
-            if ((en.getValue().verdict() == PolicyMaps.DENY) == denies && !want.entries().containsKey(en.getKey()))
+        for (var en : List.copyOf(had.entrySet()))
+            if ((en.getValue().verdict() == PolicyMaps.DENY) == denies && !want.entries().containsKey(en.getKey())) {
                 policy.remove(new PolicyEntryKey(id, en.getKey()));
+                had.remove(en.getKey());
+            }
     }
 
     /** Shortest prefix first: removing a mapping then never uncovers a stale shorter one. */
     private void removeCidrs(int id, Map<PolicyMaps.CidrKey, Integer> had, Map<PolicyMaps.Key, PolicyMaps.Value> hadEntries,
                              PolicyMaps.EndpointMaps want, boolean shielding) {
-        had.entrySet().stream()
+        List<PolicyMaps.CidrKey> stale = had.entrySet().stream()
                 .filter(en -> shields(en.getValue(), hadEntries) == shielding && !want.cidrs().containsKey(en.getKey()))
                 .map(Map.Entry::getKey)
                 .sorted(Comparator.comparingInt(k -> k.prefix().prefixLength()))
-                .forEach(k -> cidrs.remove(new PolicyCidrKey(id, k.direction(), k.prefix())));
+                .toList();
+        for (var k : stale) {
+            cidrs.remove(new PolicyCidrKey(id, k.direction(), k.prefix()));
+            had.remove(k);
+        }
     }
 
     /**
@@ -178,7 +208,7 @@ public final class PolicyReconciler {
         PolicyMaps.EndpointMaps old = programmed.remove(endpointId);
         problems.remove(endpointId);
         if (old == null) return;
-        write(endpointId, old, NONE);
+        write(endpointId, new HashMap<>(old.entries()), new HashMap<>(old.cidrs()), NONE);
         log.debug("policy of endpoint {} removed", endpointId);
     }
 
