@@ -105,11 +105,11 @@ public final class Agent implements AutoCloseable {
         Map<Integer, Integer> flags = new HashMap<>();
         datapath.endpoints().all().values().forEach(i -> flags.put(i.id(), i.flags()));
         policy.restore(flags);
-        endpoints = new EndpointManager(cfg.stateDir().resolve("endpoints"), ipam, datapath, policy);
+        lb = new dev.sluice.agent.reconcile.LbRuntime(datapath, values, cfg.node());
+        endpoints = new EndpointManager(cfg.stateDir().resolve("endpoints"), ipam, datapath, policy, lb.conntrack());
         reconciler = new NodeReconciler(datapath.ipcache());
         monitor = new Monitor(cfg.node(), datapath.events(), id -> endpoints.list().stream().filter(e -> e.id() == id)
                 .map(Endpoint::pod).findFirst().orElse("#" + id));
-        lb = new dev.sluice.agent.reconcile.LbRuntime(datapath, values, cfg.node());
         apply(first);
         // After apply: the engine knows the first snapshot, so re-adopted endpoints get their policy
         // computed once; until then the kernel keeps enforcing what the last run programmed.

@@ -134,19 +134,32 @@ final class Allocator {
                     .collect(Collectors.joining(", "));
         }
 
-        /** spec.loadBalancerIP, else a previous allocation from status; another controller's class: its status. */
+        /**
+         * spec.loadBalancerIP, else a previous allocation from status; another controller's class:
+         * its status, but only addresses Sluice hands out or the operator allowed. Whoever may write a
+         * Service's status could otherwise make pods' traffic to any address go to its backends
+         * (CVE-2020-8554).
+         */
         void requestedLb(Service s) {
             if (!ours(s)) {
                 List<Integer> ips = new ArrayList<>();
+                List<Cidr> allowed = values.externalIPsAllowedCIDRs();
                 for (String ip : s.ingressIPs()) {
                     int a = Ip.parse(ip);
+                    if (pools.stream().noneMatch(p -> p.contains(a)) && allowed.stream().noneMatch(c -> c.contains(a))) {
+                        add(s, Condition.error("LoadBalancerIPNotAllowed", message(s, "status.loadBalancer.ingress", ip
+                                + " (expected: an address in a Sluice pool, " + (pools.isEmpty() ? "none configured" : describe(pools))
+                                + ", or in externalIPs.allowedCIDRs " + (allowed.isEmpty() ? "(empty)" : allowed.toString())
+                                + "; another controller's address outside them is not served, or whoever writes a Service status could capture traffic to any address)")));
+                        continue;
+                    }
                     String owner = addressOwner.putIfAbsent(a, s.key());
                     if (owner == null) ips.add(a);
                     else add(s, Condition.error("LoadBalancerIPInUse", message(s, "status.loadBalancer.ingress", ip + " (already in use by Service " + owner + ")")));
                 }
                 lbIPs.put(s.key(), ips);
-                add(s, Condition.info("OtherLoadBalancerClass", message(s, "spec.loadBalancerClass",
-                        s.loadBalancerClass() + " (allocated by another controller; its status.loadBalancer.ingress addresses are served)")));
+                add(s, Condition.info("OtherLoadBalancerClass", message(s, "spec.loadBalancerClass", s.loadBalancerClass()
+                        + " (allocated by another controller; its status.loadBalancer.ingress addresses in Sluice's pools or externalIPs.allowedCIDRs are served)")));
                 return;
             }
             List<LbIpPool> mine = poolsFor(s);

@@ -9,6 +9,7 @@ import dev.sluice.k8s.Namespace;
 import dev.sluice.k8s.Pod;
 import dev.sluice.k8s.Protocol;
 import dev.sluice.net.Cidr;
+import dev.sluice.net.Ip;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -53,7 +54,10 @@ public final class PolicyEngine {
     private final Map<PeerSelector, Set<Rule>> selectorRules = new HashMap<>();
     private final Map<Cidr, Integer> cidrRefs = new HashMap<>();
     private final Set<Rule> namedEgressRules = new HashSet<>();
-    private Map<String, Set<Integer>> globalPorts = Map.of();
+    /** Per port name, the pods of every identity with a pod declaring it: what egress named ports to any peer or a CIDR resolve against. */
+    private Map<String, Set<NamedPort>> namedPorts = Map.of();
+    /** Pods changed while no rule needed namedPorts: recompute before the next rule does. */
+    private boolean namedPortsStale;
 
     private final Map<String, List<Rule>> rulesByNamespace = new HashMap<>();
     private final Map<Rule, Set<String>> ruleSubjects = new HashMap<>();
@@ -112,7 +116,8 @@ public final class PolicyEngine {
         alloc.reset(members.keySet(), cidrs);
         for (Reserved r : Reserved.values()) universe.put(r.id, r.identity().labels());
         for (IdentityLabels l : members.keySet()) addToUniverse(l);
-        globalPorts = computeGlobalPorts();
+        namedPorts = computeNamedPorts();
+        namedPortsStale = false;
         for (Policy pol : policies.values()) for (Rule r : pol.rules()) registerRule(r);
         for (Pod p : pods.values()) endpointRules.put(p.key(), new HashSet<>());
         for (Policy pol : policies.values()) for (Rule r : pol.rules()) {
@@ -221,6 +226,7 @@ public final class PolicyEngine {
         final Map<Integer, IdentityLabels> addedIds = new HashMap<>();
         final Map<Integer, IdentityLabels> removedIds = new HashMap<>();
         final Set<Integer> portChangedIds = new HashSet<>();
+        /** A pod's ports, address or identity changed: the named ports of any peer and CIDRs may resolve differently. */
         boolean portsChanged;
         boolean renumbered;
     }
@@ -232,7 +238,7 @@ public final class PolicyEngine {
         endpointRules.computeIfAbsent(p.key(), k -> new HashSet<>());
         boolean portsDiffer = old == null || !old.ports().equals(p.ports());
         reidentify(p.key(), ctx, portsDiffer);
-        if (portsDiffer) ctx.portsChanged = true;
+        if (portsDiffer || !old.podIP().equals(p.podIP())) ctx.portsChanged = true;
         resubject(p, ctx);
         ctx.dirty.add(p.key());
     }
@@ -274,6 +280,7 @@ public final class PolicyEngine {
             return;
         }
         if (before != null) leave(before, key, ctx);
+        ctx.portsChanged = true;
         podIdentity.put(key, now);
         Set<String> m = members.computeIfAbsent(now, k -> new HashSet<>());
         m.add(key);
@@ -373,12 +380,14 @@ public final class PolicyEngine {
                 if (changed) ctx.dirtyRules.addAll(selectorRules.getOrDefault(s, Set.of()));
             }
         }
+        namedPortsStale |= ctx.portsChanged;
         if (namedEgressRules.isEmpty()) return;
         boolean globalChanged = false;
-        if (ctx.portsChanged) {
-            Map<String, Set<Integer>> g = computeGlobalPorts();
-            globalChanged = !g.equals(globalPorts);
-            globalPorts = g;
+        if (namedPortsStale) {
+            Map<String, Set<NamedPort>> g = computeNamedPorts();
+            globalChanged = !g.equals(namedPorts);
+            namedPorts = g;
+            namedPortsStale = false;
         }
         for (Rule r : namedEgressRules) {
             if (r.anyPeer() && globalChanged) ctx.dirtyRules.add(r);
@@ -449,9 +458,32 @@ public final class PolicyEngine {
 
     private static int portKey(Protocol p, int port) { return p.number << 16 | port; }
 
-    private Map<String, Set<Integer>> computeGlobalPorts() {
-        Map<String, Set<Integer>> out = new HashMap<>();
-        for (Pod p : pods.values()) addPorts(p, out);
+    /**
+     * A pod of an identity that declares a port name: its address (null when it has none) and that
+     * port ({@code protocol << 16 | port}), or 0 for a pod of the identity that does not declare it.
+     */
+    private record NamedPort(int identity, Integer ip, int portKey) {}
+
+    private Map<String, Set<NamedPort>> computeNamedPorts() {
+        Map<String, Set<Integer>> declaring = new HashMap<>();
+        for (Pod p : pods.values()) for (ContainerPort c : p.ports()) if (!c.name().isEmpty())
+            declaring.computeIfAbsent(c.name(), k -> new HashSet<>()).add(identityOf(p.key()));
+        Map<String, Set<NamedPort>> out = new HashMap<>();
+        for (Pod p : pods.values()) {
+            int id = identityOf(p.key());
+            Integer ip = Ip.isIpv4(p.podIP()) ? Ip.parse(p.podIP()) : null;
+            for (var d : declaring.entrySet()) {
+                if (!d.getValue().contains(id)) continue;
+                Set<NamedPort> set = out.computeIfAbsent(d.getKey(), k -> new HashSet<>());
+                boolean declares = false;
+                for (ContainerPort c : p.ports())
+                    if (c.name().equals(d.getKey())) {
+                        set.add(new NamedPort(id, ip, portKey(c.protocol(), c.port())));
+                        declares = true;
+                    }
+                if (!declares) set.add(new NamedPort(id, ip, 0));
+            }
+        }
         return out;
     }
 
@@ -524,17 +556,40 @@ public final class PolicyEngine {
                         if (c.name().equals(ps.name()) && (ps.protocol() == null || ps.protocol() == c.protocol())) resolved.add(portKey(c.protocol(), c.port()));
                     for (int pk : resolved) for (PolicyKey t : targets) put(entries, with(t, pk >>> 16, PortRange.of(pk & 0xffff)), v);
                 } else {
-                    for (PolicyKey t : targets) {
-                        Map<String, Set<Integer>> names = t.isCidr() || t.identity() == Reserved.ANY ? globalPorts : identityPorts(t.identity(), portMemo);
-                        for (int pk : names.getOrDefault(ps.name(), Set.of())) {
-                            if (ps.protocol() != null && ps.protocol().number != pk >>> 16) continue;
-                            put(entries, with(t, pk >>> 16, PortRange.of(pk & 0xffff)), v);
-                        }
-                    }
+                    for (PolicyKey t : targets) for (PolicyKey k : namedEgress(t, ps, portMemo)) put(entries, k, v);
                 }
             }
         }
         return new PolicyState(in, out, config.audit(), entries, List.copyOf(inPol), List.copyOf(outPol));
+    }
+
+    /**
+     * An egress named port is the destination pod's container port of that name, so it reaches pods
+     * only. An identity peer: the numbers its pods declare. Any peer or a CIDR (minus except): each
+     * pod there that declares the name, with its own number, keyed by its identity; when some pods of
+     * that identity lie outside the CIDR (or have no address yet), by the address of each pod inside
+     * instead, so the others are not reached through their identity.
+     */
+    private List<PolicyKey> namedEgress(PolicyKey t, PortSpec ps, Map<Integer, Map<String, Set<Integer>>> portMemo) {
+        List<PolicyKey> out = new ArrayList<>();
+        if (!t.isCidr() && t.identity() != Reserved.ANY) {
+            for (int pk : identityPorts(t.identity(), portMemo).getOrDefault(ps.name(), Set.of()))
+                if (ps.protocol() == null || ps.protocol().number == pk >>> 16) out.add(with(t, pk >>> 16, PortRange.of(pk & 0xffff)));
+            return out;
+        }
+        Map<Integer, List<NamedPort>> byIdentity = new TreeMap<>();
+        for (NamedPort n : namedPorts.getOrDefault(ps.name(), Set.of())) byIdentity.computeIfAbsent(n.identity(), k -> new ArrayList<>()).add(n);
+        for (var e : byIdentity.entrySet()) {
+            boolean whole = e.getValue().stream().allMatch(n -> t.matchesPeer(e.getKey(), n.ip()));
+            for (NamedPort n : e.getValue()) {
+                int proto = n.portKey() >>> 16;
+                if (n.portKey() == 0 || (ps.protocol() != null && ps.protocol().number != proto) || !t.matchesPeer(e.getKey(), n.ip())) continue;
+                PolicyKey to = whole ? new PolicyKey(t.direction(), e.getKey(), null, List.of(), 0, PortRange.ANY)
+                        : new PolicyKey(t.direction(), e.getKey(), new Cidr(n.ip(), 32), List.of(), 0, PortRange.ANY);
+                out.add(with(to, proto, PortRange.of(n.portKey() & 0xffff)));
+            }
+        }
+        return out;
     }
 
     private static final int[] ANY_L4 = {Protocol.TCP.number, Protocol.UDP.number, Protocol.SCTP.number};

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sluice.net.Cidr;
 import dev.sluice.net.Ip;
 import dev.sluice.policy.Direction;
+import dev.sluice.policy.NamedEgressPortTest;
 import dev.sluice.policy.PolicyKey;
 import dev.sluice.policy.PolicyState;
 import dev.sluice.policy.PolicyValue;
@@ -20,7 +21,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The map entries, looked up the way bpf/lib/policy.h looks them up (longest prefix per lookup,
- * three lookups combined), decide every packet exactly as the engine's {@link PolicyState#decide}.
+ * three lookups combined), decide every packet exactly as the engine's {@link PolicyState#decide}:
+ * random states, and the engine's states for egress named ports (pod identities and addresses).
  */
 class PolicyMapsTest {
     static final int[] IDS = {0, 300, 301, 302};
@@ -126,5 +128,21 @@ class PolicyMapsTest {
         assertThat(datapath(m, PolicyMaps.INGRESS, 300, 0, 6, 82)).isEqualTo(1);
         assertThat(datapath(m, PolicyMaps.EGRESS, 999, Ip.parse("10.0.1.5"), 17, 53)).isZero();
         assertThat(datapath(m, PolicyMaps.EGRESS, 999, Ip.parse("10.0.2.5"), 17, 53)).isEqualTo(1);
+    }
+
+    @Test
+    void egressNamedPortsDecideInTheMapsAsInTheEngine() {
+        for (String policy : List.of("to-any.yaml", "to-cidr.yaml", "to-web.yaml", "deny-cidr.yaml")) {
+            var engine = NamedEgressPortTest.engine(policy);
+            PolicyState s = engine.endpoint("x/client").state();
+            PolicyMaps.EndpointMaps m = PolicyMaps.compile(s);
+            for (String to : NamedEgressPortTest.TO) {
+                int[] peer = NamedEgressPortTest.peer(engine, to);
+                for (int[] pr : NamedEgressPortTest.PROBES)
+                    assertThat(datapath(m, PolicyMaps.EGRESS, peer[0], peer[1], pr[0], pr[1]))
+                            .as("%s to %s proto %d port %d\n%s", policy, to, pr[0], pr[1], PolicyMaps.render(m))
+                            .isEqualTo(model(s, Direction.EGRESS, peer[0], peer[1], pr[0], pr[1]));
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.sluice.agent.endpoint;
 
 import dev.sluice.agent.ipam.IpamStore;
+import dev.sluice.agent.reconcile.CtGc;
 import dev.sluice.agent.reconcile.PolicyReconciler;
 import dev.sluice.bpf.Netns;
 import dev.sluice.datapath.NodeDatapath;
@@ -33,7 +34,8 @@ import tools.jackson.databind.json.JsonMapper;
  * Creates and removes pod endpoints: the veth pair, the pod's address, routes and MTU, the
  * data path programs on the host side and the endpoint map entry. Each endpoint is persisted so a
  * restarted agent re-adopts it without touching the running pod. A failed create removes what it
- * made, so nothing is left half-made.
+ * made, so nothing is left half-made. A removed endpoint takes its conntrack, NAT and affinity
+ * entries with it before its address can be handed out again.
  */
 public final class EndpointManager {
     private static final Logger log = LoggerFactory.getLogger(EndpointManager.class);
@@ -47,12 +49,14 @@ public final class EndpointManager {
     private final IpRoute host = IpRoute.local();
     private final Map<String, Endpoint> byAttachment = new ConcurrentHashMap<>();
     private final PolicyReconciler policy;
+    private final CtGc conntrack;
 
-    public EndpointManager(Path dir, IpamStore ipam, NodeDatapath datapath, PolicyReconciler policy) throws IOException {
+    public EndpointManager(Path dir, IpamStore ipam, NodeDatapath datapath, PolicyReconciler policy, CtGc conntrack) throws IOException {
         this.dir = dir;
         this.ipam = ipam;
         this.datapath = datapath;
         this.policy = policy;
+        this.conntrack = conntrack;
         Files.createDirectories(dir);
     }
 
@@ -151,6 +155,10 @@ public final class EndpointManager {
         datapath.endpoints().remove(new EndpointKey(Ip.parse(e.ip())));
         datapath.lxc().remove(e.hostIfindex());
         policy.forget(e.id());
+        // Before the address is released: a pod that gets it next must not receive this one's replies.
+        CtGc.Stats ct = conntrack.forget(Ip.parse(e.ip()));
+        log.debug("endpoint {} {}: removed {} conntrack, {} NAT, {} affinity entries", e.pod(), e.ip(), ct.removedCt(), ct.removedNat(),
+                ct.removedAffinity());
         byAttachment.remove(attachment(e.containerId(), e.ifname()));
         Files.deleteIfExists(file(e.containerId(), e.ifname()));
         ipam.release(e.containerId(), e.ifname());

@@ -7,16 +7,20 @@ import dev.sluice.datapath.maps.LbAffinityKey;
 import dev.sluice.datapath.maps.LbAffinityValue;
 import dev.sluice.datapath.maps.LbMaps;
 import dev.sluice.datapath.maps.NatEntry;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiPredicate;
 import java.util.function.IntUnaryOperator;
 import java.util.function.LongSupplier;
 
 /**
  * Conntrack garbage collection: the data path only refreshes lifetimes, never removes; this sweep
  * removes expired conntrack, NAT and affinity entries, and subtracts what it removed from the CT
- * fill counters (sl_ct_fill) at which the data path refuses new flows (DROP_CT_FULL).
+ * fill counters (sl_ct_fill) at which the data path refuses new flows (DROP_CT_FULL). The same
+ * walk forgets a deleted pod's address ({@link #forget}).
  *
  * <p>Lifetimes are in bpf_ktime_get_ns(), CLOCK_MONOTONIC, the clock of {@link System#nanoTime}
  * on Linux, so "expired" is {@code lifetime <= nanoTime()}. The fill counter is corrected with a
@@ -45,31 +49,52 @@ public final class CtGc {
     public synchronized Stats sweep() {
         long t0 = System.nanoTime();
         long now = clock.getAsLong();
-        int[] tcp = sweepCt(maps.ctTcp(), now, 0);
-        int[] any = sweepCt(maps.ctAny(), now, 1);
+        Stats s = remove((k, e) -> e.lifetime() <= now, (k, n) -> n.lifetime() <= now, (k, a) -> {
+            int t = affinityTimeout.applyAsInt(k.id());
+            long ttl = (t <= 0 ? 86400L : t) * 1_000_000_000L;
+            return now - a.lastUsed() > ttl;
+        });
+        runs.incrementAndGet();
+        removedTotal.addAndGet(s.removedCt() + s.removedNat() + s.removedAffinity());
+        last = new Stats(s.ctTcp(), s.ctAny(), s.snat(), s.removedCt(), s.removedNat(), s.removedAffinity(), (System.nanoTime() - t0) / 1000);
+        return last;
+    }
+
+    /**
+     * CNI DEL: removes every conntrack and NAT entry with the address on either side of its tuple or
+     * as its translation (a service entry's backend, a NAT entry's target), and every affinity of it
+     * as a client or to a backend at it, so a pod that gets the address later is handed nothing
+     * (replies, established service flows) that was meant for the deleted one.
+     */
+    public synchronized Stats forget(int addr) {
+        Set<Integer> backends = new HashSet<>();
+        maps.backends().all().forEach((id, b) -> { if (b.address() == addr) backends.add(id); });
+        return remove((k, e) -> involves(k, addr) || e.natAddr() == addr, (k, n) -> involves(k, addr) || n.toAddr() == addr,
+                (k, a) -> k.client() == addr || backends.contains(a.backendId()));
+    }
+
+    private static boolean involves(CtKey k, int addr) { return k.saddr() == addr || k.daddr() == addr; }
+
+    /** One walk over the maps removing what the predicates select; micros is left 0. */
+    private Stats remove(BiPredicate<CtKey, CtEntry> ct, BiPredicate<CtKey, NatEntry> nat, BiPredicate<LbAffinityKey, LbAffinityValue> affinity) {
+        int[] tcp = removeCt(maps.ctTcp(), ct, 0);
+        int[] any = removeCt(maps.ctAny(), ct, 1);
         int natAlive = 0, natRemoved = 0;
         TypedMap<CtKey, NatEntry> snat = maps.snat();
         for (var e : snat.all().entrySet()) {
-            if (e.getValue().lifetime() <= now && snat.remove(e.getKey())) natRemoved++;
+            if (nat.test(e.getKey(), e.getValue()) && snat.remove(e.getKey())) natRemoved++;
             else natAlive++;
         }
         int affRemoved = 0;
         TypedMap<LbAffinityKey, LbAffinityValue> aff = maps.affinity();
-        for (var e : aff.all().entrySet()) {
-            int t = affinityTimeout.applyAsInt(e.getKey().id());
-            long ttl = (t <= 0 ? 86400L : t) * 1_000_000_000L;
-            if (now - e.getValue().lastUsed() > ttl && aff.remove(e.getKey())) affRemoved++;
-        }
-        runs.incrementAndGet();
-        removedTotal.addAndGet(tcp[1] + any[1] + natRemoved + affRemoved);
-        last = new Stats(tcp[0], any[0], natAlive, tcp[1] + any[1], natRemoved, affRemoved, (System.nanoTime() - t0) / 1000);
-        return last;
+        for (var e : aff.all().entrySet()) if (affinity.test(e.getKey(), e.getValue()) && aff.remove(e.getKey())) affRemoved++;
+        return new Stats(tcp[0], any[0], natAlive, tcp[1] + any[1], natRemoved, affRemoved, 0);
     }
 
-    private int[] sweepCt(TypedMap<CtKey, CtEntry> map, long now, int fillIndex) {
+    private int[] removeCt(TypedMap<CtKey, CtEntry> map, BiPredicate<CtKey, CtEntry> selected, int fillIndex) {
         int alive = 0, removed = 0;
         for (var e : map.all().entrySet()) {
-            if (e.getValue().lifetime() <= now && map.remove(e.getKey())) removed++;
+            if (selected.test(e.getKey(), e.getValue()) && map.remove(e.getKey())) removed++;
             else alive++;
         }
         if (removed > 0) {

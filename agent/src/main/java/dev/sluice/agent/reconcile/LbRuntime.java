@@ -128,6 +128,9 @@ public final class LbRuntime implements AutoCloseable {
     /** Runs GC now (the API's ct gc method and tests). */
     public CtGc.Stats gcNow() { return gc.sweep(); }
 
+    /** The one conntrack walker of the node (its sweeps and CNI DEL's forget must not interleave). */
+    public CtGc conntrack() { return gc; }
+
     /**
      * Programs the Services of one snapshot. Undecodable Services are reported under their name and
      * left out; everything else is computed and written. Returns the reconcile counts.

@@ -1,7 +1,7 @@
 package dev.sluice.agent.reconcile;
 
 import dev.sluice.agent.endpoint.Endpoint;
-import dev.sluice.bpf.TypedMap;
+import dev.sluice.bpf.BpfException;
 import dev.sluice.config.Values;
 import dev.sluice.datapath.NodeDatapath;
 import dev.sluice.datapath.maps.PolicyCidrKey;
@@ -15,6 +15,7 @@ import dev.sluice.policy.PolicyEngine;
 import dev.sluice.policy.PolicyInputs;
 import dev.sluice.policymap.PolicyMaps;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,15 +26,26 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps every local endpoint's policy in the kernel equal to what the engine computes, never
- * opening a window: new and changed entries are written before stale ones are removed, an endpoint
+ * opening a window: new and changed entries are written before stale ones are removed, denies go in
+ * before the allows they narrow and leave after them (see write), an endpoint
  * whose policy is not known yet drops everything, and an endpoint whose pod has left the cluster
  * state (deleted with its namespace, say) keeps its last policy until CNI DEL removes it.
+ *
+ * <p>sl_policy and sl_policy_cidr are shared by all endpoints of the node. When one is full, the
+ * endpoint being written fails closed (F_OVERFLOW: drops all its traffic) and gives back what it
+ * held, with a problem saying so; the other endpoints keep converging, and the next program()
+ * of that endpoint tries again.
  */
 public final class PolicyReconciler {
     private static final Logger log = LoggerFactory.getLogger(PolicyReconciler.class);
 
-    private final TypedMap<PolicyEntryKey, PolicyEntryValue> policy;
-    private final TypedMap<PolicyCidrKey, Integer> cidrs;
+    private static final PolicyMaps.EndpointMaps NONE = new PolicyMaps.EndpointMaps(0, Map.of(), Map.of());
+    private static final PolicyMaps.EndpointMaps OVERFLOW = new PolicyMaps.EndpointMaps(PolicyMaps.F_OVERFLOW, Map.of(), Map.of());
+    /** What an LPM trie answers to a new key when it holds max_entries. */
+    private static final int ENOSPC = 28;
+
+    private final MapView<PolicyEntryKey, PolicyEntryValue> policy;
+    private final MapView<PolicyCidrKey, Integer> cidrs;
     private final int maxEntries;
     private volatile PolicyEngine engine;
     /** What is in the kernel per endpoint id, and the flags that go with it. */
@@ -42,8 +54,12 @@ public final class PolicyReconciler {
     private final Map<Integer, String> problems = new ConcurrentHashMap<>();
 
     public PolicyReconciler(NodeDatapath datapath, int maxEntries) {
-        this.policy = datapath.policy();
-        this.cidrs = datapath.policyCidr();
+        this(MapView.of(datapath.policy()), MapView.of(datapath.policyCidr()), maxEntries);
+    }
+
+    PolicyReconciler(MapView<PolicyEntryKey, PolicyEntryValue> policy, MapView<PolicyCidrKey, Integer> cidrs, int maxEntries) {
+        this.policy = policy;
+        this.cidrs = cidrs;
         this.maxEntries = maxEntries;
     }
 
@@ -96,33 +112,95 @@ public final class PolicyReconciler {
         if (want.size() > maxEntries) {
             problems.put(ep.id(), ep.pod() + ": policy needs " + want.size() + " map entries, more than bpf.policyMapMax " + maxEntries
                     + "; the endpoint drops all traffic (expected: fewer or broader rules, or a larger bpf.policyMapMax)");
-            want = new PolicyMaps.EndpointMaps(PolicyMaps.F_OVERFLOW, Map.of(), Map.of());
+            want = OVERFLOW;
         } else {
             problems.remove(ep.id());
         }
-        write(ep.id(), old, want);
+        // What the kernel holds for the endpoint, kept current by every write, so a failed write can be undone.
+        Map<PolicyMaps.Key, PolicyMaps.Value> entries = new HashMap<>(old == null ? Map.of() : old.entries());
+        Map<PolicyMaps.CidrKey, Integer> addresses = new HashMap<>(old == null ? Map.of() : old.cidrs());
+        try {
+            write(ep.id(), entries, addresses, want);
+        } catch (BpfException ex) {
+            if (ex.errno() != ENOSPC) throw ex;
+            problems.put(ep.id(), ep.pod() + ": " + ex.subject() + " is full (shared by all endpoints of the node) writing the endpoint's "
+                    + want.size() + " policy entries; it drops all traffic (reason 143) until they fit (expected: fewer or broader rules "
+                    + "selecting this node's pods, or a larger POLICY_MAX / POLICY_CIDR_MAX in bpf/lib/policy.h)");
+            want = OVERFLOW;
+            write(ep.id(), entries, addresses, want);
+        }
         programmed.put(ep.id(), want);
         return want.flags();
     }
 
-    private void write(int id, PolicyMaps.EndpointMaps old, PolicyMaps.EndpointMaps want) {
-        Map<PolicyMaps.Key, PolicyMaps.Value> had = old == null ? Map.of() : old.entries();
-        Map<PolicyMaps.CidrKey, Integer> hadCidr = old == null ? Map.of() : old.cidrs();
-        // Entries first (a new CIDR-set identity must have its entries before an address maps to it), then addresses.
+    /**
+     * A deny is in place before the allows it narrows and stays until they are gone: new and changed
+     * entries go in as denies, address mappings that shield, allows and redirects, then mappings to
+     * allowing sets; stale ones leave in the reverse order. A CIDR set's entries of a kind are written
+     * before an address maps to it, so a mapping never points at less than it should. {@code had} and
+     * {@code hadCidr} are what the kernel holds for the endpoint and follow every write, so a write
+     * that fails midway can be undone by writing the empty state.
+     */
+    private void write(int id, Map<PolicyMaps.Key, PolicyMaps.Value> had, Map<PolicyMaps.CidrKey, Integer> hadCidr,
+                       PolicyMaps.EndpointMaps want) {
+        putEntries(id, had, want, true);
+        putCidrs(id, hadCidr, want, true);
+        putEntries(id, had, want, false);
+        putCidrs(id, hadCidr, want, false);
+        removeEntries(id, had, want, false);
+        removeCidrs(id, hadCidr, had, want, false);
+        removeCidrs(id, hadCidr, had, want, true);
+        removeEntries(id, had, want, true);
+    }
+
+    private void putEntries(int id, Map<PolicyMaps.Key, PolicyMaps.Value> had, PolicyMaps.EndpointMaps want, boolean denies) {
         for (var en : want.entries().entrySet()) {
+            if ((en.getValue().verdict() == PolicyMaps.DENY) != denies || en.getValue().equals(had.get(en.getKey()))) continue;
             int rule = PolicyMaps.ruleId(en.getValue().origins());
             ruleOrigins.put(rule, en.getValue().origins());
-            PolicyMaps.Value prev = had.get(en.getKey());
-            if (prev == null || prev.verdict() != en.getValue().verdict() || !prev.origins().equals(en.getValue().origins()))
-                policy.put(new PolicyEntryKey(id, en.getKey()), new PolicyEntryValue(en.getValue().verdict(), rule));
+            policy.put(new PolicyEntryKey(id, en.getKey()), new PolicyEntryValue(en.getValue().verdict(), rule));
+            had.put(en.getKey(), en.getValue());
         }
-        for (var en : want.cidrs().entrySet())
-            if (!en.getValue().equals(hadCidr.get(en.getKey())))
-                cidrs.put(new PolicyCidrKey(id, en.getKey().direction(), en.getKey().prefix()), en.getValue());
-        for (var k : hadCidr.keySet())
-            if (!want.cidrs().containsKey(k)) cidrs.remove(new PolicyCidrKey(id, k.direction(), k.prefix()));
-        for (var k : had.keySet())
-            if (!want.entries().containsKey(k)) policy.remove(new PolicyEntryKey(id, k));
+    }
+
+    private void putCidrs(int id, Map<PolicyMaps.CidrKey, Integer> had, PolicyMaps.EndpointMaps want, boolean shielding) {
+        for (var en : want.cidrs().entrySet()) {
+            if (shields(en.getValue(), want.entries()) != shielding || en.getValue().equals(had.get(en.getKey()))) continue;
+            cidrs.put(new PolicyCidrKey(id, en.getKey().direction(), en.getKey().prefix()), en.getValue());
+            had.put(en.getKey(), en.getValue());
+        }
+    }
+
+    private void removeEntries(int id, Map<PolicyMaps.Key, PolicyMaps.Value> had, PolicyMaps.EndpointMaps want, boolean denies) {
+        for (var en : List.copyOf(had.entrySet()))
+            if ((en.getValue().verdict() == PolicyMaps.DENY) == denies && !want.entries().containsKey(en.getKey())) {
+                policy.remove(new PolicyEntryKey(id, en.getKey()));
+                had.remove(en.getKey());
+            }
+    }
+
+    /** Shortest prefix first: removing a mapping then never uncovers a stale shorter one. */
+    private void removeCidrs(int id, Map<PolicyMaps.CidrKey, Integer> had, Map<PolicyMaps.Key, PolicyMaps.Value> hadEntries,
+                             PolicyMaps.EndpointMaps want, boolean shielding) {
+        List<PolicyMaps.CidrKey> stale = had.entrySet().stream()
+                .filter(en -> shields(en.getValue(), hadEntries) == shielding && !want.cidrs().containsKey(en.getKey()))
+                .map(Map.Entry::getKey)
+                .sorted(Comparator.comparingInt(k -> k.prefix().prefixLength()))
+                .toList();
+        for (var k : stale) {
+            cidrs.remove(new PolicyCidrKey(id, k.direction(), k.prefix()));
+            had.remove(k);
+        }
+    }
+
+    /**
+     * Whether an address mapped to this CIDR set is kept from what a shorter prefix may allow: the
+     * set is none (an except hole) or holds a deny.
+     */
+    private static boolean shields(int set, Map<PolicyMaps.Key, PolicyMaps.Value> entries) {
+        if (set == 0) return true;
+        for (var e : entries.entrySet()) if (e.getKey().identity() == set && e.getValue().verdict() == PolicyMaps.DENY) return true;
+        return false;
     }
 
     /** CNI DEL: the endpoint's entries go. */
@@ -130,8 +208,7 @@ public final class PolicyReconciler {
         PolicyMaps.EndpointMaps old = programmed.remove(endpointId);
         problems.remove(endpointId);
         if (old == null) return;
-        old.cidrs().keySet().forEach(k -> cidrs.remove(new PolicyCidrKey(endpointId, k.direction(), k.prefix())));
-        old.entries().keySet().forEach(k -> policy.remove(new PolicyEntryKey(endpointId, k)));
+        write(endpointId, new HashMap<>(old.entries()), new HashMap<>(old.cidrs()), NONE);
         log.debug("policy of endpoint {} removed", endpointId);
     }
 

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The policy reconciler against real (pinned, unattached) kernel maps: the kernel holds exactly the
  * compiled entries after every change, unknown endpoints are closed, endpoints that left the cluster
- * state keep their last policy, and an oversized policy closes its endpoint with a status problem.
+ * state keep their last policy, an oversized policy closes its endpoint with a status problem, and
+ * so does a full node-wide map, for the endpoint that did not fit only.
  */
 class PolicyReconcilerTest {
     static final String PODS = """
@@ -58,9 +59,19 @@ class PolicyReconcilerTest {
             spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
             """;
 
+    static final String B_FROM_A = """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: b-from-a, namespace: x}
+            spec:
+              podSelector: {matchLabels: {pod: b}}
+              ingress: [{from: [{podSelector: {matchLabels: {pod: a}}}], ports: [{port: 80}, {port: 443}]}]
+            """;
+
     Path pins;
     NodeDatapath dp;
     final Endpoint a = new Endpoint(7, "c-a", "eth0", "x/a", "/dev/null", "10.0.0.5", "lxca", 100, "0e:00:00:00:00:01", "0a:00:00:00:00:01", 1450);
+    final Endpoint b = new Endpoint(8, "c-b", "eth0", "x/b", "/dev/null", "10.0.0.6", "lxcb", 101, "0e:00:00:00:00:02", "0a:00:00:00:00:02", 1450);
 
     @BeforeEach
     void load() {
@@ -132,5 +143,31 @@ class PolicyReconcilerTest {
         assertThat(r.program(a)).isEqualTo(PolicyMaps.F_OVERFLOW);
         assertThat(kernel(7)).isEmpty();
         assertThat(r.problems()).singleElement().asString().contains("x/a").contains("bpf.policyMapMax 1");
+    }
+
+    @Test
+    void aFullNodeWideMapClosesOnlyTheEndpointThatDidNotFitUntilItFits() {
+        dp.close();
+        dp = NodeDatapath.load(Path.of(System.getProperty("sluice.home"), "build/bpf"), pins, Map.of("sl_policy", 3));
+        var r = new PolicyReconciler(dp, 16384);
+        r.update(objects(PODS, ALLOW_B, B_FROM_A), Values.defaults());
+        assertThat(r.program(a) & PolicyMaps.F_INGRESS_ENFORCED).isNotZero();
+        var aBefore = kernel(7);
+        assertThat(aBefore).hasSize(2);
+
+        // b needs two entries, one is left: its second write hits ENOSPC
+        assertThat(r.program(b)).isEqualTo(PolicyMaps.F_OVERFLOW);
+        assertThat(kernel(8)).as("what b wrote is given back").isEmpty();
+        assertThat(kernel(7)).isEqualTo(aBefore);
+        assertThat(r.programmed(8).orElseThrow().flags()).isEqualTo(PolicyMaps.F_OVERFLOW);
+        assertThat(r.problems()).singleElement().asString().contains("x/b", "sl_policy", "full", "expected:");
+
+        // a keeps converging; once its policy shrinks, b's next program fits
+        r.update(objects(PODS, B_FROM_A), Values.defaults());
+        assertThat(r.program(a)).isZero();
+        assertThat(kernel(7)).isEmpty();
+        assertThat(r.program(b) & PolicyMaps.F_INGRESS_ENFORCED).isNotZero();
+        assertThat(kernel(8)).isEqualTo(verdicts(r.programmed(8).orElseThrow())).hasSize(2);
+        assertThat(r.problems()).isEmpty();
     }
 }
