@@ -30,8 +30,13 @@ int from_overlay(struct __sk_buff *skb)
 		if (lr >= 0)
 			return lr;
 	}
-	if (!dep)
+	if (!dep) {
+		/* For this node's stack (a pod of another node reaching this node's address). The inner
+		 * frame still carries the sending pod's gateway MAC: without this the stack would take it
+		 * for another host's frame and drop it. */
+		bpf_skb_change_type(skb, PACKET_HOST);
 		return TC_ACT_OK;
+	}
 	f.dst_identity = dep->identity;
 	return deliver_local(skb, dep, METRIC_INGRESS, dep->id, &f);
 }

@@ -62,17 +62,25 @@ static __always_inline int rewrite_l2(struct __sk_buff *skb, const __u8 *dst, co
 	return 0;
 }
 
-/* Delivers to a local endpoint: new MACs, then out of its host-side veth into the pod. */
+/* Delivers to a local endpoint: new MACs, then out of its host-side veth into the pod. A packet
+ * larger than the pod's MTU (the underlay's is larger in tunnel mode) goes through the node's stack
+ * instead, which fragments it or answers "fragmentation needed" as the sender asked; the mark
+ * carries its identity there just the same. */
 static __always_inline int deliver_local(struct __sk_buff *skb, const struct endpoint_info *dep, __u8 dir_from,
 					 __u16 from_ep, struct flow4 *f)
 {
 	__u8 mac[ETH_ALEN], node_mac[ETH_ALEN];
 	__builtin_memcpy(mac, dep->mac, ETH_ALEN);
 	__builtin_memcpy(node_mac, dep->node_mac, ETH_ALEN);
-	if (rewrite_l2(skb, mac, node_mac) < 0)
-		return drop(skb, DROP_INVALID_PACKET, dir_from, from_ep, f);
 	if (!skb->mark)
 		skb->mark = MARK_ID_MAGIC | (f->src_identity & ~MARK_ID_MAGIC_MASK);
+	__u32 mtu = 0;
+	if (bpf_check_mtu(skb, dep->ifindex, &mtu, 0, 0) == BPF_MTU_CHK_RET_FRAG_NEEDED) {
+		bpf_skb_change_type(skb, PACKET_HOST);
+		return TC_ACT_OK;
+	}
+	if (rewrite_l2(skb, mac, node_mac) < 0)
+		return drop(skb, DROP_INVALID_PACKET, dir_from, from_ep, f);
 	return bpf_redirect(dep->ifindex, 0);
 }
 

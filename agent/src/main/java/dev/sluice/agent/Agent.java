@@ -168,7 +168,8 @@ public final class Agent implements AutoCloseable {
             }
         }
         errs.addAll(policy.update(s.objects(), values));
-        int ipc = reconciler.reconcileIpcache(IpcacheModel.compute(cfg.node(), nodes, pods, p -> policy.identityOf(p.key()), mode));
+        var ipc = reconciler.reconcileIpcache(IpcacheModel.compute(cfg.node(), nodes, pods, p -> policy.identityOf(p.key()), mode));
+        if (!ipc.removedHosts().isEmpty()) lb.conntrack().forget(ipc.removedHosts());
         int routes = reconciler.reconcileRoutes(cfg.node(), nodes, mode, cfg.uplink(), TUNNEL_DEV, podMtu);
         endpoints.refresh();
         Map<Integer, String> byIp = new HashMap<>();
@@ -181,7 +182,7 @@ public final class Agent implements AutoCloseable {
             programmedGeneration = s.generation();
             generationLock.notifyAll();
         }
-        log.info("generation {} programmed: {} ipcache changes, {} route changes, {} service map changes", s.generation(), ipc, routes,
+        log.info("generation {} programmed: {} ipcache changes, {} route changes, {} service map changes", s.generation(), ipc.changes(), routes,
                 lbr.changes());
     }
 

@@ -154,8 +154,10 @@ class SecurityIT {
 
     /**
      * VXLAN crafted in the world namespace to node2's tunnel port: with the world's own outer
-     * source (TUNNEL_SOURCE); with node1's address as outer source and an inner source node1 could
-     * never send (the service loopback with victim's identity; a pod of node2), TUNNEL_SPOOF.
+     * source (TUNNEL_SOURCE); with node1's address as outer source, refused on node2's uplink before
+     * it is decapsulated, since the world's MAC is not node1's (WIRE_SPOOF). And node1 itself, as a
+     * compromised node would, sending inner sources it cannot have (the service loopback with
+     * victim's identity; a pod of node2): TUNNEL_SPOOF.
      */
     @Test
     void forgedVxlanFromWorld() throws Exception {
@@ -163,7 +165,7 @@ class SecurityIT {
         apply(LAB, "victim-in", VICTIM_IN);
         String victim = ip("sec/victim"), trusted = ip("sec/trusted"), peer = ip("sec/peer");
         String trustedId = Long.toString(identity(LAB, "sec/trusted")), victimId = Long.toString(identity(LAB, "sec/victim"));
-        long source = drops(LAB, "node2", TUNNEL_SOURCE), spoof = drops(LAB, "node2", TUNNEL_SPOOF);
+        long source = drops(LAB, "node2", TUNNEL_SOURCE), spoof = drops(LAB, "node2", TUNNEL_SPOOF), wire = drops(LAB, "node2", WIRE_SPOOF);
         Sniffed s = sniff(LAB, "sec/victim", List.of("--proto", "udp", "--port", "80"), () -> {
             craft(LAB, "world", "--vxlan", trustedId, "--outer-dst", N2, "--src", trusted, "--dst", victim, "--proto", "udp",
                     "--sport", "40003", "--dport", "80", "--payload", "world as trusted");
@@ -171,6 +173,10 @@ class SecurityIT {
                     "--proto", "udp", "--sport", "40004", "--dport", "80", "--payload", "world as node1, hairpin");
             craft(LAB, "world", "--vxlan", trustedId, "--outer-src", N1, "--outer-dst", N2, "--src", peer, "--dst", victim,
                     "--proto", "udp", "--sport", "40005", "--dport", "80", "--payload", "world as node1, a node2 pod inside");
+            craft(LAB, "node1", "--vxlan", victimId, "--outer-dst", N2, "--src", SERVICE_LOOPBACK, "--dst", victim,
+                    "--proto", "udp", "--sport", "40007", "--dport", "80", "--payload", "node1, hairpin");
+            craft(LAB, "node1", "--vxlan", trustedId, "--outer-dst", N2, "--src", peer, "--dst", victim,
+                    "--proto", "udp", "--sport", "40008", "--dport", "80", "--payload", "node1, a node2 pod inside");
             craft(LAB, "sec/trusted", "--dst", victim, "--proto", "udp", "--sport", "40006", "--dport", "80", "--payload", "legit");
         }, from(trusted, 40006));
         soft.assertThat(s.saw(from(trusted, 40006))).as("trusted's datagram reaches victim: %s", s).isTrue();
@@ -179,6 +185,9 @@ class SecurityIT {
                 .isFalse();
         soft.assertThat(s.saw(from(peer, 40005))).as("world's VXLAN (outer source node1) with node2's pod as source reaches victim: %s", s)
                 .isFalse();
+        soft.assertThat(s.saw(from(SERVICE_LOOPBACK, 40007))).as("node1's VXLAN with the hairpin source reaches victim: %s", s).isFalse();
+        soft.assertThat(s.saw(from(peer, 40008))).as("node1's VXLAN with node2's pod as source reaches victim: %s", s).isFalse();
+        soft.assertThat(drops(LAB, "node2", WIRE_SPOOF) - wire).as("drops WIRE_SPOOF (%d) counted on node2", WIRE_SPOOF).isPositive();
         soft.assertThat(drops(LAB, "node2", TUNNEL_SOURCE) - source).as("drops TUNNEL_SOURCE (%d) counted on node2", TUNNEL_SOURCE).isPositive();
         soft.assertThat(drops(LAB, "node2", TUNNEL_SPOOF) - spoof).as("drops TUNNEL_SPOOF (%d) counted on node2", TUNNEL_SPOOF).isPositive();
         soft.assertAll();
@@ -189,8 +198,9 @@ class SecurityIT {
     /**
      * Tunnel mode: the world sends to web (node1) with node1's own address as source (would be
      * host, always allowed) and with trusted's (admitted by web's policy), UDP and TCP, through a
-     * route to web via node1 added in the world namespace only. Neither arrives (WIRE_SPOOF); the
-     * world's own datagrams and its NodePort connection to web still do.
+     * route to web via node1 added in the world namespace only. Neither arrives (WIRE_SPOOF), nor
+     * does the world's own datagram: in tunnel mode nothing reaches a pod unencapsulated but through
+     * a frontend. trusted's own datagrams and the world's NodePort connection to web still do.
      */
     @Test
     void spoofedSourceOnUplink() throws Exception {
@@ -206,16 +216,18 @@ class SecurityIT {
                 craft(LAB, "world", "--src", N1, "--dst", web, "--proto", "udp", "--sport", "40010", "--dport", "80", "--payload", "as node1");
                 craft(LAB, "world", "--src", trusted, "--dst", web, "--proto", "udp", "--sport", "40011", "--dport", "80", "--payload", "as trusted");
                 craft(LAB, "world", "--dst", web, "--proto", "udp", "--sport", "40012", "--dport", "80", "--payload", "the world itself");
-            }, from(WORLD, 40012));
-            soft.assertThat(u.saw(from(WORLD, 40012))).as("the world's own datagram reaches web: %s", u).isTrue();
+                craft(LAB, "sec/trusted", "--dst", web, "--proto", "udp", "--sport", "40016", "--dport", "80", "--payload", "legit");
+            }, from(trusted, 40016));
+            soft.assertThat(u.saw(from(trusted, 40016))).as("trusted's own datagram reaches web: %s", u).isTrue();
+            soft.assertThat(u.saw(from(WORLD, 40012))).as("the world's own datagram, unencapsulated, reaches web: %s", u).isFalse();
             soft.assertThat(u.saw(from(N1, 40010))).as("a UDP datagram from the world with node1's address as source reaches web: %s", u).isFalse();
             soft.assertThat(u.saw(from(trusted, 40011))).as("a UDP datagram from the world with trusted's address reaches web: %s", u).isFalse();
             Sniffed t = sniff(LAB, "sec/web", List.of("--proto", "tcp", "--port", "80"), () -> {
                 craft(LAB, "world", "--src", N1, "--dst", web, "--proto", "tcp", "--sport", "40013", "--dport", "80");
                 craft(LAB, "world", "--src", trusted, "--dst", web, "--proto", "tcp", "--sport", "40014", "--dport", "80");
-                craft(LAB, "world", "--dst", web, "--proto", "tcp", "--sport", "40015", "--dport", "80");
-            }, from(WORLD, 40015));
-            soft.assertThat(t.saw(from(WORLD, 40015))).as("the world's own SYN reaches web: %s", t).isTrue();
+                craft(LAB, "sec/trusted", "--dst", web, "--proto", "tcp", "--sport", "40015", "--dport", "80");
+            }, from(trusted, 40015));
+            soft.assertThat(t.saw(from(trusted, 40015))).as("trusted's own SYN reaches web: %s", t).isTrue();
             soft.assertThat(t.saw(from(N1, 40013))).as("a SYN from the world with node1's address as source reaches web: %s", t).isFalse();
             soft.assertThat(t.saw(from(trusted, 40014))).as("a SYN from the world with trusted's address reaches web: %s", t).isFalse();
         } finally {
@@ -486,7 +498,7 @@ class SecurityIT {
     static String tool() { return Cli.home() + "/build/bin/sluice-pod"; }
 
     static String netns(String lab, String target) throws IOException {
-        return target.equals("world") ? "sl-" + lab + "-world" : PolicyLab.podNetns(lab, target);
+        return target.equals("world") || target.startsWith("node") ? "sl-" + lab + "-" + target : PolicyLab.podNetns(lab, target);
     }
 
     /** Runs a command in a root-owned process and asserts it succeeded; returns stdout and stderr. */

@@ -66,14 +66,21 @@ public final class CtGc {
      * as a client or to a backend at it, so a pod that gets the address later is handed nothing
      * (replies, established service flows) that was meant for the deleted one.
      */
-    public synchronized Stats forget(int addr) {
+    public Stats forget(int addr) { return forget(Set.of(addr)); }
+
+    /**
+     * {@link #forget(int)} for several addresses in one walk: also what a node does when pods of
+     * other nodes are gone (their /32 left the ipcache), so the flows its own pods had with them
+     * cannot be inherited by the next pod at that address either.
+     */
+    public synchronized Stats forget(Set<Integer> addrs) {
         Set<Integer> backends = new HashSet<>();
-        maps.backends().all().forEach((id, b) -> { if (b.address() == addr) backends.add(id); });
-        return remove((k, e) -> involves(k, addr) || e.natAddr() == addr, (k, n) -> involves(k, addr) || n.toAddr() == addr,
-                (k, a) -> k.client() == addr || backends.contains(a.backendId()));
+        maps.backends().all().forEach((id, b) -> { if (addrs.contains(b.address())) backends.add(id); });
+        return remove((k, e) -> involves(k, addrs) || addrs.contains(e.natAddr()), (k, n) -> involves(k, addrs) || addrs.contains(n.toAddr()),
+                (k, a) -> addrs.contains(k.client()) || backends.contains(a.backendId()));
     }
 
-    private static boolean involves(CtKey k, int addr) { return k.saddr() == addr || k.daddr() == addr; }
+    private static boolean involves(CtKey k, Set<Integer> addrs) { return addrs.contains(k.saddr()) || addrs.contains(k.daddr()); }
 
     /** One walk over the maps removing what the predicates select; micros is left 0. */
     private Stats remove(BiPredicate<CtKey, CtEntry> ct, BiPredicate<CtKey, NatEntry> nat, BiPredicate<LbAffinityKey, LbAffinityValue> affinity) {

@@ -31,8 +31,11 @@ public final class NodeReconciler {
 
     public NodeReconciler(TypedMap<IpcacheKey, IpcacheValue> ipcache) { this.ipcache = ipcache; }
 
-    /** Step 1: the ipcache. Returns the number of entries written plus removed. */
-    public int reconcileIpcache(Map<Cidr, IpcacheModel.Entry> desired) {
+    /** What an ipcache pass changed: entries written plus removed, and the single addresses that left. */
+    public record IpcacheChanges(int changes, Set<Integer> removedHosts) {}
+
+    /** Step 1: the ipcache. */
+    public IpcacheChanges reconcileIpcache(Map<Cidr, IpcacheModel.Entry> desired) {
         Map<IpcacheKey, IpcacheValue> want = new HashMap<>();
         desired.forEach((c, e) -> want.put(new IpcacheKey(c), new IpcacheValue(e.identity(), e.tunnelEndpoint(), e.flags())));
         Map<IpcacheKey, IpcacheValue> have = ipcache.all();
@@ -44,13 +47,15 @@ public final class NodeReconciler {
                 changes++;
             }
         }
+        Set<Integer> removedHosts = new HashSet<>();
         for (IpcacheKey k : have.keySet()) {
             if (!want.containsKey(k)) {
                 ipcache.remove(k);
                 changes++;
+                if (k.cidr().prefixLength() == 32) removedHosts.add(k.cidr().network());
             }
         }
-        return changes;
+        return new IpcacheChanges(changes, removedHosts);
     }
 
     /** Step 2: routes to every other node's pod CIDRs (native: via its address; tunnel: into the VXLAN device). */
