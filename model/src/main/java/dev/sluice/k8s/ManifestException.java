@@ -25,6 +25,24 @@ public final class ManifestException extends RuntimeException {
         if (object != null && !object.isEmpty()) sb.append(object).append(": ");
         if (field != null && !field.isEmpty()) sb.append(field).append(": ");
         sb.append(problem);
+        return oneLine(sb.toString());
+    }
+
+    /** Control characters from the input (a newline in a name) escaped, so the message stays one line. */
+    static String oneLine(String s) {
+        var sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20 || c == 0x7f || c == 0x85 || c == 0x2028 || c == 0x2029) sb.append(String.format("\\u%04x", (int) c));
+                    else sb.append(c);
+                }
+            }
+        }
         return sb.toString();
     }
 
