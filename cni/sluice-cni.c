@@ -217,6 +217,17 @@ static void j_ws(struct json *j) {
 
 static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
+/* The 4 hex digits of a \u escape starting at s[at] into *cp; 0 if there are not 4. */
+static int hex4(const char *s, size_t n, size_t at, unsigned *cp) {
+    if (at + 3 >= n) return 0;
+    *cp = 0;
+    for (size_t k = at; k < at + 4; k++) {
+        if (!is_hex(s[k])) return 0;
+        *cp = *cp * 16 + (unsigned)(s[k] <= '9' ? s[k] - '0' : (s[k] | 0x20) - 'a' + 10);
+    }
+    return 1;
+}
+
 static int j_string(struct json *j) {
     size_t start = j->i;
     if (j->i >= j->n || j->s[j->i] != '"') return j_err(j, "expected a string");
@@ -233,10 +244,17 @@ static int j_string(struct json *j) {
             if (j->i + 1 >= j->n) break;
             char e = j->s[j->i + 1];
             if (e == 'u') {
-                if (j->i + 5 >= j->n || !is_hex(j->s[j->i + 2]) || !is_hex(j->s[j->i + 3]) || !is_hex(j->s[j->i + 4]) ||
-                    !is_hex(j->s[j->i + 5]))
-                    return j_err(j, "bad \\u escape");
+                /* A surrogate escape must be a whole pair: the agent's reader refuses half of one. */
+                unsigned cp, lo;
+                if (!hex4(j->s, j->n, j->i + 2, &cp)) return j_err(j, "bad \\u escape");
                 j->i += 6;
+                if (cp >= 0xdc00 && cp <= 0xdfff) return j_err(j, "unpaired surrogate in a \\u escape");
+                if (cp >= 0xd800 && cp <= 0xdbff) {
+                    if (j->i + 1 >= j->n || j->s[j->i] != '\\' || j->s[j->i + 1] != 'u' || !hex4(j->s, j->n, j->i + 2, &lo) ||
+                        lo < 0xdc00 || lo > 0xdfff)
+                        return j_err(j, "unpaired surrogate in a \\u escape");
+                    j->i += 6;
+                }
                 continue;
             }
             if (!strchr("\"\\/bfnrt", e) || e == 0) return j_err(j, "bad escape");

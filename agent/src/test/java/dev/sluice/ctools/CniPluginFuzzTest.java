@@ -144,6 +144,9 @@ class CniPluginFuzzTest {
                 Arguments.of("number longer than the agent reads", open + ",\"x\":" + "1".repeat(5000) + "}", 6),
                 Arguments.of("key longer than the agent reads", open + ",\"" + "k".repeat(60_000) + "\":1}", 6),
                 Arguments.of("nul byte", open + ",\"x\":\"a\u0000b\"}", 6),
+                Arguments.of("half a surrogate pair in a key (seed 5457)", open + ",\"\\uD800\":1}", 6),
+                Arguments.of("half a surrogate pair in a value", open + ",\"x\":\"\\uDC00\\uD800\"}", 6),
+                Arguments.of("a whole surrogate pair", open + ",\"\\uD83D\\uDE00\":\"\\ud83d\\ude00\"}", 0),
                 Arguments.of("agentSocket with a newline", good.replace(socket.toString(), dir.resolve("a\\nb").toString()), 11),
                 Arguments.of("cniVersion not a string", good.replace("\"1.1.0\"", "1.1"), 7),
                 Arguments.of("empty", "", 6));
