@@ -23,9 +23,14 @@ public final class ManifestException extends RuntimeException {
         var sb = new StringBuilder();
         if (file != null && !file.isEmpty()) sb.append(file).append(": ");
         if (object != null && !object.isEmpty()) sb.append(object).append(": ");
-        if (field != null && !field.isEmpty()) sb.append(field).append(": ");
-        sb.append(problem);
+        if (field != null && !field.isEmpty()) sb.append(cut(field)).append(": ");
+        sb.append(cut(problem));
         return oneLine(sb.toString());
+    }
+
+    /** A part longer than 1000 characters (a huge value echoed) keeps its start and its end, where "(expected: ...)" is. */
+    private static String cut(String s) {
+        return s.length() <= 1000 ? s : s.substring(0, 400) + "...(" + (s.length() - 800) + " more characters)..." + s.substring(s.length() - 400);
     }
 
     /** Control characters from the input (a newline in a name) escaped, so the message stays one line. */
