@@ -35,6 +35,9 @@ public final class CniHandler {
      */
     private static final Pattern IFNAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,14}");
     private static final Pattern NETNS = Pattern.compile("/[A-Za-z0-9_.:@+=,/-]{0,4094}");
+    /** The CNI variable each request field carries, for messages. */
+    private static final Map<String, String> VARIABLE = Map.of("containerID", "CNI_CONTAINERID", "netns", "CNI_NETNS",
+            "ifname", "CNI_IFNAME", "args", "CNI_ARGS");
     /** RFC 1123 label and subdomain: what Kubernetes requires of namespace and pod names. */
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
     private static final Pattern DNS_SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
@@ -182,11 +185,7 @@ public final class CniHandler {
     /** A CNI variable the command needs, checked: code 4 naming it when unset or malformed. */
     private static String require(JsonNode p, String field) {
         String v = string(p, field);
-        String var = switch (field) {
-            case "containerID" -> "CNI_CONTAINERID";
-            case "netns" -> "CNI_NETNS";
-            default -> "CNI_IFNAME";
-        };
+        String var = VARIABLE.get(field);
         if (v.isEmpty()) throw new BadEnv(var + " is not set", "expected: the variable the container runtime sets for " + p.path("command").asString(""));
         boolean ok = switch (field) {
             case "containerID" -> CONTAINER_ID.matcher(v).matches();
@@ -205,7 +204,7 @@ public final class CniHandler {
     private static String string(JsonNode p, String field) {
         JsonNode n = p.path(field);
         if (n.isMissingNode() || n.isNull()) return "";
-        if (!n.isString()) throw new BadEnv(field + " is " + n.getNodeType().name().toLowerCase() + " in the request", "expected: a string");
+        if (!n.isString()) throw new BadEnv(VARIABLE.get(field) + " is not a string in the request", "expected: a string");
         return n.asString();
     }
 
