@@ -24,6 +24,11 @@
 #define DEFAULT_SOCKET "/var/run/sluice/agent.sock"
 #define DEFAULT_TIMEOUT_MS 60000
 #define MAX_DEPTH 256
+/* Limits of what the agent reads (its request line, Jackson's default number and name lengths):
+ * a configuration past them is refused here, naming the limit, rather than by the agent. */
+#define MAX_CONFIG (1 << 20)
+#define MAX_NUMBER 1000
+#define MAX_KEY 50000
 
 static const char *const SUPPORTED[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"};
 #define NSUPPORTED (sizeof(SUPPORTED) / sizeof(SUPPORTED[0]))
@@ -167,6 +172,8 @@ static void fail(int code, const char *details, const char *fmt, ...) {
     }
     buf_puts(&b, "}\n");
     write_all(1, b.p, b.len);
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?'; /* one line on stderr too */
     fprintf(stderr, "sluice-cni: %s\n", msg);
     exit(g_exit);
 }
@@ -210,6 +217,17 @@ static void j_ws(struct json *j) {
 
 static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
+/* The 4 hex digits of a \u escape starting at s[at] into *cp; 0 if there are not 4. */
+static int hex4(const char *s, size_t n, size_t at, unsigned *cp) {
+    if (at + 3 >= n) return 0;
+    *cp = 0;
+    for (size_t k = at; k < at + 4; k++) {
+        if (!is_hex(s[k])) return 0;
+        *cp = *cp * 16 + (unsigned)(s[k] <= '9' ? s[k] - '0' : (s[k] | 0x20) - 'a' + 10);
+    }
+    return 1;
+}
+
 static int j_string(struct json *j) {
     size_t start = j->i;
     if (j->i >= j->n || j->s[j->i] != '"') return j_err(j, "expected a string");
@@ -226,10 +244,17 @@ static int j_string(struct json *j) {
             if (j->i + 1 >= j->n) break;
             char e = j->s[j->i + 1];
             if (e == 'u') {
-                if (j->i + 5 >= j->n || !is_hex(j->s[j->i + 2]) || !is_hex(j->s[j->i + 3]) || !is_hex(j->s[j->i + 4]) ||
-                    !is_hex(j->s[j->i + 5]))
-                    return j_err(j, "bad \\u escape");
+                /* A surrogate escape must be a whole pair: the agent's reader refuses half of one. */
+                unsigned cp, lo;
+                if (!hex4(j->s, j->n, j->i + 2, &cp)) return j_err(j, "bad \\u escape");
                 j->i += 6;
+                if (cp >= 0xdc00 && cp <= 0xdfff) return j_err(j, "unpaired surrogate in a \\u escape");
+                if (cp >= 0xd800 && cp <= 0xdbff) {
+                    if (j->i + 1 >= j->n || j->s[j->i] != '\\' || j->s[j->i + 1] != 'u' || !hex4(j->s, j->n, j->i + 2, &lo) ||
+                        lo < 0xdc00 || lo > 0xdfff)
+                        return j_err(j, "unpaired surrogate in a \\u escape");
+                    j->i += 6;
+                }
                 continue;
             }
             if (!strchr("\"\\/bfnrt", e) || e == 0) return j_err(j, "bad escape");
@@ -265,6 +290,7 @@ static int j_number(struct json *j) {
         if (j->i >= n || s[j->i] < '0' || s[j->i] > '9') return j_err(j, "bad number");
         while (j->i < n && s[j->i] >= '0' && s[j->i] <= '9') j->i++;
     }
+    if (j->i - start > MAX_NUMBER) return j_err(j, "number longer than 1000 characters");
     buf_put(&j->out, s + start, j->i - start);
     return 0;
 }
@@ -294,6 +320,7 @@ static int j_object(struct json *j, int depth) {
         size_t kstart = j->i;
         if (j_string(j) < 0) return -1;
         size_t kend = j->i;
+        if (kend - kstart - 2 > MAX_KEY) return j_err(j, "key longer than 50000 bytes");
         j_ws(j);
         if (j->i >= j->n || j->s[j->i] != ':') return j_err(j, "expected ':'");
         j->i++;
@@ -457,6 +484,8 @@ static void read_stdin(struct buf *b) {
         }
         if (n == 0) break;
         buf_put(b, tmp, (size_t)n);
+        if (b->len > MAX_CONFIG)
+            fail(E_INVALID_CONFIG, "expected: at most 1048576 bytes", "invalid network configuration: larger than 1 MiB");
     }
     if (!b->p) buf_put(b, "", 0);
 }
@@ -630,14 +659,18 @@ int main(void) {
     }
     close(fd);
     if (rep.len == 0) fail(unavailable, sock_path, "the sluice agent closed the connection without a reply; try again later");
+    /* A reply that is not ours is shown (its first line, cut): the agent's API errors say why. */
+    char malformed[300];
+    int shown = (int)strcspn(rep.p, "\n");
+    snprintf(malformed, sizeof(malformed), "expected: an exit code line, got: %.*s", shown < 200 ? shown : 200, rep.p);
     char *nl = memchr(rep.p, '\n', rep.len);
-    if (!nl) fail(E_IO, "expected: an exit code line", "the sluice agent sent a malformed reply");
+    if (!nl) fail(E_IO, malformed, "the sluice agent sent a malformed reply");
     size_t hl = (size_t)(nl - rep.p);
     if (hl > 0 && rep.p[hl - 1] == '\r') hl--;
     int code = 0;
-    if (hl == 0 || hl > 3) fail(E_IO, "expected: an exit code line", "the sluice agent sent a malformed reply");
+    if (hl == 0 || hl > 3) fail(E_IO, malformed, "the sluice agent sent a malformed reply");
     for (size_t i = 0; i < hl; i++) {
-        if (rep.p[i] < '0' || rep.p[i] > '9') fail(E_IO, "expected: an exit code line", "the sluice agent sent a malformed reply");
+        if (rep.p[i] < '0' || rep.p[i] > '9') fail(E_IO, malformed, "the sluice agent sent a malformed reply");
         code = code * 10 + (rep.p[i] - '0');
     }
     if (code > 255) fail(E_IO, "expected: an exit code 0-255", "the sluice agent sent a malformed reply");

@@ -53,7 +53,7 @@ final class Schema {
             return new ManifestException(file, "", key, text(v) + " (expected: " + expected + ")");
         }
 
-        private static String text(Object v) {
+        static String text(Object v) {
             if (v instanceof JsonNode j) return j.isString() ? j.asString() : j.toString();
             return String.valueOf(v);
         }
@@ -101,9 +101,11 @@ final class Schema {
             List<String> out = new ArrayList<>();
             if (v instanceof JsonNode j && j.isArray()) {
                 for (JsonNode e : j) {
-                    if (!e.isValueNode()) throw bad(key, v, "a list of strings");
+                    if (!e.isValueNode() || e.isNull()) throw bad(key, v, "a list of strings");
                     out.add(e.asString());
                 }
+            } else if (v instanceof JsonNode j && !j.isValueNode()) {
+                throw bad(key, v, "a list of strings");
             } else if (v instanceof List<?> l) {
                 for (Object e : l) out.add(String.valueOf(e));
             } else {

@@ -1,6 +1,7 @@
 package dev.sluice.config;
 
 import dev.sluice.k8s.ManifestException;
+import dev.sluice.k8s.ManifestReader;
 import dev.sluice.k8s.Node;
 import dev.sluice.net.Cidr;
 import java.util.ArrayList;
@@ -8,9 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
  * The validated configuration, read from a Helm-style values file. Real Cilium keys are accepted
@@ -66,13 +65,11 @@ public record Values(
     public static Values parse(String file, String text, Map<String, Object> overrides) {
         Map<String, Object> flat = new LinkedHashMap<>();
         if (text != null && !text.isBlank()) {
-            JsonNode root;
-            try {
-                root = YAMLMapper.builder().build().readTree(text);
-            } catch (JacksonException e) {
-                throw new ManifestException(file, "", "", "not valid YAML: " + e.getOriginalMessage().lines().findFirst().orElse(""));
-            }
-            if (root != null && !root.isNull() && !root.isMissingNode()) {
+            List<JsonNode> docs = ManifestReader.documents(file, text).stream()
+                    .filter(d -> d != null && !d.isNull() && !d.isMissingNode()).toList();
+            if (docs.size() > 1) throw new ManifestException(file, "", "", docs.size() + " YAML documents (expected: one map of values)");
+            if (!docs.isEmpty()) {
+                JsonNode root = docs.getFirst();
                 if (!root.isObject()) throw new ManifestException(file, "", "", "expected: a map of values");
                 flatten(file, "", new Node(root, file, "", ""), flat);
             }
@@ -88,6 +85,9 @@ public record Values(
             if (v.json() != null && v.json().isObject() && !Schema.isKey(key)) {
                 if (!Schema.isPrefix(key)) throw new ManifestException(file, "", key, Schema.unknown(key));
                 flatten(file, key, v, out);
+            } else if (Schema.isPrefix(key) && !Schema.isKey(key)) {
+                if (v.isNull()) continue; // an empty group, as "hubble:" with nothing under it
+                throw new ManifestException(file, "", key, Schema.Reader.text(v.json()) + " (expected: a map of " + key + ".* keys)");
             } else {
                 if (!Schema.isKey(key)) throw new ManifestException(file, "", key, Schema.unknown(key));
                 out.put(key, v.json());

@@ -1,6 +1,7 @@
 package dev.sluice.k8s;
 
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,16 +14,19 @@ public final class ManifestFiles {
 
     public static List<KubeObject> load(List<Path> paths) {
         List<KubeObject> out = new ArrayList<>();
-        for (Path p : files(paths)) {
-            String text;
-            try {
-                text = Files.readString(p);
-            } catch (IOException e) {
-                throw new ManifestException(p.toString(), "", "", "cannot read: " + e.getMessage());
-            }
-            out.addAll(ManifestReader.parse(p.toString(), text));
-        }
+        for (Path p : files(paths)) out.addAll(ManifestReader.parse(p.toString(), read(p)));
         return out;
+    }
+
+    /** A manifest file's text; unreadable or not UTF-8 is a ManifestException naming the file. */
+    public static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (CharacterCodingException e) {
+            throw new ManifestException(p.toString(), "", "", "not UTF-8 text (expected: YAML or JSON in UTF-8)");
+        } catch (IOException e) {
+            throw new ManifestException(p.toString(), "", "", "cannot read: " + e.getMessage());
+        }
     }
 
     /** The manifest files under the given paths, sorted; a missing path is an error. */

@@ -1,21 +1,29 @@
 package dev.sluice.k8s;
 
+import java.io.FilterReader;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.StreamReadFeature;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.MappingIterator;
 import tools.jackson.dataformat.yaml.YAMLMapper;
+import tools.jackson.dataformat.yaml.YAMLParser;
 
 /**
  * Parses manifest text (multi-document YAML or JSON, and {@code kind: List}) into {@link KubeObject}s.
  * Pure: the caller supplies the text and the file name used in messages.
  */
 public final class ManifestReader {
-    private static final YAMLMapper YAML = YAMLMapper.builder().build();
+    /** A key given twice is an error, as in kubectl, rather than the last one silently winning. */
+    private static final YAMLMapper YAML = YAMLMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     /** RFC 1123 label: what Kubernetes requires of namespace names. */
     static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
     /** RFC 1123 subdomain: what Kubernetes requires of most object names. */
@@ -25,21 +33,54 @@ public final class ManifestReader {
 
     public static List<KubeObject> parse(String file, String text) {
         List<KubeObject> out = new ArrayList<>();
-        int doc = 0;
-        try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(text)) {
-            while (it.hasNextValue()) {
-                JsonNode n = it.nextValue();
-                doc++;
-                if (n == null || n.isNull() || n.isMissingNode()) continue;
-                collect(new Node(n, file, "document " + doc, ""), out);
+        List<JsonNode> docs = documents(file, text);
+        for (int i = 0; i < docs.size(); i++) {
+            JsonNode n = docs.get(i);
+            if (n == null || n.isNull() || n.isMissingNode()) continue;
+            collect(new Node(n, file, "document " + (i + 1), ""), out);
+        }
+        return out;
+    }
+
+    /**
+     * The YAML (or JSON) documents of a file, empty ones as null. Duplicate keys and aliases are
+     * errors naming the line: the reader would otherwise keep the last duplicate, and read an alias
+     * {@code *x} as the plain word "x" rather than the value it refers to.
+     */
+    public static List<JsonNode> documents(String file, String text) {
+        List<JsonNode> out = new ArrayList<>();
+        try {
+            try (JsonParser p = YAML.createParser(reader(text))) {
+                while (p.nextToken() != null) {
+                    if (((YAMLParser) p).isCurrentAlias()) {
+                        throw new ManifestException(file, "line " + p.currentTokenLocation().getLineNr(), "",
+                                "YAML alias *" + p.getString() + " (expected: the value written out; aliases are not supported)");
+                    }
+                }
+            }
+            try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(reader(text))) {
+                while (it.hasNextValue()) out.add(it.nextValue());
             }
         } catch (JacksonException e) {
             String msg = e.getOriginalMessage().lines().findFirst().orElse("syntax error");
             var loc = e.getLocation();
-            String where = loc != null && loc.getLineNr() > 0 ? "line " + loc.getLineNr() : "document " + (doc + 1);
+            String where = loc != null && loc.getLineNr() > 0 ? "line " + loc.getLineNr() : "document " + (out.size() + 1);
             throw new ManifestException(file, where, "", "not valid YAML: " + msg);
         }
         return out;
+    }
+
+    /**
+     * The text for the YAML parser, never more than one char short of a full buffer per read:
+     * snakeyaml-engine 3.0.1 reads one char past its buffer when a full read ends in the first half
+     * of a surrogate pair (an emoji across the 1024-char boundary) and throws IndexOutOfBounds.
+     */
+    private static Reader reader(String text) {
+        return new FilterReader(new StringReader(text)) {
+            @Override public int read(char[] buf, int off, int len) throws IOException {
+                return super.read(buf, off, len > 1 ? len - 1 : len);
+            }
+        };
     }
 
     private static void collect(Node n, List<KubeObject> out) {

@@ -95,7 +95,7 @@ public final class Node {
 
     public long integer(long min, long max) {
         long v;
-        if (json != null && json.isIntegralNumber()) v = json.asLong();
+        if (json != null && json.isIntegralNumber() && json.canConvertToLong()) v = json.asLong();
         else if (json != null && json.isString() && json.asString().matches("-?\\d{1,18}")) v = Long.parseLong(json.asString());
         else throw error(describe(json) + " (expected: an integer " + min + "-" + max + ")");
         if (v < min || v > max) throw error(v + " (expected: " + min + "-" + max + ")");

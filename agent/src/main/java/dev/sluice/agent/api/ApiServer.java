@@ -1,17 +1,20 @@
 package dev.sluice.agent.api;
 
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -22,9 +25,16 @@ import tools.jackson.databind.JsonNode;
  * The agent's API on a Unix socket: one JSON request line per connection, answered by one or more
  * JSON lines (see {@link AgentClient}). The {@code cni} method answers in the plugin's framing:
  * the exit code on the first line, then the bytes the plugin prints.
+ *
+ * <p>Limits, so that no client can hold the agent's memory or connections: a request line longer
+ * than {@link #MAX_REQUEST} bytes gets one error line; a connection whose request line has not
+ * arrived within the request timeout (default {@link #REQUEST_TIMEOUT}) is closed.
  */
 public final class ApiServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
+    /** The longest request line: the CNI plugin forwards at most 1 MiB of configuration plus its variables. */
+    public static final int MAX_REQUEST = 8 << 20;
+    public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
     /** A method: gets the params, writes result lines through {@link Stream}. */
     @FunctionalInterface
@@ -41,11 +51,17 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private final Path socket;
+    private final Duration requestTimeout;
     private final Map<String, Handler> handlers = new ConcurrentHashMap<>();
     private ServerSocketChannel server;
     private Thread acceptor;
 
-    public ApiServer(Path socket) { this.socket = socket; }
+    public ApiServer(Path socket) { this(socket, REQUEST_TIMEOUT); }
+
+    public ApiServer(Path socket, Duration requestTimeout) {
+        this.socket = socket;
+        this.requestTimeout = requestTimeout;
+    }
 
     public ApiServer register(String method, Handler h) {
         handlers.put(method, h);
@@ -66,20 +82,46 @@ public final class ApiServer implements AutoCloseable {
                 SocketChannel ch = server.accept();
                 Thread.ofVirtual().name("api").start(() -> serve(ch));
             } catch (IOException e) {
-                if (server.isOpen()) log.warn("api accept: {}", e.getMessage());
+                if (!server.isOpen()) return;
+                log.warn("api accept: {}", e.getMessage());
+                try {
+                    Thread.sleep(100); // out of file descriptors: no busy loop while connections drain
+                } catch (InterruptedException ie) {
+                    return;
+                }
             }
         }
     }
 
     private void serve(SocketChannel ch) {
         try (ch) {
-            var in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8));
             OutputStream os = Channels.newOutputStream(ch);
-            String line = in.readLine();
+            // Closing the channel is the only way to end a blocked read on it.
+            Thread timer = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(requestTimeout);
+                    ch.close();
+                } catch (InterruptedException | IOException e) {
+                    // the request arrived in time, or the connection is already gone
+                }
+            });
+            byte[] line;
+            try {
+                line = readLine(new BufferedInputStream(Channels.newInputStream(ch), 65536));
+            } catch (ClosedChannelException e) {
+                log.debug("api: no request within {}", requestTimeout);
+                return;
+            } finally {
+                timer.interrupt();
+            }
             if (line == null) return;
+            if (line.length > MAX_REQUEST) {
+                write(os, Map.of("ok", false, "error", "request longer than " + MAX_REQUEST + " bytes (expected: one JSON line)"));
+                return;
+            }
             JsonNode req;
             try {
-                req = AgentClient.JSON.readTree(line);
+                req = AgentClient.JSON.readTree(new String(line, StandardCharsets.UTF_8).strip());
             } catch (RuntimeException e) {
                 write(os, Map.of("ok", false, "error", "request is not JSON (expected: {\"method\":...,\"params\":{...}})"));
                 return;
@@ -87,7 +129,8 @@ public final class ApiServer implements AutoCloseable {
             String method = req.path("method").asString("");
             Handler h = handlers.get(method);
             if (h == null) {
-                write(os, Map.of("ok", false, "error", "unknown method " + method + " (expected one of: " + new java.util.TreeSet<>(handlers.keySet()) + ")"));
+                String shown = method.length() > 64 ? method.substring(0, 64) + "..." : method;
+                write(os, Map.of("ok", false, "error", "unknown method " + shown + " (expected one of: " + new java.util.TreeSet<>(handlers.keySet()) + ")"));
                 return;
             }
             Stream out = new Stream() {
@@ -123,6 +166,18 @@ public final class ApiServer implements AutoCloseable {
         } catch (IOException e) {
             log.debug("api connection: {}", e.getMessage());
         }
+    }
+
+    /**
+     * The request line without its end of line; null when the client sent nothing; a line longer
+     * than {@link #MAX_REQUEST} bytes is cut to one byte more, for the caller to reject.
+     */
+    private static byte[] readLine(InputStream in) throws IOException {
+        var buf = new ByteArrayOutputStream();
+        int c;
+        while ((c = in.read()) != -1 && c != '\n' && buf.size() <= MAX_REQUEST) buf.write(c);
+        if (c == -1 && buf.size() == 0) return null;
+        return buf.toByteArray();
     }
 
     private static void write(OutputStream os, Object value) throws IOException {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -26,6 +27,20 @@ public final class CniHandler {
     /** Plugin-specific error code (100+ per the spec): the node's pod CIDR has no free address. */
     public static final int IPAM_EXHAUSTED = 100;
     static final Set<String> VERSIONS = Set.of("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0");
+    /** CNI_CONTAINERID as libcni accepts it. */
+    private static final Pattern CONTAINER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]*");
+    /**
+     * CNI_IFNAME and CNI_NETNS end up in ip(8) batch lines, so only characters that cannot split or
+     * quote an argument there: an interface name fits IFNAMSIZ, a namespace is an absolute path.
+     */
+    private static final Pattern IFNAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,14}");
+    private static final Pattern NETNS = Pattern.compile("/[A-Za-z0-9_.:@+=,/-]{0,4094}");
+    /** The CNI variable each request field carries, for messages. */
+    private static final Map<String, String> VARIABLE = Map.of("containerID", "CNI_CONTAINERID", "netns", "CNI_NETNS",
+            "ifname", "CNI_IFNAME", "args", "CNI_ARGS");
+    /** RFC 1123 label and subdomain: what Kubernetes requires of namespace and pod names. */
+    private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+    private static final Pattern DNS_SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
 
     /** What the plugin prints and its exit code. */
     public record Reply(int exitCode, String stdout) {}
@@ -43,28 +58,39 @@ public final class CniHandler {
         this.notReady = notReady;
     }
 
+    /**
+     * Answers one request. Every field is checked before anything is allocated or changed, so a
+     * rejected request leaves the node as it was.
+     */
     public Reply handle(JsonNode p) {
         String command = p.path("command").asString("");
         JsonNode config = p.path("config");
-        String version = config.path("cniVersion").asString("1.1.0");
+        if (!config.isObject())
+            return error("1.1.0", 6, "failed to decode the network configuration: not a JSON object", "expected: the plugin's stdin, an object");
+        JsonNode v = config.path("cniVersion");
+        if (!v.isString())
+            return error("1.1.0", 7, "invalid network configuration: cniVersion is missing or not a string", "expected: a string field \"cniVersion\"");
+        String version = v.asString();
         try {
             if (!VERSIONS.contains(version))
-                return error(version, 1, "incompatible CNI version " + version, "expected one of " + new java.util.TreeSet<>(VERSIONS));
+                return error("1.1.0", 1, "incompatible CNI version " + quote(version), "expected one of " + new java.util.TreeSet<>(VERSIONS));
             return switch (command) {
                 case "ADD" -> add(p, version);
                 case "DEL" -> del(p, version);
                 case "CHECK" -> check(p, version);
                 case "GC" -> gc(config, version);
                 case "STATUS" -> status(version);
-                default -> error(version, 4, "CNI_COMMAND " + command + " is not supported", "expected one of ADD, DEL, CHECK, GC, STATUS, VERSION");
+                case "" -> error(version, 4, "CNI_COMMAND is not set", "expected one of ADD, DEL, CHECK, GC, STATUS, VERSION");
+                default -> error(version, 4, "CNI_COMMAND " + quote(command) + " is not supported", "expected one of ADD, DEL, CHECK, GC, STATUS, VERSION");
             };
-        } catch (MissingEnv e) {
-            return error(version, 4, e.getMessage(), "expected: the variable the container runtime sets for " + command);
+        } catch (BadEnv e) {
+            return error(version, 4, e.getMessage(), e.details);
         } catch (IpamStore.IpamExhaustedException e) {
             return error(version, IPAM_EXHAUSTED, e.getMessage(), "");
         } catch (Exception e) {
-            log.error("CNI {} {}: {}", command, p.path("containerID").asString(""), e.getMessage());
-            return error(version, 5, "CNI " + command + " failed: " + e.getMessage(), "");
+            String msg = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+            log.error("CNI {} {}: {}", command, p.path("containerID").asString(""), msg);
+            return error(version, 5, "CNI " + command + " failed: " + msg, "");
         }
     }
 
@@ -72,11 +98,15 @@ public final class CniHandler {
         String cid = require(p, "containerID");
         String netns = require(p, "netns");
         String ifname = require(p, "ifname");
-        Map<String, String> args = args(p.path("args").asString(""));
+        Map<String, String> args = args(string(p, "args"));
         String ns = args.getOrDefault("K8S_POD_NAMESPACE", "");
         String name = args.getOrDefault("K8S_POD_NAME", "");
         if (ns.isEmpty() || name.isEmpty())
             return error(version, 4, "CNI_ARGS lacks K8S_POD_NAMESPACE or K8S_POD_NAME", "expected: K8S_POD_NAMESPACE=<ns>;K8S_POD_NAME=<name>");
+        if (!DNS_LABEL.matcher(ns).matches())
+            throw new BadEnv("CNI_ARGS K8S_POD_NAMESPACE " + quote(ns) + " is not a namespace name", "expected: lower-case letters, digits and '-', at most 63");
+        if (!DNS_SUBDOMAIN.matcher(name).matches())
+            throw new BadEnv("CNI_ARGS K8S_POD_NAME " + quote(name) + " is not a pod name", "expected: lower-case letters, digits, '-' and '.', at most 253");
         String reason = notReady.get();
         if (reason != null) return error(version, 11, "node not ready: " + reason, "");
         Endpoint e = endpoints.add(cid, ifname, netns, ns + "/" + name, podMtu.get());
@@ -119,10 +149,23 @@ public final class CniHandler {
         return error(version, 3, "CHECK failed: " + String.join("; ", problems), "");
     }
 
-    /** GC: every endpoint not among cni.dev/valid-attachments goes, with its address. */
+    /**
+     * GC: every endpoint not among cni.dev/valid-attachments goes, with its address. A missing or
+     * malformed list is an error, never read as "none is valid".
+     */
     private Reply gc(JsonNode config, String version) throws Exception {
+        JsonNode list = config.path("cni.dev/valid-attachments");
+        if (!list.isArray())
+            return error(version, 7, "invalid network configuration: cni.dev/valid-attachments is missing or not a list",
+                    "expected: the attachments still in use, [] when there are none");
         Set<String> valid = new HashSet<>();
-        for (JsonNode a : config.path("cni.dev/valid-attachments")) valid.add(a.path("containerID").asString("") + "/" + a.path("ifname").asString(""));
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode a = list.get(i);
+            if (!a.path("containerID").isString() || !a.path("ifname").isString())
+                return error(version, 7, "invalid network configuration: cni.dev/valid-attachments[" + i + "] lacks containerID or ifname",
+                        "expected: {\"containerID\":\"...\",\"ifname\":\"...\"}");
+            valid.add(a.path("containerID").asString() + "/" + a.path("ifname").asString());
+        }
         List<String> removed = new ArrayList<>();
         for (Endpoint e : endpoints.list()) {
             if (!valid.contains(e.containerId() + "/" + e.ifname())) {
@@ -139,15 +182,35 @@ public final class CniHandler {
         return reason == null ? new Reply(0, "") : error(version, 50, "plugin not available: " + reason, "");
     }
 
+    /** A CNI variable the command needs, checked: code 4 naming it when unset or malformed. */
     private static String require(JsonNode p, String field) {
-        String v = p.path(field).asString("");
-        if (v.isEmpty()) throw new MissingEnv(switch (field) {
-            case "containerID" -> "CNI_CONTAINERID";
-            case "netns" -> "CNI_NETNS";
-            case "ifname" -> "CNI_IFNAME";
-            default -> field;
+        String v = string(p, field);
+        String var = VARIABLE.get(field);
+        if (v.isEmpty()) throw new BadEnv(var + " is not set", "expected: the variable the container runtime sets for " + p.path("command").asString(""));
+        boolean ok = switch (field) {
+            case "containerID" -> CONTAINER_ID.matcher(v).matches();
+            case "netns" -> NETNS.matcher(v).matches();
+            default -> IFNAME.matcher(v).matches();
+        };
+        if (!ok) throw new BadEnv(var + " " + quote(v) + " is not valid", switch (field) {
+            case "containerID" -> "expected: letters, digits, '_', '.' and '-', starting with a letter or digit";
+            case "netns" -> "expected: the absolute path of the network namespace, without spaces or quotes";
+            default -> "expected: an interface name of 1-15 letters, digits, '_', '.' and '-', starting with a letter or digit";
         });
         return v;
+    }
+
+    /** A string field of the request; "" when absent, code 4 when it is not a string. */
+    private static String string(JsonNode p, String field) {
+        JsonNode n = p.path(field);
+        if (n.isMissingNode() || n.isNull()) return "";
+        if (!n.isString()) throw new BadEnv(VARIABLE.get(field) + " is not a string in the request", "expected: a string");
+        return n.asString();
+    }
+
+    /** The value JSON-quoted (control characters escaped) and cut at 64 characters, for messages. */
+    private static String quote(String s) {
+        return JSON.writeValueAsString(s.length() > 64 ? s.substring(0, 64) + "..." : s);
     }
 
     static Map<String, String> args(String s) {
@@ -168,8 +231,13 @@ public final class CniHandler {
         return new Reply(1, JSON.writeValueAsString(e));
     }
 
-    /** A required CNI variable was not passed: code 4. */
-    static final class MissingEnv extends RuntimeException {
-        MissingEnv(String var) { super(var + " is not set"); }
+    /** A required CNI variable was not passed or is malformed: code 4. */
+    static final class BadEnv extends RuntimeException {
+        final String details;
+
+        BadEnv(String msg, String details) {
+            super(msg);
+            this.details = details;
+        }
     }
 }

@@ -96,11 +96,9 @@ public final class ManifestSource implements AutoCloseable {
         List<String> errors = new ArrayList<>();
         for (Path p : ManifestFiles.files(List.of(dir))) {
             try {
-                objects.addAll(ManifestReader.parse(p.toString(), Files.readString(p)));
+                objects.addAll(ManifestReader.parse(p.toString(), ManifestFiles.read(p)));
             } catch (ManifestException e) {
-                errors.add(e.getMessage());
-            } catch (IOException e) {
-                errors.add(p + ": cannot read: " + e.getMessage()); // deleted while reading: the next scan settles it
+                errors.add(e.getMessage()); // also a file deleted while reading: the next scan settles it
             }
         }
         return new Snapshot(gen, List.copyOf(objects), List.copyOf(errors));

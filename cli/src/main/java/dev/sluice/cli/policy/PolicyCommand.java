@@ -221,11 +221,9 @@ public final class PolicyCommand implements Runnable {
             List<KubeObject> objects = new ArrayList<>();
             for (Path f : ManifestFiles.files(files)) {
                 try {
-                    objects.addAll(ManifestReader.parse(f.toString(), Files.readString(f)));
+                    objects.addAll(ManifestReader.parse(f.toString(), ManifestFiles.read(f)));
                 } catch (ManifestException x) {
                     errors.add(x);
-                } catch (IOException x) {
-                    errors.add(new ManifestException(f.toString(), "", "", "cannot read: " + x.getMessage()));
                 }
             }
             var decoded = PolicyInputs.decode(objects);
