@@ -26,7 +26,6 @@ import dev.sluice.k8s.Pod;
 import dev.sluice.net.Ip;
 import dev.sluice.net.Mtu;
 import dev.sluice.netlink.IpRoute;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -68,9 +67,7 @@ public final class Agent implements AutoCloseable {
     public Agent(AgentConfig cfg) { this.cfg = cfg; }
 
     public void start() throws Exception {
-        String valuesFile = cfg.values().map(Object::toString).orElse("");
-        String text = cfg.values().filter(Files::isRegularFile).map(p -> { try { return Files.readString(p); } catch (IOException e) { throw new ManifestException(p.toString(), "", "", "cannot read: " + e.getMessage()); } }).orElse("");
-        values = Values.parse(valuesFile, text, Map.of());
+        values = cfg.values().filter(Files::isRegularFile).map(p -> Values.load(p, Map.of())).orElseGet(() -> Values.parse("", "", Map.of()));
         mode = cfg.routing().map(r -> Values.RoutingMode.valueOf(r.toUpperCase())).orElse(values.routingMode());
 
         source = new ManifestSource(cfg.manifests(), this::onSnapshot);

@@ -5,7 +5,6 @@ import dev.sluice.config.Values;
 import dev.sluice.k8s.ClusterNode;
 import dev.sluice.k8s.Kinds;
 import dev.sluice.k8s.KubeObject;
-import dev.sluice.k8s.ManifestException;
 import dev.sluice.k8s.ManifestFiles;
 import dev.sluice.k8s.Pod;
 import dev.sluice.net.Cidr;
@@ -83,15 +82,8 @@ public final class Lab {
         LabNames.validateNodes(req.nodes());
         if (req.routing() != null && !req.routing().equals("native") && !req.routing().equals("tunnel"))
             throw new BadInputException("--routing: " + req.routing() + " (expected one of: native, tunnel)");
-        String valuesText = "";
-        if (req.values() != null) {
-            try {
-                valuesText = Files.readString(req.values());
-            } catch (IOException e) {
-                throw new ManifestException(req.values().toString(), "", "", "cannot read: " + e.getMessage());
-            }
-        }
         Map<String, Object> over = req.routing() == null ? Map.of() : Map.of("routingMode", req.routing());
+        String valuesText = req.values() == null ? "" : dev.sluice.k8s.ManifestFiles.read(req.values());
         Values values = Values.parse(req.values() == null ? "values" : req.values().toString(), valuesText, over);
         List<Cidr> cidrs = Scheduler.podCidrs(values, req.nodes());
         List<String> nodeNames = new ArrayList<>();

@@ -62,6 +62,11 @@ public record Values(
     public static Values defaults() { return read("", Map.of()); }
 
     /** Parses a values file's text; {@code overrides} (dotted key to value) win over the file. */
+    /** Reads and parses a values file; unreadable or not UTF-8 is one error naming the file. */
+    public static Values load(java.nio.file.Path file, Map<String, Object> overrides) {
+        return parse(file.toString(), dev.sluice.k8s.ManifestFiles.read(file), overrides);
+    }
+
     public static Values parse(String file, String text, Map<String, Object> overrides) {
         Map<String, Object> flat = new LinkedHashMap<>();
         if (text != null && !text.isBlank()) {

@@ -14,7 +14,6 @@ import dev.sluice.policy.PolicyEngine;
 import dev.sluice.policy.PolicyInputs;
 import dev.sluice.policy.PolicyMapText;
 import dev.sluice.policy.PolicyState;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,13 +45,7 @@ public final class PolicyCommand implements Runnable {
 
         EngineConfig config() {
             if (values == null) return EngineConfig.DEFAULT;
-            String text;
-            try {
-                text = Files.readString(values);
-            } catch (IOException e) {
-                throw new ManifestException(values.toString(), "", "", "cannot read: " + e.getMessage() + " (expected: a values file)");
-            }
-            return EngineConfig.from(Values.parse(values.toString(), text, Map.of()));
+            return EngineConfig.from(Values.load(values, Map.of()));
         }
 
         /** Loads and decodes strictly: the first bad object is the error (exit 2). */
