@@ -43,7 +43,7 @@ class CniFuzzTest {
     static void node() throws IOException {
         ipam = new IpamStore(dir.resolve("ipam"), Cidr.parse("10.0.1.0/24"));
         ipam.allocate(new IpamStore.Owner("held", "eth0", "x/held")); // an address no case may release
-        endpoints = new EndpointManager(dir.resolve("endpoints"), ipam, null, null);
+        endpoints = new EndpointManager(dir.resolve("endpoints"), ipam, null, null, null);
         notReady = new CniHandler(endpoints, () -> 1500, () -> "fuzzing");
         ready = new CniHandler(endpoints, () -> 1500, () -> null);
     }
