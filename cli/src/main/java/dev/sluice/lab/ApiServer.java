@@ -2,7 +2,6 @@ package dev.sluice.lab;
 
 import dev.sluice.cli.BadInputException;
 import dev.sluice.k8s.Kinds;
-import dev.sluice.config.Values;
 import dev.sluice.k8s.Service;
 import dev.sluice.lb.ClusterIpAllocator;
 import dev.sluice.net.Cidr;
@@ -50,7 +49,7 @@ public final class ApiServer {
      * @param nodes       the lab's node names, for spec.nodeName and round-robin placement
      * @param placedSoFar number of pods already placed, where round-robin continues
      */
-    public static ApplyPlan apply(List<KubeObject> stored, List<KubeObject> incoming, List<String> nodes, int placedSoFar) {
+    public static ApplyPlan apply(List<KubeObject> stored, List<KubeObject> incoming, List<String> nodes, Cidr serviceCidr, int placedSoFar) {
         Map<String, KubeObject> have = new LinkedHashMap<>();
         stored.forEach(o -> have.put(o.key(), o));
         Map<String, KubeObject> in = new LinkedHashMap<>();
@@ -81,7 +80,7 @@ public final class ApiServer {
             }
         }
 
-        var ips = new ClusterIpAllocator(Cidr.parse(Values.DEFAULT_SERVICE_CIDR));
+        var ips = new ClusterIpAllocator(serviceCidr);
         List<Service> services = new ArrayList<>(have.values().stream().filter(o -> o.kind().equals(Kinds.SERVICE))
                 .map(Service::decode).toList());
         List<Pod> toPlace = new ArrayList<>();

@@ -89,7 +89,7 @@ public final class Lab {
         List<String> nodeNames = new ArrayList<>();
         for (int i = 1; i <= req.nodes(); i++) nodeNames.add(LabNames.nodeName(i));
         List<KubeObject> incoming = req.manifests().isEmpty() ? List.of() : ManifestFiles.load(req.manifests());
-        ApiServer.ApplyPlan plan = ApiServer.apply(List.of(), incoming, nodeNames, 0);
+        ApiServer.ApplyPlan plan = ApiServer.apply(List.of(), incoming, nodeNames, values.serviceCIDR(), 0);
         String missing = env.missing(!plan.newPods().isEmpty());
         if (missing != null) throw new IllegalStateException(missing);
         String taken = "lab " + name + " exists (expected: a new name, or `sluice lab down --name " + name + "` first)";
@@ -297,7 +297,7 @@ public final class Lab {
         state();
         try (var lock = lock()) {
             ApiServer.ApplyPlan plan = ApiServer.apply(store.all(), incoming, state.nodes().stream().map(LabState.NodeState::name).toList(),
-                    state.pods().size());
+                    Values.load(dir.values(), Map.of()).serviceCIDR(), state.pods().size());
             String missing = env.missing(!plan.newPods().isEmpty());
             if (missing != null) throw new IllegalStateException(missing);
             plan.notes().forEach(progress);

@@ -4,14 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.cli.BadInputException;
+import dev.sluice.config.Values;
 import dev.sluice.k8s.KubeObject;
 import dev.sluice.k8s.ManifestException;
 import dev.sluice.k8s.ManifestReader;
+import dev.sluice.net.Cidr;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ApiServerTest {
     static final List<String> NODES = List.of("node1", "node2");
+    static final Cidr SVC = Cidr.parse(Values.DEFAULT_SERVICE_CIDR);
 
     static List<KubeObject> parse(String yaml) { return ManifestReader.parse("m.yaml", yaml); }
 
@@ -48,7 +51,7 @@ class ApiServerTest {
     }
 
     @Test void namespacesOfPodsAreCreatedImplicitlyAndSaidSo() {
-        var plan = ApiServer.apply(List.of(), parse(pod("x", "a", "app: a", "") + pod("y", "b", "", "")), NODES, 0);
+        var plan = ApiServer.apply(List.of(), parse(pod("x", "a", "app: a", "") + pod("y", "b", "", "")), NODES, SVC, 0);
         assertThat(plan.writes()).extracting(b -> b.path("kind").asString() + " " + b.path("metadata").path("name").asString())
                 .containsExactly("Namespace x", "Namespace y", "Pod a", "Pod b");
         assertThat(plan.notes()).containsExactly("namespace x created implicitly (Pod x/a is in it)",
@@ -63,47 +66,55 @@ class ApiServerTest {
                 kind: Namespace
                 metadata: {name: x, labels: {team: a}}
                 ---
-                """ + pod("x", "a", "", "")), NODES, 0);
+                """ + pod("x", "a", "", "")), NODES, SVC, 0);
         assertThat(plan.notes()).isEmpty();
         assertThat(plan.writes().getFirst().path("metadata").path("labels").path("team").asString()).isEqualTo("a");
     }
 
     @Test void clusterIpsAreAllocatedInApplyOrderAndHeadlessKept() {
         var plan = ApiServer.apply(List.of(), parse(svc("x", "s1", "") + svc("x", "s2", "None") + svc("x", "s3", "10.96.0.11")
-                + svc("x", "s4", "")), NODES, 0);
+                + svc("x", "s4", "")), NODES, SVC, 0);
         assertThat(plan.writes().stream().filter(b -> b.path("kind").asString().equals("Service"))
                 .map(b -> b.path("metadata").path("name").asString() + "=" + b.path("spec").path("clusterIP").asString()))
                 .containsExactly("s1=10.96.0.10", "s2=None", "s3=10.96.0.11", "s4=10.96.0.12");
         // a later apply continues after what is stored, and keeps an existing service's address
-        var later = ApiServer.apply(stored(plan), parse(svc("x", "s5", "") + svc("x", "s1", "")), NODES, 0);
+        var later = ApiServer.apply(stored(plan), parse(svc("x", "s5", "") + svc("x", "s1", "")), NODES, SVC, 0);
         assertThat(later.writes().stream().filter(b -> b.path("kind").asString().equals("Service"))
                 .map(b -> b.path("metadata").path("name").asString() + "=" + b.path("spec").path("clusterIP").asString()))
                 .containsExactly("s5=10.96.0.13", "s1=10.96.0.10");
     }
 
+    @Test void clusterIpsComeFromTheConfiguredServiceCidr() {
+        var plan = ApiServer.apply(List.of(), parse(svc("x", "s1", "")), NODES, Cidr.parse("172.20.0.0/24"), 0);
+        assertThat(plan.writes().stream().filter(b -> b.path("kind").asString().equals("Service"))
+                .map(b -> b.path("spec").path("clusterIP").asString())).containsExactly("172.20.0.10");
+        assertThatThrownBy(() -> ApiServer.apply(List.of(), parse(svc("x", "s2", "10.96.0.10")), NODES, Cidr.parse("172.20.0.0/24"), 0))
+                .isInstanceOf(ManifestException.class).hasMessageContaining("serviceCIDR 172.20.0.0/24");
+    }
+
     @Test void clusterIpConflictsAndChangesAreBadInput() {
-        var plan = ApiServer.apply(List.of(), parse(svc("x", "s1", "")), NODES, 0);
-        assertThatThrownBy(() -> ApiServer.apply(stored(plan), parse(svc("x", "s2", "10.96.0.10")), NODES, 0))
+        var plan = ApiServer.apply(List.of(), parse(svc("x", "s1", "")), NODES, SVC, 0);
+        assertThatThrownBy(() -> ApiServer.apply(stored(plan), parse(svc("x", "s2", "10.96.0.10")), NODES, SVC, 0))
                 .isInstanceOf(ManifestException.class).hasMessageContaining("spec.clusterIP: 10.96.0.10 (already in use by Service x/s1)");
-        assertThatThrownBy(() -> ApiServer.apply(stored(plan), parse(svc("x", "s1", "10.96.0.99")), NODES, 0))
+        assertThatThrownBy(() -> ApiServer.apply(stored(plan), parse(svc("x", "s1", "10.96.0.99")), NODES, SVC, 0))
                 .isInstanceOf(BadInputException.class).hasMessageContaining("immutable");
-        assertThatThrownBy(() -> ApiServer.apply(List.of(), parse(svc("x", "s1", "192.168.1.1")), NODES, 0))
+        assertThatThrownBy(() -> ApiServer.apply(List.of(), parse(svc("x", "s1", "192.168.1.1")), NODES, SVC, 0))
                 .isInstanceOf(ManifestException.class).hasMessageContaining("serviceCIDR 10.96.0.0/12");
     }
 
     @Test void reapplyingAPodKeepsItsPlacementAndStatusAndChangesLabels() {
-        var plan = ApiServer.apply(List.of(), parse(pod("x", "a", "app: a", "")), NODES, 0);
+        var plan = ApiServer.apply(List.of(), parse(pod("x", "a", "app: a", "")), NODES, SVC, 0);
         var body = ApiServer.withStatus(plan.newPods().getFirst().body(), "10.0.0.5", "172.30.0.11");
         var stored = ManifestReader.parse("store", plan.writes().getFirst().toString() + "\n---\n" + body);
-        var again = ApiServer.apply(stored, parse(pod("x", "a", "app: b", "")), NODES, 1);
+        var again = ApiServer.apply(stored, parse(pod("x", "a", "app: b", "")), NODES, SVC, 1);
         assertThat(again.newPods()).isEmpty();
         var p = again.writes().stream().filter(b -> b.path("kind").asString().equals("Pod")).findFirst().orElseThrow();
         assertThat(p.path("metadata").path("labels").path("app").asString()).isEqualTo("b");
         assertThat(p.path("spec").path("nodeName").asString()).isEqualTo("node1");
         assertThat(p.path("status").path("podIP").asString()).isEqualTo("10.0.0.5");
-        assertThatThrownBy(() -> ApiServer.apply(stored, parse(pod("x", "a", "", "nodeName: node2")), NODES, 1))
+        assertThatThrownBy(() -> ApiServer.apply(stored, parse(pod("x", "a", "", "nodeName: node2")), NODES, SVC, 1))
                 .isInstanceOf(BadInputException.class).hasMessageContaining("spec.nodeName: node2 (expected: node1");
-        assertThatThrownBy(() -> ApiServer.apply(stored, parse(pod("x", "a", "", "").replace("containerPort: 80", "containerPort: 81")), NODES, 1))
+        assertThatThrownBy(() -> ApiServer.apply(stored, parse(pod("x", "a", "", "").replace("containerPort: 80", "containerPort: 81")), NODES, SVC, 1))
                 .isInstanceOf(BadInputException.class).hasMessageContaining("ports differ");
     }
 
@@ -112,15 +123,15 @@ class ApiServerTest {
                 apiVersion: v1
                 kind: Node
                 metadata: {name: node1}
-                """), NODES, 0)).isInstanceOf(BadInputException.class).hasMessageContaining("the lab makes its own nodes");
-        assertThatThrownBy(() -> ApiServer.apply(List.of(), parse(pod("x", "a", "", "nodeName: node7")), NODES, 0))
+                """), NODES, SVC, 0)).isInstanceOf(BadInputException.class).hasMessageContaining("the lab makes its own nodes");
+        assertThatThrownBy(() -> ApiServer.apply(List.of(), parse(pod("x", "a", "", "nodeName: node7")), NODES, SVC, 0))
                 .isInstanceOf(BadInputException.class).hasMessageContaining("spec.nodeName: node7 (expected one of: node1, node2)");
-        assertThatThrownBy(() -> ApiServer.apply(List.of(), parse(pod("x", "a", "", "").replace("containerPort: 80", "containerPort: 99999")), NODES, 0))
+        assertThatThrownBy(() -> ApiServer.apply(List.of(), parse(pod("x", "a", "", "").replace("containerPort: 80", "containerPort: 99999")), NODES, SVC, 0))
                 .isInstanceOf(ManifestException.class).hasMessageContaining("containerPort: 99999 (expected: 1-65535)");
     }
 
     @Test void deleteNeedsStoredObjectsAndCascadesNamespaces() {
-        var plan = ApiServer.apply(List.of(), parse(pod("x", "a", "", "") + pod("x", "b", "", "") + pod("y", "c", "", "") + svc("x", "s", "")), NODES, 0);
+        var plan = ApiServer.apply(List.of(), parse(pod("x", "a", "", "") + pod("x", "b", "", "") + pod("y", "c", "", "") + svc("x", "s", "")), NODES, SVC, 0);
         var stored = stored(plan);
         var del = ApiServer.delete(stored, parse("""
                 apiVersion: v1
