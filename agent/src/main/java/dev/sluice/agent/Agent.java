@@ -164,11 +164,12 @@ public final class Agent implements AutoCloseable {
                 errs.add(e.getMessage());
             }
         }
-        errs.addAll(policy.update(s.objects(), values));
+        var policyUpdate = policy.update(s.objects(), values);
+        errs.addAll(policyUpdate.errors());
         var ipc = reconciler.reconcileIpcache(IpcacheModel.compute(cfg.node(), nodes, pods, p -> policy.identityOf(p.key()), mode));
         if (!ipc.removedHosts().isEmpty()) lb.conntrack().forget(ipc.removedHosts());
         int routes = reconciler.reconcileRoutes(cfg.node(), nodes, mode, cfg.uplink(), TUNNEL_DEV, podMtu);
-        endpoints.refresh();
+        endpoints.refresh(policyUpdate);
         Map<Integer, String> byIp = new HashMap<>();
         for (Pod p : pods) if (Ip.isIpv4(p.podIP())) byIp.put(Ip.parse(p.podIP()), p.key());
         monitor.pods(byIp);
@@ -304,12 +305,11 @@ public final class Agent implements AutoCloseable {
 
     private List<Map<String, Object>> identityList() {
         List<Map<String, Object>> out = new ArrayList<>();
-        var engine = policy.engine();
         for (var id : policy.identities()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("id", id.id());
             m.put("labels", id.labels().toString());
-            m.put("pods", engine.map(e -> e.podsOf(id.id())).orElse(List.of()));
+            m.put("pods", policy.podsOf(id.id()));
             out.add(m);
         }
         return out;
@@ -358,7 +358,7 @@ public final class Agent implements AutoCloseable {
     private String peerName(int identity) {
         if (identity == 0) return "any";
         if (Integer.compareUnsigned(identity, dev.sluice.policymap.PolicyMaps.CIDR_SET_BASE) >= 0) return "cidr-set";
-        List<String> pods = policy.engine().map(e -> e.podsOf(identity)).orElse(List.of());
+        List<String> pods = policy.podsOf(identity);
         if (!pods.isEmpty()) return String.join(",", pods);
         return policy.identities().stream().filter(i -> i.id() == identity).map(i -> i.labels().toString()).findFirst().orElse("");
     }

@@ -10,6 +10,7 @@ import dev.sluice.datapath.maps.EndpointKey;
 import dev.sluice.datapath.maps.LxcInfo;
 import dev.sluice.net.Ip;
 import dev.sluice.netlink.IpRoute;
+import dev.sluice.policymap.PolicyMaps;
 import dev.sluice.netlink.IpRouteException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -49,6 +50,7 @@ public final class EndpointManager {
     private final IpRoute host = IpRoute.local();
     private final Map<String, Endpoint> byAttachment = new ConcurrentHashMap<>();
     private final PolicyReconciler policy;
+    private final Map<Integer, Written> written = new ConcurrentHashMap<>();
     private final CtGc conntrack;
 
     public EndpointManager(Path dir, IpamStore ipam, NodeDatapath datapath, PolicyReconciler policy, CtGc conntrack) throws IOException {
@@ -62,9 +64,17 @@ public final class EndpointManager {
 
     static String attachment(String containerId, String ifname) { return containerId + "/" + ifname; }
 
-    /** Rewrites every endpoint's identity and policy after the cluster state changed. */
-    public synchronized void refresh() {
-        for (Endpoint e : byAttachment.values()) writeMap(e);
+    /**
+     * Rewrites the endpoints a policy update touched, and those whose identity moved or whose
+     * policy is still pending or did not fit (they are tried again): the others are as they were.
+     */
+    public synchronized void refresh(PolicyReconciler.Update update) {
+        for (Endpoint e : byAttachment.values()) {
+            Written w = written.get(e.id());
+            if (update.touches(e.pod()) || w == null || w.identity() != policy.identityOf(e.pod())
+                    || (w.flags() & (PolicyMaps.F_PENDING | PolicyMaps.F_OVERFLOW)) != 0)
+                writeMap(e);
+        }
     }
 
     public List<Endpoint> list() {
@@ -155,6 +165,7 @@ public final class EndpointManager {
         datapath.endpoints().remove(new EndpointKey(Ip.parse(e.ip())));
         datapath.lxc().remove(e.hostIfindex());
         policy.forget(e.id());
+        written.remove(e.id());
         // Before the address is released: a pod that gets it next must not receive this one's replies.
         CtGc.Stats ct = conntrack.forget(Ip.parse(e.ip()));
         log.debug("endpoint {} {}: removed {} conntrack, {} NAT, {} affinity entries", e.pod(), e.ip(), ct.removedCt(), ct.removedNat(),
@@ -174,10 +185,14 @@ public final class EndpointManager {
         return problems;
     }
 
+    /** What an endpoint's map entries say now. */
+    private record Written(int identity, int flags) {}
+
     /** Policy first, then the entries that let traffic reach it: a new endpoint is never open. */
     private void writeMap(Endpoint e) {
         int identity = policy.identityOf(e.pod());
         int flags = policy.program(e);
+        written.put(e.id(), new Written(identity, flags));
         datapath.lxc().put(e.hostIfindex(), new LxcInfo(e.id(), identity));
         datapath.endpoints().put(new EndpointKey(Ip.parse(e.ip())),
                 new EndpointInfo(e.hostIfindex(), identity, e.id(), flags, e.podMac(), e.hostMac()));

@@ -9,17 +9,23 @@ import dev.sluice.datapath.maps.PolicyEntryKey;
 import dev.sluice.datapath.maps.PolicyEntryValue;
 import dev.sluice.identity.Identity;
 import dev.sluice.k8s.KubeObject;
+import dev.sluice.k8s.Namespace;
+import dev.sluice.k8s.Pod;
+import dev.sluice.policy.Change;
 import dev.sluice.policy.EndpointPolicy;
 import dev.sluice.policy.EngineConfig;
 import dev.sluice.policy.PolicyEngine;
+import dev.sluice.policy.Policy;
 import dev.sluice.policy.PolicyInputs;
 import dev.sluice.policymap.PolicyMaps;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +53,8 @@ public final class PolicyReconciler {
     private final MapView<PolicyEntryKey, PolicyEntryValue> policy;
     private final MapView<PolicyCidrKey, Integer> cidrs;
     private final int maxEntries;
-    private volatile PolicyEngine engine;
+    /** Guarded by this: changed in place by update(), read by program() and the queries. */
+    private PolicyEngine engine;
     /** What is in the kernel per endpoint id, and the flags that go with it. */
     private final Map<Integer, PolicyMaps.EndpointMaps> programmed = new ConcurrentHashMap<>();
     private final Map<Integer, List<String>> ruleOrigins = new ConcurrentHashMap<>();
@@ -73,30 +80,74 @@ public final class PolicyReconciler {
                 entries.getOrDefault(id, Map.of()), cidr.getOrDefault(id, Map.of()))));
     }
 
-    /** Recomputes the engine from the cluster state; returns the objects that did not decode. */
-    public List<String> update(List<KubeObject> objects, Values values) {
+    /**
+     * What one update did: the objects that did not decode, and the pods whose policy or identity
+     * the changes touched (every pod on the first update), so only their endpoints are rewritten.
+     */
+    public record Update(List<String> errors, Set<String> touched, boolean all) {
+        public boolean touches(String pod) { return all || touched.contains(pod); }
+    }
+
+    /**
+     * Brings the engine to the cluster state. The first call computes everything; later ones apply
+     * only the difference to what the engine holds, as {@link PolicyEngine#apply} changes, so the
+     * work follows the change, not the cluster (a pod's labels recompute what selects it).
+     */
+    public synchronized Update update(List<KubeObject> objects, Values values) {
         PolicyInputs.Decoded d = PolicyInputs.decode(objects);
-        PolicyEngine e = new PolicyEngine(EngineConfig.from(values));
-        e.load(d.inputs());
-        engine = e;
         List<String> errs = new ArrayList<>();
         d.errors().forEach(x -> errs.add(x.getMessage()));
-        return errs;
+        if (engine == null) {
+            engine = new PolicyEngine(EngineConfig.from(values));
+            engine.load(d.inputs());
+            return new Update(errs, Set.of(), true);
+        }
+        Set<String> touched = new HashSet<>();
+        for (Change c : changes(engine.inputs(), d.inputs())) {
+            touched.addAll(engine.apply(c).keySet());
+            if (c instanceof Change.PodUpsert(var p)) touched.add(p.key());
+            if (c instanceof Change.PodDelete(var key)) touched.add(key);
+        }
+        return new Update(errs, touched, false);
+    }
+
+    /**
+     * The changes from {@code had} to {@code want}: upserts of namespaces, then pods, then policies
+     * (what a policy selects exists before it), and deletes the other way round.
+     */
+    static List<Change> changes(PolicyInputs had, PolicyInputs want) {
+        List<Change> out = new ArrayList<>();
+        Map<String, Namespace> hadNs = new HashMap<>(), wantNs = new HashMap<>();
+        had.namespaces().forEach(n -> hadNs.put(n.name(), n));
+        want.namespaces().forEach(n -> wantNs.put(n.name(), n));
+        Map<String, Pod> hadPods = new HashMap<>(), wantPods = new HashMap<>();
+        had.pods().forEach(p -> hadPods.put(p.key(), p));
+        want.pods().forEach(p -> wantPods.put(p.key(), p));
+        Map<String, Policy> hadPol = new HashMap<>(), wantPol = new HashMap<>();
+        had.policies().forEach(p -> hadPol.put(p.key(), p));
+        want.policies().forEach(p -> wantPol.put(p.key(), p));
+        wantNs.forEach((k, n) -> { if (!n.equals(hadNs.get(k))) out.add(new Change.NamespaceUpsert(n)); });
+        wantPods.forEach((k, p) -> { if (!p.equals(hadPods.get(k))) out.add(new Change.PodUpsert(p)); });
+        wantPol.forEach((k, p) -> { if (!p.equals(hadPol.get(k))) out.add(new Change.PolicyUpsert(p)); });
+        hadPol.keySet().forEach(k -> { if (!wantPol.containsKey(k)) out.add(new Change.PolicyDelete(k)); });
+        hadPods.keySet().forEach(k -> { if (!wantPods.containsKey(k)) out.add(new Change.PodDelete(k)); });
+        hadNs.keySet().forEach(k -> { if (!wantNs.containsKey(k)) out.add(new Change.NamespaceDelete(k)); });
+        return out;
     }
 
     /** The pod's security identity, or 0 while the engine does not know the pod. */
-    public int identityOf(String podKey) {
-        PolicyEngine e = engine;
-        if (e == null || e.pod(podKey) == null) return 0;
-        return e.identityOf(podKey);
+    public synchronized int identityOf(String podKey) {
+        if (engine == null || engine.pod(podKey) == null) return 0;
+        return engine.identityOf(podKey);
     }
 
-    public List<Identity> identities() {
-        PolicyEngine e = engine;
-        return e == null ? List.of() : e.identities();
-    }
+    public synchronized List<Identity> identities() { return engine == null ? List.of() : engine.identities(); }
 
-    public Optional<PolicyEngine> engine() { return Optional.ofNullable(engine); }
+    /** The pods that have this identity. */
+    public synchronized List<String> podsOf(int identity) { return engine == null ? List.of() : engine.podsOf(identity); }
+
+    /** What the engine computes now (tests compare it with a from-scratch computation). */
+    synchronized dev.sluice.policy.PolicyResult result() { return engine == null ? null : engine.result(); }
 
     /** Programs one endpoint's policy and returns the endpoint flags the data path must carry with it. */
     public synchronized int program(Endpoint ep) {

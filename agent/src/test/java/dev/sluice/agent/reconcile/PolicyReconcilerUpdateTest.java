@@ -1,0 +1,97 @@
+package dev.sluice.agent.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.config.Values;
+import dev.sluice.datapath.maps.PolicyCidrKey;
+import dev.sluice.datapath.maps.PolicyEntryKey;
+import dev.sluice.datapath.maps.PolicyEntryValue;
+import dev.sluice.policy.EngineConfig;
+import dev.sluice.policy.PolicyEngine;
+import dev.sluice.policy.PolicyInputs;
+import dev.sluice.policy.PolicyMapText;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.LongStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The reconciler applies each new cluster state as the difference to what its engine holds;
+ * whatever the sequence of states (pods appearing, relabelled, deleted, namespaces relabelled,
+ * policies added, changed and removed), the result equals a from-scratch computation of that state.
+ */
+class PolicyReconcilerUpdateTest {
+    static final List<String> POLICIES = List.of("""
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: a-in, namespace: x}
+            spec:
+              podSelector: {matchLabels: {role: a}}
+              ingress: [{from: [{podSelector: {matchLabels: {role: b}}}], ports: [{port: 80}]}]
+            """, """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: ns-in, namespace: y}
+            spec:
+              podSelector: {}
+              ingress: [{from: [{namespaceSelector: {matchLabels: {team: red}}}]}]
+            """, """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: deny-c, namespace: x}
+            spec:
+              endpointSelector: {matchLabels: {role: c}}
+              egressDeny: [{toEndpoints: [{matchLabels: {role: a}}]}]
+              egress: [{toEndpoints: [{}]}]
+            """, """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: a-in, namespace: x}
+            spec:
+              podSelector: {matchLabels: {role: a}}
+              policyTypes: [Ingress, Egress]
+              ingress: [{from: [{podSelector: {}}], ports: [{port: 81, protocol: UDP}]}]
+            """);
+
+    static LongStream seeds() { return new SplittableRandom(0x5eed).longs(40); }
+
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void everyUpdateEqualsAFromScratchComputation(long seed) {
+        System.out.println("PolicyReconcilerUpdateTest seed=" + seed);
+        var r = new SplittableRandom(seed);
+        var rec = new PolicyReconciler(new FakeMap<PolicyEntryKey, PolicyEntryValue>("sl_policy", 100_000, new ArrayList<>()),
+                new FakeMap<PolicyCidrKey, Integer>("sl_policy_cidr", 100_000, new ArrayList<>()), 100_000);
+        for (int step = 0; step < 15; step++) {
+            String yaml = state(r);
+            var objects = PolicyReconcilerTest.objects(yaml);
+            var update = rec.update(objects, Values.defaults());
+            assertThat(update.errors()).isEmpty();
+            var fresh = new PolicyEngine(EngineConfig.DEFAULT);
+            fresh.load(PolicyInputs.decode(objects).inputs());
+            assertThat(PolicyMapText.render(rec.result())).as("seed %d step %d:\n%s", seed, step, yaml)
+                    .isEqualTo(PolicyMapText.render(fresh.result()));
+        }
+    }
+
+    /** A random cluster state: two namespaces with random labels, up to five pods, a subset of the policies. */
+    static String state(SplittableRandom r) {
+        List<String> docs = new ArrayList<>();
+        for (String ns : List.of("x", "y"))
+            docs.add("apiVersion: v1\nkind: Namespace\nmetadata: {name: " + ns + ", labels: {team: " + (r.nextBoolean() ? "red" : "blue") + "}}\n");
+        for (int i = 0; i < 5; i++) {
+            if (r.nextInt(4) == 0) continue;
+            docs.add("apiVersion: v1\nkind: Pod\nmetadata: {name: p" + i + ", namespace: " + (i % 2 == 0 ? "x" : "y") + ", labels: {role: "
+                    + "abc".charAt(r.nextInt(3)) + "}}\nspec: {nodeName: node1, containers: [{name: c, ports: [{containerPort: 80}]}]}\n"
+                    + "status: {podIP: 10.0.0." + (i + 2) + "}\n");
+        }
+        // at most one of the two "a-in" versions at a time: they share a name
+        List<Integer> pick = new ArrayList<>();
+        for (int i = 0; i < POLICIES.size(); i++) if (r.nextBoolean()) pick.add(i);
+        if (pick.contains(0) && pick.contains(3)) pick.remove(Integer.valueOf(r.nextBoolean() ? 0 : 3));
+        for (int i : pick) docs.add(POLICIES.get(i));
+        return String.join("---\n", docs);
+    }
+}
