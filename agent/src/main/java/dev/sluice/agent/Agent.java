@@ -3,6 +3,7 @@ package dev.sluice.agent;
 import dev.sluice.agent.api.AgentClient;
 import dev.sluice.agent.api.ApiServer;
 import dev.sluice.agent.cni.CniHandler;
+import dev.sluice.agent.cni.CniInstaller;
 import dev.sluice.agent.endpoint.Endpoint;
 import dev.sluice.agent.endpoint.EndpointManager;
 import dev.sluice.agent.health.AgentProbes;
@@ -44,7 +45,7 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * One node's agent. Starts in dependency order (values, health endpoints, cluster state, IPAM, data
- * path, endpoints, reconcile, API, watch) and stops in reverse. Stopping leaves the data path
+ * path, endpoints, reconcile, API, watch, CNI install) and stops in reverse. Stopping leaves the data path
  * in the kernel: maps stay pinned and programs attached, so pods keep their connectivity while no
  * agent runs.
  */
@@ -62,6 +63,7 @@ public final class Agent implements AutoCloseable {
     private volatile NodeDatapath datapath;
     private volatile List<String> attachTo = List.of();
     private HealthServer health;
+    private CniInstaller cniInstaller;
     private EndpointManager endpoints;
     private NodeReconciler reconciler;
     private dev.sluice.agent.reconcile.LbRuntime lb;
@@ -80,6 +82,8 @@ public final class Agent implements AutoCloseable {
         String text = cfg.values().filter(Files::isRegularFile).map(p -> { try { return Files.readString(p); } catch (IOException e) { throw new ManifestException(p.toString(), "", "", "cannot read: " + e.getMessage()); } }).orElse("");
         values = Values.parse(valuesFile, text, Map.of());
         mode = cfg.routing().map(r -> Values.RoutingMode.valueOf(r.toUpperCase())).orElse(values.routingMode());
+        cniInstaller = cfg.cniInstall().map(c -> new CniInstaller(c.plugin(), c.binDir(), c.confDir().resolve(CniInstaller.CONF_NAME),
+                cfg.socket(), c.uninstall())).orElse(null);
         // First, so that a slow start is visible to the kubelet (and to whoever asks) as not ready yet, with the reason.
         if (!values.healthAddress().isEmpty()) {
             var probes = new AgentProbes(() -> AgentClient.call(cfg.socket(), "ping", Map.of()), Duration.ofSeconds(2), this::probeState);
@@ -157,6 +161,12 @@ public final class Agent implements AutoCloseable {
                 .register("nat", (p, out) -> out.result(lb.natList()));
         api.start();
         source.start();
+        // Last: the conflist tells the kubelet that pods may come, so it is written only once the data
+        // path is attached, the first snapshot is programmed and the API answers the plugin.
+        if (cniInstaller != null) {
+            cniInstaller.install();
+            log.info("CNI plugin installed in {}, configuration {}", cniInstaller.binDir(), cniInstaller.confFile());
+        }
         log.info("agent {} up: {} routing, node IP {}, pod CIDR {}, pod MTU {}", cfg.node(), mode.word(), self.internalIP(),
                 ipam.cidr(), podMtu);
     }
@@ -165,7 +175,8 @@ public final class Agent implements AutoCloseable {
         NodeDatapath dp = datapath;
         List<String> unattached = new ArrayList<>(attachTo);
         if (dp != null) dp.attachments().forEach(a -> unattached.remove(a.device()));
-        return new AgentProbes.State(dp != null, unattached, programmedGeneration, Optional.empty(), false);
+        return new AgentProbes.State(dp != null, unattached, programmedGeneration,
+                Optional.ofNullable(cniInstaller).map(CniInstaller::confFile), cniInstaller != null && cniInstaller.installed());
     }
 
     private void onSnapshot(Snapshot s) {
@@ -390,6 +401,13 @@ public final class Agent implements AutoCloseable {
     }
 
     @Override public void close() {
+        if (cniInstaller != null) {
+            try {
+                cniInstaller.stop();
+            } catch (IOException e) {
+                log.warn("cannot remove {}: {}", cniInstaller.confFile(), e.getMessage());
+            }
+        }
         if (monitor != null) monitor.close();
         if (api != null) api.close();
         if (source != null) source.close();
