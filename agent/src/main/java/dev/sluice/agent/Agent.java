@@ -1,9 +1,13 @@
 package dev.sluice.agent;
 
+import dev.sluice.agent.api.AgentClient;
 import dev.sluice.agent.api.ApiServer;
 import dev.sluice.agent.cni.CniHandler;
+import dev.sluice.agent.cni.CniInstaller;
 import dev.sluice.agent.endpoint.Endpoint;
 import dev.sluice.agent.endpoint.EndpointManager;
+import dev.sluice.agent.health.AgentProbes;
+import dev.sluice.agent.health.HealthServer;
 import dev.sluice.agent.ipam.IpamStore;
 import dev.sluice.agent.reconcile.NodeReconciler;
 import dev.sluice.agent.reconcile.PolicyReconciler;
@@ -27,6 +31,7 @@ import dev.sluice.net.Ip;
 import dev.sluice.net.Mtu;
 import dev.sluice.netlink.IpRoute;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -38,9 +43,10 @@ import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
 
 /**
- * One node's agent. Starts in dependency order (values, cluster state, IPAM, data path, endpoints,
- * reconcile, API, watch) and stops in reverse. Stopping leaves the data path in the kernel: maps
- * stay pinned and programs attached, so pods keep their connectivity while no agent runs.
+ * One node's agent. Starts in dependency order (values, health endpoints, cluster state, IPAM, data
+ * path, endpoints, reconcile, API, watch, CNI install) and stops in reverse. Stopping leaves the data path
+ * in the kernel: maps stay pinned and programs attached, so pods keep their connectivity while no
+ * agent runs.
  */
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
@@ -52,7 +58,11 @@ public final class Agent implements AutoCloseable {
     private ClusterNode self;
     private int underlayMtu, podMtu;
     private IpamStore ipam;
-    private NodeDatapath datapath;
+    // Read by the health probes' threads while start() runs.
+    private volatile NodeDatapath datapath;
+    private volatile List<String> attachTo = List.of();
+    private HealthServer health;
+    private CniInstaller cniInstaller;
     private EndpointManager endpoints;
     private NodeReconciler reconciler;
     private dev.sluice.agent.reconcile.LbRuntime lb;
@@ -69,6 +79,14 @@ public final class Agent implements AutoCloseable {
     public void start() throws Exception {
         values = cfg.values().filter(Files::isRegularFile).map(p -> Values.load(p, Map.of())).orElseGet(() -> Values.parse("", "", Map.of()));
         mode = cfg.routing().map(r -> Values.RoutingMode.valueOf(r.toUpperCase())).orElse(values.routingMode());
+        cniInstaller = cfg.cniInstall().map(c -> new CniInstaller(c.plugin(), c.binDir(), c.confDir().resolve(CniInstaller.CONF_NAME),
+                cfg.socket(), c.uninstall())).orElse(null);
+        // First, so that a slow start is visible to the kubelet (and to whoever asks) as not ready yet, with the reason.
+        if (!values.healthAddress().isEmpty()) {
+            var probes = new AgentProbes(() -> AgentClient.call(cfg.socket(), "ping", Map.of()), Duration.ofSeconds(2), this::probeState);
+            health = new HealthServer(HealthServer.parse(values.healthAddress()), probes::liveness, probes::readiness);
+            health.start();
+        }
 
         source = new ManifestSource(cfg.manifests(), this::onSnapshot);
         Snapshot first = source.read();
@@ -83,6 +101,7 @@ public final class Agent implements AutoCloseable {
         podMtu = Mtu.podMtu(underlayMtu, mode);
         ipam = new IpamStore(cfg.stateDir().resolve("ipam"), self.podCIDRs().get(0));
 
+        attachTo = mode == Values.RoutingMode.TUNNEL ? List.of(cfg.uplink(), TUNNEL_DEV) : List.of(cfg.uplink());
         datapath = NodeDatapath.load(cfg.bpfObjects(), cfg.bpffs(), dev.sluice.agent.reconcile.LbRuntime.mapSizes(values));
         int tunnelIfindex = 0;
         if (mode == Values.RoutingMode.TUNNEL) {
@@ -114,6 +133,7 @@ public final class Agent implements AutoCloseable {
 
         var cni = new CniHandler(endpoints, () -> podMtu, () -> datapath == null ? "data path not loaded" : null);
         api = new ApiServer(cfg.socket())
+                .register("ping", (p, out) -> out.result("pong"))
                 .register("status", (p, out) -> out.result(status()))
                 .register("wait", (p, out) -> out.result(waitFor(p)))
                 .register("cni", (p, out) -> {
@@ -138,8 +158,22 @@ public final class Agent implements AutoCloseable {
                 .register("nat", (p, out) -> out.result(lb.natList()));
         api.start();
         source.start();
+        // Last: the conflist tells the kubelet that pods may come, so it is written only once the data
+        // path is attached, the first snapshot is programmed and the API answers the plugin.
+        if (cniInstaller != null) {
+            cniInstaller.install();
+            log.info("CNI plugin installed in {}, configuration {}", cniInstaller.binDir(), cniInstaller.confFile());
+        }
         log.info("agent {} up: {} routing, node IP {}, pod CIDR {}, pod MTU {}", cfg.node(), mode.word(), self.internalIP(),
                 ipam.cidr(), podMtu);
+    }
+
+    private AgentProbes.State probeState() {
+        NodeDatapath dp = datapath;
+        List<String> unattached = new ArrayList<>(attachTo);
+        if (dp != null) dp.attachments().forEach(a -> unattached.remove(a.device()));
+        return new AgentProbes.State(dp != null, unattached, programmedGeneration,
+                Optional.ofNullable(cniInstaller).map(CniInstaller::confFile), cniInstaller != null && cniInstaller.installed());
     }
 
     private void onSnapshot(Snapshot s) {
@@ -364,11 +398,19 @@ public final class Agent implements AutoCloseable {
     }
 
     @Override public void close() {
+        if (cniInstaller != null) {
+            try {
+                cniInstaller.stop();
+            } catch (IOException e) {
+                log.warn("cannot remove {}: {}", cniInstaller.confFile(), e.getMessage());
+            }
+        }
         if (monitor != null) monitor.close();
         if (api != null) api.close();
         if (source != null) source.close();
         if (lb != null) lb.close();
         if (datapath != null) datapath.close();
+        if (health != null) health.close();
         log.info("agent {} stopped; the data path stays programmed", cfg.node());
     }
 }

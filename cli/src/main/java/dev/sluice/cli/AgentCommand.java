@@ -27,14 +27,30 @@ public final class AgentCommand implements Callable<Integer> {
     String routing;
     @Option(names = "--uplink", defaultValue = "eth0", description = "The node's uplink device (default: ${DEFAULT-VALUE}).")
     String uplink;
+    // arity 0..1: the chart passes --cni-install=true|false from its values
+    @Option(names = "--cni-install", arity = "0..1", description = "Once ready, install the CNI plugin and its conflist (real nodes; the lab's kubelet needs neither).")
+    boolean cniInstall;
+    @Option(names = "--cni-plugin", description = "The plugin binary to install (default: build/bin/sluice-cni under the Sluice home).")
+    Path cniPlugin;
+    @Option(names = "--cni-bin-dir", defaultValue = "/opt/cni/bin", description = "Where the runtime finds CNI plugins (default: ${DEFAULT-VALUE}).")
+    Path cniBinDir;
+    @Option(names = "--cni-conf-dir", defaultValue = "/etc/cni/net.d", description = "Where the conflist goes, as 05-sluice.conflist (default: ${DEFAULT-VALUE}).")
+    Path cniConfDir;
+    @Option(names = "--cni-uninstall", arity = "0..1", description = "Remove the conflist when the agent stops cleanly.")
+    boolean cniUninstall;
 
-    @Override public Integer call() throws Exception {
+    AgentConfig config() {
         if (routing != null && !routing.equals("native") && !routing.equals("tunnel"))
             throw new BadInputException("--routing: " + routing + " (expected: native or tunnel)");
         Path home = Path.of(System.getProperty("sluice.home", "."));
-        var cfg = new AgentConfig(node, manifests, stateDir, socket, bpffs, Optional.ofNullable(values), Optional.ofNullable(routing),
-                uplink, home.resolve("build/bpf"));
-        Agent agent = new Agent(cfg);
+        Optional<AgentConfig.CniInstall> cni = cniInstall ? Optional.of(new AgentConfig.CniInstall(
+                cniPlugin != null ? cniPlugin : home.resolve("build/bin/sluice-cni"), cniBinDir, cniConfDir, cniUninstall)) : Optional.empty();
+        return new AgentConfig(node, manifests, stateDir, socket, bpffs, Optional.ofNullable(values), Optional.ofNullable(routing),
+                uplink, home.resolve("build/bpf"), cni);
+    }
+
+    @Override public Integer call() throws Exception {
+        Agent agent = new Agent(config());
         Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "agent-stop"));
         agent.start();
         agent.awaitShutdown();

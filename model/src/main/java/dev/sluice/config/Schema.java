@@ -22,7 +22,10 @@ final class Schema {
             "policyEnforcementMode", "policyEnforceMode", "policyAuditMode", "labels",
             "hubble.enabled", "hubble.relay.enabled", "hubble.relay.replicas", "hubble.ui.enabled", "hubble.metrics.enabled",
             "resources.limits.cpu", "resources.limits.memory", "resources.requests.cpu", "resources.requests.memory",
-            "debug.enabled", "cluster.name");
+            "debug.enabled", "cluster.name", "healthAddress",
+            // read by the Helm chart only (deploy/helm/sluice), so the chart's values file is also a valid agent values file
+            "image.repository", "image.tag", "image.pullPolicy", "devices",
+            "cni.install", "cni.uninstall", "cni.binPath", "cni.confPath");
 
     private Schema() {}
 

@@ -45,7 +45,8 @@ public record Values(
         List<String> identityLabels,
         boolean hubbleEnabled,
         List<String> hubbleMetrics,
-        Cidr serviceCIDR) {
+        Cidr serviceCIDR,
+        String healthAddress) {
 
     public enum RoutingMode { NATIVE, TUNNEL;
         public String word() { return name().toLowerCase(); } }
@@ -58,6 +59,11 @@ public record Values(
      * lab allocates ClusterIPs from it (dev.sluice.lb.ClusterIpAllocator). Kubernetes' default.
      */
     public static final String DEFAULT_SERVICE_CIDR = "10.96.0.0/12";
+
+    /** Where /healthz and /readyz are served by default: Cilium's health port, on loopback. */
+    public static final String DEFAULT_HEALTH_ADDRESS = "127.0.0.1:9879";
+
+    private static final java.util.regex.Pattern HOST_PORT = java.util.regex.Pattern.compile("(\\[[0-9A-Fa-f:.]+]|[A-Za-z0-9.-]+):(\\d{1,5})");
 
     public static Values defaults() { return read("", Map.of()); }
 
@@ -153,15 +159,24 @@ public record Values(
         r.bool("debug.enabled", false);
         r.string("cluster.name", "default");
         Cidr serviceCidr = r.optCidr("serviceCIDR").orElse(Cidr.parse(DEFAULT_SERVICE_CIDR));
+        String health = r.string("healthAddress", DEFAULT_HEALTH_ADDRESS);
+        var hp = HOST_PORT.matcher(health);
+        if (!health.isEmpty() && (!hp.matches() || Integer.parseInt(hp.group(2)) < 1 || Integer.parseInt(hp.group(2)) > 65535))
+            throw new ManifestException(file, "", "healthAddress", "\"" + health + "\" (expected: HOST:PORT with PORT 1-65535, or \"\" for off)");
+        // The chart's own keys: checked here too, so a bad one fails in the agent's ConfigMap copy as well as in the chart.
+        for (String k : List.of("image.repository", "image.tag", "devices", "cni.binPath", "cni.confPath")) r.string(k, "");
+        r.word("image.pullPolicy", "IfNotPresent", "Always", "IfNotPresent", "Never");
+        r.bool("cni.install", true);
+        r.bool("cni.uninstall", false);
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
-                noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr);
+                noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health);
     }
 
     public Values withRoutingMode(RoutingMode m) {
         return new Values(m, tunnelPort, mtu, ipamMode, clusterPoolIPv4PodCIDRList, clusterPoolIPv4MaskSize, kubeProxyReplacement,
                 masquerade, ctTcpMax, ctAnyMax, conntrackEnabled, policyMapMax, lbMapMax, lbAlgorithm, serviceNoBackendResponse,
                 maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
-                policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR);
+                policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR, healthAddress);
     }
 
     static List<String> keys() { return new ArrayList<>(Schema.KEYS); }

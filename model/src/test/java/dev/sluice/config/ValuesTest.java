@@ -83,4 +83,30 @@ class ValuesTest {
         Values v = Values.parse("v.yaml", "routingMode: tunnel\n", Map.of("routingMode", "native"));
         assertThat(v.routingMode()).isEqualTo(Values.RoutingMode.NATIVE);
     }
+
+    @Test
+    void healthAddressDefaultsToLoopbackAndCanBeTurnedOff() {
+        assertThat(Values.defaults().healthAddress()).isEqualTo("127.0.0.1:9879");
+        assertThat(Values.parse("v.yaml", "healthAddress: \"\"\n", Map.of()).healthAddress()).isEmpty();
+        assertThat(Values.parse("v.yaml", "healthAddress: 172.30.0.11:9879\n", Map.of()).healthAddress()).isEqualTo("172.30.0.11:9879");
+        assertThat(Values.parse("v.yaml", "healthAddress: \"[::1]:9879\"\n", Map.of()).healthAddress()).isEqualTo("[::1]:9879");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "healthAddress: 9879\n", Map.of()))
+                .hasMessage("v.yaml: healthAddress: \"9879\" (expected: HOST:PORT with PORT 1-65535, or \"\" for off)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "healthAddress: localhost:70000\n", Map.of()))
+                .hasMessage("v.yaml: healthAddress: \"localhost:70000\" (expected: HOST:PORT with PORT 1-65535, or \"\" for off)");
+    }
+
+    @Test
+    void theChartsOwnKeysAreAcceptedAndChecked() {
+        String chart = """
+                image: {repository: sluice, tag: 0.1.0, pullPolicy: IfNotPresent}
+                devices: eth0
+                cni: {install: true, uninstall: false, binPath: /opt/cni/bin, confPath: /etc/cni/net.d}
+                """;
+        assertThat(Values.parse("values.yaml", chart, Map.of())).isEqualTo(Values.defaults());
+        assertThatThrownBy(() -> Values.parse("v.yaml", "cni:\n  install: yes please\n", Map.of()))
+                .hasMessage("v.yaml: cni.install: yes please (expected: true or false)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "image:\n  pullPolicy: Sometimes\n", Map.of()))
+                .hasMessage("v.yaml: image.pullPolicy: Sometimes (expected: one of Always, IfNotPresent, Never)");
+    }
 }
