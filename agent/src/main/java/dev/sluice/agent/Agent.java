@@ -30,6 +30,7 @@ import dev.sluice.k8s.Pod;
 import dev.sluice.net.Ip;
 import dev.sluice.net.Mtu;
 import dev.sluice.netlink.IpRoute;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
