@@ -99,6 +99,7 @@ final class NetlinkSocket implements AutoCloseable {
 
     private final int fd;
     private int seq;
+    private long requests;
 
     private NetlinkSocket(int fd) { this.fd = fd; }
 
@@ -149,6 +150,7 @@ final class NetlinkSocket implements AutoCloseable {
      */
     boolean transact(Message request, String subject, String operation, Replies replies) {
         int mySeq = ++seq;
+        requests++;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment req = request.finish(mySeq);
             MemorySegment kernel = a.allocate(SOCKADDR_NL);
@@ -196,6 +198,9 @@ final class NetlinkSocket implements AutoCloseable {
             }
         }
     }
+
+    /** Requests sent on this socket so far (dumps count once). */
+    long requests() { return requests; }
 
     /** The kernel's own reason (NLMSGERR_ATTR_MSG), when it sent one. */
     private static String extAck(MemorySegment body, int flags) {

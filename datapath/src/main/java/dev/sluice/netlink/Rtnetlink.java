@@ -125,6 +125,9 @@ public final class Rtnetlink implements AutoCloseable {
 
     @Override public void close() { socket.close(); }
 
+    /** Requests sent on this socket so far, a dump counting once: what a caller's "write only the difference" costs. */
+    public synchronized long requests() { return socket.requests(); }
+
     // ---- links ----
 
     /** The link's index, 0 when there is no such link. */
