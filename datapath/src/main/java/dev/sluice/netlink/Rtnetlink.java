@@ -40,7 +40,7 @@ public final class Rtnetlink implements AutoCloseable {
     // ---- linux/rtnetlink.h, if_link.h, veth.h, if_addr.h, neighbour.h ----
     static final int RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18, RTM_NEWADDR = 20, RTM_GETADDR = 22,
             RTM_NEWROUTE = 24, RTM_DELROUTE = 25, RTM_GETROUTE = 26, RTM_NEWNEIGH = 28;
-    static final int AF_UNSPEC = 0, AF_INET = 2, AF_INET6 = 10;
+    static final int AF_INET = 2, AF_INET6 = 10;   // link messages keep family 0, AF_UNSPEC
     static final int IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_LINKINFO = 18, IFLA_AF_SPEC = 26,
             IFLA_NET_NS_FD = 28, IFLA_EXT_MASK = 29;
     static final int IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2, VETH_INFO_PEER = 1, IFLA_INET6_ADDR_GEN_MODE = 8;
@@ -74,7 +74,7 @@ public final class Rtnetlink implements AutoCloseable {
 
     private static VarHandle vh(StructLayout l, String field) { return l.varHandle(groupElement(field)); }
 
-    private static final VarHandle IFI_FAMILY = vh(IFINFOMSG, "ifi_family"), IFI_INDEX = vh(IFINFOMSG, "ifi_index"),
+    private static final VarHandle IFI_INDEX = vh(IFINFOMSG, "ifi_index"),
             IFI_FLAGS = vh(IFINFOMSG, "ifi_flags"), IFI_CHANGE = vh(IFINFOMSG, "ifi_change");
     private static final VarHandle IFA_FAMILY = vh(IFADDRMSG, "ifa_family"), IFA_PREFIXLEN = vh(IFADDRMSG, "ifa_prefixlen"),
             IFA_INDEX = vh(IFADDRMSG, "ifa_index");
