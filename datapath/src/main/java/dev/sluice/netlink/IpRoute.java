@@ -3,17 +3,23 @@ package dev.sluice.netlink;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Links, addresses and routes through iproute2 ({@code ip -json}, {@code ip -batch}), in the
  * process's own network namespace or, with {@link #in(Path)}, in another one entered by nsenter.
- * Every failure names the command and carries ip's own error line.
+ * Every failure names the command and carries ip's own error line. One process per call: for
+ * one-off set-up (the lab, agent start); per-pod and per-change paths use {@link Rtnetlink}.
  */
 public final class IpRoute {
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -73,27 +79,62 @@ public final class IpRoute {
         return c;
     }
 
-    private static String run(List<String> cmd, String stdin) {
+    private static String run(List<String> cmd, String stdin) { return run(cmd, stdin, TIMEOUT); }
+
+    static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** The end of a long stderr is where ip reports the failing line; the rest would only bloat the message. */
+    private static final int ERROR_TAIL = 2000;
+
+    /**
+     * Runs {@code cmd}, feeding {@code stdin} (or nothing), and returns its stdout. Both output pipes
+     * drain on their own threads while this one waits with a deadline: a child that fills one pipe
+     * cannot block on it, and one that hangs is killed after {@code timeout}.
+     */
+    static String run(List<String> cmd, String stdin, Duration timeout) {
+        String name = String.join(" ", cmd);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Process p;
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
-            if (stdin != null) p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-            p.getOutputStream().close();
-            var out = p.getInputStream().readAllBytes();
-            var err = p.getErrorStream().readAllBytes();
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IpRouteException(String.join(" ", cmd) + ": timed out after 30 s");
-            }
-            if (p.exitValue() != 0) {
-                String e = new String(err, StandardCharsets.UTF_8).strip().replace('\n', ' ');
-                throw new IpRouteException(String.join(" ", cmd) + ": exit " + p.exitValue() + ": " + e);
-            }
-            return new String(out, StandardCharsets.UTF_8);
+            p = new ProcessBuilder(cmd).start();
         } catch (IOException e) {
-            throw new IpRouteException(String.join(" ", cmd) + ": " + e.getMessage());
+            throw new IpRouteException(name + ": " + e.getMessage());
+        }
+        try {
+            FutureTask<byte[]> out = background(p.getInputStream()::readAllBytes), err = background(p.getErrorStream()::readAllBytes);
+            background(() -> {
+                try (var in = p.getOutputStream()) {
+                    if (stdin != null) in.write(stdin.getBytes(StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    // the child exited without reading it all: its exit status and stderr tell why
+                }
+                return null;
+            });
+            if (!p.waitFor(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) throw new IpRouteException(name + ": timed out after " + timeout.toSeconds() + " s");
+            byte[] o = out.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            byte[] e = err.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (p.exitValue() != 0) {
+                String text = new String(e, StandardCharsets.UTF_8).strip().replace('\n', ' ');
+                if (text.length() > ERROR_TAIL) text = "..." + text.substring(text.length() - ERROR_TAIL);
+                throw new IpRouteException(name + ": exit " + p.exitValue() + ": " + text);
+            }
+            return new String(o, StandardCharsets.UTF_8);
+        } catch (TimeoutException e) {
+            // exited, but a grandchild still holds a pipe open
+            throw new IpRouteException(name + ": output not closed within " + timeout.toSeconds() + " s");
+        } catch (ExecutionException e) {
+            throw new IpRouteException(name + ": " + e.getCause().getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IpRouteException(String.join(" ", cmd) + ": interrupted");
+            throw new IpRouteException(name + ": interrupted");
+        } finally {
+            // a no-op once it exited; otherwise (timeout, interrupt) it must not outlive the call
+            p.destroyForcibly();
         }
+    }
+
+    private static <T> FutureTask<T> background(Callable<T> body) {
+        FutureTask<T> t = new FutureTask<>(body);
+        Thread.ofVirtual().name("ip-io").start(t);
+        return t;
     }
 }

@@ -8,10 +8,10 @@ import dev.sluice.datapath.NodeDatapath;
 import dev.sluice.datapath.maps.EndpointInfo;
 import dev.sluice.datapath.maps.EndpointKey;
 import dev.sluice.datapath.maps.LxcInfo;
+import dev.sluice.net.Cidr;
 import dev.sluice.net.Ip;
-import dev.sluice.netlink.IpRoute;
+import dev.sluice.netlink.Rtnetlink;
 import dev.sluice.policymap.PolicyMaps;
-import dev.sluice.netlink.IpRouteException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,6 +20,7 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -32,8 +33,9 @@ import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Creates and removes pod endpoints: the veth pair, the pod's address, routes and MTU, the
- * data path programs on the host side and the endpoint map entry. Each endpoint is persisted so a
+ * Creates and removes pod endpoints: the veth pair, the pod's address, routes and MTU (through
+ * rtnetlink, no process per pod), the data path programs on the host side and the endpoint map
+ * entry. Link work happens in the calling thread's namespace, the node's. Each endpoint is persisted so a
  * restarted agent re-adopts it without touching the running pod. A failed create removes what it
  * made, so nothing is left half-made. A removed endpoint takes its conntrack, NAT and affinity
  * entries with it before its address can be handed out again.
@@ -47,7 +49,6 @@ public final class EndpointManager {
     private final Path dir;
     private final IpamStore ipam;
     private final NodeDatapath datapath;
-    private final IpRoute host = IpRoute.local();
     private final Map<String, Endpoint> byAttachment = new ConcurrentHashMap<>();
     private final PolicyReconciler policy;
     private final Map<Integer, Written> written = new ConcurrentHashMap<>();
@@ -85,10 +86,14 @@ public final class EndpointManager {
 
     /** Re-adopts persisted endpoints after a restart: programs re-attached, map entries rewritten. */
     public void restore() throws IOException {
+        Map<String, Integer> links = new HashMap<>();   // one dump, however many endpoints there are
+        try (Rtnetlink host = Rtnetlink.open()) {
+            host.links().forEach(l -> links.put(l.name(), l.index()));
+        }
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.filter(f -> f.toString().endsWith(".json")).toList()) {
                 Endpoint e = JSON.readValue(Files.readString(p), Endpoint.class);
-                int ifindex = Netns.ifindex(e.hostIfname());
+                int ifindex = links.getOrDefault(e.hostIfname(), 0);
                 if (ifindex <= 0) {
                     log.warn("endpoint {} ({}): its veth {} is gone; releasing it", e.pod(), e.ip(), e.hostIfname());
                     forget(e);
@@ -107,46 +112,66 @@ public final class EndpointManager {
     public synchronized Endpoint add(String containerId, String ifname, String netns, String pod, int mtu) throws IOException {
         Endpoint existing = byAttachment.get(attachment(containerId, ifname));
         if (existing != null) return existing;
-        int ip = ipam.allocate(new IpamStore.Owner(containerId, ifname, pod));
         String hostIf = hostIfname(containerId, ifname);
         String hostMac = mac(0x0e, containerId, ifname), podMac = mac(0x0a, containerId, ifname);
-        IpRoute podNs = IpRoute.in(Path.of(netns));
-        try {
-            if (Netns.ifindex(hostIf) > 0) host.ip("link", "del", hostIf); // left by a crash mid-ADD
-            // Two processes in all: addresses are chosen here, so nothing has to be read back.
-            // addrgenmode none keeps IPv6 off both ends (IPv4 only for now), so no router solicitation shows up as a drop.
-            host.batch(List.of(
-                    "link add " + hostIf + " address " + hostMac + " mtu " + mtu + " type veth peer name " + ifname
-                            + " address " + podMac + " mtu " + mtu + " netns " + netns,
-                    "link set " + hostIf + " addrgenmode none",
-                    "link set " + hostIf + " up",
-                    "route replace " + Ip.format(ip) + "/32 dev " + hostIf + " scope link"));
-            podNs.batch(List.of(
-                    "link set " + ifname + " addrgenmode none",
-                    "link set lo up",
-                    "addr add " + Ip.format(ip) + "/32 dev " + ifname,
-                    "link set " + ifname + " up",
-                    "route add " + GATEWAY + " dev " + ifname + " scope link",
-                    "route add default via " + GATEWAY + " dev " + ifname + " mtu " + mtu,
-                    "neigh replace " + GATEWAY + " lladdr " + hostMac + " dev " + ifname + " nud permanent"));
-            int ifindex = Netns.ifindex(hostIf);
-            if (ifindex <= 0) throw new IpRouteException(hostIf + ": missing right after creation");
-            Endpoint e = new Endpoint(freeId(), containerId, ifname, pod, netns, Ip.format(ip), hostIf, ifindex, hostMac, podMac, mtu);
-            datapath.attachEndpoint(hostIf, ifindex);
-            writeMap(e);
-            persist(e);
-            byAttachment.put(attachment(containerId, ifname), e);
-            log.info("endpoint {} {} on {} (ifindex {})", pod, e.ip(), hostIf, ifindex);
-            return e;
-        } catch (RuntimeException | IOException ex) {
+        // rtnetlink requests, no process: the socket works in this thread's namespace (the node's)
+        try (Rtnetlink host = Rtnetlink.open()) {
+            int ip = ipam.allocate(new IpamStore.Owner(containerId, ifname, pod));
+            Endpoint made = null;
             try {
-                if (Netns.ifindex(hostIf) > 0) host.ip("link", "del", hostIf);
-            } catch (IpRouteException cleanup) {
-                log.warn("rollback of {}: {}", hostIf, cleanup.getMessage());
+                host.deleteLink(hostIf); // left by a crash mid-ADD
+                // Addresses are chosen here, so nothing has to be read back.
+                host.addVeth(new Rtnetlink.VethEnd(hostIf, hostMac, mtu), new Rtnetlink.VethEnd(ifname, podMac, mtu), Path.of(netns));
+                // addrgenmode none before up keeps IPv6 off both ends (IPv4 only for now), so no router solicitation shows up as a drop.
+                host.setAddrGenModeNone(hostIf);
+                host.setUp(hostIf, true);
+                int ifindex = host.linkIndex(hostIf);
+                if (ifindex <= 0) throw new IllegalStateException("link " + hostIf + ": missing right after creation");
+                host.replaceRoute(Rtnetlink.Route.onLink(new Cidr(ip, 32), ifindex, Rtnetlink.PROTO_BOOT, 0));
+                Netns.run(Path.of(netns), () -> configurePod(ifname, ip, hostMac, mtu));
+                Endpoint e = new Endpoint(freeId(), containerId, ifname, pod, netns, Ip.format(ip), hostIf, ifindex, hostMac, podMac, mtu);
+                made = e;
+                datapath.attachEndpoint(hostIf, ifindex);
+                writeMap(e);
+                persist(e);
+                byAttachment.put(attachment(containerId, ifname), e);
+                log.info("endpoint {} {} on {} (ifindex {})", pod, e.ip(), hostIf, ifindex);
+                return e;
+            } catch (RuntimeException | IOException ex) {
+                try {
+                    host.deleteLink(hostIf); // takes the pod's end, its address and routes along
+                } catch (RuntimeException cleanup) {
+                    log.warn("rollback of {}: {}", hostIf, cleanup.getMessage());
+                }
+                datapath.endpoints().remove(new EndpointKey(ip));
+                if (made != null) {   // its map entries may be written already: nothing of it stays
+                    datapath.lxc().remove(made.hostIfindex());
+                    policy.forget(made.id());
+                    written.remove(made.id());
+                }
+                ipam.release(containerId, ifname);
+                throw ex;
             }
-            datapath.endpoints().remove(new EndpointKey(ip));
-            ipam.release(containerId, ifname);
-            throw ex;
+        }
+    }
+
+    /**
+     * Inside the pod's namespace (on a thread that entered it): loopback up, the pod's /32, the
+     * gateway as an on-link route answered by a permanent neighbour entry (the host end's MAC), and
+     * the default route through it with the pod MTU.
+     */
+    private static void configurePod(String ifname, int ip, String hostMac, int mtu) {
+        try (Rtnetlink pod = Rtnetlink.open()) {
+            pod.setAddrGenModeNone(ifname);
+            pod.setUp("lo", true);
+            int index = pod.linkIndex(ifname);
+            if (index <= 0) throw new IllegalStateException("link " + ifname + ": missing in the pod's namespace right after creation");
+            pod.addAddress(index, ip, 32);
+            pod.setUp(ifname, true);
+            int gateway = Ip.parse(GATEWAY);
+            pod.addRoute(Rtnetlink.Route.onLink(new Cidr(gateway, 32), index, Rtnetlink.PROTO_BOOT, 0));
+            pod.addRoute(Rtnetlink.Route.via(new Cidr(0, 0), gateway, index, Rtnetlink.PROTO_BOOT, mtu));
+            pod.replacePermanentNeighbour(index, gateway, hostMac);
         }
     }
 
@@ -155,7 +180,9 @@ public final class EndpointManager {
         Endpoint e = byAttachment.get(attachment(containerId, ifname));
         if (e != null) {
             datapath.detachEndpoint(e.hostIfindex());
-            if (Netns.ifindex(e.hostIfname()) > 0) host.ip("link", "del", e.hostIfname());
+            try (Rtnetlink host = Rtnetlink.open()) {
+                host.deleteLink(e.hostIfname());
+            }
             forget(e);
         }
         ipam.release(containerId, ifname);

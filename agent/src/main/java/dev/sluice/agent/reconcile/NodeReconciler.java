@@ -8,14 +8,14 @@ import dev.sluice.ipcache.IpcacheModel;
 import dev.sluice.k8s.ClusterNode;
 import dev.sluice.net.Cidr;
 import dev.sluice.net.Ip;
-import dev.sluice.netlink.IpRoute;
+import dev.sluice.netlink.Rtnetlink;
+import dev.sluice.netlink.Rtnetlink.Route;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import tools.jackson.databind.JsonNode;
 
 /**
  * Reconciles the node-level state: the ipcache map and the routes to other nodes' pod CIDRs.
@@ -24,10 +24,9 @@ import tools.jackson.databind.JsonNode;
  */
 public final class NodeReconciler {
     /** Routes Sluice owns carry this protocol number, so stale ones can be found and removed. */
-    public static final String ROUTE_PROTO = "83";
+    public static final int ROUTE_PROTO = 83;
 
     private final TypedMap<IpcacheKey, IpcacheValue> ipcache;
-    private final IpRoute ip = IpRoute.local();
 
     public NodeReconciler(TypedMap<IpcacheKey, IpcacheValue> ipcache) { this.ipcache = ipcache; }
 
@@ -58,29 +57,50 @@ public final class NodeReconciler {
         return new IpcacheChanges(changes, removedHosts);
     }
 
-    /** Step 2: routes to every other node's pod CIDRs (native: via its address; tunnel: into the VXLAN device). */
+    /**
+     * Step 2: routes to every other node's pod CIDRs (native: via its address out of the uplink;
+     * tunnel: into the VXLAN device), in the main table with protocol {@value #ROUTE_PROTO} and the
+     * pod MTU, in the calling thread's namespace. One dump of the routes of that protocol, then only
+     * the difference is written: missing routes added and changed ones replaced, then stale ones
+     * deleted. Returns the number of routes written plus deleted (0 when all were in place).
+     */
     public int reconcileRoutes(String self, List<ClusterNode> nodes, Values.RoutingMode mode, String uplink, String tunnelDev, int podMtu) {
-        Map<String, String> want = new HashMap<>();
+        try (Rtnetlink nl = Rtnetlink.open()) {
+            return reconcileRoutes(nl, self, nodes, mode, uplink, tunnelDev, podMtu);
+        }
+    }
+
+    /** {@link #reconcileRoutes} through a given socket: in the namespace it was opened in. */
+    int reconcileRoutes(Rtnetlink nl, String self, List<ClusterNode> nodes, Values.RoutingMode mode, String uplink, String tunnelDev, int podMtu) {
+        boolean nativeMode = mode == Values.RoutingMode.NATIVE;
+        String dev = nativeMode ? uplink : tunnelDev;
+        int oif = 0;
+        Map<Cidr, Route> want = new HashMap<>();
         for (ClusterNode n : nodes) {
-            if (n.name().equals(self) || n.internalIP().isEmpty()) continue;
+            if (n.name().equals(self) || n.internalIP().isEmpty() || n.podCIDRs().isEmpty()) continue;
+            if (oif == 0 && (oif = nl.linkIndex(dev)) == 0)
+                throw new IllegalStateException("routes to other nodes: device " + dev + " is missing (expected: the " + (nativeMode ? "uplink" : "VXLAN device") + ")");
             for (Cidr c : n.podCIDRs()) {
-                want.put(c.toString(), mode == Values.RoutingMode.NATIVE
-                        ? "route replace " + c + " via " + n.internalIP() + " dev " + uplink + " proto " + ROUTE_PROTO + " mtu " + podMtu
-                        : "route replace " + c + " dev " + tunnelDev + " proto " + ROUTE_PROTO + " mtu " + podMtu);
+                want.put(c, nativeMode ? Route.via(c, Ip.parse(n.internalIP()), oif, ROUTE_PROTO, podMtu) : Route.onLink(c, oif, ROUTE_PROTO, podMtu));
             }
         }
-        Set<String> have = new HashSet<>();
-        List<String> batch = new ArrayList<>();
-        for (JsonNode r : ip.json("route", "show", "proto", ROUTE_PROTO)) {
-            String dst = r.path("dst").asString("");
-            String norm = dst.contains("/") ? dst : dst + "/32";
-            if (!want.containsKey(norm)) batch.add("route del " + dst + " proto " + ROUTE_PROTO);
-            else have.add(norm);
+        Map<Cidr, Route> have = new HashMap<>();
+        List<Route> stale = new ArrayList<>();
+        for (Route r : nl.routes(ROUTE_PROTO)) {
+            if (want.containsKey(r.dst()) && have.putIfAbsent(r.dst(), r) == null) continue;
+            stale.add(r);   // not wanted, or a second route for a wanted destination
         }
-        // "replace" is idempotent, so every desired route is written; the count reports new ones only.
-        int added = (int) want.keySet().stream().filter(k -> !have.contains(k)).count();
-        batch.addAll(want.values());
-        ip.batch(batch);
-        return added + (int) batch.stream().filter(l -> l.startsWith("route del")).count();
+        int changes = 0;
+        // New and changed routes before stale ones go: a CIDR moving between nodes is never without a route.
+        for (Route r : want.values()) {
+            if (r.equals(have.get(r.dst()))) continue;
+            nl.replaceRoute(r);
+            changes++;
+        }
+        for (Route r : stale) {
+            nl.deleteRoute(r);
+            changes++;
+        }
+        return changes;
     }
 }
