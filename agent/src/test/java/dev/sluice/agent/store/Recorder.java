@@ -15,8 +15,8 @@ import java.util.TreeMap;
  * that each delta fits what it has seen (an add of an unknown key, an update or delete of the
  * object it holds) and that generations only grow.
  */
-final class Recorder implements ResourceStore.Subscriber {
-    final List<ResourceStore.Change> changes = new ArrayList<>();
+public final class Recorder implements ResourceStore.Subscriber {
+    public final List<ResourceStore.Change> changes = new ArrayList<>();
     final Map<Key, KubeObject> view = new TreeMap<>();
     long lastGeneration = -1;
 
@@ -39,13 +39,13 @@ final class Recorder implements ResourceStore.Subscriber {
     }
 
     /** The deltas of all changes, as "Added Pod x/a" lines. */
-    synchronized List<String> lines() {
+    public synchronized List<String> lines() {
         List<String> out = new ArrayList<>();
         for (var c : changes) for (Delta d : c.deltas()) out.add(d.getClass().getSimpleName() + " " + d.key());
         return out;
     }
 
-    synchronized void clear() { changes.clear(); }
+    public synchronized void clear() { changes.clear(); }
 
-    synchronized List<KubeObject> objects() { return List.copyOf(view.values()); }
+    public synchronized List<KubeObject> objects() { return List.copyOf(view.values()); }
 }
