@@ -45,6 +45,11 @@ import tools.jackson.databind.node.ObjectNode;
  * {@link KindHealth} and tried again every {@code retry}, falling back through the API versions
  * Cilium serves it at, while the other kinds run. An object that does not read is reported under
  * its kind, left out of the store, and blocks no other.
+ *
+ * <p>Reads only. RBAC (ClusterRole rules): {@code list, watch} on {@code namespaces, nodes, pods,
+ * services} (core), {@code discovery.k8s.io endpointslices}, {@code networking.k8s.io
+ * networkpolicies} and {@code cilium.io ciliumnetworkpolicies, ciliumclusterwidenetworkpolicies,
+ * ciliumloadbalancerippools}. The agent's writes are {@link CrdInstaller}'s.
  */
 public final class KubernetesSource implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(KubernetesSource.class);
