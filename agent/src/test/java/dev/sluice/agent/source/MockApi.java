@@ -92,5 +92,14 @@ final class MockApi implements AutoCloseable {
         return new KubernetesClientBuilder().withConfig(c).build();
     }
 
-    @Override public void close() { server.destroy(); }
+    @Override public void close() {
+        try {
+            server.destroy();
+        } catch (IllegalStateException e) {
+            // "Unable to close MockWebServer": the mock's watch listener waits on its own event loop
+            // when a client closes a watch while an event is queued (fabric8 mock 8.0.0). Only the
+            // teardown is slow; nothing under test is involved, so the test's verdict stands.
+            System.err.println("MockApi: " + e.getMessage() + " (mock shutdown timed out; ignored at teardown)");
+        }
+    }
 }
