@@ -24,7 +24,7 @@ public final class SnapshotFeed implements AutoCloseable {
     private final Object lock = new Object();
     private boolean dirty;
     private volatile boolean running;
-    private AutoCloseable subscription;
+    private ResourceStore.Handle subscription;
     private Thread thread;
 
     /** @param errors the source's current problems, carried in each snapshot */
@@ -69,7 +69,7 @@ public final class SnapshotFeed implements AutoCloseable {
         }
     }
 
-    @Override public void close() throws Exception {
+    @Override public void close() throws InterruptedException {
         running = false;
         if (subscription != null) subscription.close();
         synchronized (lock) {

@@ -93,6 +93,11 @@ public final class ResourceStore {
         void onChange(Change change);
     }
 
+    /** Ends a subscription. */
+    public interface Handle extends AutoCloseable {
+        @Override void close();
+    }
+
     /** Every object at one generation, in {@link Key} order. */
     public record Contents(long generation, List<KubeObject> objects) {}
 
@@ -209,7 +214,7 @@ public final class ResourceStore {
      * one change of adds (if anything is), then every later change: it misses none and sees none
      * twice. Closing the returned handle unsubscribes.
      */
-    public AutoCloseable subscribe(Set<String> kinds, Subscriber subscriber) {
+    public Handle subscribe(Set<String> kinds, Subscriber subscriber) {
         kinds.forEach(ResourceStore::requireKind);
         Subscription s = new Subscription(Set.copyOf(kinds), subscriber);
         if (delivering == Thread.currentThread())
