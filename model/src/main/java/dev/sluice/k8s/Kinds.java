@@ -13,6 +13,7 @@ public final class Kinds {
     public static final String NODE = "Node";
     public static final String POD = "Pod";
     public static final String SERVICE = "Service";
+    public static final String ENDPOINT_SLICE = "EndpointSlice";
     public static final String NETWORK_POLICY = "NetworkPolicy";
     public static final String CILIUM_NETWORK_POLICY = "CiliumNetworkPolicy";
     public static final String CILIUM_CLUSTERWIDE_NETWORK_POLICY = "CiliumClusterwideNetworkPolicy";
@@ -23,6 +24,7 @@ public final class Kinds {
             NODE, new Kind(NODE, Set.of("v1"), false),
             POD, new Kind(POD, Set.of("v1"), true),
             SERVICE, new Kind(SERVICE, Set.of("v1"), true),
+            ENDPOINT_SLICE, new Kind(ENDPOINT_SLICE, Set.of("discovery.k8s.io/v1"), true),
             NETWORK_POLICY, new Kind(NETWORK_POLICY, Set.of("networking.k8s.io/v1"), true),
             CILIUM_NETWORK_POLICY, new Kind(CILIUM_NETWORK_POLICY, Set.of("cilium.io/v2"), true),
             CILIUM_CLUSTERWIDE_NETWORK_POLICY, new Kind(CILIUM_CLUSTERWIDE_NETWORK_POLICY, Set.of("cilium.io/v2"), false),

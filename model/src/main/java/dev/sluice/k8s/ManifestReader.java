@@ -32,14 +32,33 @@ public final class ManifestReader {
     private ManifestReader() {}
 
     public static List<KubeObject> parse(String file, String text) {
+        Parsed p = parseEach(file, text);
+        if (!p.errors().isEmpty()) throw p.errors().get(0);
+        return p.objects();
+    }
+
+    /**
+     * What one file holds: the objects that read, and one error for each that did not (or for the
+     * text from a syntax error on, which cannot be read at all).
+     */
+    public record Parsed(List<KubeObject> objects, List<ManifestException> errors) {}
+
+    /** Like {@link #parse}, but an object that does not read is reported and the others are kept. */
+    public static Parsed parseEach(String file, String text) {
         List<KubeObject> out = new ArrayList<>();
-        List<JsonNode> docs = documents(file, text);
+        List<ManifestException> errors = new ArrayList<>();
+        List<JsonNode> docs;
+        try {
+            docs = documents(file, text);
+        } catch (ManifestException e) {
+            return new Parsed(List.of(), List.of(e));   // a file that is not YAML at all
+        }
         for (int i = 0; i < docs.size(); i++) {
             JsonNode n = docs.get(i);
             if (n == null || n.isNull() || n.isMissingNode()) continue;
-            collect(new Node(n, file, "document " + (i + 1), ""), out);
+            collect(new Node(n, file, "document " + (i + 1), ""), out, errors);
         }
-        return out;
+        return new Parsed(List.copyOf(out), List.copyOf(errors));
     }
 
     /**
@@ -83,17 +102,26 @@ public final class ManifestReader {
         };
     }
 
-    private static void collect(Node n, List<KubeObject> out) {
-        n.requireObject();
-        String kind = n.has("kind") ? n.get("kind").string() : null;
-        if ("List".equals(kind) || (kind != null && kind.endsWith("List") && n.has("items"))) {
-            for (Node item : n.list("items")) collect(item, out);
-            return;
+    private static void collect(Node n, List<KubeObject> out, List<ManifestException> errors) {
+        try {
+            n.requireObject();
+            String kind = n.has("kind") ? n.get("kind").string() : null;
+            if ("List".equals(kind) || (kind != null && kind.endsWith("List") && n.has("items"))) {
+                for (Node item : n.list("items")) collect(item, out, errors);
+                return;
+            }
+            out.add(object(n));
+        } catch (ManifestException e) {
+            errors.add(e);
         }
-        out.add(object(n));
     }
 
-    static KubeObject object(Node n) {
+    /**
+     * One object from its tree: checks kind, apiVersion and metadata (what every consumer relies
+     * on) and leaves the rest to the typed decoders. Sources other than files (the Kubernetes API)
+     * come in here too, so an object reads the same whichever source it came from.
+     */
+    public static KubeObject object(Node n) {
         if (!n.has("kind")) throw n.error("kind", "missing (expected one of: " + String.join(", ", new TreeSet<>(Kinds.ALL.keySet())) + ")");
         String kind = n.string("kind");
         Kinds.Kind k = Kinds.ALL.get(kind);

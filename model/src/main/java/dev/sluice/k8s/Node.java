@@ -29,6 +29,17 @@ public final class Node {
         this.path = path;
     }
 
+    /**
+     * Equal when the trees are equal and they are attributed to the same place: what lets a store
+     * tell an update that changes nothing (a relist, a resync, a rewritten file) from a real one.
+     */
+    @Override public boolean equals(Object o) {
+        return o instanceof Node n && java.util.Objects.equals(json, n.json) && java.util.Objects.equals(file, n.file)
+                && java.util.Objects.equals(object, n.object) && java.util.Objects.equals(path, n.path);
+    }
+
+    @Override public int hashCode() { return java.util.Objects.hash(json, file, object, path); }
+
     public JsonNode json() { return json; }
     public String path() { return path; }
     public String file() { return file; }

@@ -82,4 +82,31 @@ class ManifestReaderTest {
         ClusterNode back = ClusterNode.decode(ManifestReader.parse("n.yaml", n.toYaml()).get(0));
         assertThat(back).isEqualTo(n);
     }
+
+    @Test
+    void parseEachKeepsTheObjectsThatReadAndReportsEachThatDoesNot() {
+        var p = ManifestReader.parseEach("m.yaml", """
+                apiVersion: v1
+                kind: Namespace
+                metadata: {name: a}
+                ---
+                apiVersion: v2
+                kind: Namespace
+                metadata: {name: b}
+                ---
+                apiVersion: v1
+                kind: List
+                items:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: C}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: d}}
+                ---
+                kind: [
+                """);
+        assertThat(p.objects()).extracting(KubeObject::name).containsExactly("a", "d");
+        assertThat(p.errors()).extracting(ManifestException::getMessage).containsExactly(
+                "m.yaml: document 2: apiVersion: v2 (expected for Namespace: v1)",
+                "m.yaml: document 3: items[0].metadata.name: \"C\" (expected: lower-case letters, digits, '-' and '.', at most 253)",
+                p.errors().get(2).getMessage());
+        assertThat(p.errors().get(2).getMessage()).startsWith("m.yaml: line ").contains("not valid YAML");
+    }
 }

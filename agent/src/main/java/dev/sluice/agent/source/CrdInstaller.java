@@ -1,0 +1,75 @@
+package dev.sluice.agent.source;
+
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates the Cilium CRDs Sluice reads (deploy/crds, packaged in the agent) when the cluster has
+ * none, so CiliumNetworkPolicy and CiliumLoadBalancerIPPool objects can be written without Cilium.
+ * A CRD that exists is never changed: a Cilium install owns its own, and Sluice's are compatible
+ * with it. Every agent runs this at start; when several create the same CRD at once, the losers'
+ * "already exists" is success.
+ *
+ * <p>This is the agent's only write to the API besides those Cilium's agent makes too. RBAC
+ * (ClusterRole rules): {@code apiextensions.k8s.io customresourcedefinitions: get, create} — get to
+ * see whether each exists, create when it does not. No update, patch or delete: an existing CRD is
+ * left as it is.
+ */
+public final class CrdInstaller {
+    private static final Logger log = LoggerFactory.getLogger(CrdInstaller.class);
+    /** The CRD files, as packaged from deploy/crds. */
+    public static final List<String> FILES = List.of("ciliumnetworkpolicies.yaml", "ciliumclusterwidenetworkpolicies.yaml",
+            "ciliumloadbalancerippools.yaml");
+
+    /** What happened to one CRD. */
+    public record Outcome(String crd, boolean created) {}
+
+    private final KubernetesClient client;
+
+    public CrdInstaller(KubernetesClient client) { this.client = client; }
+
+    /** Creates each absent CRD; returns, for each, whether it was created now. */
+    public List<Outcome> install() {
+        List<Outcome> out = new ArrayList<>();
+        for (CustomResourceDefinition crd : definitions()) {
+            String name = crd.getMetadata().getName();
+            var op = client.apiextensions().v1().customResourceDefinitions();
+            if (op.withName(name).get() != null) {
+                out.add(new Outcome(name, false));
+                continue;
+            }
+            try {
+                op.resource(crd).create();
+                log.info("created CRD {}", name);
+                out.add(new Outcome(name, true));
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409) throw new KubernetesClientException("CRD " + name + ": cannot create: HTTP " + e.getCode() + " "
+                        + e.getMessage().lines().findFirst().orElse("") + " (expected: RBAC create on customresourcedefinitions)", e);
+                out.add(new Outcome(name, false)); // another agent created it first
+            }
+        }
+        return out;
+    }
+
+    /** The CRDs as packaged. */
+    public List<CustomResourceDefinition> definitions() {
+        List<CustomResourceDefinition> out = new ArrayList<>();
+        for (String f : FILES) {
+            try (InputStream in = CrdInstaller.class.getResourceAsStream("/dev/sluice/agent/crds/" + f)) {
+                if (in == null) throw new IllegalStateException("CRD " + f + ": not packaged (expected: deploy/crds/" + f + " in the agent jar)");
+                out.add(client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class));
+            } catch (IOException e) {
+                throw new UncheckedIOException("CRD " + f + ": cannot read: " + e.getMessage(), e);
+            }
+        }
+        return out;
+    }
+}
