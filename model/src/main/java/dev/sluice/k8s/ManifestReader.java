@@ -47,17 +47,14 @@ public final class ManifestReader {
     public static Parsed parseEach(String file, String text) {
         List<KubeObject> out = new ArrayList<>();
         List<ManifestException> errors = new ArrayList<>();
-        List<JsonNode> docs;
-        try {
-            docs = documents(file, text);
-        } catch (ManifestException e) {
-            return new Parsed(List.of(), List.of(e));   // a file that is not YAML at all
-        }
+        List<JsonNode> docs = new ArrayList<>();
+        ManifestException unreadable = readDocuments(file, text, docs);
         for (int i = 0; i < docs.size(); i++) {
             JsonNode n = docs.get(i);
             if (n == null || n.isNull() || n.isMissingNode()) continue;
             collect(new Node(n, file, "document " + (i + 1), ""), out, errors);
         }
+        if (unreadable != null) errors.add(unreadable);
         return new Parsed(List.copyOf(out), List.copyOf(errors));
     }
 
@@ -68,14 +65,23 @@ public final class ManifestReader {
      */
     public static List<JsonNode> documents(String file, String text) {
         List<JsonNode> out = new ArrayList<>();
+        ManifestException e = readDocuments(file, text, out);
+        if (e != null) throw e;
+        return out;
+    }
+
+    /** Adds the documents before the first error to {@code out}; returns that error, or null. */
+    private static ManifestException readDocuments(String file, String text, List<JsonNode> out) {
         try {
             try (JsonParser p = YAML.createParser(reader(text))) {
                 while (p.nextToken() != null) {
                     if (((YAMLParser) p).isCurrentAlias()) {
-                        throw new ManifestException(file, "line " + p.currentTokenLocation().getLineNr(), "",
+                        return new ManifestException(file, "line " + p.currentTokenLocation().getLineNr(), "",
                                 "YAML alias *" + p.getString() + " (expected: the value written out; aliases are not supported)");
                     }
                 }
+            } catch (JacksonException syntax) {
+                // reported by the read below, after the documents before it
             }
             try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(reader(text))) {
                 while (it.hasNextValue()) out.add(it.nextValue());
@@ -84,9 +90,9 @@ public final class ManifestReader {
             String msg = e.getOriginalMessage().lines().findFirst().orElse("syntax error");
             var loc = e.getLocation();
             String where = loc != null && loc.getLineNr() > 0 ? "line " + loc.getLineNr() : "document " + (out.size() + 1);
-            throw new ManifestException(file, where, "", "not valid YAML: " + msg);
+            return new ManifestException(file, where, "", "not valid YAML: " + msg);
         }
-        return out;
+        return null;
     }
 
     /**
