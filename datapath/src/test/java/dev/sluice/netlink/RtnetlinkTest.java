@@ -9,19 +9,15 @@ import dev.sluice.net.Ip;
 import dev.sluice.netlink.Rtnetlink.Link;
 import dev.sluice.netlink.Rtnetlink.Route;
 import dev.sluice.netlink.Rtnetlink.VethEnd;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Every rtnetlink message against the kernel, in two private namespaces {@code sl-nltest-<random>-a}
@@ -29,7 +25,6 @@ import tools.jackson.databind.json.JsonMapper;
  * independent witness of what was written. Needs root; nothing outside the two namespaces changes.
  */
 class RtnetlinkTest {
-    private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int PROTO = 83;
     private static final String HOST_MAC = "0e:00:00:00:00:01", PEER_MAC = "0a:00:00:00:00:02";
 
@@ -39,7 +34,7 @@ class RtnetlinkTest {
     @BeforeEach
     void namespaces() {
         for (String ns : List.of(a, b)) {
-            run("ip", "netns", "add", ns);
+            IpRoute.local().ip("netns", "add", ns);
             made.add(ns);
         }
     }
@@ -49,7 +44,7 @@ class RtnetlinkTest {
         List<String> failures = new ArrayList<>();
         for (String ns : made) {
             try {
-                run("ip", "netns", "del", ns);
+                IpRoute.local().ip("netns", "del", ns);
             } catch (RuntimeException e) {
                 failures.add(e.getMessage());
             }
@@ -273,23 +268,9 @@ class RtnetlinkTest {
     private static Path path(String ns) { return Path.of("/var/run/netns", ns); }
 
     private static JsonNode ipJson(String ns, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("ip", "-n", ns, "-j"));
-        cmd.addAll(List.of(args));
-        String out = run(cmd.toArray(String[]::new));
-        return out.isBlank() ? JSON.createArrayNode() : JSON.readTree(out);
+        List<String> a = new ArrayList<>(List.of("-n", ns));
+        a.addAll(List.of(args));
+        return IpRoute.local().json(a.toArray(String[]::new));
     }
 
-    private static String run(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) throw new IllegalStateException(String.join(" ", cmd) + ": " + out.strip());
-            return out;
-        } catch (IOException e) {
-            throw new IllegalStateException(String.join(" ", cmd) + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
-    }
 }

@@ -11,8 +11,8 @@ import dev.sluice.datapath.NodeDatapath;
 import dev.sluice.datapath.maps.EndpointKey;
 import dev.sluice.net.Cidr;
 import dev.sluice.net.Ip;
+import dev.sluice.netlink.IpRoute;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,13 +20,11 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * CNI ADD and DEL against real namespaces: a private "node" namespace stands for the agent's own
@@ -35,7 +33,6 @@ import tools.jackson.databind.json.JsonMapper;
  * root namespace is never touched (checked before anything is created).
  */
 class EndpointManagerNetnsTest {
-    private static final JsonMapper JSON = JsonMapper.builder().build();
     private final String prefix = "sl-nltest-" + UUID.randomUUID().toString().substring(0, 6);
     private final String node = prefix + "-n";
     private final List<String> namespaces = new ArrayList<>();
@@ -52,10 +49,10 @@ class EndpointManagerNetnsTest {
         addNetns(node);
         String root = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString();
         String[] seen = Netns.inNetns(nodePath(), () -> new String[] {
-                Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString(),
-                run("readlink", "/proc/self/ns/net").strip()});
+                Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString(), IpRoute.local().ip("netns", "identify").strip()});
         // Both the calling thread and any child it starts must be in the node namespace, or a test would touch the root one.
-        assertThat(seen).as("namespaces of the node thread and of its child process").containsOnly(seen[0]).doesNotContain(root);
+        assertThat(seen[0]).as("namespace of the node thread").isNotEqualTo(root);
+        assertThat(seen[1]).as("namespace of a child process of the node thread").isEqualTo(node);
         ipam = new IpamStore(state.resolve("ipam"), Cidr.parse("10.77.0.0/24"));
         m = new EndpointManager(state.resolve("endpoints"), ipam, dp,
                 new PolicyReconciler(dp, 16384), new CtGc(dp.lb(), id -> 0));
@@ -66,7 +63,7 @@ class EndpointManagerNetnsTest {
         List<String> failures = new ArrayList<>();
         for (String ns : namespaces.reversed()) {
             try {
-                run("ip", "netns", "del", ns);
+                IpRoute.local().ip("netns", "del", ns);
             } catch (RuntimeException e) {
                 failures.add(e.getMessage());
             }
@@ -129,9 +126,9 @@ class EndpointManagerNetnsTest {
     void aFailedAddLeavesNothingBehind() {
         String pod = addNetns(prefix + "-p0");
         // The pod already routes the gateway elsewhere: ADD fails after the veth, the address and the host route exist.
-        run("ip", "-n", pod, "link", "add", "d0", "type", "veth", "peer", "name", "d1");
-        run("ip", "-n", pod, "link", "set", "d0", "up");
-        run("ip", "-n", pod, "route", "add", EndpointManager.GATEWAY, "dev", "d0", "scope", "link");
+        IpRoute.local().ip("-n", pod, "link", "add", "d0", "type", "veth", "peer", "name", "d1");
+        IpRoute.local().ip("-n", pod, "link", "set", "d0", "up");
+        IpRoute.local().ip("-n", pod, "route", "add", EndpointManager.GATEWAY, "dev", "d0", "scope", "link");
         String hostIf = EndpointManager.hostIfname("c0", "eth0");
 
         assertThatThrownBy(() -> Netns.inNetns(nodePath(), () -> m.add("c0", "eth0", podPath(pod).toString(), "x/p0", 1400)))
@@ -144,7 +141,7 @@ class EndpointManagerNetnsTest {
         assertThat(dp.endpoints().all()).isEmpty();
         assertThat(ipam.allocations()).as("the address went back to the pool").isEmpty();
         // and the same attachment can be added once the conflict is gone
-        run("ip", "-n", pod, "link", "del", "d0");
+        IpRoute.local().ip("-n", pod, "link", "del", "d0");
         Endpoint e = Netns.inNetns(nodePath(), () -> m.add("c0", "eth0", podPath(pod).toString(), "x/p0", 1400));
         assertThat(ipJson(pod, "link", "show", "dev", "eth0").get(0).path("address").asString()).isEqualTo(e.podMac());
     }
@@ -187,7 +184,7 @@ class EndpointManagerNetnsTest {
     private static Path podPath(String ns) { return Path.of("/var/run/netns", ns); }
 
     private String addNetns(String name) {
-        run("ip", "netns", "add", name);
+        IpRoute.local().ip("netns", "add", name);
         namespaces.add(name);
         return name;
     }
@@ -213,10 +210,9 @@ class EndpointManagerNetnsTest {
     }
 
     private static JsonNode ipJson(String ns, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("ip", "-n", ns, "-j"));
-        cmd.addAll(List.of(args));
-        String out = run(cmd.toArray(String[]::new));
-        return out.isBlank() ? JSON.createArrayNode() : JSON.readTree(out);
+        List<String> a = new ArrayList<>(List.of("-n", ns));
+        a.addAll(List.of(args));
+        return IpRoute.local().json(a.toArray(String[]::new));
     }
 
     private static String read(String file) {
@@ -227,18 +223,4 @@ class EndpointManagerNetnsTest {
         }
     }
 
-    /** Runs a command with stderr folded into stdout (one pipe, so it cannot block on the other). */
-    private static String run(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) throw new IllegalStateException(String.join(" ", cmd) + ": " + out.strip());
-            return out;
-        } catch (IOException e) {
-            throw new IllegalStateException(String.join(" ", cmd) + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
-    }
 }

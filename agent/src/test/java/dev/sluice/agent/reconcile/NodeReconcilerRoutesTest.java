@@ -8,20 +8,17 @@ import dev.sluice.config.Values;
 import dev.sluice.k8s.ClusterNode;
 import dev.sluice.net.Cidr;
 import dev.sluice.netlink.Rtnetlink;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import dev.sluice.netlink.IpRoute;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Routes to other nodes' pod CIDRs, reconciled in a private namespace {@code sl-nltest-<random>}
@@ -31,7 +28,6 @@ import tools.jackson.databind.json.JsonMapper;
  * namespace is deleted after each test, also on failure.
  */
 class NodeReconcilerRoutesTest {
-    private static final JsonMapper JSON = JsonMapper.builder().build();
     private final String ns = "sl-nltest-" + UUID.randomUUID().toString().substring(0, 8);
     private final Path path = Path.of("/var/run/netns", ns);
     // the routes step never touches the ipcache
@@ -41,20 +37,20 @@ class NodeReconcilerRoutesTest {
 
     @BeforeEach
     void node() {
-        run("ip", "netns", "add", ns);
-        run("ip", "-n", ns, "link", "add", "up0", "type", "veth", "peer", "name", "up1");
-        run("ip", "-n", ns, "link", "add", "tun0", "type", "veth", "peer", "name", "tun1");
-        for (String l : List.of("up0", "up1", "tun0", "tun1")) run("ip", "-n", ns, "link", "set", l, "up");
-        run("ip", "-n", ns, "addr", "add", "172.30.0.11/24", "dev", "up0");
+        IpRoute.local().ip("netns", "add", ns);
+        IpRoute.local().ip("-n", ns, "link", "add", "up0", "type", "veth", "peer", "name", "up1");
+        IpRoute.local().ip("-n", ns, "link", "add", "tun0", "type", "veth", "peer", "name", "tun1");
+        for (String l : List.of("up0", "up1", "tun0", "tun1")) IpRoute.local().ip("-n", ns, "link", "set", l, "up");
+        IpRoute.local().ip("-n", ns, "addr", "add", "172.30.0.11/24", "dev", "up0");
         // not ours (protocol boot): must survive every run
-        run("ip", "-n", ns, "route", "add", "10.50.0.0/16", "via", "172.30.0.99", "dev", "up0");
+        IpRoute.local().ip("-n", ns, "route", "add", "10.50.0.0/16", "via", "172.30.0.99", "dev", "up0");
         nl = Netns.inNetns(path, Rtnetlink::open);
     }
 
     @AfterEach
     void delete() {
         if (nl != null) nl.close();
-        run("ip", "netns", "del", ns);
+        IpRoute.local().ip("netns", "del", ns);
     }
 
     private static ClusterNode node(String name, String ip, String... cidrs) {
@@ -121,7 +117,7 @@ class NodeReconcilerRoutesTest {
     /** The main table as "dst [via gw] dev D proto P [scope S] [mtu M]", without the kernel's own routes. */
     private List<String> routes() {
         List<String> out = new ArrayList<>();
-        for (JsonNode r : JSON.readTree(run("ip", "-n", ns, "-j", "route", "show"))) {
+        for (JsonNode r : IpRoute.local().json("-n", ns, "route", "show")) {
             if (r.path("protocol").asString().equals("kernel")) continue;
             StringBuilder b = new StringBuilder(r.path("dst").asString());
             if (r.has("gateway")) b.append(" via ").append(r.path("gateway").asString());
@@ -133,17 +129,4 @@ class NodeReconcilerRoutesTest {
         return out;
     }
 
-    private static String run(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) throw new IllegalStateException(String.join(" ", cmd) + ": " + out.strip());
-            return out;
-        } catch (IOException e) {
-            throw new IllegalStateException(String.join(" ", cmd) + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
-    }
 }
