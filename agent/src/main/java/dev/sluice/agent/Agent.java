@@ -11,7 +11,9 @@ import dev.sluice.agent.health.HealthServer;
 import dev.sluice.agent.ipam.IpamStore;
 import dev.sluice.agent.reconcile.NodeReconciler;
 import dev.sluice.agent.reconcile.PolicyReconciler;
-import dev.sluice.agent.source.ManifestSource;
+import dev.sluice.agent.source.ClusterSource;
+import dev.sluice.agent.source.KubernetesClusterSource;
+import dev.sluice.agent.source.KubernetesSource;
 import dev.sluice.agent.source.Snapshot;
 import dev.sluice.config.Values;
 import dev.sluice.datapath.DropReason;
@@ -44,7 +46,8 @@ import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
 
 /**
- * One node's agent. Starts in dependency order (values, health endpoints, cluster state, IPAM, data
+ * One node's agent. Starts in dependency order (values, health endpoints, cluster state from the
+ * manifest directory or the Kubernetes API, IPAM, data
  * path, endpoints, reconcile, API, watch, CNI install) and stops in reverse. Stopping leaves the data path
  * in the kernel: maps stay pinned and programs attached, so pods keep their connectivity while no
  * agent runs.
@@ -67,7 +70,7 @@ public final class Agent implements AutoCloseable {
     private EndpointManager endpoints;
     private NodeReconciler reconciler;
     private dev.sluice.agent.reconcile.LbRuntime lb;
-    private ManifestSource source;
+    private ClusterSource source;
     private ApiServer api;
     private PolicyReconciler policy;
     private Monitor monitor;
@@ -89,12 +92,14 @@ public final class Agent implements AutoCloseable {
             health.start();
         }
 
-        source = new ManifestSource(cfg.manifests(), this::onSnapshot);
-        Snapshot first = source.read();
+        source = cfg.kubernetes().<ClusterSource>map(k -> new KubernetesClusterSource(KubernetesClusterSource.client(k.kubeconfig()),
+                KubernetesSource.Config.DEFAULT, k.syncTimeout(), this::onSnapshot)).orElseGet(() -> ClusterSource.manifests(cfg.manifests(), this::onSnapshot));
+        String origin = source.status().from();
+        Snapshot first = source.first();
         self = nodes(first).stream().filter(n -> n.name().equals(cfg.node())).findFirst().orElseThrow(() -> new ManifestException(
-                cfg.manifests().toString(), "Node " + cfg.node(), "", "not found (expected: a Node manifest named " + cfg.node() + " with spec.podCIDRs and an InternalIP)"));
+                origin, "Node " + cfg.node(), "", "not found (expected: a Node named " + cfg.node() + " with spec.podCIDRs and an InternalIP)"));
         if (self.podCIDRs().isEmpty() || self.internalIP().isEmpty())
-            throw new ManifestException(cfg.manifests().toString(), "Node " + cfg.node(), "spec.podCIDRs", "missing (expected: the node's pod CIDR and an InternalIP address)");
+            throw new ManifestException(origin, "Node " + cfg.node(), "spec.podCIDRs", "missing (expected: the node's pod CIDR and an InternalIP address)");
 
         IpRoute host = IpRoute.local();
         var uplink = host.link(cfg.uplink());
@@ -256,6 +261,7 @@ public final class Agent implements AutoCloseable {
         all.addAll(policy.problems());
         s.put("health", all.isEmpty() ? "ok" : "degraded");
         s.put("programmedGeneration", programmedGeneration);
+        s.put("source", source.status());
         s.put("routing", mode.word());
         s.put("nodeIP", self.internalIP());
         s.put("podCIDR", ipam.cidr().toString());

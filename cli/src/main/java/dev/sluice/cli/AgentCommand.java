@@ -11,10 +11,15 @@ import picocli.CommandLine.Option;
 /** {@code sluice agent}: runs the node agent in the foreground (the lab starts one per node namespace). */
 @Command(name = "agent", description = "Run the node agent in the foreground.")
 public final class AgentCommand implements Callable<Integer> {
-    @Option(names = "--node", required = true, description = "This node's name (a Node manifest with this name must exist).")
+    @Option(names = "--node", required = true, description = "This node's name (a Node with this name must exist).")
     String node;
-    @Option(names = "--manifests", required = true, description = "Directory of cluster-state manifests to watch.")
+    @Option(names = "--api", defaultValue = "manifests", description = "Where the cluster state comes from: manifests (the --manifests directory)"
+            + " or kubernetes (the API server of --kubeconfig, or in-cluster) (default: ${DEFAULT-VALUE}).")
+    String api;
+    @Option(names = "--manifests", description = "Directory of cluster-state manifests to watch (with --api manifests).")
     Path manifests;
+    @Option(names = "--kubeconfig", description = "Kubeconfig file (with --api kubernetes; default: in-cluster configuration, then $KUBECONFIG, ~/.kube/config).")
+    Path kubeconfig;
     @Option(names = "--state-dir", required = true, description = "The agent's own persistent state (IPAM, endpoints).")
     Path stateDir;
     @Option(names = "--socket", defaultValue = "/var/run/sluice/agent.sock", description = "API socket (default: ${DEFAULT-VALUE}).")
@@ -42,11 +47,19 @@ public final class AgentCommand implements Callable<Integer> {
     AgentConfig config() {
         if (routing != null && !routing.equals("native") && !routing.equals("tunnel"))
             throw new BadInputException("--routing: " + routing + " (expected: native or tunnel)");
+        if (!api.equals("manifests") && !api.equals("kubernetes"))
+            throw new BadInputException("--api: " + api + " (expected: manifests or kubernetes)");
+        if (api.equals("manifests") && manifests == null)
+            throw new BadInputException("--manifests: missing (expected: a directory of manifests with --api manifests)");
+        if (api.equals("manifests") && kubeconfig != null)
+            throw new BadInputException("--kubeconfig: " + kubeconfig + " (expected: only with --api kubernetes)");
+        Optional<AgentConfig.Kubernetes> kubernetes = api.equals("kubernetes")
+                ? Optional.of(new AgentConfig.Kubernetes(Optional.ofNullable(kubeconfig))) : Optional.empty();
         Path home = Path.of(System.getProperty("sluice.home", "."));
         Optional<AgentConfig.CniInstall> cni = cniInstall ? Optional.of(new AgentConfig.CniInstall(
                 cniPlugin != null ? cniPlugin : home.resolve("build/bin/sluice-cni"), cniBinDir, cniConfDir, cniUninstall)) : Optional.empty();
         return new AgentConfig(node, manifests, stateDir, socket, bpffs, Optional.ofNullable(values), Optional.ofNullable(routing),
-                uplink, home.resolve("build/bpf"), cni);
+                uplink, home.resolve("build/bpf"), cni, kubernetes);
     }
 
     @Override public Integer call() throws Exception {

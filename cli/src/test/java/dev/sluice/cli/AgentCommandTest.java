@@ -1,6 +1,7 @@
 package dev.sluice.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.agent.AgentConfig;
 import java.nio.file.Path;
@@ -36,5 +37,29 @@ class AgentCommandTest {
                 "--cni-uninstall=true", "--cni-plugin=/opt/sluice/build/bin/sluice-cni", "--socket=/run/sluice/agent.sock").cniInstall())
                 .isEqualTo(Optional.of(new AgentConfig.CniInstall(Path.of("/opt/sluice/build/bin/sluice-cni"), Path.of("/host/opt/cni/bin"),
                         Path.of("/host/etc/cni/net.d"), true)));
+    }
+
+    @Test
+    void theManifestDirectoryStaysTheDefaultSource() {
+        assertThat(parse().kubernetes()).isEmpty();
+        assertThat(parse("--api", "manifests").manifests()).isEqualTo(Path.of("/m"));
+    }
+
+    @Test
+    void kubernetesReadsTheKubeconfigOrTheInClusterConfiguration() {
+        assertThat(parse("--api", "kubernetes", "--kubeconfig", "/etc/kube.conf").kubernetes())
+                .contains(new AgentConfig.Kubernetes(Optional.of(Path.of("/etc/kube.conf"))));
+        assertThat(parse("--api=kubernetes").kubernetes()).contains(new AgentConfig.Kubernetes(Optional.empty()));
+    }
+
+    @Test
+    void badSourceChoicesNameTheFlag() {
+        assertThatThrownBy(() -> parse("--api", "etcd")).isInstanceOf(BadInputException.class)
+                .hasMessage("--api: etcd (expected: manifests or kubernetes)");
+        assertThatThrownBy(() -> parse("--kubeconfig", "/k")).isInstanceOf(BadInputException.class)
+                .hasMessage("--kubeconfig: /k (expected: only with --api kubernetes)");
+        AgentCommand c = new AgentCommand();
+        new CommandLine(c).parseArgs("--node", "n1", "--state-dir", "/s", "--bpffs", "/b");
+        assertThatThrownBy(c::config).isInstanceOf(BadInputException.class).hasMessageStartingWith("--manifests: missing");
     }
 }
