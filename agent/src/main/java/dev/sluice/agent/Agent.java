@@ -344,7 +344,7 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private List<Map<String, Object>> identityList() {
+    List<Map<String, Object>> identityList() {
         List<Map<String, Object>> out = new ArrayList<>();
         for (var id : policy.identities()) {
             Map<String, Object> m = new LinkedHashMap<>();

@@ -30,14 +30,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * history). The mock alone would resume such a watch as if nothing had happened, so a client would
  * never learn of objects deleted while it was away.
  */
-final class MockApi implements AutoCloseable {
+public final class MockApi implements AutoCloseable {
     /** Path prefixes (e.g. {@code /apis/cilium.io/v2/}) answered with 404 Not Found. */
     final Set<String> missing = ConcurrentHashMap.newKeySet();
     private KubernetesMockServer server;
     private int port;
     private boolean restarted;
 
-    MockApi() { start(0); }
+    public MockApi() { start(0); }
+
+    /** The server's address, as a kubeconfig names it. */
+    public String url() { return "http://127.0.0.1:" + port; }
 
     private void start(int onPort) {
         var crud = new KubernetesMixedDispatcher(new HashMap<>());
@@ -86,7 +89,7 @@ final class MockApi implements AutoCloseable {
     }
 
     /** A client of this address (it survives {@link #restart}), retrying quickly so tests stay short. */
-    KubernetesClient client() {
+    public KubernetesClient client() {
         Config c = new ConfigBuilder(Config.empty()).withMasterUrl("http://127.0.0.1:" + port).withNamespace("default")
                 .withWatchReconnectInterval(100).withRequestRetryBackoffInterval(50).withRequestRetryBackoffLimit(2).build();
         return new KubernetesClientBuilder().withConfig(c).build();
