@@ -54,6 +54,15 @@ public final class StatusCommand implements Callable<Integer> {
         out.printf("  IPAM:        %s, %d/%d used%n", n.path("ipam").path("cidr").asString(), n.path("ipam").path("used").asInt(),
                 n.path("ipam").path("capacity").asInt());
         out.printf("  Generation:  %d programmed%n", n.path("programmedGeneration").asLong());
+        JsonNode src = n.path("source");
+        if (src.isObject()) {
+            out.printf("  Source:      %s %s, %s%n", src.path("kind").asString(), src.path("from").asString(),
+                    src.path("synced").asBoolean() ? "synced" : "not synced");
+            for (JsonNode k : src.path("kinds"))
+                out.printf("    %-34s %-22s %-10s %-12s %s%n", k.path("kind").asString(), k.path("apiVersion").asString(),
+                        k.path("synced").asBoolean() ? "synced" : "not synced", k.path("watching").asBoolean() ? "watching" : "not watching",
+                        k.path("lastError").asString());
+        }
         out.printf("  Endpoints:   %d%n", n.path("endpoints").size());
         for (JsonNode e : n.path("endpoints"))
             out.printf("    %-24s %-15s identity %-6d %s%n", e.path("pod").asString(), e.path("ip").asString(), e.path("identity").asInt(),
