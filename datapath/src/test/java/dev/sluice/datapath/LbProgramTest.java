@@ -86,9 +86,11 @@ class LbProgramTest {
 
     @AfterEach
     void close() throws IOException {
-        wire.close();
-        lxc.close();
-        netdev.close();
+        // null when load() failed half-way: what was made is still removed, pins included
+        if (wire != null) wire.close();
+        if (lxc != null) lxc.close();
+        if (netdev != null) netdev.close();
+        if (!Files.isDirectory(pins)) return;
         try (Stream<Path> s = Files.list(pins)) {
             for (Path p : s.toList()) Files.delete(p);
         }
