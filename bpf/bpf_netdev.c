@@ -35,16 +35,18 @@ static __always_inline int wire_sender_owns(struct __sk_buff *skb, const struct 
 	return diff == 0;
 }
 
-/* 0 when an unencapsulated packet from the wire may carry its source address, else the reason.
- * Never this node's own address (that would be `host`, always allowed), a local pod's, or the
- * service loopback. A pod or node address elsewhere in the cluster only from the neighbour that
- * owns it; in tunnel mode pods cross nodes only inside the tunnel, so never a pod's. */
+/* 0 when an unencapsulated packet from the wire may carry its source address, else the reason;
+ * *src is the source's ipcache entry (NULL: the world). Never this node's own address (that would
+ * be `host`, always allowed), a local pod's, or the service loopback. A pod or node address
+ * elsewhere in the cluster only from the neighbour that owns it; in tunnel mode pods cross nodes
+ * only inside the tunnel, so never a pod's. */
 static __always_inline int wire_source_check(struct __sk_buff *skb, const struct flow4 *f, const struct node_config *cfg,
-					     __be32 loopback)
+					     __be32 loopback, struct ipcache_value **srcp)
 {
 	if (f->saddr == loopback || lookup_endpoint4(f->saddr))
 		return DROP_WIRE_SPOOF;
 	struct ipcache_value *src = ipcache_lookup4(f->saddr);
+	*srcp = src;
 	if (!src)
 		return 0;
 	if (src->flags & IPCACHE_F_LOCAL_NODE)
@@ -65,10 +67,10 @@ int from_netdev(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	struct lb_config *lc = lb_config();
 	struct endpoint_info *dep = lookup_endpoint4(f.daddr);
-	int bad = wire_source_check(skb, &f, cfg, lc ? lc->loopback : 0);
+	struct ipcache_value *src = NULL;
+	int bad = wire_source_check(skb, &f, cfg, lc ? lc->loopback : 0, &src);
 	if (bad)
 		return drop(skb, bad, METRIC_INGRESS, dep ? dep->id : 0, &f);
-	struct ipcache_value *src = ipcache_lookup4(f.saddr);
 	f.src_identity = src ? src->identity : IDENTITY_WORLD;
 	/* Services from outside (NodePort, ExternalIP, LoadBalancer) and replies to SNATed flows. */
 	int lr = lb4_node_ingress(skb, &f, cfg);

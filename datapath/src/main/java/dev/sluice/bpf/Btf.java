@@ -50,31 +50,37 @@ public final class Btf {
     }
 
     /**
-     * The constants of C enum {@code name} from the object's BTF, by constant name (values as the
-     * C side declares them, read as 32-bit ints); empty when the object has no such enum. An enum
-     * only has BTF when some kept type uses it (bpf/lib/constants.h).
+     * The constants of each named C enum in the object's BTF, by enum then constant name (values as
+     * the C side declares them, read as 32-bit ints), from one parse; an enum the object has no BTF
+     * for is left out. An enum only has BTF when some kept type uses it (bpf/lib/constants.h).
      */
-    public static Optional<Map<String, Integer>> enumValues(Path object, String name) {
+    public static Map<String, Map<String, Integer>> enums(Path object, java.util.Collection<String> names) {
         return withBtf(object, btf -> {
-            int id;
-            try (Arena a = Arena.ofConfined()) {
-                id = Libbpf.call(Libbpf.BTF_FIND_BY_NAME_KIND, a, btf, a.allocateFrom(name), KIND_ENUM);
-            }
-            if (id <= 0) return Optional.empty();
-            MemorySegment t;
-            try (Arena a = Arena.ofConfined()) {
-                int[] err = {0};
-                t = Libbpf.callPtr(Libbpf.BTF_TYPE_BY_ID, a, err, btf, id);
-            }
-            int vlen = t.reinterpret(Libbpf.BTF_TYPE.byteSize()).get(JAVA_INT, Libbpf.off(Libbpf.BTF_TYPE, "info")) & 0xffff;
-            t = t.reinterpret(Libbpf.BTF_TYPE.byteSize() + vlen * BTF_ENUM_SIZE);
-            Map<String, Integer> out = new LinkedHashMap<>();
-            for (int i = 0; i < vlen; i++) {
-                long eo = Libbpf.BTF_TYPE.byteSize() + i * BTF_ENUM_SIZE;
-                out.put(name(btf, t.get(JAVA_INT, eo)), t.get(JAVA_INT, eo + 4));
-            }
-            return Optional.of(out);
+            Map<String, Map<String, Integer>> out = new LinkedHashMap<>();
+            for (String n : names) enumIn(btf, n).ifPresent(v -> out.put(n, v));
+            return out;
         });
+    }
+
+    private static Optional<Map<String, Integer>> enumIn(MemorySegment btf, String name) {
+        int id;
+        try (Arena a = Arena.ofConfined()) {
+            id = Libbpf.call(Libbpf.BTF_FIND_BY_NAME_KIND, a, btf, a.allocateFrom(name), KIND_ENUM);
+        }
+        if (id <= 0) return Optional.empty();
+        MemorySegment t;
+        try (Arena a = Arena.ofConfined()) {
+            int[] err = {0};
+            t = Libbpf.callPtr(Libbpf.BTF_TYPE_BY_ID, a, err, btf, id);
+        }
+        int vlen = t.reinterpret(Libbpf.BTF_TYPE.byteSize()).get(JAVA_INT, Libbpf.off(Libbpf.BTF_TYPE, "info")) & 0xffff;
+        t = t.reinterpret(Libbpf.BTF_TYPE.byteSize() + vlen * BTF_ENUM_SIZE);
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (int i = 0; i < vlen; i++) {
+            long eo = Libbpf.BTF_TYPE.byteSize() + i * BTF_ENUM_SIZE;
+            out.put(name(btf, t.get(JAVA_INT, eo)), t.get(JAVA_INT, eo + 4));
+        }
+        return Optional.of(out);
     }
 
     /**

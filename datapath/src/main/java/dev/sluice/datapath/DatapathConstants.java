@@ -70,19 +70,21 @@ public final class DatapathConstants {
     /** Every difference between the object's enums and Java's constants; empty when they agree. */
     public static List<String> differences(Path object) {
         List<String> out = new ArrayList<>();
-        for (Mirror m : mirrors()) {
-            var c = Btf.enumValues(object, m.cEnum());
-            if (c.isEmpty()) {
+        List<Mirror> mirrors = mirrors();
+        Map<String, Map<String, Integer>> enums = Btf.enums(object, mirrors.stream().map(Mirror::cEnum).distinct().toList());
+        for (Mirror m : mirrors) {
+            Map<String, Integer> c = enums.get(m.cEnum());
+            if (c == null) {
                 out.add("enum " + m.cEnum() + ": absent from the object's BTF (expected: bpf/lib/constants.h included by every entry file)");
                 continue;
             }
             m.java().forEach((name, value) -> {
-                Integer cv = c.get().get(name);
+                Integer cv = c.get(name);
                 if (cv == null) out.add(m.cEnum() + "." + name + ": in Java (" + value + "), absent in C");
                 else if (!cv.equals(value)) out.add(m.cEnum() + "." + name + ": " + cv + " in C, " + value + " in Java");
             });
             if (m.complete())
-                c.get().forEach((name, value) -> {
+                c.forEach((name, value) -> {
                     if (!m.java().containsKey(name)) out.add(m.cEnum() + "." + name + ": in C (" + value + "), unknown to Java");
                 });
         }

@@ -51,7 +51,8 @@ public final class EndpointManager {
     private final NodeDatapath datapath;
     private final Map<String, Endpoint> byAttachment = new ConcurrentHashMap<>();
     private final PolicyReconciler policy;
-    private final Map<Integer, Written> written = new ConcurrentHashMap<>();
+    /** The identity each endpoint's map entries carry (its flags are the policy reconciler's). */
+    private final Map<Integer, Integer> writtenIdentity = new ConcurrentHashMap<>();
     private final CtGc conntrack;
 
     public EndpointManager(Path dir, IpamStore ipam, NodeDatapath datapath, PolicyReconciler policy, CtGc conntrack) throws IOException {
@@ -71,9 +72,10 @@ public final class EndpointManager {
      */
     public synchronized void refresh(PolicyReconciler.Update update) {
         for (Endpoint e : byAttachment.values()) {
-            Written w = written.get(e.id());
-            if (update.touches(e.pod()) || w == null || w.identity() != policy.identityOf(e.pod())
-                    || (w.flags() & (PolicyMaps.F_PENDING | PolicyMaps.F_OVERFLOW)) != 0)
+            Integer identity = writtenIdentity.get(e.id());
+            int flags = policy.programmed(e.id()).map(PolicyMaps.EndpointMaps::flags).orElse(PolicyMaps.F_PENDING);
+            if (update.touches(e.pod()) || identity == null || identity != policy.identityOf(e.pod())
+                    || (flags & (PolicyMaps.F_PENDING | PolicyMaps.F_OVERFLOW)) != 0)
                 writeMap(e);
         }
     }
@@ -147,7 +149,7 @@ public final class EndpointManager {
                 if (made != null) {   // its map entries may be written already: nothing of it stays
                     datapath.lxc().remove(made.hostIfindex());
                     policy.forget(made.id());
-                    written.remove(made.id());
+                    writtenIdentity.remove(made.id());
                 }
                 ipam.release(containerId, ifname);
                 throw ex;
@@ -192,7 +194,7 @@ public final class EndpointManager {
         datapath.endpoints().remove(new EndpointKey(Ip.parse(e.ip())));
         datapath.lxc().remove(e.hostIfindex());
         policy.forget(e.id());
-        written.remove(e.id());
+        writtenIdentity.remove(e.id());
         // Before the address is released: a pod that gets it next must not receive this one's replies.
         CtGc.Stats ct = conntrack.forget(Ip.parse(e.ip()));
         log.debug("endpoint {} {}: removed {} conntrack, {} NAT, {} affinity entries", e.pod(), e.ip(), ct.removedCt(), ct.removedNat(),
@@ -212,14 +214,11 @@ public final class EndpointManager {
         return problems;
     }
 
-    /** What an endpoint's map entries say now. */
-    private record Written(int identity, int flags) {}
-
     /** Policy first, then the entries that let traffic reach it: a new endpoint is never open. */
     private void writeMap(Endpoint e) {
         int identity = policy.identityOf(e.pod());
         int flags = policy.program(e);
-        written.put(e.id(), new Written(identity, flags));
+        writtenIdentity.put(e.id(), identity);
         datapath.lxc().put(e.hostIfindex(), new LxcInfo(e.id(), identity));
         datapath.endpoints().put(new EndpointKey(Ip.parse(e.ip())),
                 new EndpointInfo(e.hostIfindex(), identity, e.id(), flags, e.podMac(), e.hostMac()));
