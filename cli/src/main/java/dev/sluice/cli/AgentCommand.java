@@ -1,5 +1,6 @@
 package dev.sluice.cli;
 
+import dev.sluice.BadInputException;
 import dev.sluice.agent.Agent;
 import dev.sluice.agent.AgentConfig;
 import java.nio.file.Path;

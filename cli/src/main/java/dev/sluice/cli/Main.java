@@ -1,5 +1,6 @@
 package dev.sluice.cli;
 
+import dev.sluice.BadInputException;
 import dev.sluice.k8s.ManifestException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

@@ -1,5 +1,6 @@
 package dev.sluice.cli;
 
+import dev.sluice.BadInputException;
 import dev.sluice.agent.api.AgentClient;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.sluice.cli;
 
+import dev.sluice.BadInputException;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.sluice.cli;
 
+import dev.sluice.BadInputException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -3,7 +3,7 @@ package dev.sluice.lab;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sluice.cli.BadInputException;
+import dev.sluice.BadInputException;
 import dev.sluice.cli.Output;
 import dev.sluice.k8s.Pod;
 import dev.sluice.k8s.Protocol;

@@ -2,7 +2,7 @@ package dev.sluice.cli.bpf;
 
 import dev.sluice.cli.AgentOptions;
 import dev.sluice.cli.AgentQuery;
-import dev.sluice.cli.BadInputException;
+import dev.sluice.BadInputException;
 import dev.sluice.cli.Output;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

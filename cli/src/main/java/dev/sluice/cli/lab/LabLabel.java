@@ -1,6 +1,6 @@
 package dev.sluice.cli.lab;
 
-import dev.sluice.cli.BadInputException;
+import dev.sluice.BadInputException;
 import dev.sluice.cli.Output;
 import java.util.List;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package dev.sluice.cli.lab;
 
-import dev.sluice.cli.BadInputException;
+import dev.sluice.BadInputException;
 import dev.sluice.cli.Output;
 import dev.sluice.lab.Lab;
 import dev.sluice.lab.LabEnv;

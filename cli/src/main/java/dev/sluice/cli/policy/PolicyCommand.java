@@ -1,6 +1,6 @@
 package dev.sluice.cli.policy;
 
-import dev.sluice.cli.BadInputException;
+import dev.sluice.BadInputException;
 import dev.sluice.cli.Output;
 import dev.sluice.config.Values;
 import dev.sluice.k8s.KubeObject;

@@ -1,6 +1,6 @@
 package dev.sluice.lab;
 
-import dev.sluice.cli.BadInputException;
+import dev.sluice.BadInputException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;

@@ -1,6 +1,6 @@
 package dev.sluice.lab;
 
-import dev.sluice.cli.BadInputException;
+import dev.sluice.BadInputException;
 import dev.sluice.config.Values;
 import dev.sluice.k8s.Pod;
 import dev.sluice.net.Cidr;

@@ -1,6 +1,6 @@
 package dev.sluice.lab;
 
-import dev.sluice.cli.BadInputException;
+import dev.sluice.BadInputException;
 import dev.sluice.config.Values;
 import dev.sluice.k8s.ClusterNode;
 import dev.sluice.k8s.Kinds;
@@ -229,7 +229,7 @@ public final class Lab {
         long gen = store.bump();
         if (!failures.isEmpty()) {
             String msg = failures.size() + " of " + pods.size() + " pod(s) failed; first: " + failures.getFirst();
-            throw allBadInput ? new dev.sluice.cli.BadInputException(msg) : new IllegalStateException(msg);
+            throw allBadInput ? new dev.sluice.BadInputException(msg) : new IllegalStateException(msg);
         }
         agents.awaitGeneration(state.nodes(), gen);
     }

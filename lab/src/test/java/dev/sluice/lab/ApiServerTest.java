@@ -3,7 +3,7 @@ package dev.sluice.lab;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sluice.cli.BadInputException;
+import dev.sluice.BadInputException;
 import dev.sluice.config.Values;
 import dev.sluice.k8s.KubeObject;
 import dev.sluice.k8s.ManifestException;

@@ -1,6 +1,6 @@
 package dev.sluice.lab;
 
-import dev.sluice.cli.BadInputException;
+import dev.sluice.BadInputException;
 import dev.sluice.k8s.Kinds;
 import dev.sluice.k8s.Service;
 import dev.sluice.lb.ClusterIpAllocator;
