@@ -76,6 +76,7 @@ public final class Agent implements AutoCloseable {
     private Monitor monitor;
     private final Object generationLock = new Object();
     private volatile long programmedGeneration = -1;
+    private volatile Map<String, Long> programmedVersions = Map.of();
     private volatile List<String> errors = List.of();
 
     public Agent(AgentConfig cfg) { this.cfg = cfg; }
@@ -218,6 +219,7 @@ public final class Agent implements AutoCloseable {
         errs.forEach(e -> log.warn("skipped: {}", e));
         synchronized (generationLock) {
             programmedGeneration = s.generation();
+            programmedVersions = s.versions();
             generationLock.notifyAll();
         }
         log.info("generation {} programmed: {} ipcache changes, {} route changes, {} service map changes", s.generation(), ipc.changes(), routes,
@@ -239,19 +241,30 @@ public final class Agent implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Returns once the agent has programmed a snapshot at {@code generation} (manifest directory)
+     * or holding, for each kind in {@code versions}, every API event up to that resourceVersion.
+     */
     private Map<String, Object> waitFor(JsonNode p) throws InterruptedException {
         long gen = p.path("generation").asLong(0);
+        Map<String, Long> want = new java.util.TreeMap<>();
+        p.path("versions").properties().forEach(e -> want.put(e.getKey(), e.getValue().asLong()));
         long timeout = p.path("timeoutMs").asLong(60_000);
         long deadline = System.currentTimeMillis() + timeout;
         synchronized (generationLock) {
-            while (programmedGeneration < gen) {
+            while (programmedGeneration < gen || !reached(want)) {
                 long left = deadline - System.currentTimeMillis();
-                if (left <= 0) throw new IllegalStateException("node " + cfg.node() + ": generation " + gen + " not programmed within "
-                        + timeout + " ms (programmed: " + programmedGeneration + ")");
+                if (left <= 0) throw new IllegalStateException("node " + cfg.node() + ": " + (want.isEmpty() ? "generation " + gen : "resourceVersions " + want)
+                        + " not programmed within " + timeout + " ms (programmed: " + (want.isEmpty() ? programmedGeneration : programmedVersions) + ")");
                 generationLock.wait(left);
             }
         }
-        return Map.of("node", cfg.node(), "programmedGeneration", programmedGeneration);
+        return Map.of("node", cfg.node(), "programmedGeneration", programmedGeneration, "programmedVersions", programmedVersions);
+    }
+
+    private boolean reached(Map<String, Long> want) {
+        var have = programmedVersions;
+        return want.entrySet().stream().allMatch(e -> have.getOrDefault(e.getKey(), 0L) >= e.getValue());
     }
 
     Map<String, Object> status() {
@@ -261,6 +274,7 @@ public final class Agent implements AutoCloseable {
         all.addAll(policy.problems());
         s.put("health", all.isEmpty() ? "ok" : "degraded");
         s.put("programmedGeneration", programmedGeneration);
+        s.put("programmedVersions", programmedVersions);
         s.put("source", source.status());
         s.put("routing", mode.word());
         s.put("nodeIP", self.internalIP());

@@ -18,25 +18,36 @@ public final class Agents {
 
     public Agents(LabEnv env) { this.env = env; }
 
-    /** The agent's command line, run under {@code nsenter --net=<node netns>}. */
-    public List<String> command(LabState.NodeState n, Path manifests, Path values, String routing) {
+    /** A JVM running the sluice command with {@code args}, as the lab starts its agents and its API server. */
+    List<String> sluice(List<String> args) {
         List<String> c = new ArrayList<>(List.of(env.java().toString(), "-XX:+UseSerialGC", "-Xms16m", "-Xss512k", "-XX:TieredStopAtLevel=1",
-                "--enable-native-access=ALL-UNNAMED", "-Dsluice.home=" + env.home(), "-jar", env.jar().toString(),
-                "agent", "--node", n.name(), "--manifests", manifests.toString(), "--state-dir", n.stateDir(),
-                "--socket", n.socket(), "--bpffs", n.bpffs(), "--values", values.toString()));
-        if (routing != null) c.addAll(List.of("--routing", routing));
+                "--enable-native-access=ALL-UNNAMED", "-Dsluice.home=" + env.home(), "-jar", env.jar().toString()));
+        c.addAll(args);
         return c;
     }
 
+    /**
+     * The agent's command line, run under {@code nsenter --net=<node netns>}.
+     *
+     * @param source the flags that tell it where the cluster state is ({@link ClusterStore#agentFlags})
+     */
+    public List<String> command(LabState.NodeState n, List<String> source, Path values, String routing) {
+        List<String> args = new ArrayList<>(List.of("agent", "--node", n.name()));
+        args.addAll(source);
+        args.addAll(List.of("--state-dir", n.stateDir(), "--socket", n.socket(), "--bpffs", n.bpffs(), "--values", values.toString()));
+        if (routing != null) args.addAll(List.of("--routing", routing));
+        return sluice(args);
+    }
+
     /** Starts the agent of a node, detached; returns its pid. */
-    public long start(LabState.NodeState n, Path manifests, Path values, String routing) {
+    public long start(LabState.NodeState n, List<String> source, Path values, String routing) {
         try {
             Files.createDirectories(Path.of(n.stateDir()));
             Files.deleteIfExists(Path.of(n.socket()));
         } catch (java.io.IOException e) {
             throw new Procs.CommandException("cannot prepare " + n.stateDir() + ": " + e.getMessage());
         }
-        return Procs.startDetached(LabNet.inNetns(n.netns(), command(n, manifests, values, routing)), null, Path.of(n.log()));
+        return Procs.startDetached(LabNet.inNetns(n.netns(), command(n, source, values, routing)), null, Path.of(n.log()));
     }
 
     /** Polls {@code status} until the agent answers; fails early if it exits. Returns the status. */
@@ -61,13 +72,15 @@ public final class Agents {
         }
     }
 
-    /** Returns once every agent has programmed {@code generation} (in parallel); throws naming the first that did not. */
-    public void awaitGeneration(List<LabState.NodeState> nodes, long generation) {
+    /** Returns once every agent has programmed what {@code barrier} names (in parallel); throws naming the first that did not. */
+    public void await(List<LabState.NodeState> nodes, ClusterStore.Barrier barrier) {
+        String what = barrier.versions().isEmpty() ? "generation " + barrier.generation() : "resourceVersions " + barrier.versions();
         var futures = nodes.stream().map(n -> CompletableFuture.runAsync(() -> {
             try {
-                AgentClient.call(Path.of(n.socket()), "wait", Map.of("generation", generation, "timeoutMs", WAIT_TIMEOUT_MS));
+                AgentClient.call(Path.of(n.socket()), "wait", Map.of("generation", barrier.generation(), "versions", barrier.versions(),
+                        "timeoutMs", WAIT_TIMEOUT_MS));
             } catch (AgentException e) {
-                throw new AgentException("the agent of " + n.name() + " did not program generation " + generation + ": " + e.getMessage()
+                throw new AgentException("the agent of " + n.name() + " did not program " + what + ": " + e.getMessage()
                         + "; log " + n.log() + ": " + Procs.tail(Path.of(n.log()), 3));
             }
         })).toList();

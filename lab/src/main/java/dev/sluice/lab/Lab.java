@@ -39,7 +39,7 @@ public final class Lab {
     private final LabDir dir;
     private final LabEnv env;
     private final Consumer<String> progress;
-    private final ManifestStore store;
+    private ClusterStore store;
     private final Kubelet kubelet;
     private final Agents agents;
     private LabState state;
@@ -49,17 +49,30 @@ public final class Lab {
         this.dir = LabDir.of(name);
         this.env = env;
         this.progress = progress;
-        this.store = new ManifestStore(dir.manifests());
         this.kubelet = new Kubelet(env, dir);
         this.agents = new Agents(env);
     }
 
     public String name() { return name; }
     public LabDir dir() { return dir; }
-    public ManifestStore store() { return store; }
+    /** Where the cluster state is: the lab's API server, or the manifest directory of a lab made with {@code --api manifests}. */
+    public ClusterStore store() {
+        if (store == null) {
+            var w = state().world();
+            store = w.apiServer().isEmpty() ? new ManifestStore(dir.manifests()) : LabApi.store(w, dir);
+        }
+        return store;
+    }
 
-    /** What {@code lab up} is asked for. {@code routing} and {@code values} may be null. */
-    public record UpRequest(int nodes, String routing, Path values, List<Path> manifests) {}
+    /**
+     * What {@code lab up} is asked for. {@code routing} and {@code values} may be null; {@code api}
+     * is "kubernetes" (the lab's API server, the default when null) or "manifests" (a directory).
+     */
+    public record UpRequest(int nodes, String routing, Path values, List<Path> manifests, String api) {
+        public UpRequest(int nodes, String routing, Path values, List<Path> manifests) { this(nodes, routing, values, manifests, null); }
+
+        boolean apiServer() { return api == null || api.equals("kubernetes"); }
+    }
 
     /** Whether anything of this lab is there: its state directory or any of its namespaces. */
     public boolean exists() {
@@ -82,6 +95,8 @@ public final class Lab {
         LabNames.validateNodes(req.nodes());
         if (req.routing() != null && !req.routing().equals("native") && !req.routing().equals("tunnel"))
             throw new BadInputException("--routing: " + req.routing() + " (expected one of: native, tunnel)");
+        if (req.api() != null && !req.api().equals("kubernetes") && !req.api().equals("manifests"))
+            throw new BadInputException("--api: " + req.api() + " (expected one of: kubernetes, manifests)");
         Map<String, Object> over = req.routing() == null ? Map.of() : Map.of("routingMode", req.routing());
         String valuesText = req.values() == null ? "" : dev.sluice.k8s.ManifestFiles.read(req.values());
         Values values = Values.parse(req.values() == null ? "values" : req.values().toString(), valuesText, over);
@@ -125,8 +140,8 @@ public final class Lab {
             nodes.add(new LabState.NodeState(n, LabNames.nodeNetns(name, i), LabNames.nodeIp(i), cidrs.get(i - 1).toString(),
                     dir.socket(n).toString(), dir.nodeDir(n).toString(), dir.bpffs(n).toString(), dir.nodeLog(n).toString(), 0));
         }
-        state = new LabState(name, values.routingMode().word(), dir.values().toString(), dir.manifests().toString(), nodes,
-                new LabState.WorldState(LabNames.worldNetns(name), LabNames.WORLD_IP, 0), Map.of());
+        state = new LabState(name, values.routingMode().word(), dir.values().toString(), req.apiServer() ? "" : dir.manifests().toString(), nodes,
+                new LabState.WorldState(LabNames.worldNetns(name), LabNames.WORLD_IP, 0, "", 0), Map.of());
         save();
 
         String fabric = LabNames.fabricNetns(name);
@@ -140,22 +155,30 @@ public final class Lab {
         }
         makeWorld();
         long wpid = kubelet.serve(LabNames.worldNetns(name), List.of("serve", "--name", LabNames.WORLD, "--tcp", "80,8080", "--udp", "53"), dir.worldLog());
-        state = state.withWorld(new LabState.WorldState(LabNames.worldNetns(name), LabNames.WORLD_IP, wpid));
+        state = state.withWorld(state.world().withServer(wpid));
         save();
         progress.accept("world ready: " + LabNames.WORLD_IP + " serving tcp 80,8080 udp 53");
+        if (req.apiServer()) {
+            long apid = LabApi.start(agents, state.world(), dir, values.serviceCIDR());
+            state = state.withWorld(state.world().withApiServer(LabApi.url(), apid));
+            save();
+            progress.accept("API server ready: " + LabApi.url() + " (pid " + apid + "), kubeconfig " + dir.kubeconfig());
+        }
+        store = null;
 
+        List<ObjectNode> first = new ArrayList<>();
         for (var n : nodes)
-            store.put(ManifestStore.YAML.readTree(new ClusterNode(n.name(), Map.of("kubernetes.io/hostname", n.name()), n.ip(),
+            first.add((ObjectNode) ManifestStore.YAML.readTree(new ClusterNode(n.name(), Map.of("kubernetes.io/hostname", n.name()), n.ip(),
                     List.of(Cidr.parse(n.podCIDR()))).toYaml()));
-        List<ObjectNode> first = plan.writes().stream().filter(b -> !Kinds.POD.equals(b.path("kind").asString())).toList();
-        first.forEach(store::put);
+        plan.writes().stream().filter(b -> !Kinds.POD.equals(b.path("kind").asString())).forEach(first::add);
+        store().putAll(first);
         plan.notes().forEach(progress);
-        long gen = store.bump();
+        var barrier = store().commit();
 
         String routing = req.routing();
         Map<String, Long> pids = new LinkedHashMap<>();
         for (var n : nodes) {
-            long pid = agents.start(n, dir.manifests(), dir.values(), routing);
+            long pid = agents.start(n, store().agentFlags(), dir.values(), routing);
             pids.put(n.name(), pid);
             state = state.withNode(n.withAgentPid(pid));
             save();
@@ -164,11 +187,11 @@ public final class Lab {
             var st = agents.awaitUp(n, n.agentPid());
             progress.accept(n.name() + " agent up (pid " + n.agentPid() + ", health " + st.path("health").asString("?") + ")");
         }
-        agents.awaitGeneration(state.nodes(), gen);
+        agents.await(state.nodes(), barrier);
         if (!plan.newPods().isEmpty()) startPods(plan.newPods(), plan.writes());
         writeServiceStatus();
         progress.accept("lab " + name + " ready: " + req.nodes() + " node(s), " + state.pods().size() + " pod(s), routing "
-                + state.routing() + ", generation " + store.generation());
+                + state.routing() + ", state in " + (req.apiServer() ? "the API server " + LabApi.url() : dir.manifests()));
     }
 
     private void makeNode(int i, String ip) {
@@ -207,8 +230,8 @@ public final class Lab {
      * agents know them, then creates the sandboxes (a few in parallel), stores status.podIP and waits again.
      */
     private void startPods(List<ApiServer.NewPod> pods, List<ObjectNode> writes) {
-        writes.stream().filter(b -> Kinds.POD.equals(b.path("kind").asString())).forEach(store::put);
-        agents.awaitGeneration(state.nodes(), store.bump());
+        store().putAll(writes.stream().filter(b -> Kinds.POD.equals(b.path("kind").asString())).toList());
+        agents.await(state.nodes(), store().commit());
         List<String> failures = new ArrayList<>();
         boolean allBadInput = true;
         try (ExecutorService pool = Executors.newFixedThreadPool(Math.min(CNI_PARALLELISM, pods.size()))) {
@@ -226,12 +249,12 @@ public final class Lab {
                 }
             }
         }
-        long gen = store.bump();
+        var barrier = store().commit();
         if (!failures.isEmpty()) {
             String msg = failures.size() + " of " + pods.size() + " pod(s) failed; first: " + failures.getFirst();
             throw allBadInput ? new dev.sluice.BadInputException(msg) : new IllegalStateException(msg);
         }
-        agents.awaitGeneration(state.nodes(), gen);
+        agents.await(state.nodes(), barrier);
     }
 
     private void startPod(ApiServer.NewPod np) {
@@ -253,7 +276,7 @@ public final class Lab {
             if (!args.isEmpty()) pid = kubelet.serve(netns, args, dir.podLog(key));
             ps = new LabState.PodState(key, netns, node.name(), ip, cid, dir.podLog(key).toString(), pid);
             synchronized (this) {
-                store.put(ApiServer.withStatus(np.body(), ip, node.ip()));
+                store().put(ApiServer.withStatus(np.body(), ip, node.ip()));
                 state = state.withPod(ps);
                 save();
             }
@@ -281,7 +304,7 @@ public final class Lab {
         if (forget) {
             String[] k = ps.pod().split("/", 2);
             synchronized (this) {
-                store.remove(Kinds.POD, k[0], k[1]);
+                store().remove(Kinds.POD, k[0], k[1]);
                 state = state.withoutPod(ps.pod());
                 save();
             }
@@ -291,32 +314,35 @@ public final class Lab {
 
     // ---------------------------------------------------------------- apply, delete, label
 
-    /** Applies manifests; returns the generation every agent has programmed. */
-    public long apply(List<Path> paths) {
+    /** Applies manifests; returns what every agent has programmed. */
+    public ClusterStore.Barrier apply(List<Path> paths) {
         List<KubeObject> incoming = ManifestFiles.load(paths);
         state();
         try (var lock = lock()) {
+            ClusterStore store = store();
             ApiServer.ApplyPlan plan = ApiServer.apply(store.all(), incoming, state.nodes().stream().map(LabState.NodeState::name).toList(),
                     Values.load(dir.values(), Map.of()).serviceCIDR(), state.pods().size());
             String missing = env.missing(!plan.newPods().isEmpty());
             if (missing != null) throw new IllegalStateException(missing);
             plan.notes().forEach(progress);
-            plan.writes().stream().filter(b -> !Kinds.POD.equals(b.path("kind").asString())).forEach(store::put);
             Set<String> newKeys = new HashSet<>();
             plan.newPods().forEach(p -> newKeys.add(p.pod().key()));
+            List<ObjectNode> now = new ArrayList<>();
             for (var b : plan.writes()) {
-                if (!Kinds.POD.equals(b.path("kind").asString())) continue;
                 String key = b.path("metadata").path("namespace").asString() + "/" + b.path("metadata").path("name").asString();
-                if (!newKeys.contains(key)) store.put(b);
+                if (!Kinds.POD.equals(b.path("kind").asString()) || !newKeys.contains(key)) now.add(b);
             }
+            store.putAll(now);
             if (!plan.newPods().isEmpty()) {
                 startPods(plan.newPods(), plan.writes());
             } else {
-                agents.awaitGeneration(state.nodes(), store.bump());
+                agents.await(state.nodes(), store.commit());
             }
             writeServiceStatus();
-            progress.accept("applied " + incoming.size() + " object(s); generation " + store.generation() + " programmed on every node");
-            return store.generation();
+            var barrier = store.commit();
+            agents.await(state.nodes(), barrier);
+            progress.accept("applied " + incoming.size() + " object(s); " + describe(barrier) + " programmed on every node");
+            return barrier;
         }
     }
 
@@ -332,26 +358,30 @@ public final class Lab {
         for (var s : services) {
             String[] key = s.path("service").asString("").split("/", 2);
             if (key.length != 2 || !"LoadBalancer".equals(s.path("type").asString())) continue;
-            var stored = store.get(Kinds.SERVICE, key[0], key[1]);
+            var stored = store().get(Kinds.SERVICE, key[0], key[1]);
             if (stored.isEmpty()) continue;
             ObjectNode body = (ObjectNode) stored.get().body().json().deepCopy();
             var ingress = ManifestStore.YAML.createArrayNode();
             s.path("ingressIPs").forEach(ip -> ingress.addObject().put("ip", ip.asString()));
             if (ingress.equals(body.path("status").path("loadBalancer").path("ingress"))) continue;
             body.withObject("status").withObject("loadBalancer").set("ingress", ingress);
-            store.put(body);
+            store().put(body);
             changed = true;
             progress.accept("service " + s.path("service").asString() + " status.loadBalancer.ingress " + ingress);
         }
-        if (changed) agents.awaitGeneration(state.nodes(), store.bump());
+        if (changed) agents.await(state.nodes(), store().commit());
     }
 
-    public long delete(List<Path> paths) {
+    public ClusterStore.Barrier delete(List<Path> paths) {
         List<KubeObject> incoming = ManifestFiles.load(paths);
         state();
         try (var lock = lock()) {
+            ClusterStore store = store();
             ApiServer.DeletePlan plan = ApiServer.delete(store.all(), incoming);
-            for (KubeObject o : plan.removals()) store.remove(o.kind(), o.namespace(), o.name());
+            // contents before their namespace: the API server would otherwise take them with it later
+            List<KubeObject> removals = new ArrayList<>(plan.removals());
+            removals.sort(java.util.Comparator.comparing(o -> o.kind().equals(Kinds.NAMESPACE)));
+            for (KubeObject o : removals) store.remove(o.kind(), o.namespace(), o.name());
             for (String key : plan.pods()) {
                 var ps = state.pods().get(key);
                 if (ps != null) {
@@ -359,17 +389,18 @@ public final class Lab {
                     progress.accept("pod " + key + " deleted");
                 }
             }
-            long gen = store.bump();
-            agents.awaitGeneration(state.nodes(), gen);
-            progress.accept("deleted " + plan.removals().size() + " object(s); generation " + gen + " programmed on every node");
-            return gen;
+            var barrier = store.commit();
+            agents.await(state.nodes(), barrier);
+            progress.accept("deleted " + plan.removals().size() + " object(s); " + describe(barrier) + " programmed on every node");
+            return barrier;
         }
     }
 
     /** {@code kind} is "pod" (target ns/name) or "namespace" (target name). */
-    public long label(String kind, String target, List<String> changes) {
+    public ClusterStore.Barrier label(String kind, String target, List<String> changes) {
         state();
         try (var lock = lock()) {
+            ClusterStore store = store();
             KubeObject o;
             if (kind.equals("pod")) {
                 String[] k = target.split("/", 2);
@@ -384,10 +415,10 @@ public final class Lab {
                 throw new BadInputException(kind + " (expected: pod or namespace)");
             }
             store.put(ApiServer.label(o, changes));
-            long gen = store.bump();
-            agents.awaitGeneration(state.nodes(), gen);
-            progress.accept(kind + " " + target + " labeled; generation " + gen + " programmed on every node");
-            return gen;
+            var barrier = store.commit();
+            agents.await(state.nodes(), barrier);
+            progress.accept(kind + " " + target + " labeled; " + describe(barrier) + " programmed on every node");
+            return barrier;
         }
     }
 
@@ -459,6 +490,10 @@ public final class Lab {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    static String describe(ClusterStore.Barrier b) {
+        return b.versions().isEmpty() ? "generation " + b.generation() : "resourceVersion " + b.versions().values().stream().mapToLong(Long::longValue).max().orElse(0);
+    }
 
     private void save() {
         if (state != null) state.save(dir.labJson());

@@ -25,6 +25,9 @@ public record LabDir(String lab, Path root) {
     public Path nodeLog(String node) { return logs().resolve(node + ".log"); }
     public Path podLog(String podKey) { return logs().resolve(LabNames.podLogName(podKey) + ".log"); }
     public Path worldLog() { return logs().resolve("world.log"); }
+    public Path apiServerLog() { return logs().resolve("apiserver.log"); }
+    /** The kubeconfig of the lab's API server (its address is reachable from the lab's world namespace and nodes). */
+    public Path kubeconfig() { return root.resolve("kubeconfig"); }
     /** Where the agents of this lab pin their maps. */
     public Path bpffs() { return BPFFS_ROOT.resolve(lab); }
     public Path bpffs(String node) { return bpffs().resolve(node); }

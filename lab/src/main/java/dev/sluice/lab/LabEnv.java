@@ -18,9 +18,8 @@ public record LabEnv(Path home, Path jar, Path java) {
     }
 
     /**
-     * The system property {@code sluice.jar}; else the jar this class came from; else, when running
-     * from a classes folder ({@code cli/<target>/classes}), the {@code sluice.jar} beside it; else
-     * {@code <home>/cli/target/sluice.jar}.
+     * The system property {@code sluice.jar}; else the CLI jar this class was loaded beside (this
+     * module's jar is in the CLI jar's {@code lib/}); else {@code <home>/cli/target/sluice.jar}.
      */
     static Path jar(Path home) {
         String p = System.getProperty("sluice.jar");
@@ -29,9 +28,12 @@ public record LabEnv(Path home, Path jar, Path java) {
             var src = LabEnv.class.getProtectionDomain().getCodeSource();
             if (src != null) {
                 Path loc = Path.of(src.getLocation().toURI());
-                if (Files.isRegularFile(loc) && loc.toString().endsWith(".jar")) return loc;
-                Path beside = loc.resolveSibling("sluice.jar");
-                if (Files.isRegularFile(beside)) return beside;
+                // the CLI's jar keeps this module's jar in lib/ beside it
+                if (Files.isRegularFile(loc) && loc.getParent() != null && loc.getParent().getFileName().toString().equals("lib")) {
+                    Path cli = loc.getParent().resolveSibling("sluice.jar");
+                    if (Files.isRegularFile(cli)) return cli;
+                }
+                if (Files.isRegularFile(loc) && loc.getFileName().toString().equals("sluice.jar")) return loc;
             }
         } catch (URISyntaxException | SecurityException | IllegalArgumentException ignored) {
             // fall through to the default location

@@ -31,7 +31,19 @@ public record LabState(String name, String routing, String valuesFile, String ma
         }
     }
 
-    public record WorldState(String netns, String ip, long serverPid) {}
+    /**
+     * The world namespace: its echo server and, unless the lab keeps its state in a manifest
+     * directory, the lab's API server ({@code apiServer} its URL, empty otherwise).
+     */
+    public record WorldState(String netns, String ip, long serverPid, String apiServer, long apiServerPid) {
+        public WorldState {
+            if (apiServer == null) apiServer = "";
+        }
+
+        public WorldState withServer(long pid) { return new WorldState(netns, ip, pid, apiServer, apiServerPid); }
+
+        public WorldState withApiServer(String url, long pid) { return new WorldState(netns, ip, serverPid, url, pid); }
+    }
 
     /** A pod's sandbox: its namespace, node, address and server. */
     public record PodState(String pod, String netns, String node, String ip, String containerId, String log,
@@ -78,6 +90,7 @@ public record LabState(String name, String routing, String valuesFile, String ma
         List<Long> out = new ArrayList<>();
         nodes.forEach(n -> { if (n.agentPid() > 0) out.add(n.agentPid()); });
         if (world != null && world.serverPid() > 0) out.add(world.serverPid());
+        if (world != null && world.apiServerPid() > 0) out.add(world.apiServerPid());
         pods.values().forEach(p -> { if (p.serverPid() > 0) out.add(p.serverPid()); });
         return out;
     }

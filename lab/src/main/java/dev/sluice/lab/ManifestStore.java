@@ -23,7 +23,7 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * files are replaced atomically so they never read half of one. Not thread-safe by itself: callers
  * serialize writes.
  */
-public final class ManifestStore {
+public final class ManifestStore implements ClusterStore {
     static final YAMLMapper YAML = YAMLMapper.builder().build();
     private final Path dir;
 
@@ -36,23 +36,27 @@ public final class ManifestStore {
         return dir.resolve(kind.toLowerCase()).resolve(namespace.isEmpty() ? "_cluster" : namespace).resolve(name + ".yaml");
     }
 
-    public List<KubeObject> all() {
+    @Override public Barrier commit() { return new Barrier(bump(), java.util.Map.of()); }
+
+    @Override public List<String> agentFlags() { return List.of("--manifests", dir.toString()); }
+
+    @Override public List<KubeObject> all() {
         if (!Files.isDirectory(dir)) return List.of();
         return ManifestFiles.load(List.of(dir));
     }
 
-    public List<KubeObject> all(String kind) {
+    @Override public List<KubeObject> all(String kind) {
         return all().stream().filter(o -> o.kind().equals(kind)).toList();
     }
 
-    public Optional<KubeObject> get(String kind, String namespace, String name) {
+    @Override public Optional<KubeObject> get(String kind, String namespace, String name) {
         Path f = file(kind, namespace, name);
         if (!Files.isRegularFile(f)) return Optional.empty();
         return ManifestFiles.load(List.of(f)).stream().findFirst();
     }
 
     /** Writes an object (its kind and metadata say where); namespaced objects get metadata.namespace set. */
-    public void put(JsonNode body) {
+    @Override public void put(JsonNode body) {
         ObjectNode o = (ObjectNode) body.deepCopy();
         String kind = o.path("kind").asString();
         ObjectNode meta = (ObjectNode) o.get("metadata");
@@ -67,7 +71,7 @@ public final class ManifestStore {
         writeAtomically(file(kind, ns, name), YAML.writeValueAsString(o));
     }
 
-    public void remove(String kind, String namespace, String name) {
+    @Override public void remove(String kind, String namespace, String name) {
         try {
             Files.deleteIfExists(file(kind, namespace, name));
         } catch (IOException e) {

@@ -17,7 +17,7 @@ class LabStateTest {
                 "/run/s/node2", "/sys/fs/bpf/sluice/t/node2", "/run/s/logs/node2.log", 0);
         var p = new LabState.PodState("x/a", "sl-t-p0123456789", "node1", "10.0.0.5", "c".repeat(64), "/run/s/logs/pod-x-a.log", 303);
         return new LabState("t", "native", "/run/s/values.yaml", "/run/s/manifests", List.of(n1, n2),
-                new LabState.WorldState("sl-t-world", "172.30.0.200", 202), Map.of("x/a", p));
+                new LabState.WorldState("sl-t-world", "172.30.0.200", 202, "", 0), Map.of("x/a", p));
     }
 
     @Test void jsonRoundTrip() {

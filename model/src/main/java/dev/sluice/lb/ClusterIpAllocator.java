@@ -65,10 +65,19 @@ public final class ClusterIpAllocator {
      * @throws ManifestException naming the Service and spec.clusterIP when the request is taken or outside the CIDR
      */
     public String allocate(Service s, Collection<Service> existing) {
-        if (s.headless()) return Service.HEADLESS;
         Map<Integer, String> used = new HashMap<>();
         for (Service e : existing)
             if (e.hasClusterIP() && !e.key().equals(s.key())) used.put(Ip.parse(e.clusterIP()), e.key());
+        return allocate(s, used);
+    }
+
+    /**
+     * {@link #allocate(Service, Collection)} for a caller that keeps the addresses in use itself
+     * (address to Service key, without {@code s}), as the lab's API server does: no pass over
+     * every Service per allocation. Does not add the result to {@code used}.
+     */
+    public String allocate(Service s, Map<Integer, String> used) {
+        if (s.headless()) return Service.HEADLESS;
         if (s.hasClusterIP()) {
             String problem = problem(s.clusterIP(), used);
             if (problem != null) throw exception(s, problem);

@@ -35,7 +35,7 @@ public final class KubernetesClusterSource implements ClusterSource {
         this.client = client;
         this.syncTimeout = syncTimeout;
         this.source = new KubernetesSource(client, new ResourceStore(), config);
-        this.feed = new SnapshotFeed(source.store(), source::errors, sink);
+        this.feed = new SnapshotFeed(source.store(), source::errors, source::versions, sink);
     }
 
     /** A client from {@code kubeconfig}, or fabric8's auto-configuration (in-cluster, then $KUBECONFIG, ~/.kube/config) when empty. */

@@ -142,6 +142,15 @@ public final class KubernetesSource implements AutoCloseable {
      * Every problem as one line: kinds that cannot be listed or are not watching after an error, and
      * objects that do not read.
      */
+    /** Per kind, the resourceVersion the store holds every list and event up to (kinds not seen yet are absent). */
+    public Map<String, Long> versions() {
+        Map<String, Long> v = new java.util.TreeMap<>();
+        watches.values().forEach(w -> {
+            if (w.seen > 0) v.put(w.resource.kind(), w.seen);
+        });
+        return v;
+    }
+
     public List<String> errors() {
         List<String> out = new ArrayList<>();
         for (KindHealth h : health()) {
@@ -168,6 +177,8 @@ public final class KubernetesSource implements AutoCloseable {
         final AtomicLong lists = new AtomicLong();
         volatile String lastError = "";
         final Map<Key, String> bad = new ConcurrentHashMap<>();
+        /** The resourceVersion of the last list or event of this kind that reached the store. */
+        volatile long seen;
 
         Watch(Resource resource) { this.resource = resource; }
 
@@ -254,6 +265,7 @@ public final class KubernetesSource implements AutoCloseable {
             bad.keySet().retainAll(nowBad.keySet());
             bad.putAll(nowBad);
             store.replace(resource.kind(), all);
+            saw(resourceVersion);
             lists.incrementAndGet();
             listing = false;
             synced = true;
@@ -268,6 +280,17 @@ public final class KubernetesSource implements AutoCloseable {
             if (listing) return;
             bad.remove(key(r));
             store.remove(key(r));
+            saw(r.getMetadata().getResourceVersion());
+        }
+
+        /** Called after the store holds what {@code resourceVersion} covers; opaque (non-numeric) versions are not tracked. */
+        private void saw(String resourceVersion) {
+            try {
+                long v = resourceVersion == null ? 0 : Long.parseLong(resourceVersion);
+                if (v > seen) seen = v;
+            } catch (NumberFormatException e) {
+                // an API server whose versions are not numbers: nobody can wait on them
+            }
         }
 
         private void put(GenericKubernetesResource r) {
@@ -281,6 +304,7 @@ public final class KubernetesSource implements AutoCloseable {
                 bad.put(k, e.getMessage());
                 store.remove(k);
             }
+            saw(r.getMetadata().getResourceVersion());
         }
 
         private Key key(GenericKubernetesResource r) {

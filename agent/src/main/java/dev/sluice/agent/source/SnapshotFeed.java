@@ -2,6 +2,7 @@ package dev.sluice.agent.source;
 
 import dev.sluice.agent.store.ResourceStore;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -20,6 +21,7 @@ public final class SnapshotFeed implements AutoCloseable {
 
     private final ResourceStore store;
     private final Supplier<List<String>> errors;
+    private final Supplier<Map<String, Long>> versions;
     private final Consumer<Snapshot> sink;
     private final Object lock = new Object();
     private boolean dirty;
@@ -27,17 +29,23 @@ public final class SnapshotFeed implements AutoCloseable {
     private ResourceStore.Handle subscription;
     private Thread thread;
 
-    /** @param errors the source's current problems, carried in each snapshot */
-    public SnapshotFeed(ResourceStore store, Supplier<List<String>> errors, Consumer<Snapshot> sink) {
+    /**
+     * @param errors   the source's current problems, carried in each snapshot
+     * @param versions per kind, the resourceVersion the store holds every event up to; read before
+     *                 the store, so a snapshot never claims a version it does not hold
+     */
+    public SnapshotFeed(ResourceStore store, Supplier<List<String>> errors, Supplier<Map<String, Long>> versions, Consumer<Snapshot> sink) {
         this.store = store;
         this.errors = errors;
+        this.versions = versions;
         this.sink = sink;
     }
 
     /** The store as it is now, for a first apply before {@link #start}. */
     public Snapshot now() {
+        Map<String, Long> v = Map.copyOf(versions.get());
         var c = store.snapshot();
-        return new Snapshot(c.generation(), c.objects(), List.copyOf(errors.get()));
+        return new Snapshot(c.generation(), c.objects(), List.copyOf(errors.get()), v);
     }
 
     /** Starts feeding: every change from now on reaches the sink in a later snapshot. */

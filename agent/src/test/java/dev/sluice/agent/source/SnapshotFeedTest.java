@@ -20,7 +20,7 @@ class SnapshotFeedTest {
         ResourceStore store = new ResourceStore();
         LinkedBlockingQueue<Snapshot> got = new LinkedBlockingQueue<>();
         CountDownLatch release = new CountDownLatch(1);
-        try (SnapshotFeed feed = new SnapshotFeed(store, () -> List.of("a problem"), s -> {
+        try (SnapshotFeed feed = new SnapshotFeed(store, () -> List.of("a problem"), java.util.Map::of, s -> {
             got.add(s);
             try {
                 release.await(10, TimeUnit.SECONDS); // the sink is busy with the first snapshot

@@ -19,8 +19,8 @@ final class LabApply implements Callable<Integer> {
     @Override public Integer call() {
         String fmt = LabOptions.format(output);
         var l = lab.lab();
-        long gen = l.apply(files);
-        if (fmt.equals("json")) Output.json(System.out, Map.of("lab", l.name(), "generation", gen));
+        var done = l.apply(files);
+        if (fmt.equals("json")) Output.json(System.out, Map.of("lab", l.name(), "generation", done.generation(), "resourceVersions", done.versions()));
         return 0;
     }
 }

@@ -19,8 +19,8 @@ final class LabDelete implements Callable<Integer> {
     @Override public Integer call() {
         String fmt = LabOptions.format(output);
         var l = lab.lab();
-        long gen = l.delete(files);
-        if (fmt.equals("json")) Output.json(System.out, Map.of("lab", l.name(), "generation", gen));
+        var done = l.delete(files);
+        if (fmt.equals("json")) Output.json(System.out, Map.of("lab", l.name(), "generation", done.generation(), "resourceVersions", done.versions()));
         return 0;
     }
 }

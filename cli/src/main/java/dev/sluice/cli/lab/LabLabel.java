@@ -27,8 +27,8 @@ final class LabLabel implements Callable<Integer> {
             default -> throw new BadInputException("label: " + kind + " (expected: pod or namespace)");
         };
         var l = lab.lab();
-        long gen = l.label(k, target, changes);
-        if (fmt.equals("json")) Output.json(System.out, Map.of("lab", l.name(), "generation", gen));
+        var done = l.label(k, target, changes);
+        if (fmt.equals("json")) Output.json(System.out, Map.of("lab", l.name(), "generation", done.generation(), "resourceVersions", done.versions()));
         return 0;
     }
 }

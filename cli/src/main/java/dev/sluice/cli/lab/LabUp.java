@@ -19,12 +19,15 @@ final class LabUp implements Callable<Integer> {
     @Option(names = "--routing", description = "native or tunnel (default: the values file's routingMode).") String routing;
     @Option(names = "--values", description = "A Helm-style values file.") Path values;
     @Option(names = {"-f", "--filename"}, description = "Manifest files or directories.") List<Path> files = new ArrayList<>();
+    @Option(names = "--api", defaultValue = "kubernetes", description = "Where the cluster state lives: kubernetes (the lab's API server, "
+            + "which the agents watch and kubectl reaches: `sluice lab kubectl`) or manifests (a directory the agents watch). Default: ${DEFAULT-VALUE}.")
+    String api;
     @Option(names = {"-o", "--output"}, defaultValue = "table", description = "json or table.") String output;
 
     @Override public Integer call() {
         String fmt = LabOptions.format(output);
         Lab l = lab.lab();
-        LabState st = l.up(new Lab.UpRequest(nodes, routing, values, files));
+        LabState st = l.up(new Lab.UpRequest(nodes, routing, values, files, api));
         if (fmt.equals("json")) {
             Output.json(System.out, st);
         } else {

@@ -1,0 +1,37 @@
+package dev.sluice.cli.lab;
+
+import dev.sluice.BadInputException;
+import dev.sluice.lab.api.LabApiServer;
+import dev.sluice.net.Cidr;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The lab's API server process; `lab up` starts it in the lab's world namespace. */
+@Command(name = "apiserver", hidden = true, mixinStandardHelpOptions = true,
+        description = "Serve the Kubernetes API for a lab (started by `sluice lab up`; runs until killed).")
+final class LabApiServerCommand implements Callable<Integer> {
+    @Option(names = "--listen", required = true, description = "ADDRESS:PORT") String listen;
+    @Option(names = "--service-cidr", defaultValue = "10.96.0.0/12", description = "Where ClusterIPs are allocated.") String serviceCidr;
+
+    @Override public Integer call() throws InterruptedException {
+        int colon = listen.lastIndexOf(':');
+        if (colon <= 0) throw new BadInputException("--listen: " + listen + " (expected: ADDRESS:PORT)");
+        InetAddress address;
+        int port;
+        try {
+            address = InetAddress.getByName(listen.substring(0, colon));
+            port = Integer.parseInt(listen.substring(colon + 1));
+        } catch (UnknownHostException | NumberFormatException e) {
+            throw new BadInputException("--listen: " + listen + " (expected: ADDRESS:PORT)");
+        }
+        var server = new LabApiServer(Cidr.parse(serviceCidr));
+        server.start(address, port);
+        System.err.println("lab API server on " + listen + ", serviceCIDR " + serviceCidr);
+        new CountDownLatch(1).await();
+        return 0;
+    }
+}

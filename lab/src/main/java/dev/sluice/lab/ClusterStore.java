@@ -1,0 +1,36 @@
+package dev.sluice.lab;
+
+import dev.sluice.k8s.KubeObject;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Where a lab keeps its cluster state: the API server ({@link ApiClusterStore}, the default) or a
+ * manifest directory the agents watch ({@link ManifestStore}, {@code lab up --api manifests}).
+ */
+public interface ClusterStore {
+    /** What the agents must have programmed for the writes made so far to be in the kernel. */
+    record Barrier(long generation, Map<String, Long> versions) {}
+
+    List<KubeObject> all();
+
+    default List<KubeObject> all(String kind) { return all().stream().filter(o -> o.kind().equals(kind)).toList(); }
+
+    Optional<KubeObject> get(String kind, String namespace, String name);
+
+    /** Creates or replaces an object (its kind and metadata say which), status included. */
+    void put(JsonNode body);
+
+    /** {@link #put} for many; a store may write them in parallel, kinds in the order given. */
+    default void putAll(List<? extends JsonNode> bodies) { bodies.forEach(this::put); }
+
+    void remove(String kind, String namespace, String name);
+
+    /** Ends a change: what to wait for so that every write so far is programmed. */
+    Barrier commit();
+
+    /** How the agents are told where the state is: their command-line flags. */
+    List<String> agentFlags();
+}
