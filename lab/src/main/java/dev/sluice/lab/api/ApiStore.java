@@ -38,7 +38,7 @@ import tools.jackson.databind.node.ObjectNode;
  * nothing. Stored objects are never modified in place: readers may hold them.
  */
 public final class ApiStore {
-    /** How many events a watch can resume across; older resourceVersions get 410 Gone. */
+    /** How many events a watch can resume across by default; older resourceVersions get 410 Gone. */
     static final int EVENT_LOG = 200_000;
 
     /** A change as a watch sees it. */
@@ -57,13 +57,18 @@ public final class ApiStore {
     private final ClusterIpAllocator ips;
     private final Map<Integer, String> usedIps = new HashMap<>();
     private final Duration namespaceGrace;
+    private final int eventLog;
     private final ScheduledExecutorService finalizer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("namespace-finalizer").daemon().unstarted(r));
     private long rv = 0;
 
     /** @param namespaceGrace how long a deleted namespace stays Terminating before it and its contents go */
-    public ApiStore(Cidr serviceCidr, Duration namespaceGrace) {
+    public ApiStore(Cidr serviceCidr, Duration namespaceGrace) { this(serviceCidr, namespaceGrace, EVENT_LOG); }
+
+    /** @param eventLog how many events a watch can resume across */
+    ApiStore(Cidr serviceCidr, Duration namespaceGrace, int eventLog) {
         this.ips = new ClusterIpAllocator(serviceCidr);
         this.namespaceGrace = namespaceGrace;
+        this.eventLog = eventLog;
     }
 
     public synchronized long resourceVersion() { return rv; }
@@ -216,7 +221,7 @@ public final class ApiStore {
 
     private void event(Event e) {
         log.addLast(e);
-        while (log.size() > EVENT_LOG) log.removeFirst();
+        while (log.size() > eventLog) log.removeFirst();
         for (Watch w : watches) {
             if (!matches(w, e)) continue;
             if (!w.sink().send(eventText(e.type(), as(w.type(), e.object())))) watches.remove(w);
