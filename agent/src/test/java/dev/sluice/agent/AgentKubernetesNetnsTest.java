@@ -1,5 +1,8 @@
 package dev.sluice.agent;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.agent.source.ClusterSource;
@@ -31,6 +34,8 @@ import org.junit.jupiter.api.Test;
  * namespace's loopback; namespace and maps are removed after the test,
  * also on failure. The root namespace is never changed. Every wait has a deadline.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class AgentKubernetesNetnsTest {
     static final Duration DEADLINE = Duration.ofSeconds(30);
     private final String id = UUID.randomUUID().toString().substring(0, 6);

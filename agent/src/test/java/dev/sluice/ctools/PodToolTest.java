@@ -1,5 +1,8 @@
 package dev.sluice.ctools;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -25,6 +28,8 @@ import tools.jackson.databind.json.JsonMapper;
  * Runs build/bin/sluice-pod inside a private network namespace. Nothing touches the root namespace:
  * the server listens, and every client connects, inside {@code sl-test-<random>} only.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class PodToolTest {
     static final JsonMapper JSON = JsonMapper.builder().build();
     /** Routed through a veth pair inside the namespace to a MAC nobody owns: packets vanish. */

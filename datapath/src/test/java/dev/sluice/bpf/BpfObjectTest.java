@@ -1,5 +1,8 @@
 package dev.sluice.bpf;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -8,6 +11,8 @@ import static dev.sluice.bpf.BpfTestSupport.object;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class BpfObjectTest {
 
     @Test

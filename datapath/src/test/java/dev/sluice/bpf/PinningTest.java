@@ -1,5 +1,8 @@
 package dev.sluice.bpf;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import dev.sluice.bpf.BpfTestSupport.FfmKey;
 import dev.sluice.bpf.BpfTestSupport.FfmValue;
 import java.nio.file.Files;
@@ -12,6 +15,8 @@ import static dev.sluice.bpf.BpfTestSupport.ip;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class PinningTest {
     private Path dir;
 

@@ -1,5 +1,8 @@
 package dev.sluice.bpf;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -12,6 +15,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** tc attach/detach/query on a veth pair inside a throw-away namespace; nothing in the root namespace. */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class TcTest {
     private static final String NS = "sl-test-" + BpfTestSupport.randomSuffix();
     private static final Path NS_PATH = Path.of("/var/run/netns", NS);

@@ -1,5 +1,8 @@
 package dev.sluice.datapath;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.bpf.BpfMap;
@@ -44,6 +47,8 @@ import org.junit.jupiter.api.Test;
  * valid checksums (checked again on the way out). The three objects share maps pinned under a
  * temporary bpffs directory, as on a node. Test runs happen on ifindex 1, so endpoints sit there.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class LbProgramTest {
     static final int TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7, TCP = 6, UDP = 17, SYN = 0x02, ACK = 0x10;
     static final String A = "10.0.0.5", B = "10.0.0.6", C = "10.0.0.7", REMOTE = "10.0.1.9", NODE = "172.30.0.11", VIP = "10.96.0.10";

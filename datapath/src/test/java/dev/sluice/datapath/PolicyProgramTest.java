@@ -1,5 +1,8 @@
 package dev.sluice.datapath;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.bpf.BpfObject;
@@ -27,6 +30,8 @@ import org.junit.jupiter.api.Test;
  * ranges, replies of an allowed flow, fragments, CIDR rules and audit mode. Endpoint A (id 11,
  * identity 300) sends; endpoint B (id 12, identity 301) receives; both on ifindex 1.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class PolicyProgramTest {
     static final int OK = 0, SHOT = 2, REDIRECT = 7, TCP = 6, UDP = 17;
     static final String A = "10.0.0.5", B = "10.0.0.6", AM = "0a:00:00:00:00:05", BM = "0a:00:00:00:00:06";

@@ -1,5 +1,8 @@
 package dev.sluice.datapath;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.bpf.BpfObject;
@@ -27,6 +30,8 @@ import org.junit.jupiter.api.Test;
  * rewrite, anti-spoofing and the drop counters and events. Test runs happen on the loopback device
  * (ifindex 1), so the "pod" endpoints below sit on ifindex 1.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class ProgramTest {
     static final int TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7;
     static final String A_IP = "10.0.0.5", B_IP = "10.0.0.6", REMOTE_IP = "10.0.1.9", NODE2 = "172.30.0.12";

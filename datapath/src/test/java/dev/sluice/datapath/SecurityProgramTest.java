@@ -1,5 +1,8 @@
 package dev.sluice.datapath;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.bpf.BpfMap;
@@ -44,6 +47,8 @@ import org.junit.jupiter.api.Test;
  * 301), both on ifindex 1. node2 172.30.0.12 holds R2 10.0.1.9 (400), node3 172.30.0.13 holds R3
  * 10.0.2.9 (500). The overlay runs as bpf/tests/overlay_test.c, whose tunnel key comes from a map.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class SecurityProgramTest {
     static final int OK = 0, SHOT = 2, REDIRECT = 7, TCP = 6, UDP = 17, SCTP = 132, ICMP = 1, SYN = 2, ACK = 0x10;
     static final String NODE = "172.30.0.11", NODE2 = "172.30.0.12", NODE3 = "172.30.0.13", WORLD = "172.30.0.200";

@@ -1,5 +1,8 @@
 package dev.sluice.netlink;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -24,6 +27,8 @@ import tools.jackson.databind.JsonNode;
  * and {@code -b} made for each test and deleted after it (also on failure); iproute2 is the
  * independent witness of what was written. Needs root; nothing outside the two namespaces changes.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class RtnetlinkTest {
     private static final int PROTO = 83;
     private static final String HOST_MAC = "0e:00:00:00:00:01", PEER_MAC = "0a:00:00:00:00:02";

@@ -1,5 +1,8 @@
 package dev.sluice.e2e;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -22,6 +25,8 @@ import tools.jackson.databind.JsonNode;
  * mode; ICMP into a default-deny pod; and an agent killed and restarted while an allowed connection
  * is held open, new allowed connections keep coming and a denied pod keeps trying.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class CiliumRulesIT {
     static final String LAB = "pz3", ALWAYS = "pz4", NEVER = "pz5", AUDIT = "pz6";
     static final String WORLD = "172.30.0.200", NODE1 = "172.30.0.11";

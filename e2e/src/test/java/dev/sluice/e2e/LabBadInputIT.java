@@ -1,5 +1,8 @@
 package dev.sluice.e2e;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.lab.LabNet;
@@ -11,6 +14,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Bad input to the lab: one clear line, exit code 2, nothing half-made. */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class LabBadInputIT {
     static final String LAB = "lbad";
     static Path dir;

@@ -1,5 +1,8 @@
 package dev.sluice.e2e;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -22,6 +25,8 @@ import tools.jackson.databind.JsonNode;
  * on the same node and across nodes, the pod MTU, anti-spoofing, CNI DEL releasing the address,
  * and an agent killed and restarted while its pods keep talking and no address is handed out twice.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class PodConnectivityIT {
     /** A pod of the test namespace on a given node, serving TCP and UDP port 80. */
     static String pod(String name, String node) {

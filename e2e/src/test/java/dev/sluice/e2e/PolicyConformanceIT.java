@@ -1,5 +1,8 @@
 package dev.sluice.e2e;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.e2e.PolicyLab.Pair;
@@ -19,6 +22,8 @@ import org.junit.jupiter.api.Test;
  * for 80/TCP, 81/TCP, 80/UDP and 81/UDP, cell by cell; a few cells per step are also checked against
  * what the Kubernetes NetworkPolicy API reference says, so both cannot be wrong the same way.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class PolicyConformanceIT {
     static final String LAB = "pz2";
     static Path dir;

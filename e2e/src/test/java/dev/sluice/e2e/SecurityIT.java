@@ -1,5 +1,8 @@
 package dev.sluice.e2e;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -31,6 +34,8 @@ import tools.jackson.databind.JsonNode;
  * the labs' namespaces; the routes and devices a test adds (in the world or a pod namespace) are
  * removed in its finally block.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class SecurityIT {
     static final String LAB = "sec1", NATIVE = "sec2";
     static final String N1 = "172.30.0.11", N2 = "172.30.0.12", WORLD = "172.30.0.200", LB_IP = "10.200.0.1";

@@ -1,5 +1,8 @@
 package dev.sluice.e2e;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -30,6 +33,8 @@ import tools.jackson.databind.JsonNode;
  * <p>The world host has no routes to LoadBalancer or external IPs (as a real outside host without
  * BGP or L2 announcements); the test adds one route per range via node1, playing the upstream router.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ServicesIT {
     static final String LAB = "svcit", N1 = "172.30.0.11", N2 = "172.30.0.12", WORLD = "172.30.0.200";

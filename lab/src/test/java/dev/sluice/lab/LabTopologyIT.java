@@ -1,5 +1,8 @@
 package dev.sluice.lab;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -21,6 +24,8 @@ import tools.jackson.databind.json.JsonMapper;
  * nothing behind. The CLI runs as a separate process from the packaged jar, as a user runs it.
  * Lab names are test-only (lit1..lit3); every lab is removed in {@link #removeAll} whatever happens.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LabTopologyIT {
     static final String A = "lit1", B = "lit2", PIECES = "lit3", PODS = "lit4";

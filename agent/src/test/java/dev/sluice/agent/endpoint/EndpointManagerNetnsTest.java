@@ -1,5 +1,8 @@
 package dev.sluice.agent.endpoint;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -32,6 +35,8 @@ import tools.jackson.databind.JsonNode;
  * All are named {@code sl-nltest-<random>...} and deleted after each test, also on failure; the
  * root namespace is never touched (checked before anything is created).
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class EndpointManagerNetnsTest {
     private final String prefix = "sl-nltest-" + UUID.randomUUID().toString().substring(0, 6);
     private final String node = prefix + "-n";

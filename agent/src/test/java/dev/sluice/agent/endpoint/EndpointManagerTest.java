@@ -1,5 +1,8 @@
 package dev.sluice.agent.endpoint;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.agent.ipam.IpamStore;
@@ -24,6 +27,8 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.json.JsonMapper;
 
 /** Removing an endpoint against real (pinned, unattached) maps; no veth is created. */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class EndpointManagerTest {
     Path pins, state;
     NodeDatapath dp;

@@ -1,5 +1,8 @@
 package dev.sluice.agent.reconcile;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.datapath.NodeDatapath;
@@ -26,6 +29,8 @@ import org.junit.jupiter.api.Test;
  * every entry that would hand a later holder of the address something meant for the old one goes,
  * nothing else does, and the CT fill counters drop by what was removed.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class CtGcTest {
     static final int TCP = 6, UDP = 17;
     static final int POD = Ip.parse("10.0.0.5"), OTHER = Ip.parse("10.0.0.6"), REMOTE = Ip.parse("10.0.1.9"),

@@ -1,5 +1,8 @@
 package dev.sluice.agent.reconcile;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -27,6 +30,8 @@ import tools.jackson.databind.JsonNode;
  * wrote (a kernel replace with an identical route is silent, so no monitor could tell). The
  * namespace is deleted after each test, also on failure.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class NodeReconcilerRoutesTest {
     private final String ns = "sl-nltest-" + UUID.randomUUID().toString().substring(0, 8);
     private final Path path = Path.of("/var/run/netns", ns);

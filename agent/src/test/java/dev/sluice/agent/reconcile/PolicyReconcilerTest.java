@@ -1,5 +1,8 @@
 package dev.sluice.agent.reconcile;
 
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.agent.endpoint.Endpoint;
@@ -26,6 +29,8 @@ import org.junit.jupiter.api.Test;
  * state keep their last policy, an oversized policy closes its endpoint with a status problem, and
  * so does a full node-wide map, for the endpoint that did not fit only.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class PolicyReconcilerTest {
     static final String PODS = """
             apiVersion: v1
