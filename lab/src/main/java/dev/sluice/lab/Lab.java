@@ -104,7 +104,7 @@ public final class Lab {
         List<String> nodeNames = new ArrayList<>();
         for (int i = 1; i <= req.nodes(); i++) nodeNames.add(LabNames.nodeName(i));
         List<KubeObject> incoming = req.manifests().isEmpty() ? List.of() : ManifestFiles.load(req.manifests());
-        ApiServer.ApplyPlan plan = ApiServer.apply(List.of(), incoming, nodeNames, values.serviceCIDR(), 0);
+        Planner.ApplyPlan plan = Planner.apply(List.of(), incoming, nodeNames, values.serviceCIDR(), 0);
         String missing = env.missing(!plan.newPods().isEmpty());
         if (missing != null) throw new IllegalStateException(missing);
         String taken = "lab " + name + " exists (expected: a new name, or `sluice lab down --name " + name + "` first)";
@@ -132,7 +132,7 @@ public final class Lab {
         }
     }
 
-    private void build(UpRequest req, String valuesText, Values values, List<Cidr> cidrs, ApiServer.ApplyPlan plan) {
+    private void build(UpRequest req, String valuesText, Values values, List<Cidr> cidrs, Planner.ApplyPlan plan) {
         write(dir.values(), valuesText);
         List<LabState.NodeState> nodes = new ArrayList<>();
         for (int i = 1; i <= req.nodes(); i++) {
@@ -229,7 +229,7 @@ public final class Lab {
      * Stores the scheduled pods (spec.nodeName, no IP yet) with the other writes and waits until the
      * agents know them, then creates the sandboxes (a few in parallel), stores status.podIP and waits again.
      */
-    private void startPods(List<ApiServer.NewPod> pods, List<ObjectNode> writes) {
+    private void startPods(List<Planner.NewPod> pods, List<ObjectNode> writes) {
         store().putAll(writes.stream().filter(b -> Kinds.POD.equals(b.path("kind").asString())).toList());
         agents.await(state.nodes(), store().commit());
         List<String> failures = new ArrayList<>();
@@ -257,7 +257,7 @@ public final class Lab {
         agents.await(state.nodes(), barrier);
     }
 
-    private void startPod(ApiServer.NewPod np) {
+    private void startPod(Planner.NewPod np) {
         Pod p = np.pod();
         String key = p.key();
         var node = state.node(np.node()).orElseThrow();
@@ -276,7 +276,7 @@ public final class Lab {
             if (!args.isEmpty()) pid = kubelet.serve(netns, args, dir.podLog(key));
             ps = new LabState.PodState(key, netns, node.name(), ip, cid, dir.podLog(key).toString(), pid);
             synchronized (this) {
-                store().put(ApiServer.withStatus(np.body(), ip, node.ip()));
+                store().put(Planner.withStatus(np.body(), ip, node.ip()));
                 state = state.withPod(ps);
                 save();
             }
@@ -320,7 +320,7 @@ public final class Lab {
         state();
         try (var lock = lock()) {
             ClusterStore store = store();
-            ApiServer.ApplyPlan plan = ApiServer.apply(store.all(), incoming, state.nodes().stream().map(LabState.NodeState::name).toList(),
+            Planner.ApplyPlan plan = Planner.apply(store.all(), incoming, state.nodes().stream().map(LabState.NodeState::name).toList(),
                     Values.load(dir.values(), Map.of()).serviceCIDR(), state.pods().size());
             String missing = env.missing(!plan.newPods().isEmpty());
             if (missing != null) throw new IllegalStateException(missing);
@@ -377,7 +377,7 @@ public final class Lab {
         state();
         try (var lock = lock()) {
             ClusterStore store = store();
-            ApiServer.DeletePlan plan = ApiServer.delete(store.all(), incoming);
+            Planner.DeletePlan plan = Planner.delete(store.all(), incoming);
             // contents before their namespace: the API server would otherwise take them with it later
             List<KubeObject> removals = new ArrayList<>(plan.removals());
             removals.sort(java.util.Comparator.comparing(o -> o.kind().equals(Kinds.NAMESPACE)));
@@ -414,7 +414,7 @@ public final class Lab {
             } else {
                 throw new BadInputException(kind + " (expected: pod or namespace)");
             }
-            store.put(ApiServer.label(o, changes));
+            store.put(Planner.label(o, changes));
             var barrier = store.commit();
             agents.await(state.nodes(), barrier);
             progress.accept(kind + " " + target + " labeled; " + describe(barrier) + " programmed on every node");

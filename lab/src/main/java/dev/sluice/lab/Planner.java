@@ -20,11 +20,12 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * The lab's stand-in for the API server and scheduler: validates a change against the stored state
+ * What {@code lab apply}, {@code lab delete} and {@code lab label} write, checked as kubectl and the API server would
+ * check it, and the scheduler's placement: validates a change against the stored state
  * and computes exactly what to write, before anything is made. Pure (no I/O).
  */
-public final class ApiServer {
-    private ApiServer() {}
+public final class Planner {
+    private Planner() {}
 
     /** A pod to create: its decoded form, the node it is placed on, and the manifest to store. */
     public record NewPod(Pod pod, String node, ObjectNode body) {}
