@@ -194,6 +194,14 @@ public final class Agent implements AutoCloseable {
 
     /** Programs one snapshot: decode what decodes, reconcile, then report the generation. */
     private synchronized void apply(Snapshot s) {
+        if (!s.versions().isEmpty() && s.generation() == programmedGeneration) {
+            // the same store contents (its generation counts every change), later versions: nothing to program
+            synchronized (generationLock) {
+                programmedVersions = s.versions();
+                generationLock.notifyAll();
+            }
+            return;
+        }
         List<String> errs = new ArrayList<>(s.errors());
         List<ClusterNode> nodes = nodes(s, errs);
         List<Pod> pods = new ArrayList<>();

@@ -36,6 +36,7 @@ public final class KubernetesClusterSource implements ClusterSource {
         this.syncTimeout = syncTimeout;
         this.source = new KubernetesSource(client, new ResourceStore(), config);
         this.feed = new SnapshotFeed(source.store(), source::errors, source::versions, sink);
+        source.onVersion(feed::poke);
     }
 
     /** A client from {@code kubeconfig}, or fabric8's auto-configuration (in-cluster, then $KUBECONFIG, ~/.kube/config) when empty. */

@@ -111,6 +111,7 @@ public final class KubernetesSource implements AutoCloseable {
     private final ResourceStore store;
     private final Config config;
     private final Map<String, Watch> watches = new LinkedHashMap<>();
+    private volatile Runnable onVersion = () -> { };
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("kubernetes-source-retry").daemon().factory());
     private volatile boolean closed;
@@ -142,6 +143,9 @@ public final class KubernetesSource implements AutoCloseable {
      * Every problem as one line: kinds that cannot be listed or are not watching after an error, and
      * objects that do not read.
      */
+    /** Called after a kind's version advances (on the informer's thread; must not block). */
+    public void onVersion(Runnable r) { onVersion = r; }
+
     /** Per kind, the resourceVersion the store holds every list and event up to (kinds not seen yet are absent). */
     public Map<String, Long> versions() {
         Map<String, Long> v = new java.util.TreeMap<>();
@@ -287,7 +291,11 @@ public final class KubernetesSource implements AutoCloseable {
         private void saw(String resourceVersion) {
             try {
                 long v = resourceVersion == null ? 0 : Long.parseLong(resourceVersion);
-                if (v > seen) seen = v;
+                if (v > seen) {
+                    seen = v;
+                    // a snapshot taken between the store write and here holds v but does not say so
+                    onVersion.run();
+                }
             } catch (NumberFormatException e) {
                 // an API server whose versions are not numbers: nobody can wait on them
             }

@@ -60,6 +60,14 @@ public final class SnapshotFeed implements AutoCloseable {
         });
     }
 
+    /** Sends another snapshot even though the store did not change (its versions did). */
+    public void poke() {
+        synchronized (lock) {
+            dirty = true;
+            lock.notifyAll();
+        }
+    }
+
     private void loop() {
         while (running) {
             try {
