@@ -180,16 +180,60 @@ public final class ApiStore {
         if (t.kind().equals("Service")) release(old);
         ObjectNode gone = old.deepCopy();
         gone.withObject("metadata").put("resourceVersion", Long.toString(++rv));
-        event(new Event(rv, "DELETED", t.storageKey(), old.path("metadata").path("namespace").asString(""), gone));
+        String ns = old.path("metadata").path("namespace").asString("");
+        event(new Event(rv, "DELETED", t.storageKey(), ns, gone));
+        control(t, ns, old, null);
         return gone;
     }
 
     private ObjectNode write(ApiTypes.Type t, String ns, String k, ObjectNode o, String type) {
         o.withObject("metadata").put("resourceVersion", Long.toString(++rv));
-        table(t).put(k, o);
+        ObjectNode before = table(t).put(k, o);
         event(new Event(rv, type, t.storageKey(), ns, o));
+        control(t, ns, before, o);
         return as(t, o);
     }
+
+    // ---------------------------------------------------------------- controllers
+
+    /** Runs the controllers a write concerns, inside the same lock: their writes follow it in resourceVersion order. */
+    private void control(ApiTypes.Type t, String ns, ObjectNode before, ObjectNode now) {
+        if (!t.kind().equals("Pod") && !t.kind().equals("Service")) return;
+        ObjectNode any = now != null ? now : before;
+        endpointSlices.changed(sliceWriter, t.kind(), ns, any.path("metadata").path("name").asString(), before, now);
+    }
+
+    private final EndpointSliceController endpointSlices = new EndpointSliceController();
+    private final EndpointSliceController.Writer sliceWriter = new EndpointSliceController.Writer() {
+        private final ApiTypes.Type slices = ApiTypes.ofKind("discovery.k8s.io/v1", "EndpointSlice").orElseThrow();
+
+        @Override public void put(String ns, String name, ObjectNode slice) {
+            String k = key(slices, ns, name);
+            ObjectNode have = table(slices).get(k);
+            ObjectNode o = slice.deepCopy();
+            ObjectNode meta = o.withObject("metadata");
+            if (have != null) {
+                for (String keep : List.of("uid", "creationTimestamp", "generation", "resourceVersion"))
+                    if (have.path("metadata").has(keep)) meta.set(keep, have.path("metadata").get(keep).deepCopy());
+                if (o.equals(have)) return;
+            } else {
+                meta.put("uid", UUID.randomUUID().toString());
+                meta.put("creationTimestamp", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+                meta.put("generation", 1);
+            }
+            write(slices, ns, k, o, have == null ? "ADDED" : "MODIFIED");
+        }
+
+        @Override public void delete(String ns, String name) {
+            String k = key(slices, ns, name);
+            if (table(slices).containsKey(k)) remove(slices, k);
+        }
+
+        @Override public List<ObjectNode> slices(String ns, String service) {
+            return list(slices, ns, o -> service.equals(o.path("metadata").path("labels").path(dev.sluice.k8s.EndpointSlice.SERVICE_NAME_LABEL).asString(""))
+                    && EndpointSliceController.MANAGED_BY.equals(o.path("metadata").path("labels").path(dev.sluice.k8s.EndpointSlice.MANAGED_BY_LABEL).asString("")));
+        }
+    };
 
     // ---------------------------------------------------------------- watches
 

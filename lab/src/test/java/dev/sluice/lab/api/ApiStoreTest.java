@@ -112,6 +112,39 @@ class ApiStoreTest {
         });
     }
 
+    static final ApiTypes.Type SLICE = ApiTypes.ofKind("discovery.k8s.io/v1", "EndpointSlice").orElseThrow();
+
+    List<String> endpoints(String ns) {
+        List<String> out = new ArrayList<>();
+        for (var sl : store.list(SLICE, ns, o -> true)) {
+            String ports = sl.path("ports").valueStream().map(p -> p.path("name").asString() + ":" + p.path("port").asInt()).toList().toString();
+            sl.path("endpoints").forEach(e -> out.add(sl.path("metadata").path("labels").path("kubernetes.io/service-name").asString() + " "
+                    + e.path("addresses").get(0).asString() + " " + e.path("nodeName").asString() + " " + ports));
+        }
+        return out;
+    }
+
+    @Test void endpointSlicesFollowReadyPodsWithTheirNamedPorts() {
+        store.create(NS, "", obj("{\"metadata\":{\"name\":\"a\"}}"));
+        store.create(SVC, "a", obj("{\"metadata\":{\"name\":\"web\"},\"spec\":{\"selector\":{\"app\":\"web\"},\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":\"http\"}]}}"));
+        assertThat(endpoints("a")).isEmpty();
+        assertThat(store.list(SLICE, "a", o -> true)).as("an empty slice says: no endpoints").hasSize(1);
+        String pod = "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"app\":\"web\"}},\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"c\",\"ports\":[{\"name\":\"http\",\"containerPort\":%d}]}]}}";
+        store.create(POD, "a", obj(pod.formatted("p1", 8080)));
+        store.create(POD, "a", obj(pod.formatted("p2", 9090)));
+        assertThat(endpoints("a")).as("not ready until they have an address").isEmpty();
+        store.update(POD, "a", "p1", obj("{\"metadata\":{\"name\":\"p1\"},\"status\":{\"podIP\":\"10.0.0.1\"}}"), true);
+        store.update(POD, "a", "p2", obj("{\"metadata\":{\"name\":\"p2\"},\"status\":{\"podIP\":\"10.0.0.2\"}}"), true);
+        assertThat(endpoints("a")).containsExactlyInAnyOrder("web 10.0.0.1 n1 [http:8080]", "web 10.0.0.2 n1 [http:9090]");
+        assertThat(store.list(SLICE, "a", o -> true)).as("one slice per port mapping").hasSize(2);
+        store.update(POD, "a", "p2", obj(pod.formatted("p2", 9090).replace("\"app\":\"web\"", "\"app\":\"db\"")), false);
+        assertThat(endpoints("a")).containsExactly("web 10.0.0.1 n1 [http:8080]");
+        store.delete(POD, "a", "p1");
+        assertThat(endpoints("a")).isEmpty();
+        store.delete(SVC, "a", "web");
+        assertThat(store.list(SLICE, "a", o -> true)).isEmpty();
+    }
+
     @Test void oneObjectServedUnderTwoVersions() {
         store.create(POOL_V2A1, "", obj("{\"metadata\":{\"name\":\"pool\"},\"spec\":{\"blocks\":[{\"cidr\":\"10.1.0.0/24\"}]}}"));
         assertThat(store.get(POOL_V2, "", "pool").orElseThrow().path("apiVersion").asString()).isEqualTo("cilium.io/v2");
