@@ -128,7 +128,7 @@ class LabTopologyIT {
         Run up = sluice("lab", "up", "--name", A, "--nodes", "2");
         assertThat(up.exit()).as("lab up: %s", up.err()).isZero();
         assertThat(up.err()).contains("fabric ready").contains("node1 agent up").contains("node2 agent up");
-        Run up2 = sluice("lab", "up", "--name", B, "--nodes", "1", "--routing", "native");
+        Run up2 = sluice("lab", "up", "--name", B, "--nodes", "1", "--routing", "native", "--api", "manifests");
         assertThat(up2.exit()).as("lab up %s: %s", B, up2.err()).isZero();
 
         assertThat(ping("sl-lit1-node1", "172.30.0.12")).isTrue();
@@ -145,10 +145,16 @@ class LabTopologyIT {
         assertThat(list.path("items")).hasSize(2);
         assertThat(list.path("items").path(1).path("spec").path("podCIDRs").path(0).asString()).isEqualTo("10.0.1.0/24");
         assertThat(list.path("items").path(0).path("status").path("addresses").path(0).path("address").asString()).isEqualTo("172.30.0.11");
-        assertThat(Files.readString(LabDir.of(A).manifests().resolve(".generation")).strip()).isEqualTo("1");
+        assertThat(LabDir.of(A).kubeconfig()).content().contains("server: http://172.30.0.200:6443");
+        Run kubectl = sluice("lab", "kubectl", "--name", A, "--", "get", "nodes", "-o", "name");
+        assertThat(kubectl.exit()).as(kubectl.err()).isZero();
+        assertThat(kubectl.out().lines()).containsExactly("node/node1", "node/node2");
+        // the other lab keeps its state in a directory its agent watches
+        assertThat(Files.readString(LabDir.of(B).manifests().resolve(".generation")).strip()).isEqualTo("1");
+        assertThat(sluice("lab", "kubectl", "--name", B, "--", "get", "nodes").err()).contains("not in an API server");
         LabState st = LabState.load(LabDir.of(A).labJson()).orElseThrow();
         assertThat(st.nodes()).extracting(LabState.NodeState::netns).containsExactly("sl-lit1-node1", "sl-lit1-node2");
-        assertThat(st.pids()).hasSize(3).allMatch(Procs::alive);
+        assertThat(st.pids()).as("2 agents, the world server, the API server").hasSize(4).allMatch(Procs::alive);
 
         Run again = sluice("lab", "up", "--name", A);
         assertThat(again.exit()).isEqualTo(2);
@@ -233,8 +239,9 @@ class LabTopologyIT {
 
             Run label = sluice("lab", "label", "--name", PODS, "pod", "x/b", "tier=web");
             assertThat(label.exit()).as(label.err()).isZero();
-            long gen = Long.parseLong(Files.readString(LabDir.of(PODS).manifests().resolve(".generation")).strip());
-            assertThat(LabDir.of(PODS).manifests().resolve("pod/x/b.yaml")).content().contains("tier: \"web\"");
+            Run labels = sluice("lab", "kubectl", "--name", PODS, "--", "get", "pod", "b", "-n", "x", "-o", "jsonpath={.metadata.labels.tier}");
+            assertThat(labels.out()).isEqualTo("web");
+            long gen = JSON.readTree(sluice("lab", "label", "--name", PODS, "pod", "x/b", "tier=web", "-o", "json").out()).path("resourceVersions").path("Pod").asLong();
             Path c = tmp.resolve("c.yaml");
             Files.writeString(c, """
                     apiVersion: v1
@@ -244,7 +251,7 @@ class LabTopologyIT {
                     """);
             Run apply = sluice("lab", "apply", "--name", PODS, "-f", c.toString(), "-o", "json");
             assertThat(apply.exit()).as(apply.err()).isZero();
-            assertThat(JSON.readTree(apply.out()).path("generation").asLong()).isGreaterThan(gen);
+            assertThat(JSON.readTree(apply.out()).path("resourceVersions").path("Pod").asLong()).isGreaterThan(gen);
             assertThat(sluice("lab", "exec", "--name", PODS, "y/c", "--", "ip", "-o", "addr", "show", "eth0").out()).contains("10.0.1.");
             assertThat(sluice("lab", "probe", "--name", PODS).out()).contains("y/c      .    .    .");
             String cNetns = LabNames.podNetns(PODS, "y/c");
