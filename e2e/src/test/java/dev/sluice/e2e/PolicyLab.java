@@ -103,7 +103,23 @@ final class PolicyLab {
         return b.toString();
     }
 
-    static Path manifests(String lab) { return Path.of("/run/sluice/labs", lab, "manifests"); }
+    /**
+     * The lab's cluster state as one manifest file, for the offline tools: what its API server
+     * holds of the kinds policy reads, through kubectl ({@code -o json} of several kinds is a List).
+     */
+    static Path manifests(String lab) {
+        Cli.Run r = Cli.sluice("lab", "kubectl", "--name", lab, "--", "get",
+                "namespaces,nodes,pods,services,networkpolicies,ciliumnetworkpolicies,ciliumclusterwidenetworkpolicies", "-A", "-o", "json");
+        r.ok();
+        try {
+            Path f = Files.createTempFile("sluice-" + lab + "-state", ".json");
+            f.toFile().deleteOnExit();
+            Files.writeString(f, r.out());
+            return f;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 
     /** Writes yaml to dir/name.yaml and applies it. */
     static Path apply(String lab, Path dir, String name, String yaml) throws IOException {
