@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.lab.Lab;
 import dev.sluice.lab.LabEnv;
+import dev.sluice.lab.Procs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -59,6 +60,15 @@ public final class Cli {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Links, addresses, routes and forwarding of the root namespace: nothing a test does may change them. */
+    public static String rootNamespace() {
+        return Procs.check(List.of("ip", "-o", "link", "show")).stdout().replaceAll("\\s+", " ").replaceAll("link/\\S+ \\S+ brd \\S+", "")
+                .lines().map(l -> l.replaceAll("^\\d+: ", "").split(":")[0]).sorted().toList()
+                + Procs.check(List.of("ip", "-o", "addr", "show")).stdout()
+                + Procs.check(List.of("ip", "route", "show", "table", "all")).stdout()
+                + Procs.check(List.of("sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter")).stdout();
     }
 
     /** Runs a command inside a lab target (ns/pod, node or world). */
