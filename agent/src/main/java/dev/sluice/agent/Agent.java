@@ -209,12 +209,9 @@ public final class Agent implements AutoCloseable {
      * A standalone container came or went (CNI ADD, DEL, GC): the last snapshot is programmed again
      * with it or without it, before the runtime gets the answer.
      */
-    private void standaloneChanged() {
-        Snapshot s;
-        synchronized (this) {
-            s = last;
-        }
-        if (s != null) apply(s, true);
+    private synchronized void standaloneChanged() {
+        // under the same lock as apply, so a newer snapshot applied meanwhile is never replaced by an older one
+        if (last != null) apply(last, true);
     }
 
     /**
