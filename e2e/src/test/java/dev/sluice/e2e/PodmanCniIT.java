@@ -17,7 +17,9 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -28,6 +30,8 @@ import tools.jackson.databind.JsonNode;
  * addresses back. podman's storage, run and runtime state live in a temporary directory; the root
  * network namespace is the same afterwards.
  */
+@Tag("privileged")
+@EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink, podman")
 class PodmanCniIT {
     static final String LAB = "pdmn";
     static final String NS = "podman";

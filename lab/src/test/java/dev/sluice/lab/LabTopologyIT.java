@@ -69,7 +69,13 @@ class LabTopologyIT {
     }
 
     /** Links, addresses, routes and forwarding of the root namespace: the lab must not change them. */
-    static String rootNamespace() { return dev.sluice.e2e.Cli.rootNamespace(); }
+    static String rootNamespace() {
+        return Procs.check(List.of("ip", "-o", "link", "show")).stdout().replaceAll("\\s+", " ").replaceAll("link/\\S+ \\S+ brd \\S+", "")
+                .lines().map(l -> l.replaceAll("^\\d+: ", "").split(":")[0]).sorted().toList()
+                + Procs.check(List.of("ip", "-o", "addr", "show")).stdout()
+                + Procs.check(List.of("ip", "route", "show", "table", "all")).stdout()
+                + Procs.check(List.of("sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter")).stdout();
+    }
 
     /** The packaged jar and the pod tool: built by `make test` before the lab tests run. */
     static void requireBuild() {
