@@ -82,6 +82,8 @@ public final class Agent implements AutoCloseable {
     private volatile List<String> errors = List.of();
     /** The last snapshot programmed (guarded by this), programmed again when a standalone container comes or goes. */
     private Snapshot last;
+    /** Standalone endpoints an earlier run persisted, until restore() has adopted them (guarded by this). */
+    private volatile List<Endpoint> restoring = List.of();
     /** The Pod objects' names in the last snapshot. */
     private volatile Set<String> clusterPods = Set.of();
 
@@ -139,13 +141,21 @@ public final class Agent implements AutoCloseable {
         reconciler = new NodeReconciler(datapath.ipcache());
         monitor = new Monitor(cfg.node(), datapath.events(), id -> endpoints.list().stream().filter(e -> e.id() == id)
                 .map(Endpoint::pod).findFirst().orElse("#" + id));
+        // Standalone containers of an earlier run are in the first computation already: without them
+        // it would drop their ipcache entries, and their conntrack with them, until restore() is done.
+        restoring = endpoints.persisted().stream().filter(Endpoint::standalone).toList();
         apply(first);
         // After apply: the engine knows the first snapshot, so re-adopted endpoints get their policy
         // computed once; until then the kernel keeps enforcing what the last run programmed.
         endpoints.restore();
 
-        // Standalone containers restored above have no policy computed yet: now they have.
-        if (endpoints.list().stream().anyMatch(Endpoint::standalone)) apply(last, true);
+        // Without the standalone containers restore() let go (their veth was gone).
+        if (!restoring.isEmpty()) {
+            synchronized (this) {
+                restoring = List.of();
+                apply(last, true);
+            }
+        }
 
         var cni = new CniHandler(CniHandler.of(endpoints), () -> podMtu, () -> datapath == null ? "data path not loaded" : null,
                 this::clusterHasPod, this::standaloneChanged);
@@ -221,7 +231,10 @@ public final class Agent implements AutoCloseable {
      */
     private List<Pod> standalonePods(Set<String> cluster, List<String> errs) {
         List<Pod> out = new ArrayList<>();
-        for (Endpoint e : endpoints.list()) {
+        Map<String, Endpoint> all = new LinkedHashMap<>();
+        for (Endpoint e : restoring) all.put(e.containerId() + "/" + e.ifname(), e);
+        for (Endpoint e : endpoints.list()) all.put(e.containerId() + "/" + e.ifname(), e);
+        for (Endpoint e : all.values()) {
             if (!e.standalone()) continue;
             if (cluster.contains(e.pod())) {
                 errs.add("standalone container " + e.containerId() + " (" + e.ip() + ") has the name of Pod " + e.pod()

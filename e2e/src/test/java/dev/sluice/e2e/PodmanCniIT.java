@@ -25,10 +25,10 @@ import tools.jackson.databind.JsonNode;
 /**
  * A real container runtime on Sluice's CNI plugin: podman (Debian's, CNI backend) run inside a lab
  * node's namespace with Sluice's conflist starts two image-free busybox containers. They get their
- * addresses from the agent's IPAM, reach each other, fall under a default-deny NetworkPolicy of the
- * conflist's podNamespace (the drop counted with its reason), and {@code podman rm} gives the
- * addresses back. podman's storage, run and runtime state live in a temporary directory; the root
- * network namespace is the same afterwards.
+ * addresses from the agent's IPAM, reach each other, are adopted as they were by a restarted
+ * agent, fall under a default-deny NetworkPolicy of the conflist's podNamespace (the drop counted
+ * with its reason), and {@code podman rm} gives the addresses back. podman's storage, run and
+ * runtime state live in a temporary directory; the root network namespace is the same afterwards.
  */
 @Tag("privileged")
 @EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink, podman")
@@ -75,7 +75,7 @@ class PodmanCniIT {
     }
 
     @Test
-    void podmanContainersGetSluiceAddressesTalkFallUnderPolicyAndGiveTheirAddressesBack() throws IOException {
+    void podmanContainersGetSluiceAddressesTalkFallUnderPolicyAndGiveTheirAddressesBack() throws Exception {
         Cli.sluice("lab", "up", "--name", LAB, "--nodes", "1").ok();
         configurePodman();
         Cidr podCidr = Cidr.parse(Cli.sluice("status", "--name", LAB, "-o", "json").ok().json().path("nodes").get(0).path("podCIDR").asString());
@@ -102,6 +102,16 @@ class PodmanCniIT {
 
         // they reach each other
         assertThat(fetch(webIp).ok().out()).contains("200 OK").contains("hello-from-web");
+
+        // an agent killed and started again adopts them as they were: same names, addresses and identities
+        Cli.restartAgent(LAB, "node1");
+        Map<String, JsonNode> after = endpoints();
+        assertThat(after).containsOnlyKeys(NS + "/web", NS + "/client");
+        for (String pod : eps.keySet())
+            for (String field : List.of("ip", "identity", "policy", "ingressEnforced"))
+                assertThat(after.get(pod).path(field)).as("%s of %s after the restart", field, pod).isEqualTo(eps.get(pod).path(field));
+        assertThat(ipcachePrefixes()).contains(webIp + "/32", clientIp + "/32");
+        assertThat(fetch(webIp).ok().out()).contains("hello-from-web");
 
         // a default-deny of ingress in their namespace applies to them: the connection fails, the drop is counted
         long dropsBefore = policyDrops(NS + "/web");

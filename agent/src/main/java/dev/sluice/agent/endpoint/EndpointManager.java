@@ -86,6 +86,22 @@ public final class EndpointManager {
 
     public Optional<Endpoint> get(String containerId, String ifname) { return Optional.ofNullable(byAttachment.get(attachment(containerId, ifname))); }
 
+    /** An endpoint's file: not the temporary file of a write that a crash interrupted (".lxc....json"). */
+    private static boolean isRecord(Path f) {
+        String name = f.getFileName().toString();
+        return name.endsWith(".json") && !name.startsWith(".");
+    }
+
+    /** The endpoints an earlier run persisted, as read, without adopting them (see {@link #restore}). */
+    public List<Endpoint> persisted() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            List<Endpoint> out = new ArrayList<>();
+            for (Path p : s.filter(EndpointManager::isRecord).sorted().toList())
+                out.add(JSON.readValue(Files.readString(p), Endpoint.class));
+            return out;
+        }
+    }
+
     /** Re-adopts persisted endpoints after a restart: programs re-attached, map entries rewritten. */
     public void restore() throws IOException {
         Map<String, Integer> links = new HashMap<>();   // one dump, however many endpoints there are
@@ -93,7 +109,7 @@ public final class EndpointManager {
             host.links().forEach(l -> links.put(l.name(), l.index()));
         }
         try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.filter(f -> f.toString().endsWith(".json")).toList()) {
+            for (Path p : s.filter(EndpointManager::isRecord).toList()) {
                 Endpoint e = JSON.readValue(Files.readString(p), Endpoint.class);
                 int ifindex = links.getOrDefault(e.hostIfname(), 0);
                 if (ifindex <= 0) {

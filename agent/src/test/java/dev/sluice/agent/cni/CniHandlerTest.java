@@ -165,11 +165,4 @@ class CniHandlerTest {
         assertThat(endpoints.added).isEmpty();
         assertThat(changes).isEqualTo(before + 1);
     }
-
-    @Test
-    void anEndpointPersistedBeforeStandaloneExistedReadsAsAKubernetesPod() {
-        String old = "{\"id\":7,\"containerId\":\"c-a\",\"ifname\":\"eth0\",\"pod\":\"x/a\",\"netns\":\"/dev/null\",\"ip\":\"10.0.0.5\","
-                + "\"hostIfname\":\"lxca\",\"hostIfindex\":100,\"hostMac\":\"0e:00:00:00:00:01\",\"podMac\":\"0a:00:00:00:00:01\",\"mtu\":1450}";
-        assertThat(JSON.readValue(old, Endpoint.class).standalone()).isFalse();
-    }
 }
