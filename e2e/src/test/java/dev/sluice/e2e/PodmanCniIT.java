@@ -39,10 +39,12 @@ class PodmanCniIT {
     /** The lab's cgroup parent for the containers (cgroupfs under every v1 controller), removed at the end. */
     static final String CGROUP_PARENT = "sluice-it-" + LAB;
     static final Path CNI_CACHE = Path.of("/var/lib/cni");
+    /** runc's default state root: an empty one appeared once despite --runtime-flag root (podman's exit cleanup, probably). */
+    static final Path RUNC_ROOT = Path.of("/run/runc");
 
     static Path dir;
     static String rootBefore;
-    static boolean cniCacheExisted;
+    static boolean cniCacheExisted, runcRootExisted;
 
     @BeforeAll static void setUp() throws IOException {
         Cli.requireRoot();
@@ -53,6 +55,7 @@ class PodmanCniIT {
             throw new IllegalStateException("/bin/busybox is missing (expected: busybox-static, installed by `make deps`)");
         rootBefore = Cli.rootNamespace();
         cniCacheExisted = Files.exists(CNI_CACHE);
+        runcRootExisted = Files.exists(RUNC_ROOT);
         dir = Files.createTempDirectory("sluice-podman-it");
         Cli.down(LAB);
     }
@@ -70,6 +73,7 @@ class PodmanCniIT {
                 Procs.run(List.of("find", c.toString(), "-depth", "-type", "d", "-exec", "rmdir", "{}", "+"));
             // podman 4.3's libcni keeps its results cache there, with no setting to move it
             if (!cniCacheExisted) Procs.run(List.of("find", CNI_CACHE.toString(), "-depth", "-type", "d", "-empty", "-delete"));
+            if (!runcRootExisted) Procs.run(List.of("rmdir", RUNC_ROOT.toString()));   // only when empty
         }
         assertThat(Cli.rootNamespace()).as("root network namespace").isEqualTo(rootBefore);
     }
