@@ -37,10 +37,12 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -78,6 +80,12 @@ public final class Agent implements AutoCloseable {
     private volatile long programmedGeneration = -1;
     private volatile Map<String, Long> programmedVersions = Map.of();
     private volatile List<String> errors = List.of();
+    /** The last snapshot programmed (guarded by this), programmed again when a standalone container comes or goes. */
+    private Snapshot last;
+    /** Standalone endpoints an earlier run persisted, until restore() has adopted them (guarded by this). */
+    private volatile List<Endpoint> restoring = List.of();
+    /** The Pod objects' names in the last snapshot. */
+    private volatile Set<String> clusterPods = Set.of();
 
     public Agent(AgentConfig cfg) { this.cfg = cfg; }
 
@@ -133,12 +141,24 @@ public final class Agent implements AutoCloseable {
         reconciler = new NodeReconciler(datapath.ipcache());
         monitor = new Monitor(cfg.node(), datapath.events(), id -> endpoints.list().stream().filter(e -> e.id() == id)
                 .map(Endpoint::pod).findFirst().orElse("#" + id));
+        // Standalone containers of an earlier run are in the first computation already: without them
+        // it would drop their ipcache entries, and their conntrack with them, until restore() is done.
+        restoring = endpoints.persisted().stream().filter(Endpoint::standalone).toList();
         apply(first);
         // After apply: the engine knows the first snapshot, so re-adopted endpoints get their policy
         // computed once; until then the kernel keeps enforcing what the last run programmed.
         endpoints.restore();
 
-        var cni = new CniHandler(endpoints, () -> podMtu, () -> datapath == null ? "data path not loaded" : null);
+        // Without the standalone containers restore() let go (their veth was gone).
+        if (!restoring.isEmpty()) {
+            synchronized (this) {
+                restoring = List.of();
+                apply(last, true);
+            }
+        }
+
+        var cni = new CniHandler(CniHandler.of(endpoints), () -> podMtu, () -> datapath == null ? "data path not loaded" : null,
+                this::clusterHasPod, this::standaloneChanged);
         api = new ApiServer(cfg.socket())
                 .register("ping", (p, out) -> out.result("pong"))
                 .register("status", (p, out) -> out.result(status()))
@@ -192,9 +212,51 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /** Whether the last snapshot holds a Pod object with this {@code namespace/name}. */
+    private boolean clusterHasPod(String key) { return clusterPods.contains(key); }
+
+    /**
+     * A standalone container came or went (CNI ADD, DEL, GC): the last snapshot is programmed again
+     * with it or without it, before the runtime gets the answer.
+     */
+    private synchronized void standaloneChanged() {
+        // under the same lock as apply, so a newer snapshot applied meanwhile is never replaced by an older one
+        if (last != null) apply(last, true);
+    }
+
+    /**
+     * This node's standalone containers as pods: no labels, on this node, with their address. One
+     * whose name a Pod object has is left out (the Pod keeps the name; the container's endpoint drops
+     * everything, see PolicyReconciler) and reported.
+     */
+    private List<Pod> standalonePods(Set<String> cluster, List<String> errs) {
+        List<Pod> out = new ArrayList<>();
+        Map<String, Endpoint> all = new LinkedHashMap<>();
+        for (Endpoint e : restoring) all.put(e.containerId() + "/" + e.ifname(), e);
+        for (Endpoint e : endpoints.list()) all.put(e.containerId() + "/" + e.ifname(), e);
+        for (Endpoint e : all.values()) {
+            if (!e.standalone()) continue;
+            if (cluster.contains(e.pod())) {
+                errs.add("standalone container " + e.containerId() + " (" + e.ip() + ") has the name of Pod " + e.pod()
+                        + " and drops all traffic (expected: a container name that no pod in its namespace has)");
+                continue;
+            }
+            String[] nsName = e.pod().split("/", 2);
+            out.add(new Pod(nsName[0], nsName[1], Map.of(), cfg.node(), e.ip(), List.of()));
+        }
+        return out;
+    }
+
     /** Programs one snapshot: decode what decodes, reconcile, then report the generation. */
-    private synchronized void apply(Snapshot s) {
-        if (!s.versions().isEmpty() && s.generation() == programmedGeneration) {
+    private synchronized void apply(Snapshot s) { apply(s, false); }
+
+    /**
+     * @param force program it even when the store is unchanged since the last one (a standalone
+     *     container came or went: the cluster state is the same, what is computed from it is not)
+     */
+    private synchronized void apply(Snapshot s, boolean force) {
+        last = s;
+        if (!force && !s.versions().isEmpty() && s.generation() == programmedGeneration) {
             // the same store contents (its generation counts every change), later versions: nothing to program
             synchronized (generationLock) {
                 programmedVersions = s.versions();
@@ -213,14 +275,20 @@ public final class Agent implements AutoCloseable {
                 errs.add(e.getMessage());
             }
         }
-        var policyUpdate = policy.update(s.objects(), values);
+        Set<String> cluster = new HashSet<>();
+        pods.forEach(p -> cluster.add(p.key()));
+        clusterPods = Set.copyOf(cluster);
+        List<Pod> standalone = endpoints == null ? List.of() : standalonePods(cluster, errs);
+        var policyUpdate = policy.update(s.objects(), values, standalone);
         errs.addAll(policyUpdate.errors());
-        var ipc = reconciler.reconcileIpcache(IpcacheModel.compute(cfg.node(), nodes, pods, p -> policy.identityOf(p.key()), mode));
+        List<Pod> known = new ArrayList<>(pods);
+        known.addAll(standalone);
+        var ipc = reconciler.reconcileIpcache(IpcacheModel.compute(cfg.node(), nodes, known, p -> policy.identityOf(p.key()), mode));
         if (!ipc.removedHosts().isEmpty()) lb.conntrack().forget(ipc.removedHosts());
         int routes = reconciler.reconcileRoutes(cfg.node(), nodes, mode, cfg.uplink(), TUNNEL_DEV, podMtu);
         endpoints.refresh(policyUpdate);
         Map<Integer, String> byIp = new HashMap<>();
-        for (Pod p : pods) if (Ip.isIpv4(p.podIP())) byIp.put(Ip.parse(p.podIP()), p.key());
+        for (Pod p : known) if (Ip.isIpv4(p.podIP())) byIp.put(Ip.parse(p.podIP()), p.key());
         monitor.pods(byIp);
         var lbr = lb.apply(s.objects(), pods, nodes);
         errors = List.copyOf(errs);

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.lab.Lab;
 import dev.sluice.lab.LabEnv;
+import dev.sluice.lab.Procs;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -59,6 +62,50 @@ public final class Cli {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Links, addresses, routes and forwarding of the root namespace: nothing a test does may change them. */
+    public static String rootNamespace() {
+        return Procs.check(List.of("ip", "-o", "link", "show")).stdout().replaceAll("\\s+", " ").replaceAll("link/\\S+ \\S+ brd \\S+", "")
+                .lines().map(l -> l.replaceAll("^\\d+: ", "").split(":")[0]).sorted().toList()
+                + Procs.check(List.of("ip", "-o", "addr", "show")).stdout()
+                + Procs.check(List.of("ip", "route", "show", "table", "all")).stdout()
+                + Procs.check(List.of("sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter")).stdout();
+    }
+
+    /**
+     * Kills a lab node's agent with SIGKILL and starts it again exactly as the lab did (its command
+     * line, in the node's namespace, appending to its log); returns once it answers {@code status}.
+     */
+    public static void restartAgent(String lab, String node) throws IOException, InterruptedException {
+        String sock = "/run/sluice/labs/" + lab + "/nodes/" + node + "/agent.sock";
+        var found = Procs.run(List.of("pgrep", "-f", "--", "--socket " + sock));
+        long pid = Long.parseLong(found.stdout().strip().lines().findFirst().orElseThrow(() -> new AssertionError("no agent for " + sock)));
+        List<String> cmdline = List.of(new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8).split("\0"));
+        Procs.check(List.of("kill", "-9", Long.toString(pid)));
+        while (Files.exists(Path.of("/proc/" + pid))) TimeUnit.MILLISECONDS.sleep(50);
+        List<String> cmd = new ArrayList<>(List.of("setsid", "nsenter", "--net=/var/run/netns/sl-" + lab + "-" + node, "--"));
+        cmd.addAll(cmdline);
+        new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of("/run/sluice/labs", lab, "logs", node + ".log").toFile()))
+                .redirectErrorStream(true).start();
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (!watching(sluice("status", "--name", lab, "--node", node, "-o", "json"))) {
+            assertThat(System.currentTimeMillis()).as("agent of %s back and watching every kind within 60 s", node).isLessThan(deadline);
+            TimeUnit.MILLISECONDS.sleep(300);
+        }
+    }
+
+    /**
+     * The agent answered and its Kubernetes source watches every kind: an object written before a
+     * kind's watch is up was seen to be missed by a restarted agent (its {@code wait} then times out).
+     */
+    private static boolean watching(Run status) {
+        if (status.exit() != 0) return false;
+        JsonNode source = status.json().path("nodes").path(0).path("source");
+        if (!source.path("kind").asString().equals("kubernetes")) return true;
+        if (!source.path("synced").asBoolean() || source.path("kinds").isEmpty()) return false;
+        for (JsonNode k : source.path("kinds")) if (!k.path("synced").asBoolean() || !k.path("watching").asBoolean()) return false;
+        return true;
     }
 
     /** Runs a command inside a lab target (ns/pod, node or world). */

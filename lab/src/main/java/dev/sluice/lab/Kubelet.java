@@ -62,10 +62,38 @@ public final class Kubelet {
         return e;
     }
 
+    /** The plugin's own object in a network configuration: its type and the node agent's socket. */
+    public Map<String, Object> pluginConfig(String node) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("type", "sluice-cni");
+        m.put("agentSocket", dir.socket(node).toString());
+        return m;
+    }
+
     /** The network configuration on the plugin's stdin. */
     public String cniConfig(String node) {
-        return JSON.writeValueAsString(Map.of("cniVersion", "1.1.0", "name", "sluice", "type", "sluice-cni",
-                "agentSocket", dir.socket(node).toString()));
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cniVersion", "1.1.0");
+        m.put("name", "sluice");
+        m.putAll(pluginConfig(node));
+        return JSON.writeValueAsString(m);
+    }
+
+    /**
+     * A network configuration list for another runtime run inside this node's namespace (podman's
+     * CNI backend, say): one network {@code name} whose only plugin is this node's, with
+     * {@code extra} fields for it ({@code podNamespace}).
+     *
+     * @param cniVersion the runtime's version (podman 4.3's libcni reads up to 1.0.0)
+     */
+    public String cniConflist(String node, String name, String cniVersion, Map<String, Object> extra) {
+        Map<String, Object> plugin = pluginConfig(node);
+        plugin.putAll(extra);
+        Map<String, Object> list = new LinkedHashMap<>();
+        list.put("cniVersion", cniVersion);
+        list.put("name", name);
+        list.put("plugins", List.of(plugin));
+        return JSON.writeValueAsString(list);
     }
 
     /** CNI ADD; returns the pod's address (without prefix length). */

@@ -23,6 +23,12 @@ class KubeletTest {
                 .contains("\"agentSocket\":\"/run/sluice/labs/t/nodes/node2/agent.sock\"").contains("\"name\":\"sluice\"");
     }
 
+    @Test void conflistForAnotherRuntimeHasTheSamePluginObject() {
+        assertThat(k.cniConflist("node1", "sluice", "1.0.0", java.util.Map.of("podNamespace", "podman"))).isEqualTo(
+                "{\"cniVersion\":\"1.0.0\",\"name\":\"sluice\",\"plugins\":[{\"type\":\"sluice-cni\","
+                        + "\"agentSocket\":\"/run/sluice/labs/t/nodes/node1/agent.sock\",\"podNamespace\":\"podman\"}]}");
+    }
+
     @Test void resultAddressAndErrors() {
         assertThat(Kubelet.addressOf("x/a", "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.1.5/32\"}]}")).isEqualTo("10.0.1.5");
         assertThatThrownBy(() -> Kubelet.addressOf("x/a", "{}")).hasMessageContaining("no ips[0].address");

@@ -62,6 +62,24 @@ public record PolicyInputs(List<Namespace> namespaces, List<Pod> pods, List<Poli
         return new Decoded(new PolicyInputs(List.copyOf(ns.values()), List.copyOf(pods.values()), List.copyOf(policies.values())), errors);
     }
 
+    /**
+     * These inputs plus pods that have no Pod object (standalone containers on a node, e.g. podman
+     * on Sluice's CNI plugin), each in its namespace (made implicitly when none is declared). A pod
+     * whose {@code namespace/name} a Pod object already has is left out: the Pod object keeps the
+     * name, whatever the order.
+     */
+    public PolicyInputs withPods(List<Pod> extra) {
+        if (extra.isEmpty()) return this;
+        Map<String, Namespace> ns = new TreeMap<>();
+        namespaces.forEach(n -> ns.put(n.name(), n));
+        Map<String, Pod> all = new TreeMap<>();
+        pods.forEach(p -> all.put(p.key(), p));
+        for (Pod p : extra) {
+            if (all.putIfAbsent(p.key(), p) == null) ns.putIfAbsent(p.namespace(), new Namespace(p.namespace(), Map.of()));
+        }
+        return new PolicyInputs(List.copyOf(ns.values()), List.copyOf(all.values()), policies);
+    }
+
     /** Decodes and throws the first error, for callers that want all-or-nothing. */
     public static PolicyInputs decodeStrict(List<KubeObject> objects) {
         Decoded d = decode(objects);

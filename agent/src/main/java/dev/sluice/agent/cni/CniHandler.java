@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -45,17 +46,73 @@ public final class CniHandler {
     /** What the plugin prints and its exit code. */
     public record Reply(int exitCode, String stdout) {}
 
-    private final EndpointManager endpoints;
+    /** The namespace of a standalone container when the configuration names none. */
+    public static final String DEFAULT_POD_NAMESPACE = "default";
+
+    /** The node's attachments, as the handler needs them (EndpointManager; a fake in tests). */
+    public interface Attachments {
+        Endpoint add(String containerId, String ifname, String netns, String pod, boolean standalone, int mtu) throws Exception;
+
+        void delete(String containerId, String ifname) throws Exception;
+
+        List<String> check(String containerId, String ifname);
+
+        List<Endpoint> list();
+    }
+
+    /**
+     * Who an ADD attaches: a Kubernetes pod ({@code K8S_POD_NAMESPACE} passed) or a standalone
+     * container (none passed: podman, nerdctl, cnitool), whose namespace comes from the
+     * configuration's {@code podNamespace}, else {@value #DEFAULT_POD_NAMESPACE}.
+     */
+    public record PodName(String namespace, String name, boolean standalone) {
+        public String key() { return namespace + "/" + name; }
+    }
+
+    private final Attachments endpoints;
     private final Supplier<Integer> podMtu;
     private final Supplier<String> notReady;
+    private final Predicate<String> clusterHasPod;
+    private final Runnable standaloneChanged;
 
     /**
      * @param notReady why the node cannot take ADDs now (STATUS), or null when it can
      */
     public CniHandler(EndpointManager endpoints, Supplier<Integer> podMtu, Supplier<String> notReady) {
+        this(of(endpoints), podMtu, notReady, key -> false, () -> { });
+    }
+
+    /**
+     * @param notReady why the node cannot take ADDs now (STATUS), or null when it can
+     * @param clusterHasPod whether the cluster state holds a Pod object {@code namespace/name}: a
+     *     standalone container may not take that name
+     * @param standaloneChanged called after a standalone container was added or deleted (not while
+     *     any lock of the endpoints is held), so that the agent computes policy with it or without it
+     *     before the runtime gets the answer
+     */
+    public CniHandler(Attachments endpoints, Supplier<Integer> podMtu, Supplier<String> notReady, Predicate<String> clusterHasPod,
+                      Runnable standaloneChanged) {
         this.endpoints = endpoints;
         this.podMtu = podMtu;
         this.notReady = notReady;
+        this.clusterHasPod = clusterHasPod;
+        this.standaloneChanged = standaloneChanged;
+    }
+
+    /** The endpoint manager as the handler's attachments. */
+    public static Attachments of(EndpointManager m) {
+        return new Attachments() {
+            @Override public Endpoint add(String containerId, String ifname, String netns, String pod, boolean standalone, int mtu)
+                    throws Exception {
+                return m.add(containerId, ifname, netns, pod, standalone, mtu);
+            }
+
+            @Override public void delete(String containerId, String ifname) throws Exception { m.delete(containerId, ifname); }
+
+            @Override public List<String> check(String containerId, String ifname) { return m.check(containerId, ifname); }
+
+            @Override public List<Endpoint> list() { return m.list(); }
+        };
     }
 
     /**
@@ -98,19 +155,61 @@ public final class CniHandler {
         String cid = require(p, "containerID");
         String netns = require(p, "netns");
         String ifname = require(p, "ifname");
-        Map<String, String> args = args(string(p, "args"));
-        String ns = args.getOrDefault("K8S_POD_NAMESPACE", "");
-        String name = args.getOrDefault("K8S_POD_NAME", "");
-        if (ns.isEmpty() || name.isEmpty())
-            return error(version, 4, "CNI_ARGS lacks K8S_POD_NAMESPACE or K8S_POD_NAME", "expected: K8S_POD_NAMESPACE=<ns>;K8S_POD_NAME=<name>");
-        if (!DNS_LABEL.matcher(ns).matches())
-            throw new BadEnv("CNI_ARGS K8S_POD_NAMESPACE " + quote(ns) + " is not a namespace name", "expected: lower-case letters, digits and '-', at most 63");
-        if (!DNS_SUBDOMAIN.matcher(name).matches())
-            throw new BadEnv("CNI_ARGS K8S_POD_NAME " + quote(name) + " is not a pod name", "expected: lower-case letters, digits, '-' and '.', at most 253");
+        PodName pod;
+        try {
+            pod = podName(args(string(p, "args")), p.path("config"));
+        } catch (BadConfig e) {
+            return error(version, 7, e.getMessage(), e.details);
+        }
         String reason = notReady.get();
         if (reason != null) return error(version, 11, "node not ready: " + reason, "");
-        Endpoint e = endpoints.add(cid, ifname, netns, ns + "/" + name, podMtu.get());
+        if (pod.standalone() && clusterHasPod.test(pod.key()))
+            throw new BadEnv("CNI_ARGS K8S_POD_NAME " + quote(pod.name()) + ": a Kubernetes Pod " + pod.key() + " exists",
+                    "expected: a container name that no pod in namespace " + pod.namespace() + " has");
+        Endpoint e;
+        try {
+            e = endpoints.add(cid, ifname, netns, pod.key(), pod.standalone(), podMtu.get());
+        } catch (EndpointManager.NameTakenException ex) {
+            throw new BadEnv("CNI_ARGS K8S_POD_NAME " + quote(pod.name()) + ": " + ex.getMessage(), "");
+        }
+        if (e.standalone()) standaloneChanged.run();
         return new Reply(0, JSON.writeValueAsString(result(e, version)));
+    }
+
+    /**
+     * Who an ADD attaches, from CNI_ARGS and the configuration. {@code K8S_POD_NAMESPACE} set: a
+     * Kubernetes pod, as before. Unset: a standalone container in the configuration's
+     * {@code podNamespace} (default {@value #DEFAULT_POD_NAMESPACE}). {@code K8S_POD_NAME} is needed
+     * either way (podman passes the container name) and must be a pod name: nothing is rewritten, so
+     * two containers never end up with one name. A {@code podNamespace} that is present is checked
+     * even when a Kubernetes runtime ignores it.
+     *
+     * @throws BadEnv (code 4) for CNI_ARGS, BadConfig (code 7) for the configuration
+     */
+    static PodName podName(Map<String, String> args, JsonNode config) {
+        String configured = DEFAULT_POD_NAMESPACE;
+        JsonNode pn = config.path("podNamespace");
+        if (!pn.isMissingNode()) {
+            if (!pn.isString() || !DNS_LABEL.matcher(pn.asString()).matches())
+                throw new BadConfig("invalid network configuration: podNamespace " + (pn.isString() ? quote(pn.asString()) : pn.toString())
+                        + " is not a namespace name", "expected: a string of lower-case letters, digits and '-', at most 63, the "
+                        + "namespace of containers whose runtime passes no K8S_POD_NAMESPACE (default \"" + DEFAULT_POD_NAMESPACE + "\")");
+            configured = pn.asString();
+        }
+        String ns = args.getOrDefault("K8S_POD_NAMESPACE", "");
+        String name = args.getOrDefault("K8S_POD_NAME", "");
+        boolean standalone = ns.isEmpty();
+        if (name.isEmpty())
+            throw new BadEnv("CNI_ARGS lacks K8S_POD_NAME", standalone
+                    ? "expected: K8S_POD_NAME=<name> (podman passes the container name); the namespace is the configuration's podNamespace"
+                    : "expected: K8S_POD_NAMESPACE=<ns>;K8S_POD_NAME=<name>");
+        if (standalone) ns = configured;
+        else if (!DNS_LABEL.matcher(ns).matches())
+            throw new BadEnv("CNI_ARGS K8S_POD_NAMESPACE " + quote(ns) + " is not a namespace name", "expected: lower-case letters, digits and '-', at most 63");
+        if (!DNS_SUBDOMAIN.matcher(name).matches())
+            throw new BadEnv("CNI_ARGS K8S_POD_NAME " + quote(name) + " is not a pod name", "expected: lower-case letters, digits, '-' and '.', at most 253"
+                    + (standalone ? " (podman: a --name such as web-1; generated names like nifty_turing have '_')" : ""));
+        return new PodName(ns, name, standalone);
     }
 
     static Map<String, Object> result(Endpoint e, String version) {
@@ -137,7 +236,9 @@ public final class CniHandler {
     private Reply del(JsonNode p, String version) throws Exception {
         String cid = require(p, "containerID");
         String ifname = require(p, "ifname");
+        boolean standalone = endpoints.list().stream().anyMatch(e -> e.containerId().equals(cid) && e.ifname().equals(ifname) && e.standalone());
         endpoints.delete(cid, ifname);
+        if (standalone) standaloneChanged.run();
         return new Reply(0, "");
     }
 
@@ -167,13 +268,16 @@ public final class CniHandler {
             valid.add(a.path("containerID").asString() + "/" + a.path("ifname").asString());
         }
         List<String> removed = new ArrayList<>();
+        boolean removedStandalone = false;
         for (Endpoint e : endpoints.list()) {
             if (!valid.contains(e.containerId() + "/" + e.ifname())) {
                 endpoints.delete(e.containerId(), e.ifname());
                 removed.add(e.pod());
+                removedStandalone |= e.standalone();
             }
         }
         if (!removed.isEmpty()) log.info("CNI GC removed {}", removed);
+        if (removedStandalone) standaloneChanged.run();
         return new Reply(0, "");
     }
 
@@ -229,6 +333,16 @@ public final class CniHandler {
         e.put("msg", msg);
         if (!details.isEmpty()) e.put("details", details);
         return new Reply(1, JSON.writeValueAsString(e));
+    }
+
+    /** A field of the network configuration is malformed: code 7. */
+    static final class BadConfig extends RuntimeException {
+        final String details;
+
+        BadConfig(String msg, String details) {
+            super(msg);
+            this.details = details;
+        }
     }
 
     /** A required CNI variable was not passed or is malformed: code 4. */

@@ -86,6 +86,22 @@ public final class EndpointManager {
 
     public Optional<Endpoint> get(String containerId, String ifname) { return Optional.ofNullable(byAttachment.get(attachment(containerId, ifname))); }
 
+    /** An endpoint's file: not the temporary file of a write that a crash interrupted (".lxc....json"). */
+    private static boolean isRecord(Path f) {
+        String name = f.getFileName().toString();
+        return name.endsWith(".json") && !name.startsWith(".");
+    }
+
+    /** The endpoints an earlier run persisted, as read, without adopting them (see {@link #restore}). */
+    public List<Endpoint> persisted() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            List<Endpoint> out = new ArrayList<>();
+            for (Path p : s.filter(EndpointManager::isRecord).sorted().toList())
+                out.add(JSON.readValue(Files.readString(p), Endpoint.class));
+            return out;
+        }
+    }
+
     /** Re-adopts persisted endpoints after a restart: programs re-attached, map entries rewritten. */
     public void restore() throws IOException {
         Map<String, Integer> links = new HashMap<>();   // one dump, however many endpoints there are
@@ -93,7 +109,7 @@ public final class EndpointManager {
             host.links().forEach(l -> links.put(l.name(), l.index()));
         }
         try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.filter(f -> f.toString().endsWith(".json")).toList()) {
+            for (Path p : s.filter(EndpointManager::isRecord).toList()) {
                 Endpoint e = JSON.readValue(Files.readString(p), Endpoint.class);
                 int ifindex = links.getOrDefault(e.hostIfname(), 0);
                 if (ifindex <= 0) {
@@ -102,7 +118,7 @@ public final class EndpointManager {
                     continue;
                 }
                 Endpoint cur = ifindex == e.hostIfindex() ? e : new Endpoint(e.id(), e.containerId(), e.ifname(), e.pod(), e.netns(), e.ip(),
-                        e.hostIfname(), ifindex, e.hostMac(), e.podMac(), e.mtu());
+                        e.hostIfname(), ifindex, e.hostMac(), e.podMac(), e.mtu(), e.standalone());
                 byAttachment.put(attachment(e.containerId(), e.ifname()), cur);
                 datapath.attachEndpoint(cur.hostIfname(), cur.hostIfindex());
                 writeMap(cur);
@@ -110,10 +126,25 @@ public final class EndpointManager {
         }
     }
 
-    /** CNI ADD. Returns the existing endpoint when this attachment is already set up. */
-    public synchronized Endpoint add(String containerId, String ifname, String netns, String pod, int mtu) throws IOException {
+    /** CNI ADD of a Kubernetes pod. Returns the existing endpoint when this attachment is already set up. */
+    public Endpoint add(String containerId, String ifname, String netns, String pod, int mtu) throws IOException {
+        return add(containerId, ifname, netns, pod, false, mtu);
+    }
+
+    /**
+     * CNI ADD. Returns the existing endpoint when this attachment is already set up. A standalone
+     * container (no Kubernetes Pod) must not take a {@code namespace/name} another attachment of
+     * this node holds: two endpoints under one name could not be told apart by policy.
+     */
+    public synchronized Endpoint add(String containerId, String ifname, String netns, String pod, boolean standalone, int mtu)
+            throws IOException {
         Endpoint existing = byAttachment.get(attachment(containerId, ifname));
         if (existing != null) return existing;
+        if (standalone)
+            for (Endpoint other : byAttachment.values())
+                if (other.pod().equals(pod))
+                    throw new NameTakenException("pod name " + pod + " is taken by container " + other.containerId() + " on this node"
+                            + " (expected: a container name not used by another container or pod in that namespace)");
         String hostIf = hostIfname(containerId, ifname);
         String hostMac = mac(0x0e, containerId, ifname), podMac = mac(0x0a, containerId, ifname);
         // rtnetlink requests, no process: the socket works in this thread's namespace (the node's)
@@ -131,7 +162,8 @@ public final class EndpointManager {
                 if (ifindex <= 0) throw new IllegalStateException("link " + hostIf + ": missing right after creation");
                 host.replaceRoute(Rtnetlink.Route.onLink(new Cidr(ip, 32), ifindex, Rtnetlink.PROTO_BOOT, 0));
                 Netns.run(Path.of(netns), () -> configurePod(ifname, ip, hostMac, mtu));
-                Endpoint e = new Endpoint(freeId(), containerId, ifname, pod, netns, Ip.format(ip), hostIf, ifindex, hostMac, podMac, mtu);
+                Endpoint e = new Endpoint(freeId(), containerId, ifname, pod, netns, Ip.format(ip), hostIf, ifindex, hostMac, podMac, mtu,
+                        standalone);
                 made = e;
                 datapath.attachEndpoint(hostIf, ifindex);
                 writeMap(e);
@@ -155,6 +187,11 @@ public final class EndpointManager {
                 throw ex;
             }
         }
+    }
+
+    /** A standalone container asked for a name that another attachment of the node holds. */
+    public static final class NameTakenException extends IllegalArgumentException {
+        public NameTakenException(String message) { super(message); }
     }
 
     /**

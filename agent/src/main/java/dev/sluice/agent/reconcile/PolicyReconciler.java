@@ -46,6 +46,7 @@ public final class PolicyReconciler {
     private static final Logger log = LoggerFactory.getLogger(PolicyReconciler.class);
 
     private static final PolicyMaps.EndpointMaps NONE = new PolicyMaps.EndpointMaps(0, Map.of(), Map.of());
+    private static final PolicyMaps.EndpointMaps PENDING = new PolicyMaps.EndpointMaps(PolicyMaps.F_PENDING, Map.of(), Map.of());
     private static final PolicyMaps.EndpointMaps OVERFLOW = new PolicyMaps.EndpointMaps(PolicyMaps.F_OVERFLOW, Map.of(), Map.of());
     /** What an LPM trie answers to a new key when it holds max_entries. */
     private static final int ENOSPC = 28;
@@ -59,6 +60,8 @@ public final class PolicyReconciler {
     private final Map<Integer, PolicyMaps.EndpointMaps> programmed = new ConcurrentHashMap<>();
     private final Map<Integer, List<String>> ruleOrigins = new ConcurrentHashMap<>();
     private final Map<Integer, String> problems = new ConcurrentHashMap<>();
+    /** Names of standalone containers that a Pod object has too (guarded by this). */
+    private Set<String> takenNames = Set.of();
 
     public PolicyReconciler(NodeDatapath datapath, int maxEntries) {
         this(MapView.of(datapath.policy()), MapView.of(datapath.policyCidr()), maxEntries);
@@ -93,17 +96,35 @@ public final class PolicyReconciler {
      * only the difference to what the engine holds, as {@link PolicyEngine#apply} changes, so the
      * work follows the change, not the cluster (a pod's labels recompute what selects it).
      */
-    public synchronized Update update(List<KubeObject> objects, Values values) {
+    public synchronized Update update(List<KubeObject> objects, Values values) { return update(objects, values, List.of()); }
+
+    /**
+     * As {@link #update(List, Values)}, with this node's standalone containers (no Pod object) as
+     * pods without labels. One whose name a Pod object has is not among them: its endpoint drops
+     * everything (see {@link #program}) until one of the two is renamed or gone.
+     */
+    public synchronized Update update(List<KubeObject> objects, Values values, List<Pod> standalone) {
         PolicyInputs.Decoded d = PolicyInputs.decode(objects);
         List<String> errs = new ArrayList<>();
         d.errors().forEach(x -> errs.add(x.getMessage()));
+        Set<String> cluster = new HashSet<>();
+        d.inputs().pods().forEach(p -> cluster.add(p.key()));
+        Set<String> taken = new HashSet<>();
+        for (Pod p : standalone) if (cluster.contains(p.key())) taken.add(p.key());
+        Set<String> newlyTaken = new HashSet<>(taken);
+        newlyTaken.removeAll(takenNames);
+        Set<String> freed = new HashSet<>(takenNames);
+        freed.removeAll(taken);
+        takenNames = Set.copyOf(taken);
+        PolicyInputs want = d.inputs().withPods(standalone);
         if (engine == null) {
             engine = new PolicyEngine(EngineConfig.from(values));
-            engine.load(d.inputs());
+            engine.load(want);
             return new Update(errs, Set.of(), true);
         }
-        Set<String> touched = new HashSet<>();
-        for (Change c : changes(engine.inputs(), d.inputs())) {
+        Set<String> touched = new HashSet<>(newlyTaken);
+        touched.addAll(freed);
+        for (Change c : changes(engine.inputs(), want)) {
             touched.addAll(engine.apply(c).keySet());
             if (c instanceof Change.PodUpsert(var p)) touched.add(p.key());
             if (c instanceof Change.PodDelete(var key)) touched.add(key);
@@ -154,6 +175,16 @@ public final class PolicyReconciler {
         PolicyEngine e = engine;
         EndpointPolicy p = e == null ? null : e.endpoint(ep.pod());
         PolicyMaps.EndpointMaps old = programmed.get(ep.id());
+        if (ep.standalone() && takenNames.contains(ep.pod())) {
+            // the policy computed under this name is the Pod object's, not the container's: none applies
+            problems.put(ep.id(), ep.pod() + ": standalone container " + ep.containerId() + " has the name of a Pod object; it drops all "
+                    + "traffic (expected: a container name that no pod in its namespace has)");
+            Map<PolicyMaps.Key, PolicyMaps.Value> entries = new HashMap<>(old == null ? Map.of() : old.entries());
+            Map<PolicyMaps.CidrKey, Integer> addresses = new HashMap<>(old == null ? Map.of() : old.cidrs());
+            write(ep.id(), entries, addresses, PENDING);
+            programmed.put(ep.id(), PENDING);
+            return PENDING.flags();
+        }
         if (p == null) {
             if (old != null) return old.flags();   // gone from the cluster state: keep the last policy until CNI DEL
             programmed.put(ep.id(), new PolicyMaps.EndpointMaps(PolicyMaps.F_PENDING, Map.of(), Map.of()));

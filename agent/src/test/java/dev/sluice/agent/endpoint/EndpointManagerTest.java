@@ -54,7 +54,7 @@ class EndpointManagerTest {
         int pod = Ip.parse("10.0.0.5"), other = Ip.parse("10.0.0.6"), remote = Ip.parse("10.0.1.9");
         // persisted by an earlier run; its veth is gone (the pod was deleted while no agent ran), so restore removes it
         Endpoint e = new Endpoint(7, "c-a", "eth0", "x/a", "/dev/null", "10.0.0.5", EndpointManager.hostIfname("c-a", "eth0"), 4242,
-                "0e:00:00:00:00:01", "0a:00:00:00:00:01", 1450);
+                "0e:00:00:00:00:01", "0a:00:00:00:00:01", 1450, false);
         Files.writeString(state.resolve(e.hostIfname() + ".json"), JsonMapper.builder().build().writeValueAsString(e));
         dp.endpoints().put(new EndpointKey(pod), new EndpointInfo(e.hostIfindex(), 300, e.id(), 0, e.podMac(), e.hostMac()));
         var lb = dp.lb();

@@ -75,8 +75,8 @@ class PolicyReconcilerTest {
 
     Path pins;
     NodeDatapath dp;
-    final Endpoint a = new Endpoint(7, "c-a", "eth0", "x/a", "/dev/null", "10.0.0.5", "lxca", 100, "0e:00:00:00:00:01", "0a:00:00:00:00:01", 1450);
-    final Endpoint b = new Endpoint(8, "c-b", "eth0", "x/b", "/dev/null", "10.0.0.6", "lxcb", 101, "0e:00:00:00:00:02", "0a:00:00:00:00:02", 1450);
+    final Endpoint a = new Endpoint(7, "c-a", "eth0", "x/a", "/dev/null", "10.0.0.5", "lxca", 100, "0e:00:00:00:00:01", "0a:00:00:00:00:01", 1450, false);
+    final Endpoint b = new Endpoint(8, "c-b", "eth0", "x/b", "/dev/null", "10.0.0.6", "lxcb", 101, "0e:00:00:00:00:02", "0a:00:00:00:00:02", 1450, false);
 
     @BeforeEach
     void load() {

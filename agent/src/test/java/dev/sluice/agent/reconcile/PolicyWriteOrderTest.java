@@ -42,7 +42,7 @@ class PolicyWriteOrderTest {
     final FakeMap<PolicyEntryKey, PolicyEntryValue> policy = new FakeMap<>("sl_policy", 1000, log);
     final FakeMap<PolicyCidrKey, Integer> cidrs = new FakeMap<>("sl_policy_cidr", 1000, log);
     final PolicyReconciler r = new PolicyReconciler(policy, cidrs, 16384);
-    final Endpoint a = new Endpoint(7, "c-a", "eth0", "x/a", "/dev/null", "10.0.0.5", "lxca", 100, "0e:00:00:00:00:01", "0a:00:00:00:00:01", 1450);
+    final Endpoint a = new Endpoint(7, "c-a", "eth0", "x/a", "/dev/null", "10.0.0.5", "lxca", 100, "0e:00:00:00:00:01", "0a:00:00:00:00:01", 1450, false);
 
     List<String> program(String... docs) {
         r.update(PolicyReconcilerTest.objects(docs), Values.defaults());
