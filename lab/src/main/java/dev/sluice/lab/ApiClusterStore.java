@@ -27,6 +27,7 @@ import tools.jackson.databind.node.ObjectNode;
 public final class ApiClusterStore implements ClusterStore, AutoCloseable {
     /** Connections a large apply writes over at once. */
     static final int PARALLEL = 8;
+    static final long NAMESPACE_TIMEOUT_MS = 30_000;
     private final ApiClient client;
     private final Path kubeconfig;
     private final Map<String, Long> written = new ConcurrentHashMap<>();
@@ -93,6 +94,23 @@ public final class ApiClusterStore implements ClusterStore, AutoCloseable {
         var r = client.call("DELETE", path(t, namespace, name), null, null);
         if (r.code() == 404) return;
         record(kind, check(r, t, name));
+        if (kind.equals(Kinds.NAMESPACE)) awaitGone(t, name);
+    }
+
+    /** As {@code kubectl delete} waits: a namespace is Terminating until it and its contents are gone. */
+    private void awaitGone(ApiTypes.Type t, String name) {
+        long deadline = System.currentTimeMillis() + NAMESPACE_TIMEOUT_MS;
+        while (client.call("GET", path(t, "", name), null, null).code() != 404) {
+            if (System.currentTimeMillis() > deadline)
+                throw new IllegalStateException("namespace " + name + " still Terminating after " + NAMESPACE_TIMEOUT_MS / 1000 + " s");
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted");
+            }
+        }
+        // what the agents wait for stays the Terminating write: the lab deleted the contents itself before
     }
 
     @Override public Barrier commit() { return new Barrier(0, new TreeMap<>(written)); }

@@ -134,7 +134,7 @@ public final class ApiStore {
             ObjectNode meta = o.withObject("metadata");
             meta.put("name", name);
             if (t.namespaced()) meta.put("namespace", ns);
-            for (String keep : List.of("uid", "creationTimestamp", "generation"))
+            for (String keep : List.of("uid", "creationTimestamp", "generation", "deletionTimestamp"))
                 if (old.path("metadata").has(keep)) meta.set(keep, old.path("metadata").get(keep).deepCopy());
             if (t.status()) {
                 if (old.has("status")) o.set("status", old.get("status").deepCopy());

@@ -83,6 +83,8 @@ class ApiStoreTest {
         var t = store.delete(NS, "", "a");
         assertThat(t.path("status").path("phase").asString()).isEqualTo("Terminating");
         assertThat(code(() -> store.create(POD, "a", obj("{\"metadata\":{\"name\":\"q\"}}")))).isEqualTo(403);
+        var relabeled = store.update(NS, "", "a", obj("{\"metadata\":{\"name\":\"a\",\"labels\":{\"x\":\"y\"}}}"), false);
+        assertThat(relabeled.path("metadata").has("deletionTimestamp")).as("an update does not undo a deletion").isTrue();
         assertThat(store.list(POD, "a", o -> true)).hasSize(1);
         long deadline = System.currentTimeMillis() + 5000;
         while (store.get(NS, "", "a").isPresent() && System.currentTimeMillis() < deadline) Thread.sleep(10);
