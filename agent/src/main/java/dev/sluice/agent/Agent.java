@@ -191,8 +191,8 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    /** Programs one snapshot: decode what decodes, reconcile, then report the generation. */
-    private synchronized void apply(Snapshot s) {
+    /** Programs one snapshot: decode what decodes, reconcile, then report the generation. (Package-private for AgentBench.) */
+    synchronized void apply(Snapshot s) {
         List<String> errs = new ArrayList<>(s.errors());
         List<ClusterNode> nodes = nodes(s, errs);
         List<Pod> pods = new ArrayList<>();
@@ -223,6 +223,9 @@ public final class Agent implements AutoCloseable {
         log.info("generation {} programmed: {} ipcache changes, {} route changes, {} service map changes", s.generation(), ipc.changes(), routes,
                 lbr.changes());
     }
+
+    /** The service maps (AgentBench counts what reached the kernel). */
+    dev.sluice.datapath.maps.LbMaps lbMaps() { return datapath.lb(); }
 
     private static List<ClusterNode> nodes(Snapshot s) { return nodes(s, new ArrayList<>()); }
 
