@@ -75,11 +75,17 @@ mkns() { # name
 
 agent_bench() { # suffix mode args...
     local ns=$PFX-$1; shift
+    mkdir -p "$OUT"
     mkns "$ns"
     mkdir -p "$WORK/$ns"
     # shellcheck disable=SC2086
+    # the agent logs as it does on a node (cli's logback.xml, INFO); the log goes to $OUT/agent-bench-<mode>.log
     nsenter --net="/var/run/netns/$ns" -- "$JH/bin/java" $JOPTS --enable-native-access=ALL-UNNAMED -Dsluice.home="$ROOT" \
-        -cp "$CP" dev.sluice.agent.AgentBench "$WORK/$ns" "/sys/fs/bpf/$ns" "$@" 2> >(grep -v '^WARNING' >&2)
+        -Dlogback.configurationFile="$ROOT/cli/src/main/resources/logback.xml" \
+        -cp "$CP" dev.sluice.agent.AgentBench "$WORK/$ns" "/sys/fs/bpf/$ns" "$@" > "$OUT/agent-bench-$1.log" 2>&1 \
+        || { tail -30 "$OUT/agent-bench-$1.log" >&2; exit 1; }
+    grep '^agent-bench:' "$OUT/agent-bench-$1.log" >&2 || true
+    cat "$WORK/$ns/result.json"
     ip netns del "$ns"
     rm -rf "/sys/fs/bpf/$ns"
 }

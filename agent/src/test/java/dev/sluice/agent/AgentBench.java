@@ -26,7 +26,7 @@ import java.util.Optional;
  * <p>Modes: {@code services SERVICES BACKENDS SAMPLES} (10,000 Services x 10 backends from nothing,
  * then one Service change and one endpoint change, SAMPLES each, and the process RSS idle and with
  * everything held); {@code policy PODS POLICIES SAMPLES} (one pod label change with that many pods
- * and NetworkPolicies). Prints one JSON object on stdout; progress on stderr.
+ * and NetworkPolicies). Writes DIR/result.json; progress on stderr.
  */
 public final class AgentBench {
     private final Path dir;
@@ -55,7 +55,7 @@ public final class AgentBench {
         } finally {
             if (b.agent != null) b.agent.close();
         }
-        System.out.println(tools.jackson.databind.json.JsonMapper.builder().build().writeValueAsString(b.out));
+        Files.writeString(b.dir.resolve("result.json"), tools.jackson.databind.json.JsonMapper.builder().build().writeValueAsString(b.out));
         System.exit(0);
     }
 
@@ -77,11 +77,18 @@ public final class AgentBench {
 
     /** The store's snapshot, handed to the agent; returns the nanoseconds until every map is written. */
     private long applyStore() {
+        long c0 = CPU.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
         var c = store.snapshot();
         agent.apply(new Snapshot(c.generation(), c.objects(), List.of()));
-        return System.nanoTime() - t0;
+        long t = System.nanoTime() - t0;
+        lastCpu = CPU.getCurrentThreadCpuTime() - c0;
+        return t;
     }
+
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+    /** CPU time of the applying thread in the last {@link #applyStore} (wall time minus waiting for a CPU on a shared host; GC pauses are not in it). */
+    private long lastCpu;
 
     private static String pod(String name, String labels, String ip) {
         return "{apiVersion: v1, kind: Pod, metadata: {name: " + name + ", namespace: bench, labels: {" + labels + "}},"
@@ -169,23 +176,32 @@ public final class AgentBench {
         out.put("frontendsInKernel", fe);
 
         // warm-up, not recorded: the first changes run the JIT's compiler on the incremental paths
-        long[] svc = new long[samples], ep = new long[samples];
+        long[] svc = new long[samples], ep = new long[samples], svcCpu = new long[samples], epCpu = new long[samples];
         for (int i = 0; i < 2 * samples; i++) {
-            int k = (i * 7919) % n;
+            int k = ((i / 2) * 7919) % n; // a Service's port changes (even i), then back (odd i)
             store.put(objs(service("s" + k, "app: g" + (k % groups), k, i % 2 == 0 ? 81 : 80)).get(0));
             long t = applyStore();
-            if (i >= samples) svc[i - samples] = t;
+            if (i >= samples) {
+                svc[i - samples] = t;
+                svcCpu[i - samples] = lastCpu;
+            }
         }
         for (int i = 0; i < 2 * samples; i++) {
-            int b = i % backends;
+            int b = (i / 2) % backends;
             // the pod loses (even i) or regains (odd i) its address: one endpoint of one Service goes or comes
             store.put(objs(pod("solo-" + b, "app: solo", i % 2 == 0 ? null : podIp(groups * backends + b))).get(0));
             long t = applyStore();
-            if (i >= samples) ep[i - samples] = t;
+            if (i >= samples) {
+                ep[i - samples] = t;
+                epCpu[i - samples] = lastCpu;
+            }
         }
         out.put("oneServiceChange", stats(svc));
         out.put("oneEndpointChange", stats(ep));
-        log("one Service change " + out.get("oneServiceChange") + "; one endpoint change " + out.get("oneEndpointChange"));
+        out.put("oneServiceChangeCpu", stats(svcCpu));
+        out.put("oneEndpointChangeCpu", stats(epCpu));
+        log("one Service change " + out.get("oneServiceChange") + " (thread CPU " + out.get("oneServiceChangeCpu") + "); one endpoint change "
+                + out.get("oneEndpointChange") + " (thread CPU " + out.get("oneEndpointChangeCpu") + ")");
         out.put("rss", settledRss("agent with " + (n + 1) + " Services, " + pods + " pods"));
     }
 

@@ -54,10 +54,15 @@ public final class ServiceModel {
     private final TreeMap<String, ServiceLb> results = new TreeMap<>();
     private Map<String, Allocator.Alloc> allocs = Map.of();
     private final Set<String> dirty = new HashSet<>();
+    /** Services whose change moves no other Service's claims (see Allocator.onlyOwnShare): only their own share is redone. */
+    private final Set<String> allocOwn = new HashSet<>();
     private boolean allDirty = true;
     /** Allocations depend on Services (not on their selectors) and pools only, never on pods. */
     private boolean allocDirty = true;
     private boolean first = true;
+    /** The last state returned: returned again while nothing changed. */
+    private LbState last;
+    private Set<String> lastChanged = Set.of();
 
     public ServiceModel(Values values) { this(values, new BackendIds()); }
 
@@ -86,7 +91,8 @@ public final class ServiceModel {
         if (old != null) unindex(old);
         index(s);
         dirty.add(s.key());
-        if (old == null || !Allocator.inputs(old).equals(Allocator.inputs(s))) allocDirty = true;
+        if (old != null && Allocator.onlyOwnShare(old, s)) allocOwn.add(s.key());
+        else if (old == null || !Allocator.inputs(old).equals(Allocator.inputs(s))) allocDirty = true;
     }
 
     public void removeService(String key) {
@@ -94,6 +100,7 @@ public final class ServiceModel {
         if (old == null) return;
         unindex(old);
         dirty.add(key);
+        allocOwn.remove(key);
         allocDirty = true;
     }
 
@@ -133,16 +140,34 @@ public final class ServiceModel {
         }
     }
 
+    /**
+     * The Services (namespace/name) the last {@link #state()} recomputed, added or removed: every
+     * other Service's {@link ServiceLb} is the same object as in the state before, so a consumer can
+     * look at these alone instead of comparing all Services.
+     */
+    public Set<String> lastChanged() { return lastChanged; }
+
     /** Backend ids in use, sorted by key. */
     public Map<BackendKey, Integer> backendIds() { return ids.snapshot(); }
 
     public LbState state() {
+        if (last != null && !allocDirty && !allDirty && dirty.isEmpty() && allocOwn.isEmpty()) {
+            lastChanged = Set.of();
+            return last;
+        }
         Map<String, Allocator.Alloc> next = allocs;
         Set<String> todo = new TreeSet<>();
         if (allocDirty) {
             next = Allocator.allocate(List.copyOf(services.values()), pools, values);
             for (String k : services.keySet()) if (!Objects.equals(next.get(k), allocs.get(k))) todo.add(k);
+        } else if (!allocOwn.isEmpty()) {
+            next = new HashMap<>(allocs);
+            for (String k : allocOwn) {
+                Service s = services.get(k);
+                if (s != null) next.put(k, Allocator.ownShare(s, allocs.get(k)));
+            }
         }
+        allocOwn.clear();
         if (allDirty) todo.addAll(services.keySet());
         todo.addAll(dirty); // removed Services are in dirty too
 
@@ -179,14 +204,16 @@ public final class ServiceModel {
             results.put(k, build(s, next.get(k), drafts.get(k), conds.get(k), results.get(k), tables));
         }
         allocs = next;
+        lastChanged = Collections.unmodifiableSet(todo);
         dirty.clear();
         allDirty = false;
         allocDirty = false;
         List<String> warnings = new ArrayList<>();
         if (ids.size() > values.lbMapMax())
             warnings.add("bpf.lbMapMax: " + values.lbMapMax() + " (expected: at least the " + ids.size() + " backends in use)");
-        return new LbState(values.lbAlgorithm(), values.serviceNoBackendResponse(), maglev ? values.maglevTableSize() : 0,
+        last = new LbState(values.lbAlgorithm(), values.serviceNoBackendResponse(), maglev ? values.maglevTableSize() : 0,
                 nodes.stream().map(ClusterNode::name).toList(), Collections.unmodifiableSortedMap(new TreeMap<>(results)), List.copyOf(warnings));
+        return last;
     }
 
     // ---- endpoints and frontends of one Service ----

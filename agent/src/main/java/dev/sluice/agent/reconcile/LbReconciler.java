@@ -11,16 +11,19 @@ import dev.sluice.datapath.maps.LbSlotKey;
 import dev.sluice.lb.Backend;
 import dev.sluice.lb.Frontend;
 import dev.sluice.lb.LbState;
+import dev.sluice.lb.ServiceLb;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -50,6 +53,21 @@ public final class LbReconciler {
     private final TreeSet<Integer> freeIds = new TreeSet<>();
     private int nextId = 1;
     private Map<String, List<String>> errors = Map.of();
+    /** Per Service, what could not be programmed; kept across reconciles for the Services that did not change. */
+    private final Map<String, List<String>> errs = new TreeMap<>();
+    /** The state last reconciled: the next one is compared with it Service by Service, by identity. */
+    private LbState last;
+    private boolean lastReject;
+    /** This node's frontends in {@link #last}, by key (more than one only when Services conflict). */
+    private final Map<LbServiceKey, List<Claim>> claims = new HashMap<>();
+    /** Keys whose write failed: tried again at the next reconcile. */
+    private final Set<LbServiceKey> retry = new HashSet<>();
+    /** Backend id -> how many slots of programmed frontends hold it. */
+    private final Map<Integer, Integer> refs = new HashMap<>();
+    /** Backend ids whose count went to zero since the last reconcile ended. */
+    private final Set<Integer> unreferenced = new HashSet<>();
+    /** Frontend id -> affinity timeout, for frontends with ClientIP affinity. */
+    private final Map<Integer, Integer> affinity = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** One frontend as written: its service value, slot backend ids, reverse NAT and Maglev table. */
     record Programmed(String service, LbService value, int[] slots, LbReverseNat revNat, int[] maglev) {
@@ -81,11 +99,12 @@ public final class LbReconciler {
             int[] s = new int[v.count()];
             for (int[] kv : byId.getOrDefault(v.id(), List.of())) if (kv[0] >= 1 && kv[0] <= s.length) s[kv[0] - 1] = kv[1];
             // A Maglev table is not read back (it is large): a frontend that has one is rewritten once.
-            have.put(k, new Programmed("", v, s, rn.getOrDefault(v.id(), new LbReverseNat(0, 0)),
+            track(k, new Programmed("", v, s, rn.getOrDefault(v.id(), new LbReverseNat(0, 0)),
                     (v.flags() & LbService.MAGLEV) != 0 ? null : new int[0]));
             used.add(v.id());
         });
         backends.putAll(maps.backends().all());
+        unreferenced.clear();
         nextId = used.stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
         for (int i = 1; i < nextId; i++) if (!used.contains(i)) freeIds.add(i);
     }
@@ -100,16 +119,50 @@ public final class LbReconciler {
         return out;
     }
 
-    public Result reconcile(LbState state) {
-        Map<String, List<String>> errs = new TreeMap<>();
-        boolean reject = state.noBackendResponse().equals("reject");
-        Map<LbServiceKey, Frontend> want = new LinkedHashMap<>();
-        for (Frontend f : state.frontends(node)) want.put(key(f), f);
+    /**
+     * Writes the difference between {@code state} and what the maps hold. Only the Services whose
+     * {@link ServiceLb} is not the very object of the previous state are looked at (the model keeps
+     * unchanged Services identical), so a change costs what it touches, not O(Services); the first
+     * call, and a change of how frontends are written (serviceNoBackendResponse), look at everything.
+     */
+    public Result reconcile(LbState state) { return reconcile(state, null); }
 
-        // 1. backends every wanted frontend needs, before anything references them
+    /**
+     * As {@link #reconcile(LbState)}, told which Services may differ from the previous state
+     * ({@code ServiceModel.lastChanged()}; null: compare all), so not even the comparison is O(Services).
+     */
+    public Result reconcile(LbState state, Set<String> changed) {
+        boolean reject = state.noBackendResponse().equals("reject");
+        Set<LbServiceKey> dirty = new HashSet<>(retry);
+        retry.clear();
+        boolean fullPass = last == null || reject != lastReject;
+        if (fullPass) {
+            claims.clear();
+            errs.clear();
+            for (ServiceLb lb : state.services().values()) claim(lb, dirty);
+            dirty.addAll(have.keySet());
+        } else if (changed == null) {
+            diff(last.services(), state.services(), dirty);
+        } else {
+            for (String k : changed) {
+                ServiceLb before = last.services().get(k), after = state.services().get(k);
+                if (before == after) continue;
+                if (before != null) unclaim(before, dirty);
+                if (after != null) claim(after, dirty);
+            }
+        }
+        last = state;
+        lastReject = reject;
+
+        // 1. backends every written frontend needs, before anything references them
+        Map<LbServiceKey, Frontend> want = new HashMap<>();
         Map<Integer, LbBackend> wantBackends = new HashMap<>();
-        for (Frontend f : want.values())
+        for (LbServiceKey k : dirty) {
+            Frontend f = winner(k);
+            if (f == null) continue;
+            want.put(k, f);
             for (Backend b : f.backends()) wantBackends.put(b.id(), new LbBackend(b.ip(), b.port(), b.protocol().number, 0));
+        }
         int bw = 0;
         for (var e : wantBackends.entrySet()) {
             if (e.getValue().equals(backends.get(e.getKey()))) continue;
@@ -126,49 +179,139 @@ public final class LbReconciler {
             try {
                 int id = old != null ? old.value.id() : allocateId();
                 Programmed p = program(f, id, reject);
-                if (p.sameAs(old)) continue;
+                if (p.sameAs(old)) {
+                    if (!p.service.equals(old.service)) track(e.getKey(), p);
+                    continue;
+                }
                 write(e.getKey(), p, old);
-                have.put(e.getKey(), p);
+                track(e.getKey(), p);
                 fw++;
             } catch (RuntimeException ex) {
+                retry.add(e.getKey());
                 errs.computeIfAbsent(f.service(), x -> new ArrayList<>()).add(f.address() + ": " + ex.getMessage());
             }
         }
 
         // 3. frontends gone: the service entry first, so no lookup reaches the slots being removed
         int fr = 0;
-        for (var it = have.entrySet().iterator(); it.hasNext(); ) {
-            var e = it.next();
-            if (want.containsKey(e.getKey())) continue;
-            Programmed p = e.getValue();
+        for (LbServiceKey k : dirty) {
+            if (want.containsKey(k)) continue;
+            Programmed p = have.get(k);
+            if (p == null) continue;
             try {
-                maps.services().remove(e.getKey());
+                maps.services().remove(k);
                 for (int s = 1; s <= p.slots.length; s++) maps.slots().remove(new LbSlotKey(p.value.id(), s));
                 maps.reverseNat().remove(p.value.id());
                 maps.maglev().delete(u32(p.value.id()));
                 freeIds.add(p.value.id());
-                it.remove();
+                track(k, null);
                 fr++;
             } catch (RuntimeException ex) {
-                errs.computeIfAbsent(p.service.isEmpty() ? e.getKey().toString() : p.service, x -> new ArrayList<>()).add(ex.getMessage());
+                retry.add(k);
+                errs.computeIfAbsent(p.service.isEmpty() ? k.toString() : p.service, x -> new ArrayList<>()).add(ex.getMessage());
             }
         }
 
-        // 4. backends no frontend references any more
-        Set<Integer> referenced = new HashSet<>();
-        for (Programmed p : have.values()) for (int b : p.slots) referenced.add(b);
-        referenced.addAll(wantBackends.keySet());
+        // 4. backends no frontend references any more (those just unreferenced; on a full pass, all)
+        Set<Integer> candidates = fullPass ? new HashSet<>(backends.keySet()) : unreferenced;
         int br = 0;
-        for (var it = backends.keySet().iterator(); it.hasNext(); ) {
-            int id = it.next();
-            if (referenced.contains(id)) continue;
+        for (int id : candidates) {
+            if (refs.getOrDefault(id, 0) > 0 || wantBackends.containsKey(id) || !backends.containsKey(id)) continue;
             maps.backends().remove(id);
-            it.remove();
+            backends.remove(id);
             br++;
         }
+        unreferenced.clear();
         errors = Map.copyOf(errs);
         return new Result(fw, fr, bw, br);
     }
+
+    /** The Services whose result is not the same object, by a merge of the two sorted maps: their old and new frontends. */
+    private void diff(SortedMap<String, ServiceLb> before, SortedMap<String, ServiceLb> after, Set<LbServiceKey> dirty) {
+        var a = before.values().iterator();
+        var b = after.values().iterator();
+        ServiceLb x = a.hasNext() ? a.next() : null, y = b.hasNext() ? b.next() : null;
+        while (x != null || y != null) {
+            int c = x == null ? 1 : y == null ? -1 : x.service().compareTo(y.service());
+            if (c == 0) {
+                if (x != y) {
+                    unclaim(x, dirty);
+                    claim(y, dirty);
+                }
+                x = a.hasNext() ? a.next() : null;
+                y = b.hasNext() ? b.next() : null;
+            } else if (c < 0) {
+                unclaim(x, dirty);
+                x = a.hasNext() ? a.next() : null;
+            } else {
+                claim(y, dirty);
+                y = b.hasNext() ? b.next() : null;
+            }
+        }
+    }
+
+    /** One Service's frontend on this node, and its place in the Service's list (see {@link #winner}). */
+    private record Claim(Frontend frontend, int index) {}
+
+    private void claim(ServiceLb lb, Set<LbServiceKey> dirty) {
+        errs.remove(lb.service());
+        List<Frontend> fs = lb.frontends();
+        for (int i = 0; i < fs.size(); i++) {
+            Frontend f = fs.get(i);
+            if (!f.node().isEmpty() && !f.node().equals(node)) continue;
+            LbServiceKey k = key(f);
+            claims.computeIfAbsent(k, x -> new ArrayList<>(1)).add(new Claim(f, i));
+            dirty.add(k);
+        }
+    }
+
+    private void unclaim(ServiceLb lb, Set<LbServiceKey> dirty) {
+        errs.remove(lb.service());
+        for (Frontend f : lb.frontends()) {
+            if (!f.node().isEmpty() && !f.node().equals(node)) continue;
+            LbServiceKey k = key(f);
+            List<Claim> c = claims.get(k);
+            if (c == null) continue;
+            c.removeIf(x -> x.frontend == f);
+            if (c.isEmpty()) claims.remove(k);
+            dirty.add(k);
+        }
+    }
+
+    /**
+     * The frontend written for a key several Services claim (a conflict the model reports): the one
+     * {@code LbState.frontends(node)} lists last, as a from-scratch pass would keep: a node's own
+     * frontend over a cluster-wide one, then the Service sorting last, then its last frontend.
+     */
+    private Frontend winner(LbServiceKey k) {
+        List<Claim> c = claims.get(k);
+        if (c == null || c.isEmpty()) return null;
+        if (c.size() == 1) return c.get(0).frontend;
+        return c.stream().max(Comparator.comparing((Claim x) -> x.frontend.node()).thenComparing(x -> x.frontend.service())
+                .thenComparingInt(Claim::index)).orElseThrow().frontend;
+    }
+
+    /** Records what the kernel now holds for {@code k} (null: nothing), keeping the backend references counted. */
+    private void track(LbServiceKey k, Programmed p) {
+        Programmed old = p == null ? have.remove(k) : have.put(k, p);
+        if (old != null) {
+            for (int b : old.slots) if (refs.merge(b, -1, Integer::sum) <= 0) {
+                refs.remove(b);
+                unreferenced.add(b);
+            }
+            if ((old.value.flags() & LbService.AFFINITY) != 0) affinity.remove(old.value.id());
+        }
+        if (p != null) {
+            for (int b : p.slots) refs.merge(b, 1, Integer::sum);
+            if ((p.value.flags() & LbService.AFFINITY) != 0) affinity.put(p.value.id(), p.value.affinityTimeout());
+        }
+    }
+
+    /** The affinity timeout (seconds) of the frontend with this id, 0 when it has none (read by the GC thread). */
+    public int affinityTimeout(int frontendId) { return affinity.getOrDefault(frontendId, 0); }
+
+    /** How many frontends the maps hold. */
+    public int frontendCount() { return have.size(); }
 
     private int allocateId() {
         Integer id = freeIds.pollFirst();
