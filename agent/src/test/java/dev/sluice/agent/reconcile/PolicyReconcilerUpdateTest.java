@@ -76,6 +76,34 @@ class PolicyReconcilerUpdateTest {
         }
     }
 
+    /**
+     * The agent's path: each state as a store snapshot (key order), given to the reconciler as its
+     * changes from the previous one; namespaces are sometimes left undeclared (implicit, as pods and
+     * policies use them). Every step equals a from-scratch computation.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void updatesFromSnapshotChangesEqualAFromScratchComputation(long seed) {
+        System.out.println("PolicyReconcilerUpdateTest (changes) seed=" + seed);
+        var r = new SplittableRandom(seed);
+        var rec = new PolicyReconciler(new FakeMap<PolicyEntryKey, PolicyEntryValue>("sl_policy", 100_000, new ArrayList<>()),
+                new FakeMap<PolicyCidrKey, Integer>("sl_policy_cidr", 100_000, new ArrayList<>()), 100_000);
+        var diff = new SnapshotDiff();
+        for (int step = 0; step < 25; step++) {
+            String yaml = state(r);
+            List<dev.sluice.k8s.KubeObject> objects = new ArrayList<>(PolicyReconcilerTest.objects(yaml));
+            objects.removeIf(o -> o.kind().equals("Namespace") && r.nextInt(3) == 0);
+            objects.sort(java.util.Comparator.comparing(dev.sluice.agent.store.ResourceStore.Key::of));
+            var update = rec.update(diff.next(objects), Values.defaults());
+            assertThat(update.errors()).isEmpty();
+            var fresh = new PolicyEngine(EngineConfig.DEFAULT);
+            fresh.load(PolicyInputs.decode(objects).inputs());
+            assertThat(PolicyMapText.render(rec.result())).as("seed %d step %d:\n%s", seed, step, yaml)
+                    .isEqualTo(PolicyMapText.render(fresh.result()));
+            assertThat(rec.result().identities()).as("seed %d step %d", seed, step).isEqualTo(fresh.result().identities());
+        }
+    }
+
     /** A random cluster state: two namespaces with random labels, up to five pods, a subset of the policies. */
     static String state(SplittableRandom r) {
         List<String> docs = new ArrayList<>();
