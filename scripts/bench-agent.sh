@@ -164,9 +164,14 @@ Agent-side cost, $(q .services.services) Services x $(q .services.backendsPerSer
   kube-proxy iptables-legacy-restore      $(q .kubeProxy.restoreMs) ms   ($(q .kubeProxy.rules) rules, $(q .kubeProxy.chains) chains)
   ratio agent / kube-proxy                $(q .ratioAgentToKubeProxy)     (target <= 0.7)
   one Service change, store -> kernel     p50 $(q .services.oneServiceChange.p50_ms) ms, p99 $(q .services.oneServiceChange.p99_ms) ms (n $(q .services.oneServiceChange.n); target p50 <= 5, p99 <= 20)
+      (applying thread's CPU time)        p50 $(q .services.oneServiceChangeCpu.p50_ms) ms, p99 $(q .services.oneServiceChangeCpu.p99_ms) ms
   one endpoint change, store -> kernel    p50 $(q .services.oneEndpointChange.p50_ms) ms, p99 $(q .services.oneEndpointChange.p99_ms) ms (n $(q .services.oneEndpointChange.n))
+      (applying thread's CPU time)        p50 $(q .services.oneEndpointChangeCpu.p50_ms) ms, p99 $(q .services.oneEndpointChangeCpu.p99_ms) ms
   agent VmRSS idle / with the Services    $(q .services.idleRss.mib) / $(q .services.rss.mib) MiB (targets <= 80 / <= 200)
-  policy: one pod label change            $(q '.policy | tostring')
+  policy: $(q .policy.pods) pods ($(q .policy.localEndpoints) local endpoints, $(q .policy.policyMapEntries) policy map entries), $(q .policy.policies) policies
+    all programmed                        $(q .policy.programAllMs) ms
+    one pod label change, store -> kernel p50 $(q .policy.onePodLabelChange.p50_ms) ms, p99 $(q .policy.onePodLabelChange.p99_ms) ms (n $(q .policy.onePodLabelChange.n); target p99 <= 10)
+    agent VmRSS                           $(q .policy.rss.mib) MiB
 
 results: $R
 EOF

@@ -116,7 +116,18 @@ public final class AgentBench {
     private Map<String, Object> settledRss(String what) throws Exception {
         Thread.sleep(3000);
         long kb = rssKb();
-        log(what + ": VmRSS " + kb / 1024 + " MiB");
+        String parts = String.join(", ", Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .filter(l -> l.startsWith("RssAnon") || l.startsWith("RssFile") || l.startsWith("RssShmem")).map(l -> l.replaceAll("\\s+", " ")).toList());
+        var heap = java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        log(what + ": VmRSS " + kb / 1024 + " MiB (" + parts + "; heap used " + heap.getUsed() / 1048576 + " MiB, committed " + heap.getCommitted() / 1048576 + " MiB)");
+        if (Boolean.getBoolean("bench.nmt")) {
+            var pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), Long.toString(ProcessHandle.current().pid()),
+                    "VM.native_memory", "summary").redirectErrorStream(true);
+            Process p = pb.start();
+            for (String l : new String(p.getInputStream().readAllBytes()).split("\n"))
+                if (l.startsWith("-") || l.startsWith("Total")) log("  nmt " + l.trim());
+            p.waitFor();
+        }
         return Map.of("kb", kb, "mib", Math.round(kb / 102.4) / 10.0);
     }
 
@@ -207,8 +218,68 @@ public final class AgentBench {
 
     // ------------------------------------------------------------------ policy
 
+    /**
+     * {@code pods} pods in 100 namespaces on another node, {@code local} (20) pods on this node with
+     * real endpoints (a veth into a namespace of their own, as CNI ADD makes them), {@code policies}
+     * NetworkPolicies selecting by app and admitting by tier and namespace team. The change: one of
+     * the remote pods changes its app label (its identity changes): the ipcache entry and the policy
+     * maps of the local endpoints whose rules name that identity are rewritten.
+     */
     private void policy(int pods, int policies, int samples) throws Exception {
-        out.put("todo", "policy");
+        start("");
+        int local = 20, namespaces = 100, apps = 50;
+        List<KubeObject> all = new ArrayList<>();
+        StringBuilder y = new StringBuilder();
+        for (int n = 0; n < namespaces; n++)
+            y.append("---\n{apiVersion: v1, kind: Namespace, metadata: {name: ns").append(n).append(", labels: {team: t").append(n % 5).append("}}}\n");
+        var em = agent.endpointManager();
+        String prefix = pins.getFileName().toString();
+        for (int k = 0; k < local; k++) {
+            String ns = prefix + "-e" + k;
+            new ProcessBuilder("ip", "netns", "add", ns).inheritIO().start().waitFor();
+            var e = em.add("bench" + k, "eth0", "/var/run/netns/" + ns, "ns" + (k % namespaces) + "/local-" + k, 1500);
+            y.append("---\n").append(nsPod("ns" + (k % namespaces), "local-" + k, "app: a" + (k % apps) + ", tier: web", "n1", e.ip())).append('\n');
+        }
+        for (int i = 0; i < pods; i++)
+            y.append("---\n").append(nsPod("ns" + (i % namespaces), "p" + i, "app: a" + (i % apps) + ", tier: t" + (i % 3), "n2",
+                    "10.78." + (i / 250) + "." + (i % 250 + 2))).append('\n');
+        for (int j = 0; j < policies; j++)
+            y.append("---\n{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: np").append(j).append(", namespace: ns")
+                    .append(j % namespaces).append("}, spec: {podSelector: {matchLabels: {app: a").append(j % apps)
+                    .append("}}, ingress: [{from: [{podSelector: {matchLabels: {tier: t").append(j % 3).append("}}, namespaceSelector: {matchLabels: {team: t")
+                    .append(j % 5).append("}}}], ports: [{port: ").append(80 + j % 20).append(", protocol: TCP}]}]}}\n");
+        all.addAll(objs(y.toString()));
+        store.apply(all, List.of());
+        log("store holds " + (pods + local) + " pods (" + local + " local endpoints), " + policies + " policies; applying");
+        long full = applyStore();
+        long entries = agent.policyEntries();
+        log("all programmed in " + ms(full) + " ms; " + entries + " policy map entries for the local endpoints");
+        out.put("pods", pods + local);
+        out.put("localEndpoints", local);
+        out.put("policies", policies);
+        out.put("programAllMs", ms(full));
+        out.put("policyMapEntries", entries);
+        long[] t = new long[samples], cpu = new long[samples];
+        for (int i = 0; i < 2 * samples; i++) {
+            int p = ((i / 2) * 7919) % pods;
+            int app = p % apps + (i % 2 == 0 ? 1 : 0); // the label changes (even i), then back (odd i)
+            store.put(objs(nsPod("ns" + (p % namespaces), "p" + p, "app: a" + (app % apps) + ", tier: t" + (p % 3), "n2",
+                    "10.78." + (p / 250) + "." + (p % 250 + 2))).get(0));
+            long d = applyStore();
+            if (i >= samples) {
+                t[i - samples] = d;
+                cpu[i - samples] = lastCpu;
+            }
+        }
+        out.put("onePodLabelChange", stats(t));
+        out.put("onePodLabelChangeCpu", stats(cpu));
+        log("one pod label change " + out.get("onePodLabelChange") + " (thread CPU " + out.get("onePodLabelChangeCpu") + ")");
+        out.put("rss", settledRss("agent with " + (pods + local) + " pods, " + policies + " policies"));
+    }
+
+    private static String nsPod(String ns, String name, String labels, String node, String ip) {
+        return "{apiVersion: v1, kind: Pod, metadata: {name: " + name + ", namespace: " + ns + ", labels: {" + labels + "}},"
+                + " spec: {nodeName: " + node + ", containers: [{name: c, ports: [{containerPort: 80}]}]}, status: {podIP: " + ip + "}}";
     }
 
 }
