@@ -220,8 +220,8 @@ public final class Agent implements AutoCloseable {
         errs.addAll(policyUpdate.errors());
         long t2 = System.nanoTime();
         // The ipcache is a function of nodes, pods and identities: recomputed from scratch when nodes or
-        // namespaces changed (or on the first apply), else only the entries of the changed pods and of
-        // the pods whose identity the policy update touched; nothing at all for a Service change.
+        // namespaces changed (or on the first apply), else only the entries of the changed pods; nothing
+        // at all for a Service change.
         boolean namespaces = java.util.stream.Stream.concat(changes.upserted().stream(), changes.removed().stream())
                 .anyMatch(o -> o.kind().equals(Kinds.NAMESPACE));
         java.util.function.ToIntFunction<Pod> identity = p -> policy.identityOf(p.key());
@@ -229,7 +229,8 @@ public final class Agent implements AutoCloseable {
         if (!ipcacheDone || !nodeChanges.isEmpty() || namespaces || policyUpdate.all()) {
             ipc = reconciler.reconcileIpcache(ipcacheState.compute(nodes, podObjects.values(), identity));
         } else {
-            java.util.Set<String> keys = new java.util.HashSet<>(policyUpdate.touched());
+            // a pod's identity follows its own labels and its namespace's: only the changed pods' entries can move
+            java.util.Set<String> keys = new java.util.HashSet<>();
             podChanges.upserted().forEach(p -> keys.add(p.key()));
             keys.addAll(podChanges.removed());
             ipc = keys.isEmpty() ? new NodeReconciler.IpcacheChanges(0, java.util.Set.of())
@@ -273,6 +274,12 @@ public final class Agent implements AutoCloseable {
         int slash = key.indexOf('/');
         return podObjects.get(Kinds.POD, key.substring(0, slash), key.substring(slash + 1));
     }
+
+    /** The endpoints (AgentBench adds local pods as the CNI plugin would). */
+    EndpointManager endpointManager() { return endpoints; }
+
+    /** Entries of the policy map (AgentBench counts what reached the kernel). */
+    int policyEntries() { return datapath.policy().all().size(); }
 
     /** The service maps (AgentBench counts what reached the kernel). */
     dev.sluice.datapath.maps.LbMaps lbMaps() { return datapath.lb(); }

@@ -39,6 +39,8 @@ import java.util.TreeSet;
  * <p>Not thread-safe; no global state. A change of Values means a new instance.
  */
 public final class ServiceModel {
+    /** From how many Services to recompute on all cores. */
+    static final int PARALLEL = 512;
     private final Values values;
     private final BackendIds ids;
     private final Maglev.Seed seed;
@@ -174,14 +176,24 @@ public final class ServiceModel {
         Map<String, List<Draft>> drafts = new LinkedHashMap<>();
         Map<String, List<Condition>> conds = new HashMap<>();
         List<BackendKey> acquire = new ArrayList<>();
-        for (String k : todo) {
-            Service s = services.get(k);
-            if (s == null) continue;
-            List<Condition> c = new ArrayList<>(next.get(k).conditions());
-            List<Draft> d = drafts(s, next.get(k), c);
-            drafts.put(k, d);
-            conds.put(k, c);
-            acquire.addAll(keys(d));
+        // Each Service's frontends and endpoints depend only on the (here unchanging) indexes: when
+        // many must be computed (a start, a node change), they are computed in parallel, then taken in order.
+        List<String> keys = new ArrayList<>(todo);
+        Map<String, Allocator.Alloc> nextAllocs = next;
+        @SuppressWarnings("unchecked") List<Draft>[] ds = new List[keys.size()];
+        @SuppressWarnings("unchecked") List<Condition>[] cs = new List[keys.size()];
+        java.util.stream.IntStream range = java.util.stream.IntStream.range(0, keys.size());
+        (keys.size() >= PARALLEL ? range.parallel() : range).forEach(i -> {
+            Service s = services.get(keys.get(i));
+            if (s == null) return;
+            cs[i] = new ArrayList<>(nextAllocs.get(keys.get(i)).conditions());
+            ds[i] = drafts(s, nextAllocs.get(keys.get(i)), cs[i]);
+        });
+        for (int i = 0; i < keys.size(); i++) {
+            if (ds[i] == null) continue;
+            drafts.put(keys.get(i), ds[i]);
+            conds.put(keys.get(i), cs[i]);
+            acquire.addAll(keys(ds[i]));
         }
         // Acquire before release: a backend moving between Services keeps its id.
         Collections.sort(acquire);

@@ -166,6 +166,28 @@ class ServiceModelTest {
         for (int id : fresh.backendIds().values()) assertThat(id).isEqualTo(i++);
     }
 
+    /** Many Services at once are computed in parallel (ServiceModel.PARALLEL); the result is the same as a few at a time. */
+    @RepeatedTest(3)
+    void parallelComputationEqualsSequential(RepetitionInfo info) {
+        long seed = 0xB01_0000L + info.getCurrentRepetition();
+        System.out.println("lb model parallel seed=" + seed);
+        var r = new SplittableRandom(seed);
+        Values v = values(r.nextBoolean());
+        List<Service> services = new ArrayList<>();
+        for (int i = 0; i < ServiceModel.PARALLEL + 100; i++) services.add(service(r, NS.get(i % 2), "s" + i));
+        List<Pod> pods = new ArrayList<>();
+        for (int i = 0; i < 40; i++) pods.add(pod(r, NS.get(i % 2), "p" + i));
+        var few = new ServiceModel(v);
+        few.setNodes(nodes(3));
+        pods.forEach(few::upsertPod);
+        for (int i = 0; i < services.size(); i++) {
+            few.upsertService(services.get(i));
+            if (i % 50 == 49) few.state();
+        }
+        LbState all = ServiceModel.compute(services, pods, nodes(3), List.of(), v);
+        assertThat(withoutIds(few.state())).isEqualTo(withoutIds(all));
+    }
+
     /** A backend present before and after keeps its id. */
     static void assertIdsKept(LbState before, LbState after) {
         Map<BackendKey, Integer> b = new LinkedHashMap<>();

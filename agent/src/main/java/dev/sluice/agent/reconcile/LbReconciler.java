@@ -163,17 +163,16 @@ public final class LbReconciler {
             want.put(k, f);
             for (Backend b : f.backends()) wantBackends.put(b.id(), new LbBackend(b.ip(), b.port(), b.protocol().number, 0));
         }
-        int bw = 0;
-        for (var e : wantBackends.entrySet()) {
-            if (e.getValue().equals(backends.get(e.getKey()))) continue;
-            maps.backends().put(e.getKey(), e.getValue());
-            backends.put(e.getKey(), e.getValue());
-            bw++;
-        }
+        Map<Integer, LbBackend> newBackends = new HashMap<>();
+        for (var e : wantBackends.entrySet()) if (!e.getValue().equals(backends.get(e.getKey()))) newBackends.put(e.getKey(), e.getValue());
+        if (newBackends.size() >= BULK) maps.backends().putAll(newBackends);
+        else newBackends.forEach(maps.backends()::put);
+        backends.putAll(newBackends);
+        int bw = newBackends.size();
 
-        // 2. frontends: new and changed
-        int fw = 0;
-        for (var e : want.entrySet()) {
+        // 2. frontends: new and changed (many at once: in batches, see bulk)
+        int fw = want.size() >= BULK ? bulk(want, reject, errs) : 0;
+        for (var e : want.size() >= BULK ? Map.<LbServiceKey, Frontend>of().entrySet() : want.entrySet()) {
             Frontend f = e.getValue();
             Programmed old = have.get(e.getKey());
             try {
@@ -312,6 +311,80 @@ public final class LbReconciler {
 
     /** How many frontends the maps hold. */
     public int frontendCount() { return have.size(); }
+
+    /** From how many frontends (or backends) on writes go in batches. */
+    static final int BULK = 64;
+
+    /**
+     * Step 2 for many frontends (a first programming, a restart, thousands of Services changing):
+     * the same writes in the same order for all of them at once, one bpf_map_update_batch per map
+     * (slots, then reverse NAT, then the service entries that make them reachable; Maglev tables
+     * swapped before the entries; the slots a shrunk frontend no longer counts removed after), so
+     * 10,000 frontends take a few syscalls instead of 120,000. If a batch fails, every pending
+     * frontend is written one by one as step 2 does, which attributes the error to its Service.
+     */
+    private int bulk(Map<LbServiceKey, Frontend> want, boolean reject, Map<String, List<String>> errs) {
+        Map<LbServiceKey, Programmed> pending = new LinkedHashMap<>();
+        Map<LbServiceKey, Programmed> olds = new HashMap<>();
+        for (var e : want.entrySet()) {
+            Programmed old = have.get(e.getKey());
+            try {
+                int id = old != null ? old.value.id() : allocateId();
+                Programmed p = program(e.getValue(), id, reject);
+                if (p.sameAs(old)) {
+                    if (!p.service.equals(old.service)) track(e.getKey(), p);
+                    continue;
+                }
+                pending.put(e.getKey(), p);
+                if (old != null) olds.put(e.getKey(), old);
+            } catch (RuntimeException ex) {
+                retry.add(e.getKey());
+                errs.computeIfAbsent(e.getValue().service(), x -> new ArrayList<>()).add(e.getValue().address() + ": " + ex.getMessage());
+            }
+        }
+        try {
+            Map<LbSlotKey, Integer> slots = new HashMap<>();
+            Map<Integer, LbReverseNat> revNat = new HashMap<>();
+            Map<LbServiceKey, LbService> entries = new LinkedHashMap<>();
+            List<LbSlotKey> extra = new ArrayList<>();
+            for (var e : pending.entrySet()) {
+                Programmed p = e.getValue(), old = olds.get(e.getKey());
+                int id = p.value.id();
+                for (int i = 0; i < p.slots.length; i++)
+                    if (old == null || i >= old.slots.length || old.slots[i] != p.slots[i]) slots.put(new LbSlotKey(id, i + 1), p.slots[i]);
+                if (old == null || !p.revNat.equals(old.revNat)) revNat.put(id, p.revNat);
+                entries.put(e.getKey(), p.value);
+                for (int i = p.slots.length + 1; old != null && i <= old.slots.length; i++) extra.add(new LbSlotKey(id, i));
+            }
+            maps.slots().putAll(slots);
+            maps.reverseNat().putAll(revNat);
+            for (var e : pending.entrySet()) {
+                Programmed p = e.getValue(), old = olds.get(e.getKey());
+                int id = p.value.id();
+                if (p.maglev.length > 0 && (old == null || !Arrays.equals(p.maglev, old.maglev))) swapMaglev(id, p.maglev);
+                else if (p.maglev.length == 0 && old != null && (old.maglev == null || old.maglev.length > 0)) maps.maglev().delete(u32(id));
+            }
+            maps.services().putAll(entries);
+            extra.forEach(maps.slots()::remove);
+            pending.forEach(this::track);
+            return pending.size();
+        } catch (RuntimeException batchFailed) {
+            int fw = 0;
+            for (var e : pending.entrySet()) {
+                Programmed p = e.getValue();
+                try {
+                    write(e.getKey(), p, have.get(e.getKey()));
+                    track(e.getKey(), p);
+                    fw++;
+                } catch (RuntimeException ex) {
+                    retry.add(e.getKey());
+                    if (!olds.containsKey(e.getKey())) freeIds.add(p.value.id());
+                    errs.computeIfAbsent(p.service, x -> new ArrayList<>()).add(want.get(e.getKey()).address() + ": " + ex.getMessage());
+                }
+            }
+            return fw;
+        }
+    }
 
     private int allocateId() {
         Integer id = freeIds.pollFirst();

@@ -44,11 +44,11 @@ class LbReconcilerIncrementalTest {
         final Map<String, BpfMap> m = new HashMap<>();
 
         Maps() {
-            m.put(LbMaps.SERVICES, BpfMap.create(BpfMap.TYPE_HASH, "t_services", size(LbServiceKey.CODEC), size(LbService.CODEC), 512, 0));
-            m.put(LbMaps.BACKENDS, BpfMap.create(BpfMap.TYPE_HASH, "t_backends", 4, size(LbBackend.CODEC), 512, 0));
-            m.put(LbMaps.SLOTS, BpfMap.create(BpfMap.TYPE_HASH, "t_slots", size(LbSlotKey.CODEC), 4, 4096, 0));
-            m.put(LbMaps.REVERSE_NAT, BpfMap.create(BpfMap.TYPE_HASH, "t_revnat", 4, size(LbReverseNat.CODEC), 512, 0));
-            m.put(LbMaps.MAGLEV, BpfMap.create(BpfMap.TYPE_HASH, "t_maglev", 4, 4, 512, 0));
+            m.put(LbMaps.SERVICES, BpfMap.create(BpfMap.TYPE_HASH, "t_services", size(LbServiceKey.CODEC), size(LbService.CODEC), 2048, 0));
+            m.put(LbMaps.BACKENDS, BpfMap.create(BpfMap.TYPE_HASH, "t_backends", 4, size(LbBackend.CODEC), 2048, 0));
+            m.put(LbMaps.SLOTS, BpfMap.create(BpfMap.TYPE_HASH, "t_slots", size(LbSlotKey.CODEC), 4, 32768, 0));
+            m.put(LbMaps.REVERSE_NAT, BpfMap.create(BpfMap.TYPE_HASH, "t_revnat", 4, size(LbReverseNat.CODEC), 2048, 0));
+            m.put(LbMaps.MAGLEV, BpfMap.create(BpfMap.TYPE_HASH, "t_maglev", 4, 4, 2048, 0));
         }
 
         static int size(dev.sluice.bpf.Codec<?> c) { return (int) c.layout().byteSize(); }
@@ -79,7 +79,7 @@ class LbReconcilerIncrementalTest {
         for (int p = 0; p < r.nextInt(1, 3); p++)
             ports.add(new Service.ServicePort(p, "p" + p, 80 + p + r.nextInt(2) * 10, 8080 + r.nextInt(2), "", Protocol.TCP, 0));
         // a few shared ClusterIPs: the loser has no ClusterIP frontend (ClusterIPInUse)
-        String cip = "10.96.0." + (r.nextInt(6) == 0 ? 1 : 10 + i);
+        String cip = "10.96." + (i / 200) + "." + (r.nextInt(6) == 0 ? 1 : 10 + i % 200);
         return new Service("svc.yaml", "x", "s" + i, Map.of(), type, Map.of("app", "a" + r.nextInt(3)), cip, ports, List.of(),
                 r.nextInt(5) == 0, 10800, r.nextInt(4) == 0, r.nextInt(4) == 0, false, "", "", List.of());
     }
@@ -101,11 +101,15 @@ class LbReconcilerIncrementalTest {
         try (Maps a = new Maps()) {
             var rec = new LbReconciler(a.lb(), "n1");
             boolean hint = r.nextBoolean();
+            // sometimes enough Services that whole passes go through the batched writes (LbReconciler.BULK)
+            int services = r.nextBoolean() ? 8 : 150;
+            if (services > 8) for (int i = 0; i < services; i++) model.upsertService(service(r, i));
             for (int step = 0; step < 40; step++) {
+                if (services > 8 && step == 20) model.setNodes(NODES.subList(0, 1)); // every Service recomputed
                 for (int n = r.nextInt(1, 4); n > 0; n--) {
                     switch (r.nextInt(6)) {
-                        case 0, 1 -> model.upsertService(service(r, r.nextInt(8)));
-                        case 2 -> model.removeService("x/s" + r.nextInt(8));
+                        case 0, 1 -> model.upsertService(service(r, r.nextInt(services)));
+                        case 2 -> model.removeService("x/s" + r.nextInt(services));
                         case 3, 4 -> model.upsertPod(pod(r, r.nextInt(10)));
                         default -> model.removePod("x/p" + r.nextInt(10));
                     }
