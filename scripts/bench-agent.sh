@@ -160,7 +160,7 @@ q() { jq -r "$1" "$R"; }
 cat <<EOF
 
 Agent-side cost, $(q .services.services) Services x $(q .services.backendsPerService) backends ($(q .services.pods) pods), $(nproc) CPUs, load $(q .loadavgAtEnd)
-  store -> every BPF map written          $(q .services.programAllMs) ms   (target <= 2000)
+  store -> every BPF map written          $(q .services.programAllMs) ms   (target <= 2000; applying thread's CPU $(q .services.programAllCpuMs) ms)
   kube-proxy iptables-legacy-restore      $(q .kubeProxy.restoreMs) ms   ($(q .kubeProxy.rules) rules, $(q .kubeProxy.chains) chains)
   ratio agent / kube-proxy                $(q .ratioAgentToKubeProxy)     (target <= 0.7)
   one Service change, store -> kernel     p50 $(q .services.oneServiceChange.p50_ms) ms, p99 $(q .services.oneServiceChange.p99_ms) ms (n $(q .services.oneServiceChange.n); target p50 <= 5, p99 <= 20)

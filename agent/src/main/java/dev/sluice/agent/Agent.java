@@ -133,7 +133,7 @@ public final class Agent implements AutoCloseable {
                 mode == Values.RoutingMode.TUNNEL ? NodeConfig.TUNNEL : 0, uplink.index()));
         datapath.attachUplink(cfg.uplink(), uplink.index());
 
-        policy = new PolicyReconciler(datapath, values.policyMapMax());
+        policy = new PolicyReconciler(datapath, values.policyMapMax()).localNode(cfg.node());
         Map<Integer, Integer> flags = new HashMap<>();
         datapath.endpoints().all().values().forEach(i -> flags.put(i.id(), i.flags()));
         policy.restore(flags);

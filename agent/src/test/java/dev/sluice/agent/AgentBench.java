@@ -184,6 +184,7 @@ public final class AgentBench {
         out.put("backendsPerService", backends);
         out.put("pods", pods);
         out.put("programAllMs", ms(full));
+        out.put("programAllCpuMs", ms(lastCpu));
         out.put("frontendsInKernel", fe);
 
         // warm-up, not recorded: the first changes run the JIT's compiler on the incremental paths
@@ -258,6 +259,7 @@ public final class AgentBench {
         out.put("localEndpoints", local);
         out.put("policies", policies);
         out.put("programAllMs", ms(full));
+        out.put("programAllCpuMs", ms(lastCpu));
         out.put("policyMapEntries", entries);
         long[] t = new long[samples], cpu = new long[samples];
         for (int i = 0; i < 2 * samples; i++) {

@@ -98,7 +98,7 @@ public final class PolicyReconciler {
         List<String> errs = new ArrayList<>();
         d.errors().forEach(x -> errs.add(x.getMessage()));
         if (engine == null) {
-            engine = new PolicyEngine(EngineConfig.from(values));
+            engine = newEngine(values);
             engine.load(d.inputs());
             return new Update(errs, Set.of(), true);
         }
@@ -109,6 +109,24 @@ public final class PolicyReconciler {
             if (c instanceof Change.PodDelete(var key)) touched.add(key);
         }
         return new Update(errs, touched, false);
+    }
+
+    /** When set, only this node's pods get their policy computed (see {@link #localNode}). */
+    private String node;
+
+    /**
+     * Computes the policy of the pods of {@code node} only (every pod is still a peer): an agent
+     * enforces policy for its own endpoints, and with 10,000 pods in the cluster a pod label change
+     * would otherwise recompute the policy of every pod that names it. Before the first update.
+     */
+    public synchronized PolicyReconciler localNode(String node) {
+        this.node = node;
+        return this;
+    }
+
+    private PolicyEngine newEngine(Values values) {
+        String n = node;
+        return n == null ? new PolicyEngine(EngineConfig.from(values)) : new PolicyEngine(EngineConfig.from(values), p -> p.nodeName().equals(n));
     }
 
     /** Decoded inputs of the incremental {@link #update(SnapshotDiff.Changes, Values)}. */
@@ -173,7 +191,7 @@ public final class PolicyReconciler {
             }
         }
         if (engine == null) {
-            engine = new PolicyEngine(EngineConfig.from(values));
+            engine = newEngine(values);
             List<Pod> all = new ArrayList<>();
             for (Change c : pods) all.add(((Change.PodUpsert) c).pod());
             engine.load(new PolicyInputs(List.copyOf(givenNs.values()), all, List.copyOf(givenPolicies.values())));
