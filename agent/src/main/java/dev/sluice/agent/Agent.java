@@ -75,16 +75,18 @@ public final class Agent implements AutoCloseable {
     private PolicyReconciler policy;
     private Monitor monitor;
     private final Object generationLock = new Object();
-    /** Each snapshot's objects are decoded once per change, not once per snapshot. */
     /** The first apply computes the ipcache whatever changed. */
     private boolean ipcacheDone;
+    /** An apply failed: the next one starts over from the whole snapshot (see resync). */
+    private boolean resync;
     private dev.sluice.agent.reconcile.IpcacheState ipcacheState;
     /** Pod address -> pod, for the monitor (read by its thread), and pod -> address. */
     private final Map<Integer, String> podsByIp = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Integer> podIps = new HashMap<>();
-    private final dev.sluice.agent.reconcile.SnapshotDiff snapshotDiff = new dev.sluice.agent.reconcile.SnapshotDiff();
-    private final dev.sluice.agent.reconcile.Decoded<Pod> podObjects = new dev.sluice.agent.reconcile.Decoded<>(Kinds.POD, Pod::decode, Pod::key);
-    private final dev.sluice.agent.reconcile.Decoded<ClusterNode> nodeObjects = new dev.sluice.agent.reconcile.Decoded<>(Kinds.NODE, ClusterNode::decode, ClusterNode::name);
+    /** Each snapshot is taken as its changes since the previous one: objects are decoded once per change, not once per snapshot. */
+    private dev.sluice.agent.reconcile.SnapshotDiff snapshotDiff = new dev.sluice.agent.reconcile.SnapshotDiff();
+    private dev.sluice.agent.reconcile.Decoded<Pod> podObjects = new dev.sluice.agent.reconcile.Decoded<>(Kinds.POD, Pod::decode, Pod::key);
+    private dev.sluice.agent.reconcile.Decoded<ClusterNode> nodeObjects = new dev.sluice.agent.reconcile.Decoded<>(Kinds.NODE, ClusterNode::decode, ClusterNode::name);
     private volatile long programmedGeneration = -1;
     private volatile List<String> errors = List.of();
 
@@ -205,6 +207,37 @@ public final class Agent implements AutoCloseable {
 
     /** Programs one snapshot: decode what decodes, reconcile, then report the generation. (Package-private for AgentBench.) */
     synchronized void apply(Snapshot s) {
+        if (resync) {
+            resync();
+            resync = false;
+        }
+        try {
+            applyChanges(s);
+        } catch (RuntimeException e) {
+            // Part of the changes may be in the engines and part not: start over with the next snapshot.
+            resync = true;
+            throw e;
+        }
+    }
+
+    /**
+     * After a failed apply: every incremental state (decoded objects, the policy engine, the LB
+     * model, the ipcache) starts over, so the next snapshot is programmed whole, as after a restart,
+     * against what the kernel holds (the reconcilers still write only differences).
+     */
+    private void resync() {
+        log.warn("starting over from the whole cluster state after a failed apply");
+        snapshotDiff = new dev.sluice.agent.reconcile.SnapshotDiff();
+        podObjects = new dev.sluice.agent.reconcile.Decoded<>(Kinds.POD, Pod::decode, Pod::key);
+        nodeObjects = new dev.sluice.agent.reconcile.Decoded<>(Kinds.NODE, ClusterNode::decode, ClusterNode::name);
+        policy.resync();
+        lb.resync();
+        ipcacheDone = false;
+        podIps.clear();
+        podsByIp.clear();
+    }
+
+    private void applyChanges(Snapshot s) {
         long t0 = System.nanoTime();
         List<String> errs = new ArrayList<>(s.errors());
         // Only what changed since the last snapshot is decoded (a pointer comparison per unchanged object).

@@ -109,6 +109,9 @@ public final class LbReconciler {
         for (int i = 1; i < nextId; i++) if (!used.contains(i)) freeIds.add(i);
     }
 
+    /** The next reconcile looks at every Service and every frontend the maps hold (after a failed apply). */
+    public void resync() { last = null; }
+
     /** Per Service (ns/name), what could not be programmed in the last reconcile. */
     public Map<String, List<String>> errors() { return errors; }
 

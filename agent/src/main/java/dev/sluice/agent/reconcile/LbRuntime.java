@@ -65,14 +65,14 @@ public final class LbRuntime implements AutoCloseable {
     private final LbMaps maps;
     private final Values values;
     private final String node;
-    private final ServiceModel model;
+    private ServiceModel model;
     private final LbReconciler reconciler;
     private final CtGc gc;
     private final ScheduledExecutorService timer;
     private volatile LbState state;
     private volatile Map<String, String> decodeErrors = Map.of();
-    private final Decoded<Service> serviceObjects = new Decoded<>(Kinds.SERVICE, Service::decode, Service::key);
-    private final Decoded<LbIpPool> poolObjects = new Decoded<>(Kinds.CILIUM_LB_IP_POOL, LbIpPool::decode, LbIpPool::name);
+    private Decoded<Service> serviceObjects = new Decoded<>(Kinds.SERVICE, Service::decode, Service::key);
+    private Decoded<LbIpPool> poolObjects = new Decoded<>(Kinds.CILIUM_LB_IP_POOL, LbIpPool::decode, LbIpPool::name);
 
     /** max_entries per map from the values (applied before load; see NodeDatapath.load). */
     public static Map<String, Integer> mapSizes(Values v) {
@@ -100,13 +100,29 @@ public final class LbRuntime implements AutoCloseable {
                 flags, SNAT_MIN, SNAT_MAX));
         maps.ctLimits().put(0, new CtLimits(values.ctTcpMax(), values.ctAnyMax()));
         this.reconciler = new LbReconciler(maps, node);
-        // keep the backend ids the kernel already uses, so a restart rewrites nothing that is right
-        Map<dev.sluice.lb.BackendKey, Integer> ids = new HashMap<>();
-        maps.backends().all().forEach((id, b) -> ids.put(new dev.sluice.lb.BackendKey(b.address(), b.port(), proto(b.proto())), id));
-        this.model = new ServiceModel(values, dev.sluice.lb.BackendIds.of(ids));
+        this.model = freshModel();
         this.gc = new CtGc(maps, reconciler::affinityTimeout);
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("ct-gc").daemon().unstarted(r));
         timer.scheduleWithFixedDelay(this::gcQuietly, GC_INTERVAL_SECONDS, GC_INTERVAL_SECONDS, TimeUnit.SECONDS);
+    }
+
+    /** A model that keeps the backend ids the kernel already uses, so a restart rewrites nothing that is right. */
+    private ServiceModel freshModel() {
+        Map<dev.sluice.lb.BackendKey, Integer> ids = new HashMap<>();
+        maps.backends().all().forEach((id, b) -> ids.put(new dev.sluice.lb.BackendKey(b.address(), b.port(), proto(b.proto())), id));
+        return new ServiceModel(values, dev.sluice.lb.BackendIds.of(ids));
+    }
+
+    /**
+     * Forgets what the changes built up (after a failed apply): the next {@link #apply} must get
+     * the whole cluster as changes (a fresh {@link SnapshotDiff}) and programs it as after a restart,
+     * against what the kernel holds.
+     */
+    public synchronized void resync() {
+        serviceObjects = new Decoded<>(Kinds.SERVICE, Service::decode, Service::key);
+        poolObjects = new Decoded<>(Kinds.CILIUM_LB_IP_POOL, LbIpPool::decode, LbIpPool::name);
+        model = freshModel();
+        reconciler.resync();
     }
 
     private static dev.sluice.k8s.Protocol proto(int n) {

@@ -130,9 +130,9 @@ public final class PolicyReconciler {
     }
 
     /** Decoded inputs of the incremental {@link #update(SnapshotDiff.Changes, Values)}. */
-    private final Decoded<Namespace> nsObjects = new Decoded<>(dev.sluice.k8s.Kinds.NAMESPACE, Namespace::decode, Namespace::name);
-    private final Decoded<Pod> podObjects = new Decoded<>(dev.sluice.k8s.Kinds.POD, Pod::decode, Pod::key);
-    private final Decoded<Policy> policyObjects = new Decoded<>(dev.sluice.policy.PolicyDecoder::isPolicy, dev.sluice.policy.PolicyDecoder::decode, Policy::key);
+    private Decoded<Namespace> nsObjects = new Decoded<>(dev.sluice.k8s.Kinds.NAMESPACE, Namespace::decode, Namespace::name);
+    private Decoded<Pod> podObjects = new Decoded<>(dev.sluice.k8s.Kinds.POD, Pod::decode, Pod::key);
+    private Decoded<Policy> policyObjects = new Decoded<>(dev.sluice.policy.PolicyDecoder::isPolicy, dev.sluice.policy.PolicyDecoder::decode, Policy::key);
     /** What the engine was given through the incremental path: declared namespaces, and how many pods and policies use each namespace. */
     private final Map<String, Namespace> declared = new HashMap<>();
     private final Map<String, Integer> uses = new HashMap<>();
@@ -211,6 +211,22 @@ public final class PolicyReconciler {
             if (c instanceof Change.PodDelete(var key)) touched.add(key);
         }
         return new Update(errs, touched, false);
+    }
+
+    /**
+     * Forgets the engine and what the changes built up (after a failed apply): the next
+     * {@link #update(SnapshotDiff.Changes, Values)} gets the whole cluster (a fresh SnapshotDiff) and
+     * loads it as the first update does; what the kernel holds per endpoint is kept.
+     */
+    public synchronized void resync() {
+        engine = null;
+        nsObjects = new Decoded<>(dev.sluice.k8s.Kinds.NAMESPACE, Namespace::decode, Namespace::name);
+        podObjects = new Decoded<>(dev.sluice.k8s.Kinds.POD, Pod::decode, Pod::key);
+        policyObjects = new Decoded<>(dev.sluice.policy.PolicyDecoder::isPolicy, dev.sluice.policy.PolicyDecoder::decode, Policy::key);
+        declared.clear();
+        uses.clear();
+        givenNs.clear();
+        givenPolicies.clear();
     }
 
     private void use(String namespace, int delta) {

@@ -98,6 +98,10 @@ class PolicyReconcilerUpdateTest {
             List<dev.sluice.k8s.KubeObject> objects = new ArrayList<>(PolicyReconcilerTest.objects(yaml));
             objects.removeIf(o -> o.kind().equals("Namespace") && r.nextInt(3) == 0);
             objects.sort(java.util.Comparator.comparing(dev.sluice.agent.store.ResourceStore.Key::of));
+            if (r.nextInt(8) == 0) { // as after a failed apply: the whole state again, from nothing
+                rec.resync();
+                diff = new SnapshotDiff();
+            }
             var update = rec.update(diff.next(objects), Values.defaults());
             assertThat(update.errors()).isEmpty();
             var fresh = new PolicyEngine(EngineConfig.DEFAULT);
