@@ -15,6 +15,7 @@ import dev.sluice.agent.source.ClusterSource;
 import dev.sluice.agent.source.KubernetesClusterSource;
 import dev.sluice.agent.source.KubernetesSource;
 import dev.sluice.agent.source.Snapshot;
+import dev.sluice.agent.store.ResourceStore;
 import dev.sluice.config.Values;
 import dev.sluice.datapath.DropReason;
 import dev.sluice.datapath.NodeDatapath;
@@ -77,6 +78,18 @@ public final class Agent implements AutoCloseable {
     private PolicyReconciler policy;
     private Monitor monitor;
     private final Object generationLock = new Object();
+    /** The first apply computes the ipcache whatever changed. */
+    private boolean ipcacheDone;
+    /** An apply failed: the next one starts over from the whole snapshot (see resync). */
+    private boolean resync;
+    private dev.sluice.agent.reconcile.IpcacheState ipcacheState;
+    /** Pod address -> pod, for the monitor (read by its thread), and pod -> address. */
+    private final Map<Integer, String> podsByIp = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Integer> podIps = new HashMap<>();
+    /** Each snapshot is taken as its changes since the previous one: objects are decoded once per change, not once per snapshot. */
+    private dev.sluice.agent.reconcile.SnapshotDiff snapshotDiff = new dev.sluice.agent.reconcile.SnapshotDiff();
+    private dev.sluice.agent.reconcile.Decoded<Pod> podObjects = new dev.sluice.agent.reconcile.Decoded<>(Kinds.POD, Pod::decode, Pod::key);
+    private dev.sluice.agent.reconcile.Decoded<ClusterNode> nodeObjects = new dev.sluice.agent.reconcile.Decoded<>(Kinds.NODE, ClusterNode::decode, ClusterNode::name);
     private volatile long programmedGeneration = -1;
     private volatile Map<String, Long> programmedVersions = Map.of();
     private volatile List<String> errors = List.of();
@@ -86,6 +99,8 @@ public final class Agent implements AutoCloseable {
     private volatile List<Endpoint> restoring = List.of();
     /** The Pod objects' names in the last snapshot. */
     private volatile Set<String> clusterPods = Set.of();
+    /** This node's standalone containers as Pod objects, by key and address (guarded by this). */
+    private final Map<String, KubeObject> standaloneObjects = new HashMap<>();
 
     public Agent(AgentConfig cfg) { this.cfg = cfg; }
 
@@ -132,15 +147,17 @@ public final class Agent implements AutoCloseable {
                 mode == Values.RoutingMode.TUNNEL ? NodeConfig.TUNNEL : 0, uplink.index()));
         datapath.attachUplink(cfg.uplink(), uplink.index());
 
-        policy = new PolicyReconciler(datapath, values.policyMapMax());
+        policy = new PolicyReconciler(datapath, values.policyMapMax()).localNode(cfg.node());
         Map<Integer, Integer> flags = new HashMap<>();
         datapath.endpoints().all().values().forEach(i -> flags.put(i.id(), i.flags()));
         policy.restore(flags);
         lb = new dev.sluice.agent.reconcile.LbRuntime(datapath, values, cfg.node());
         endpoints = new EndpointManager(cfg.stateDir().resolve("endpoints"), ipam, datapath, policy, lb.conntrack());
         reconciler = new NodeReconciler(datapath.ipcache());
+        ipcacheState = new dev.sluice.agent.reconcile.IpcacheState(cfg.node(), mode);
         monitor = new Monitor(cfg.node(), datapath.events(), id -> endpoints.list().stream().filter(e -> e.id() == id)
                 .map(Endpoint::pod).findFirst().orElse("#" + id));
+        monitor.pods(podsByIp);
         // Standalone containers of an earlier run are in the first computation already: without them
         // it would drop their ipcache entries, and their conntrack with them, until restore() is done.
         restoring = endpoints.persisted().stream().filter(Endpoint::standalone).toList();
@@ -229,7 +246,7 @@ public final class Agent implements AutoCloseable {
      * whose name a Pod object has is left out (the Pod keeps the name; the container's endpoint drops
      * everything, see PolicyReconciler) and reported.
      */
-    private List<Pod> standalonePods(Set<String> cluster, List<String> errs) {
+    private List<Pod> standalonePods(Set<String> cluster, Set<String> taken, List<String> errs) {
         List<Pod> out = new ArrayList<>();
         Map<String, Endpoint> all = new LinkedHashMap<>();
         for (Endpoint e : restoring) all.put(e.containerId() + "/" + e.ifname(), e);
@@ -237,6 +254,7 @@ public final class Agent implements AutoCloseable {
         for (Endpoint e : all.values()) {
             if (!e.standalone()) continue;
             if (cluster.contains(e.pod())) {
+                taken.add(e.pod());
                 errs.add("standalone container " + e.containerId() + " (" + e.ip() + ") has the name of Pod " + e.pod()
                         + " and drops all traffic (expected: a container name that no pod in its namespace has)");
                 continue;
@@ -247,8 +265,42 @@ public final class Agent implements AutoCloseable {
         return out;
     }
 
-    /** Programs one snapshot: decode what decodes, reconcile, then report the generation. */
-    private synchronized void apply(Snapshot s) { apply(s, false); }
+    /**
+     * The snapshot's objects with this node's standalone containers as Pod objects, in key order, so
+     * every consumer takes them through the same incremental path as pods. The same container keeps
+     * the same object, so it is not a change in the next snapshot.
+     */
+    private List<KubeObject> withStandalone(List<KubeObject> objects, List<Pod> standalone) {
+        if (standalone.isEmpty()) {
+            standaloneObjects.clear();
+            return objects;
+        }
+        Map<String, KubeObject> now = new HashMap<>();
+        List<KubeObject> out = new ArrayList<>(objects.size() + standalone.size());
+        out.addAll(objects);
+        for (Pod p : standalone) {
+            String k = p.key() + " " + p.podIP();
+            KubeObject o = standaloneObjects.get(k);
+            if (o == null) {
+                var b = tools.jackson.databind.json.JsonMapper.builder().build().createObjectNode();
+                b.put("apiVersion", "v1").put("kind", "Pod");
+                b.putObject("metadata").put("name", p.name()).put("namespace", p.namespace());
+                var spec = b.putObject("spec").put("nodeName", p.nodeName());
+                spec.putArray("containers").addObject().put("name", "container");
+                b.putObject("status").put("podIP", p.podIP());
+                o = dev.sluice.k8s.ManifestReader.object(new dev.sluice.k8s.Node(b, "cni", "Pod " + p.key(), ""));
+            }
+            now.put(k, o);
+            out.add(o);
+        }
+        standaloneObjects.clear();
+        standaloneObjects.putAll(now);
+        out.sort(java.util.Comparator.comparing(ResourceStore.Key::of));
+        return out;
+    }
+
+    /** Programs one snapshot: decode what decodes, reconcile, then report the generation. (Package-private for AgentBench.) */
+    synchronized void apply(Snapshot s) { apply(s, false); }
 
     /**
      * @param force program it even when the store is unchanged since the last one (a standalone
@@ -264,33 +316,102 @@ public final class Agent implements AutoCloseable {
             }
             return;
         }
+        if (resync) {
+            resync();
+            resync = false;
+        }
+        try {
+            applyChanges(s);
+        } catch (RuntimeException e) {
+            // Part of the changes may be in the engines and part not: start over with the next snapshot.
+            resync = true;
+            throw e;
+        }
+    }
+
+    /**
+     * After a failed apply: every incremental state (decoded objects, the policy engine, the LB
+     * model, the ipcache) starts over, so the next snapshot is programmed whole, as after a restart,
+     * against what the kernel holds (the reconcilers still write only differences).
+     */
+    private void resync() {
+        log.warn("starting over from the whole cluster state after a failed apply");
+        snapshotDiff = new dev.sluice.agent.reconcile.SnapshotDiff();
+        podObjects = new dev.sluice.agent.reconcile.Decoded<>(Kinds.POD, Pod::decode, Pod::key);
+        nodeObjects = new dev.sluice.agent.reconcile.Decoded<>(Kinds.NODE, ClusterNode::decode, ClusterNode::name);
+        policy.resync();
+        lb.resync();
+        ipcacheDone = false;
+        podIps.clear();
+        podsByIp.clear();
+    }
+
+    private void applyChanges(Snapshot s) {
+        long t0 = System.nanoTime();
         List<String> errs = new ArrayList<>(s.errors());
-        List<ClusterNode> nodes = nodes(s, errs);
-        List<Pod> pods = new ArrayList<>();
-        for (KubeObject o : s.objects()) {
-            if (!o.kind().equals(Kinds.POD)) continue;
-            try {
-                pods.add(Pod.decode(o));
-            } catch (ManifestException e) {
-                errs.add(e.getMessage());
+        Set<String> cluster = new HashSet<>();
+        for (KubeObject o : s.objects()) if (o.kind().equals(Kinds.POD)) cluster.add(o.namespace() + "/" + o.name());
+        clusterPods = Set.copyOf(cluster);
+        Set<String> taken = new HashSet<>();
+        List<Pod> standalone = endpoints == null ? List.of() : standalonePods(cluster, taken, errs);
+        Set<String> retaken = policy.standaloneTaken(taken);
+        // Only what changed since the last snapshot is decoded (a pointer comparison per unchanged object).
+        var changes = snapshotDiff.next(withStandalone(s.objects(), standalone));
+        var nodeChanges = nodeObjects.update(changes);
+        List<ClusterNode> nodes = new ArrayList<>(nodeObjects.values());
+        nodes.sort(java.util.Comparator.comparing(ClusterNode::name));
+        errs.addAll(nodeObjects.errors().values());
+        var podChanges = podObjects.update(changes);
+        errs.addAll(podObjects.errors().values());
+        long t1 = System.nanoTime();
+        var policyUpdate = policy.update(changes, values);
+        if (!retaken.isEmpty()) {
+            Set<String> touched = new HashSet<>(policyUpdate.touched());
+            touched.addAll(retaken);
+            policyUpdate = new PolicyReconciler.Update(policyUpdate.errors(), touched, policyUpdate.all());
+        }
+        errs.addAll(policyUpdate.errors());
+        long t2 = System.nanoTime();
+        // The ipcache is a function of nodes, pods and identities: recomputed from scratch when nodes or
+        // namespaces changed (or on the first apply), else only the entries of the changed pods; nothing
+        // at all for a Service change.
+        boolean namespaces = java.util.stream.Stream.concat(changes.upserted().stream(), changes.removed().stream())
+                .anyMatch(o -> o.kind().equals(Kinds.NAMESPACE));
+        java.util.function.ToIntFunction<Pod> identity = p -> policy.identityOf(p.key());
+        NodeReconciler.IpcacheChanges ipc;
+        if (!ipcacheDone || !nodeChanges.isEmpty() || namespaces || policyUpdate.all()) {
+            ipc = reconciler.reconcileIpcache(ipcacheState.compute(nodes, podObjects.values(), identity));
+        } else {
+            // a pod's identity follows its own labels and its namespace's: only the changed pods' entries can move
+            java.util.Set<String> keys = new java.util.HashSet<>();
+            podChanges.upserted().forEach(p -> keys.add(p.key()));
+            keys.addAll(podChanges.removed());
+            ipc = keys.isEmpty() ? new NodeReconciler.IpcacheChanges(0, java.util.Set.of())
+                    : reconciler.reconcileIpcache(ipcacheState.desired(), ipcacheState.patch(keys, this::podByKey, identity));
+        }
+        if (!ipc.removedHosts().isEmpty()) lb.conntrack().forget(ipc.removedHosts());
+        long t3 = System.nanoTime();
+        int routes = reconciler.reconcileRoutes(cfg.node(), nodes, mode, cfg.uplink(), TUNNEL_DEV, podMtu);
+        long t4 = System.nanoTime();
+        endpoints.refresh(policyUpdate);
+        // the monitor names drop events' addresses by pod: kept up to date by the changed pods only
+        for (String k : podChanges.removed()) {
+            Integer ip = podIps.remove(k);
+            if (ip != null) podsByIp.remove(ip, k);
+        }
+        for (Pod p : podChanges.upserted()) {
+            Integer old = podIps.remove(p.key());
+            if (old != null) podsByIp.remove(old, p.key());
+            if (Ip.isIpv4(p.podIP())) {
+                int ip = Ip.parse(p.podIP());
+                podIps.put(p.key(), ip);
+                podsByIp.put(ip, p.key());
             }
         }
-        Set<String> cluster = new HashSet<>();
-        pods.forEach(p -> cluster.add(p.key()));
-        clusterPods = Set.copyOf(cluster);
-        List<Pod> standalone = endpoints == null ? List.of() : standalonePods(cluster, errs);
-        var policyUpdate = policy.update(s.objects(), values, standalone);
-        errs.addAll(policyUpdate.errors());
-        List<Pod> known = new ArrayList<>(pods);
-        known.addAll(standalone);
-        var ipc = reconciler.reconcileIpcache(IpcacheModel.compute(cfg.node(), nodes, known, p -> policy.identityOf(p.key()), mode));
-        if (!ipc.removedHosts().isEmpty()) lb.conntrack().forget(ipc.removedHosts());
-        int routes = reconciler.reconcileRoutes(cfg.node(), nodes, mode, cfg.uplink(), TUNNEL_DEV, podMtu);
-        endpoints.refresh(policyUpdate);
-        Map<Integer, String> byIp = new HashMap<>();
-        for (Pod p : known) if (Ip.isIpv4(p.podIP())) byIp.put(Ip.parse(p.podIP()), p.key());
-        monitor.pods(byIp);
-        var lbr = lb.apply(s.objects(), pods, nodes);
+        ipcacheDone = true;
+        long t5 = System.nanoTime();
+        var lbr = lb.apply(changes, podChanges, nodes);
+        long t6 = System.nanoTime();
         errors = List.copyOf(errs);
         errs.forEach(e -> log.warn("skipped: {}", e));
         synchronized (generationLock) {
@@ -298,9 +419,24 @@ public final class Agent implements AutoCloseable {
             programmedVersions = s.versions();
             generationLock.notifyAll();
         }
-        log.info("generation {} programmed: {} ipcache changes, {} route changes, {} service map changes", s.generation(), ipc.changes(), routes,
-                lbr.changes());
+        log.info("generation {} programmed: {} ipcache changes, {} route changes, {} service map changes; {} us (decode {}, policy {}, ipcache {},"
+                + " routes {}, endpoints {}, services {})", s.generation(), ipc.changes(), routes, lbr.changes(), (t6 - t0) / 1000, (t1 - t0) / 1000,
+                (t2 - t1) / 1000, (t3 - t2) / 1000, (t4 - t3) / 1000, (t5 - t4) / 1000, (t6 - t5) / 1000);
     }
+
+    private Pod podByKey(String key) {
+        int slash = key.indexOf('/');
+        return podObjects.get(Kinds.POD, key.substring(0, slash), key.substring(slash + 1));
+    }
+
+    /** The endpoints (AgentBench adds local pods as the CNI plugin would). */
+    EndpointManager endpointManager() { return endpoints; }
+
+    /** Entries of the policy map (AgentBench counts what reached the kernel). */
+    int policyEntries() { return datapath.policy().all().size(); }
+
+    /** The service maps (AgentBench counts what reached the kernel). */
+    dev.sluice.datapath.maps.LbMaps lbMaps() { return datapath.lb(); }
 
     private static List<ClusterNode> nodes(Snapshot s) { return nodes(s, new ArrayList<>()); }
 

@@ -40,7 +40,8 @@ final class Monitor implements AutoCloseable {
         this.thread = Thread.ofPlatform().name("monitor").daemon().start(this::loop);
     }
 
-    void pods(Map<Integer, String> byIp) { this.podsByIp = Map.copyOf(byIp); }
+    /** Pod address -> pod: a live map the agent keeps current (so it must be safe to read from this thread). */
+    void pods(Map<Integer, String> byIp) { this.podsByIp = byIp; }
 
     private void loop() {
         while (running) {

@@ -57,6 +57,17 @@ public final class TypedMap<K, V> {
         }
     }
 
+    /**
+     * Writes all entries with one bpf_map_update_batch (one syscall instead of one per entry; entry by
+     * entry where the kernel has no batch support). Not for per-CPU maps.
+     */
+    public void putAll(Map<K, V> entries) {
+        requireNotPerCpu("putAll");
+        List<BpfMap.Entry> batch = new ArrayList<>(entries.size());
+        entries.forEach((k, v) -> batch.add(new BpfMap.Entry(encodeKey(k), encode(values, v))));
+        map.updateBatch(batch);
+    }
+
     public boolean remove(K key) {
         return map.delete(encodeKey(key));
     }

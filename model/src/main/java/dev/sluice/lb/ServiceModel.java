@@ -39,6 +39,8 @@ import java.util.TreeSet;
  * <p>Not thread-safe; no global state. A change of Values means a new instance.
  */
 public final class ServiceModel {
+    /** From how many Services to recompute on all cores. */
+    static final int PARALLEL = 512;
     private final Values values;
     private final BackendIds ids;
     private final Maglev.Seed seed;
@@ -54,10 +56,15 @@ public final class ServiceModel {
     private final TreeMap<String, ServiceLb> results = new TreeMap<>();
     private Map<String, Allocator.Alloc> allocs = Map.of();
     private final Set<String> dirty = new HashSet<>();
+    /** Services whose change moves no other Service's claims (see Allocator.onlyOwnShare): only their own share is redone. */
+    private final Set<String> allocOwn = new HashSet<>();
     private boolean allDirty = true;
     /** Allocations depend on Services (not on their selectors) and pools only, never on pods. */
     private boolean allocDirty = true;
     private boolean first = true;
+    /** The last state returned: returned again while nothing changed. */
+    private LbState last;
+    private Set<String> lastChanged = Set.of();
 
     public ServiceModel(Values values) { this(values, new BackendIds()); }
 
@@ -86,7 +93,8 @@ public final class ServiceModel {
         if (old != null) unindex(old);
         index(s);
         dirty.add(s.key());
-        if (old == null || !Allocator.inputs(old).equals(Allocator.inputs(s))) allocDirty = true;
+        if (old != null && Allocator.onlyOwnShare(old, s)) allocOwn.add(s.key());
+        else if (old == null || !Allocator.inputs(old).equals(Allocator.inputs(s))) allocDirty = true;
     }
 
     public void removeService(String key) {
@@ -94,6 +102,7 @@ public final class ServiceModel {
         if (old == null) return;
         unindex(old);
         dirty.add(key);
+        allocOwn.remove(key);
         allocDirty = true;
     }
 
@@ -133,30 +142,58 @@ public final class ServiceModel {
         }
     }
 
+    /**
+     * The Services (namespace/name) the last {@link #state()} recomputed, added or removed: every
+     * other Service's {@link ServiceLb} is the same object as in the state before, so a consumer can
+     * look at these alone instead of comparing all Services.
+     */
+    public Set<String> lastChanged() { return lastChanged; }
+
     /** Backend ids in use, sorted by key. */
     public Map<BackendKey, Integer> backendIds() { return ids.snapshot(); }
 
     public LbState state() {
+        if (last != null && !allocDirty && !allDirty && dirty.isEmpty() && allocOwn.isEmpty()) {
+            lastChanged = Set.of();
+            return last;
+        }
         Map<String, Allocator.Alloc> next = allocs;
         Set<String> todo = new TreeSet<>();
         if (allocDirty) {
             next = Allocator.allocate(List.copyOf(services.values()), pools, values);
             for (String k : services.keySet()) if (!Objects.equals(next.get(k), allocs.get(k))) todo.add(k);
+        } else if (!allocOwn.isEmpty()) {
+            next = new HashMap<>(allocs);
+            for (String k : allocOwn) {
+                Service s = services.get(k);
+                if (s != null) next.put(k, Allocator.ownShare(s, allocs.get(k)));
+            }
         }
+        allocOwn.clear();
         if (allDirty) todo.addAll(services.keySet());
         todo.addAll(dirty); // removed Services are in dirty too
 
         Map<String, List<Draft>> drafts = new LinkedHashMap<>();
         Map<String, List<Condition>> conds = new HashMap<>();
         List<BackendKey> acquire = new ArrayList<>();
-        for (String k : todo) {
-            Service s = services.get(k);
-            if (s == null) continue;
-            List<Condition> c = new ArrayList<>(next.get(k).conditions());
-            List<Draft> d = drafts(s, next.get(k), c);
-            drafts.put(k, d);
-            conds.put(k, c);
-            acquire.addAll(keys(d));
+        // Each Service's frontends and endpoints depend only on the (here unchanging) indexes: when
+        // many must be computed (a start, a node change), they are computed in parallel, then taken in order.
+        List<String> keys = new ArrayList<>(todo);
+        Map<String, Allocator.Alloc> nextAllocs = next;
+        @SuppressWarnings("unchecked") List<Draft>[] ds = new List[keys.size()];
+        @SuppressWarnings("unchecked") List<Condition>[] cs = new List[keys.size()];
+        java.util.stream.IntStream range = java.util.stream.IntStream.range(0, keys.size());
+        (keys.size() >= PARALLEL ? range.parallel() : range).forEach(i -> {
+            Service s = services.get(keys.get(i));
+            if (s == null) return;
+            cs[i] = new ArrayList<>(nextAllocs.get(keys.get(i)).conditions());
+            ds[i] = drafts(s, nextAllocs.get(keys.get(i)), cs[i]);
+        });
+        for (int i = 0; i < keys.size(); i++) {
+            if (ds[i] == null) continue;
+            drafts.put(keys.get(i), ds[i]);
+            conds.put(keys.get(i), cs[i]);
+            acquire.addAll(keys(ds[i]));
         }
         // Acquire before release: a backend moving between Services keeps its id.
         Collections.sort(acquire);
@@ -179,14 +216,16 @@ public final class ServiceModel {
             results.put(k, build(s, next.get(k), drafts.get(k), conds.get(k), results.get(k), tables));
         }
         allocs = next;
+        lastChanged = Collections.unmodifiableSet(todo);
         dirty.clear();
         allDirty = false;
         allocDirty = false;
         List<String> warnings = new ArrayList<>();
         if (ids.size() > values.lbMapMax())
             warnings.add("bpf.lbMapMax: " + values.lbMapMax() + " (expected: at least the " + ids.size() + " backends in use)");
-        return new LbState(values.lbAlgorithm(), values.serviceNoBackendResponse(), maglev ? values.maglevTableSize() : 0,
+        last = new LbState(values.lbAlgorithm(), values.serviceNoBackendResponse(), maglev ? values.maglevTableSize() : 0,
                 nodes.stream().map(ClusterNode::name).toList(), Collections.unmodifiableSortedMap(new TreeMap<>(results)), List.copyOf(warnings));
+        return last;
     }
 
     // ---- endpoints and frontends of one Service ----

@@ -65,8 +65,20 @@ public final class PolicyEngine {
     private final Map<String, EndpointPolicy> endpoints = new HashMap<>();
 
     public PolicyEngine(EngineConfig config) {
-        this.config = Objects.requireNonNull(config);
+        this(config, p -> true);
     }
+
+    /**
+     * @param subjects the pods whose own policy is computed (an agent: the pods of its node; every pod
+     *     is still a peer). Others have no {@link #endpoint}, so a change costs what it does to these
+     *     pods, not to every pod of the cluster. Decided per pod as it is now (spec.nodeName).
+     */
+    public PolicyEngine(EngineConfig config, java.util.function.Predicate<Pod> subjects) {
+        this.config = Objects.requireNonNull(config);
+        this.subjects = Objects.requireNonNull(subjects);
+    }
+
+    private final java.util.function.Predicate<Pod> subjects;
 
     public EngineConfig config() { return config; }
 
@@ -126,7 +138,7 @@ public final class PolicyEngine {
             for (String e : subj) endpointRules.get(e).add(r);
         }
         Map<StateKey, PolicyState> memo = new HashMap<>();
-        for (Pod p : pods.values()) endpoints.put(p.key(), compute(p, memo));
+        for (Pod p : pods.values()) if (subjects.test(p)) endpoints.put(p.key(), compute(p, memo));
     }
 
     public PolicyResult result() {
@@ -198,7 +210,7 @@ public final class PolicyEngine {
         for (String e : ctx.dirty) {
             EndpointPolicy old = endpoints.get(e);
             Pod p = pods.get(e);
-            EndpointPolicy now = p == null ? null : compute(p, memo);
+            EndpointPolicy now = p == null || !subjects.test(p) ? null : compute(p, memo);
             if (now == null) endpoints.remove(e); else endpoints.put(e, now);
             Delta d = diff(old, now, diffs);
             if (d != null) out.put(e, d);

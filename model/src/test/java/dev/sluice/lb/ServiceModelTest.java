@@ -64,6 +64,18 @@ class ServiceModelTest {
                 ready ? "10.0." + r.nextInt(1, 4) + "." + r.nextInt(1, 12) : "", ports);
     }
 
+    /** The same Service with another port or target port, or another selector. */
+    static Service portChange(SplittableRandom r, Service s) {
+        List<Service.ServicePort> ports = s.ports().stream().map(p -> new Service.ServicePort(p.index(), p.name(),
+                r.nextBoolean() ? p.port() : 80 + r.nextInt(4), r.nextBoolean() ? 8080 + r.nextInt(2) : p.targetPort(),
+                p.targetPort() == 0 ? p.targetPortName() : "", p.protocol(), p.nodePort())).toList();
+        if (ports.stream().anyMatch(p -> p.targetPort() != 0 && !p.targetPortName().isEmpty())) ports = s.ports();
+        Map<String, String> selector = r.nextInt(3) == 0 ? Map.of("app", APPS.get(r.nextInt(3))) : s.selector();
+        return new Service(s.file(), s.namespace(), s.name(), s.labels(), s.type(), selector, s.clusterIP(), ports, s.externalIPs(),
+                s.clientIpAffinity(), s.affinityTimeoutSeconds(), s.externalLocal(), s.internalLocal(), s.allocateLoadBalancerNodePorts(),
+                s.loadBalancerIP(), s.loadBalancerClass(), s.ingressIPs());
+    }
+
     /** The state without backend ids: what must not depend on the order changes arrived in. */
     static String withoutIds(LbState s) {
         var sb = new StringBuilder();
@@ -93,7 +105,15 @@ class ServiceModelTest {
         LbState prev = inc.state();
         for (int step = 0; step < 120; step++) {
             String ns = NS.get(r.nextInt(2));
-            switch (r.nextInt(10)) {
+            switch (r.nextInt(12)) {
+                case 10, 11 -> {
+                    // an existing Service's ports or selector change: for a ClusterIP Service only its own allocation is redone
+                    Service old = services.get(ns + "/s" + r.nextInt(8));
+                    if (old == null) continue;
+                    Service s = portChange(r, old);
+                    services.put(s.key(), s);
+                    inc.upsertService(s);
+                }
                 case 0, 1, 2 -> {
                     Service s = service(r, ns, "s" + r.nextInt(8));
                     services.put(s.key(), s);
@@ -144,6 +164,28 @@ class ServiceModelTest {
         fresh.state();
         int i = 1;
         for (int id : fresh.backendIds().values()) assertThat(id).isEqualTo(i++);
+    }
+
+    /** Many Services at once are computed in parallel (ServiceModel.PARALLEL); the result is the same as a few at a time. */
+    @RepeatedTest(3)
+    void parallelComputationEqualsSequential(RepetitionInfo info) {
+        long seed = 0xB01_0000L + info.getCurrentRepetition();
+        System.out.println("lb model parallel seed=" + seed);
+        var r = new SplittableRandom(seed);
+        Values v = values(r.nextBoolean());
+        List<Service> services = new ArrayList<>();
+        for (int i = 0; i < ServiceModel.PARALLEL + 100; i++) services.add(service(r, NS.get(i % 2), "s" + i));
+        List<Pod> pods = new ArrayList<>();
+        for (int i = 0; i < 40; i++) pods.add(pod(r, NS.get(i % 2), "p" + i));
+        var few = new ServiceModel(v);
+        few.setNodes(nodes(3));
+        pods.forEach(few::upsertPod);
+        for (int i = 0; i < services.size(); i++) {
+            few.upsertService(services.get(i));
+            if (i % 50 == 49) few.state();
+        }
+        LbState all = ServiceModel.compute(services, pods, nodes(3), List.of(), v);
+        assertThat(withoutIds(few.state())).isEqualTo(withoutIds(all));
     }
 
     /** A backend present before and after keeps its id. */

@@ -11,16 +11,19 @@ import dev.sluice.datapath.maps.LbSlotKey;
 import dev.sluice.lb.Backend;
 import dev.sluice.lb.Frontend;
 import dev.sluice.lb.LbState;
+import dev.sluice.lb.ServiceLb;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -50,6 +53,21 @@ public final class LbReconciler {
     private final TreeSet<Integer> freeIds = new TreeSet<>();
     private int nextId = 1;
     private Map<String, List<String>> errors = Map.of();
+    /** Per Service, what could not be programmed; kept across reconciles for the Services that did not change. */
+    private final Map<String, List<String>> errs = new TreeMap<>();
+    /** The state last reconciled: the next one is compared with it Service by Service, by identity. */
+    private LbState last;
+    private boolean lastReject;
+    /** This node's frontends in {@link #last}, by key (more than one only when Services conflict). */
+    private final Map<LbServiceKey, List<Claim>> claims = new HashMap<>();
+    /** Keys whose write failed: tried again at the next reconcile. */
+    private final Set<LbServiceKey> retry = new HashSet<>();
+    /** Backend id -> how many slots of programmed frontends hold it. */
+    private final Map<Integer, Integer> refs = new HashMap<>();
+    /** Backend ids whose count went to zero since the last reconcile ended. */
+    private final Set<Integer> unreferenced = new HashSet<>();
+    /** Frontend id -> affinity timeout, for frontends with ClientIP affinity. */
+    private final Map<Integer, Integer> affinity = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** One frontend as written: its service value, slot backend ids, reverse NAT and Maglev table. */
     record Programmed(String service, LbService value, int[] slots, LbReverseNat revNat, int[] maglev) {
@@ -81,14 +99,18 @@ public final class LbReconciler {
             int[] s = new int[v.count()];
             for (int[] kv : byId.getOrDefault(v.id(), List.of())) if (kv[0] >= 1 && kv[0] <= s.length) s[kv[0] - 1] = kv[1];
             // A Maglev table is not read back (it is large): a frontend that has one is rewritten once.
-            have.put(k, new Programmed("", v, s, rn.getOrDefault(v.id(), new LbReverseNat(0, 0)),
+            track(k, new Programmed("", v, s, rn.getOrDefault(v.id(), new LbReverseNat(0, 0)),
                     (v.flags() & LbService.MAGLEV) != 0 ? null : new int[0]));
             used.add(v.id());
         });
         backends.putAll(maps.backends().all());
+        unreferenced.clear();
         nextId = used.stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
         for (int i = 1; i < nextId; i++) if (!used.contains(i)) freeIds.add(i);
     }
+
+    /** The next reconcile looks at every Service and every frontend the maps hold (after a failed apply). */
+    public void resync() { last = null; }
 
     /** Per Service (ns/name), what could not be programmed in the last reconcile. */
     public Map<String, List<String>> errors() { return errors; }
@@ -100,74 +122,271 @@ public final class LbReconciler {
         return out;
     }
 
-    public Result reconcile(LbState state) {
-        Map<String, List<String>> errs = new TreeMap<>();
+    /**
+     * Writes the difference between {@code state} and what the maps hold. Only the Services whose
+     * {@link ServiceLb} is not the very object of the previous state are looked at (the model keeps
+     * unchanged Services identical), so a change costs what it touches, not O(Services); the first
+     * call, and a change of how frontends are written (serviceNoBackendResponse), look at everything.
+     */
+    public Result reconcile(LbState state) { return reconcile(state, null); }
+
+    /**
+     * As {@link #reconcile(LbState)}, told which Services may differ from the previous state
+     * ({@code ServiceModel.lastChanged()}; null: compare all), so not even the comparison is O(Services).
+     */
+    public Result reconcile(LbState state, Set<String> changed) {
         boolean reject = state.noBackendResponse().equals("reject");
-        Map<LbServiceKey, Frontend> want = new LinkedHashMap<>();
-        for (Frontend f : state.frontends(node)) want.put(key(f), f);
-
-        // 1. backends every wanted frontend needs, before anything references them
-        Map<Integer, LbBackend> wantBackends = new HashMap<>();
-        for (Frontend f : want.values())
-            for (Backend b : f.backends()) wantBackends.put(b.id(), new LbBackend(b.ip(), b.port(), b.protocol().number, 0));
-        int bw = 0;
-        for (var e : wantBackends.entrySet()) {
-            if (e.getValue().equals(backends.get(e.getKey()))) continue;
-            maps.backends().put(e.getKey(), e.getValue());
-            backends.put(e.getKey(), e.getValue());
-            bw++;
+        Set<LbServiceKey> dirty = new HashSet<>(retry);
+        retry.clear();
+        boolean fullPass = last == null || reject != lastReject;
+        if (fullPass) {
+            claims.clear();
+            errs.clear();
+            for (ServiceLb lb : state.services().values()) claim(lb, dirty);
+            dirty.addAll(have.keySet());
+        } else if (changed == null) {
+            diff(last.services(), state.services(), dirty);
+        } else {
+            for (String k : changed) {
+                ServiceLb before = last.services().get(k), after = state.services().get(k);
+                if (before == after) continue;
+                if (before != null) unclaim(before, dirty);
+                if (after != null) claim(after, dirty);
+            }
         }
+        last = state;
+        lastReject = reject;
 
-        // 2. frontends: new and changed
-        int fw = 0;
-        for (var e : want.entrySet()) {
+        // 1. backends every written frontend needs, before anything references them
+        Map<LbServiceKey, Frontend> want = new HashMap<>();
+        Map<Integer, LbBackend> wantBackends = new HashMap<>();
+        for (LbServiceKey k : dirty) {
+            Frontend f = winner(k);
+            if (f == null) continue;
+            want.put(k, f);
+            for (Backend b : f.backends()) wantBackends.put(b.id(), new LbBackend(b.ip(), b.port(), b.protocol().number, 0));
+        }
+        Map<Integer, LbBackend> newBackends = new HashMap<>();
+        for (var e : wantBackends.entrySet()) if (!e.getValue().equals(backends.get(e.getKey()))) newBackends.put(e.getKey(), e.getValue());
+        if (newBackends.size() >= BULK) maps.backends().putAll(newBackends);
+        else newBackends.forEach(maps.backends()::put);
+        backends.putAll(newBackends);
+        int bw = newBackends.size();
+
+        // 2. frontends: new and changed (many at once: in batches, see bulk)
+        int fw = want.size() >= BULK ? bulk(want, reject, errs) : 0;
+        for (var e : want.size() >= BULK ? Map.<LbServiceKey, Frontend>of().entrySet() : want.entrySet()) {
             Frontend f = e.getValue();
             Programmed old = have.get(e.getKey());
             try {
                 int id = old != null ? old.value.id() : allocateId();
                 Programmed p = program(f, id, reject);
-                if (p.sameAs(old)) continue;
+                if (p.sameAs(old)) {
+                    if (!p.service.equals(old.service)) track(e.getKey(), p);
+                    continue;
+                }
                 write(e.getKey(), p, old);
-                have.put(e.getKey(), p);
+                track(e.getKey(), p);
                 fw++;
             } catch (RuntimeException ex) {
+                retry.add(e.getKey());
                 errs.computeIfAbsent(f.service(), x -> new ArrayList<>()).add(f.address() + ": " + ex.getMessage());
             }
         }
 
         // 3. frontends gone: the service entry first, so no lookup reaches the slots being removed
         int fr = 0;
-        for (var it = have.entrySet().iterator(); it.hasNext(); ) {
-            var e = it.next();
-            if (want.containsKey(e.getKey())) continue;
-            Programmed p = e.getValue();
+        for (LbServiceKey k : dirty) {
+            if (want.containsKey(k)) continue;
+            Programmed p = have.get(k);
+            if (p == null) continue;
             try {
-                maps.services().remove(e.getKey());
+                maps.services().remove(k);
                 for (int s = 1; s <= p.slots.length; s++) maps.slots().remove(new LbSlotKey(p.value.id(), s));
                 maps.reverseNat().remove(p.value.id());
                 maps.maglev().delete(u32(p.value.id()));
                 freeIds.add(p.value.id());
-                it.remove();
+                track(k, null);
                 fr++;
             } catch (RuntimeException ex) {
-                errs.computeIfAbsent(p.service.isEmpty() ? e.getKey().toString() : p.service, x -> new ArrayList<>()).add(ex.getMessage());
+                retry.add(k);
+                errs.computeIfAbsent(p.service.isEmpty() ? k.toString() : p.service, x -> new ArrayList<>()).add(ex.getMessage());
             }
         }
 
-        // 4. backends no frontend references any more
-        Set<Integer> referenced = new HashSet<>();
-        for (Programmed p : have.values()) for (int b : p.slots) referenced.add(b);
-        referenced.addAll(wantBackends.keySet());
+        // 4. backends no frontend references any more (those just unreferenced; on a full pass, all)
+        Set<Integer> candidates = fullPass ? new HashSet<>(backends.keySet()) : unreferenced;
         int br = 0;
-        for (var it = backends.keySet().iterator(); it.hasNext(); ) {
-            int id = it.next();
-            if (referenced.contains(id)) continue;
+        for (int id : candidates) {
+            if (refs.getOrDefault(id, 0) > 0 || wantBackends.containsKey(id) || !backends.containsKey(id)) continue;
             maps.backends().remove(id);
-            it.remove();
+            backends.remove(id);
             br++;
         }
+        unreferenced.clear();
         errors = Map.copyOf(errs);
         return new Result(fw, fr, bw, br);
+    }
+
+    /** The Services whose result is not the same object, by a merge of the two sorted maps: their old and new frontends. */
+    private void diff(SortedMap<String, ServiceLb> before, SortedMap<String, ServiceLb> after, Set<LbServiceKey> dirty) {
+        var a = before.values().iterator();
+        var b = after.values().iterator();
+        ServiceLb x = a.hasNext() ? a.next() : null, y = b.hasNext() ? b.next() : null;
+        while (x != null || y != null) {
+            int c = x == null ? 1 : y == null ? -1 : x.service().compareTo(y.service());
+            if (c == 0) {
+                if (x != y) {
+                    unclaim(x, dirty);
+                    claim(y, dirty);
+                }
+                x = a.hasNext() ? a.next() : null;
+                y = b.hasNext() ? b.next() : null;
+            } else if (c < 0) {
+                unclaim(x, dirty);
+                x = a.hasNext() ? a.next() : null;
+            } else {
+                claim(y, dirty);
+                y = b.hasNext() ? b.next() : null;
+            }
+        }
+    }
+
+    /** One Service's frontend on this node, and its place in the Service's list (see {@link #winner}). */
+    private record Claim(Frontend frontend, int index) {}
+
+    private void claim(ServiceLb lb, Set<LbServiceKey> dirty) {
+        errs.remove(lb.service());
+        List<Frontend> fs = lb.frontends();
+        for (int i = 0; i < fs.size(); i++) {
+            Frontend f = fs.get(i);
+            if (!f.node().isEmpty() && !f.node().equals(node)) continue;
+            LbServiceKey k = key(f);
+            claims.computeIfAbsent(k, x -> new ArrayList<>(1)).add(new Claim(f, i));
+            dirty.add(k);
+        }
+    }
+
+    private void unclaim(ServiceLb lb, Set<LbServiceKey> dirty) {
+        errs.remove(lb.service());
+        for (Frontend f : lb.frontends()) {
+            if (!f.node().isEmpty() && !f.node().equals(node)) continue;
+            LbServiceKey k = key(f);
+            List<Claim> c = claims.get(k);
+            if (c == null) continue;
+            c.removeIf(x -> x.frontend == f);
+            if (c.isEmpty()) claims.remove(k);
+            dirty.add(k);
+        }
+    }
+
+    /**
+     * The frontend written for a key several Services claim (a conflict the model reports): the one
+     * {@code LbState.frontends(node)} lists last, as a from-scratch pass would keep: a node's own
+     * frontend over a cluster-wide one, then the Service sorting last, then its last frontend.
+     */
+    private Frontend winner(LbServiceKey k) {
+        List<Claim> c = claims.get(k);
+        if (c == null || c.isEmpty()) return null;
+        if (c.size() == 1) return c.get(0).frontend;
+        return c.stream().max(Comparator.comparing((Claim x) -> x.frontend.node()).thenComparing(x -> x.frontend.service())
+                .thenComparingInt(Claim::index)).orElseThrow().frontend;
+    }
+
+    /** Records what the kernel now holds for {@code k} (null: nothing), keeping the backend references counted. */
+    private void track(LbServiceKey k, Programmed p) {
+        Programmed old = p == null ? have.remove(k) : have.put(k, p);
+        if (old != null) {
+            for (int b : old.slots) if (refs.merge(b, -1, Integer::sum) <= 0) {
+                refs.remove(b);
+                unreferenced.add(b);
+            }
+            if ((old.value.flags() & LbService.AFFINITY) != 0) affinity.remove(old.value.id());
+        }
+        if (p != null) {
+            for (int b : p.slots) refs.merge(b, 1, Integer::sum);
+            if ((p.value.flags() & LbService.AFFINITY) != 0) affinity.put(p.value.id(), p.value.affinityTimeout());
+        }
+    }
+
+    /** The affinity timeout (seconds) of the frontend with this id, 0 when it has none (read by the GC thread). */
+    public int affinityTimeout(int frontendId) { return affinity.getOrDefault(frontendId, 0); }
+
+    /** How many frontends the maps hold. */
+    public int frontendCount() { return have.size(); }
+
+    /** From how many frontends (or backends) on writes go in batches. */
+    static final int BULK = 64;
+
+    /**
+     * Step 2 for many frontends (a first programming, a restart, thousands of Services changing):
+     * the same writes in the same order for all of them at once, one bpf_map_update_batch per map
+     * (slots, then reverse NAT, then the service entries that make them reachable; Maglev tables
+     * swapped before the entries; the slots a shrunk frontend no longer counts removed after), so
+     * 10,000 frontends take a few syscalls instead of 120,000. If a batch fails, every pending
+     * frontend is written one by one as step 2 does, which attributes the error to its Service.
+     */
+    private int bulk(Map<LbServiceKey, Frontend> want, boolean reject, Map<String, List<String>> errs) {
+        Map<LbServiceKey, Programmed> pending = new LinkedHashMap<>();
+        Map<LbServiceKey, Programmed> olds = new HashMap<>();
+        for (var e : want.entrySet()) {
+            Programmed old = have.get(e.getKey());
+            try {
+                int id = old != null ? old.value.id() : allocateId();
+                Programmed p = program(e.getValue(), id, reject);
+                if (p.sameAs(old)) {
+                    if (!p.service.equals(old.service)) track(e.getKey(), p);
+                    continue;
+                }
+                pending.put(e.getKey(), p);
+                if (old != null) olds.put(e.getKey(), old);
+            } catch (RuntimeException ex) {
+                retry.add(e.getKey());
+                errs.computeIfAbsent(e.getValue().service(), x -> new ArrayList<>()).add(e.getValue().address() + ": " + ex.getMessage());
+            }
+        }
+        try {
+            Map<LbSlotKey, Integer> slots = new HashMap<>();
+            Map<Integer, LbReverseNat> revNat = new HashMap<>();
+            Map<LbServiceKey, LbService> entries = new LinkedHashMap<>();
+            List<LbSlotKey> extra = new ArrayList<>();
+            for (var e : pending.entrySet()) {
+                Programmed p = e.getValue(), old = olds.get(e.getKey());
+                int id = p.value.id();
+                for (int i = 0; i < p.slots.length; i++)
+                    if (old == null || i >= old.slots.length || old.slots[i] != p.slots[i]) slots.put(new LbSlotKey(id, i + 1), p.slots[i]);
+                if (old == null || !p.revNat.equals(old.revNat)) revNat.put(id, p.revNat);
+                entries.put(e.getKey(), p.value);
+                for (int i = p.slots.length + 1; old != null && i <= old.slots.length; i++) extra.add(new LbSlotKey(id, i));
+            }
+            maps.slots().putAll(slots);
+            maps.reverseNat().putAll(revNat);
+            for (var e : pending.entrySet()) {
+                Programmed p = e.getValue(), old = olds.get(e.getKey());
+                int id = p.value.id();
+                if (p.maglev.length > 0 && (old == null || !Arrays.equals(p.maglev, old.maglev))) swapMaglev(id, p.maglev);
+                else if (p.maglev.length == 0 && old != null && (old.maglev == null || old.maglev.length > 0)) maps.maglev().delete(u32(id));
+            }
+            maps.services().putAll(entries);
+            extra.forEach(maps.slots()::remove);
+            pending.forEach(this::track);
+            return pending.size();
+        } catch (RuntimeException batchFailed) {
+            int fw = 0;
+            for (var e : pending.entrySet()) {
+                Programmed p = e.getValue();
+                try {
+                    write(e.getKey(), p, have.get(e.getKey()));
+                    track(e.getKey(), p);
+                    fw++;
+                } catch (RuntimeException ex) {
+                    retry.add(e.getKey());
+                    if (!olds.containsKey(e.getKey())) freeIds.add(p.value.id());
+                    errs.computeIfAbsent(p.service, x -> new ArrayList<>()).add(want.get(e.getKey()).address() + ": " + ex.getMessage());
+                }
+            }
+            return fw;
+        }
     }
 
     private int allocateId() {

@@ -65,14 +65,14 @@ public final class LbRuntime implements AutoCloseable {
     private final LbMaps maps;
     private final Values values;
     private final String node;
-    private final ServiceModel model;
+    private ServiceModel model;
     private final LbReconciler reconciler;
     private final CtGc gc;
     private final ScheduledExecutorService timer;
     private volatile LbState state;
     private volatile Map<String, String> decodeErrors = Map.of();
-    private final Map<Integer, Integer> affinityTimeouts = new java.util.concurrent.ConcurrentHashMap<>();
-    private Set<String> services = Set.of(), pods = Set.of();
+    private Decoded<Service> serviceObjects = new Decoded<>(Kinds.SERVICE, Service::decode, Service::key);
+    private Decoded<LbIpPool> poolObjects = new Decoded<>(Kinds.CILIUM_LB_IP_POOL, LbIpPool::decode, LbIpPool::name);
 
     /** max_entries per map from the values (applied before load; see NodeDatapath.load). */
     public static Map<String, Integer> mapSizes(Values v) {
@@ -100,13 +100,29 @@ public final class LbRuntime implements AutoCloseable {
                 flags, SNAT_MIN, SNAT_MAX));
         maps.ctLimits().put(0, new CtLimits(values.ctTcpMax(), values.ctAnyMax()));
         this.reconciler = new LbReconciler(maps, node);
-        // keep the backend ids the kernel already uses, so a restart rewrites nothing that is right
-        Map<dev.sluice.lb.BackendKey, Integer> ids = new HashMap<>();
-        maps.backends().all().forEach((id, b) -> ids.put(new dev.sluice.lb.BackendKey(b.address(), b.port(), proto(b.proto())), id));
-        this.model = new ServiceModel(values, dev.sluice.lb.BackendIds.of(ids));
-        this.gc = new CtGc(maps, id -> affinityTimeouts.getOrDefault(id, 0));
+        this.model = freshModel();
+        this.gc = new CtGc(maps, reconciler::affinityTimeout);
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("ct-gc").daemon().unstarted(r));
         timer.scheduleWithFixedDelay(this::gcQuietly, GC_INTERVAL_SECONDS, GC_INTERVAL_SECONDS, TimeUnit.SECONDS);
+    }
+
+    /** A model that keeps the backend ids the kernel already uses, so a restart rewrites nothing that is right. */
+    private ServiceModel freshModel() {
+        Map<dev.sluice.lb.BackendKey, Integer> ids = new HashMap<>();
+        maps.backends().all().forEach((id, b) -> ids.put(new dev.sluice.lb.BackendKey(b.address(), b.port(), proto(b.proto())), id));
+        return new ServiceModel(values, dev.sluice.lb.BackendIds.of(ids));
+    }
+
+    /**
+     * Forgets what the changes built up (after a failed apply): the next {@link #apply} must get
+     * the whole cluster as changes (a fresh {@link SnapshotDiff}) and programs it as after a restart,
+     * against what the kernel holds.
+     */
+    public synchronized void resync() {
+        serviceObjects = new Decoded<>(Kinds.SERVICE, Service::decode, Service::key);
+        poolObjects = new Decoded<>(Kinds.CILIUM_LB_IP_POOL, LbIpPool::decode, LbIpPool::name);
+        model = freshModel();
+        reconciler.resync();
     }
 
     private static dev.sluice.k8s.Protocol proto(int n) {
@@ -132,54 +148,35 @@ public final class LbRuntime implements AutoCloseable {
     public CtGc conntrack() { return gc; }
 
     /**
-     * Programs the Services of one snapshot. Undecodable Services are reported under their name and
-     * left out; everything else is computed and written. Returns the reconcile counts.
+     * Programs the Services of one snapshot, given as its changes since the previous one (objects,
+     * and the agent's decoded pods): the work follows the change. Undecodable Services are reported
+     * under their name and left out; everything else is computed and written. Returns the reconcile counts.
      */
-    public synchronized LbReconciler.Result apply(List<KubeObject> objects, List<Pod> podList, List<ClusterNode> nodes) {
+    public synchronized LbReconciler.Result apply(SnapshotDiff.Changes changes, Decoded.Changes<Pod> podChanges, List<ClusterNode> nodes) {
         long t0 = System.nanoTime();
-        Map<String, Service> svcs = new HashMap<>();
-        List<LbIpPool> pools = new ArrayList<>();
-        Map<String, String> bad = new TreeMap<>();
-        for (KubeObject o : objects) {
-            try {
-                if (o.kind().equals(Kinds.SERVICE)) {
-                    Service s = Service.decode(o);
-                    svcs.put(s.key(), s);
-                } else if (o.kind().equals(Kinds.CILIUM_LB_IP_POOL)) {
-                    pools.add(LbIpPool.decode(o));
-                }
-            } catch (ManifestException e) {
-                bad.put(o.namespace().isEmpty() ? o.name() : o.namespace() + "/" + o.name(), e.getMessage());
-            }
-        }
-        for (String k : services) if (!svcs.containsKey(k)) model.removeService(k);
-        svcs.values().forEach(model::upsertService);
-        services = new HashSet<>(svcs.keySet());
-        Set<String> podKeys = new HashSet<>();
-        for (Pod p : podList) {
-            podKeys.add(p.key());
-            model.upsertPod(p);
-        }
-        for (String k : pods) if (!podKeys.contains(k)) model.removePod(k);
-        pods = podKeys;
+        // Only what changed since the last snapshot is decoded and given to the model.
+        var sc = serviceObjects.update(changes);
+        sc.removed().forEach(model::removeService);
+        sc.upserted().forEach(model::upsertService);
+        var pc = poolObjects.update(changes);
+        if (!pc.isEmpty()) model.setPools(poolObjects.values());
+        podChanges.removed().forEach(model::removePod);
+        podChanges.upserted().forEach(model::upsertPod);
         model.setNodes(nodes);
-        model.setPools(pools);
         LbState st = model.state();
         long t1 = System.nanoTime();
-        LbReconciler.Result r = reconciler.reconcile(st);
+        LbReconciler.Result r = reconciler.reconcile(st, model.lastChanged());
         long t2 = System.nanoTime();
-        Map<LbServiceKey, String> fs = reconciler.frontendServices();
-        for (Frontend f : st.frontends(node)) {
-            if (f.affinityTimeoutSeconds() > 0) {
-                maps.services().get(LbReconciler.key(f)).ifPresent(v -> affinityTimeouts.put(v.id(), f.affinityTimeoutSeconds()));
-            }
-        }
         state = st;
-        decodeErrors = Map.copyOf(bad);
+        if (serviceObjects.errorCount() + poolObjects.errorCount() > 0 || !decodeErrors.isEmpty()) {
+            Map<String, String> bad = new TreeMap<>(serviceObjects.errors());
+            bad.putAll(poolObjects.errors());
+            decodeErrors = Map.copyOf(bad);
+        }
         // the benchmark (scripts/bench-services.sh) reads this line
-        log.info("services: {} Services, {} frontends here; wrote {} frontends, removed {}, backends +{} -{}; model {} ms, maps {} ms",
-                st.services().size(), fs.size(), r.frontendsWritten(), r.frontendsRemoved(), r.backendsWritten(), r.backendsRemoved(),
-                (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
+        log.info("services: {} Services, {} frontends here; wrote {} frontends, removed {}, backends +{} -{}; model {} ms, maps {} ms ({} us, {} us)",
+                st.services().size(), reconciler.frontendCount(), r.frontendsWritten(), r.frontendsRemoved(), r.backendsWritten(), r.backendsRemoved(),
+                (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t1 - t0) / 1_000, (t2 - t1) / 1_000);
         return r;
     }
 
@@ -380,7 +377,7 @@ public final class LbRuntime implements AutoCloseable {
         LbState st = state;
         m.put("kubeProxyReplacement", values.kubeProxyReplacement());
         m.put("algorithm", values.lbAlgorithm());
-        m.put("frontends", reconciler.frontendServices().size());
+        m.put("frontends", reconciler.frontendCount());
         m.put("services", st == null ? 0 : st.services().size());
         long full = 0;
         for (var e : datapath.metrics().allPerCpu().entrySet())

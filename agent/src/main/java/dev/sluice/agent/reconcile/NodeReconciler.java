@@ -28,28 +28,66 @@ public final class NodeReconciler {
 
     private final TypedMap<IpcacheKey, IpcacheValue> ipcache;
 
+    /** What the ipcache map holds: read from the kernel once, then kept by every write (not re-read per pass: 1,000s of syscalls). */
+    private Map<IpcacheKey, IpcacheValue> have;
+
     public NodeReconciler(TypedMap<IpcacheKey, IpcacheValue> ipcache) { this.ipcache = ipcache; }
 
     /** What an ipcache pass changed: entries written plus removed, and the single addresses that left. */
     public record IpcacheChanges(int changes, Set<Integer> removedHosts) {}
 
+    /**
+     * Step 1 for a few addresses: compares and writes only the entries of {@code touched} (present
+     * in {@code desired}: written when different; absent: removed), after a full pass has run once.
+     */
+    public IpcacheChanges reconcileIpcache(Map<Cidr, IpcacheModel.Entry> desired, Set<Cidr> touched) {
+        if (have == null) return reconcileIpcache(desired);
+        int changes = 0;
+        Set<Integer> removedHosts = new HashSet<>();
+        List<IpcacheKey> gone = new ArrayList<>();
+        for (Cidr c : touched) {
+            IpcacheKey k = new IpcacheKey(c);
+            IpcacheModel.Entry e = desired.get(c);
+            if (e == null) {
+                if (have.containsKey(k)) gone.add(k);
+                continue;
+            }
+            IpcacheValue v = new IpcacheValue(e.identity(), e.tunnelEndpoint(), e.flags());
+            if (!v.equals(have.get(k))) {
+                ipcache.put(k, v);
+                have.put(k, v);
+                changes++;
+            }
+        }
+        for (IpcacheKey k : gone) {
+            ipcache.remove(k);
+            have.remove(k);
+            changes++;
+            if (k.cidr().prefixLength() == 32) removedHosts.add(k.cidr().network());
+        }
+        return new IpcacheChanges(changes, removedHosts);
+    }
+
     /** Step 1: the ipcache. */
     public IpcacheChanges reconcileIpcache(Map<Cidr, IpcacheModel.Entry> desired) {
         Map<IpcacheKey, IpcacheValue> want = new HashMap<>();
         desired.forEach((c, e) -> want.put(new IpcacheKey(c), new IpcacheValue(e.identity(), e.tunnelEndpoint(), e.flags())));
-        Map<IpcacheKey, IpcacheValue> have = ipcache.all();
+        if (have == null) have = new HashMap<>(ipcache.all());
         int changes = 0;
         // Write new and changed entries before removing stale ones: a lookup never misses in between.
         for (var e : want.entrySet()) {
             if (!e.getValue().equals(have.get(e.getKey()))) {
                 ipcache.put(e.getKey(), e.getValue());
+                have.put(e.getKey(), e.getValue());
                 changes++;
             }
         }
         Set<Integer> removedHosts = new HashSet<>();
-        for (IpcacheKey k : have.keySet()) {
+        for (var it = have.keySet().iterator(); it.hasNext(); ) {
+            IpcacheKey k = it.next();
             if (!want.containsKey(k)) {
                 ipcache.remove(k);
+                it.remove();
                 changes++;
                 if (k.cidr().prefixLength() == 32) removedHosts.add(k.cidr().network());
             }

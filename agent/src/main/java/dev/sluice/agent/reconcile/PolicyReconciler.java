@@ -111,25 +111,157 @@ public final class PolicyReconciler {
         d.inputs().pods().forEach(p -> cluster.add(p.key()));
         Set<String> taken = new HashSet<>();
         for (Pod p : standalone) if (cluster.contains(p.key())) taken.add(p.key());
-        Set<String> newlyTaken = new HashSet<>(taken);
-        newlyTaken.removeAll(takenNames);
-        Set<String> freed = new HashSet<>(takenNames);
-        freed.removeAll(taken);
-        takenNames = Set.copyOf(taken);
+        Set<String> retaken = standaloneTaken(taken);
         PolicyInputs want = d.inputs().withPods(standalone);
         if (engine == null) {
-            engine = new PolicyEngine(EngineConfig.from(values));
+            engine = newEngine(values);
             engine.load(want);
             return new Update(errs, Set.of(), true);
         }
-        Set<String> touched = new HashSet<>(newlyTaken);
-        touched.addAll(freed);
+        Set<String> touched = new HashSet<>(retaken);
         for (Change c : changes(engine.inputs(), want)) {
             touched.addAll(engine.apply(c).keySet());
             if (c instanceof Change.PodUpsert(var p)) touched.add(p.key());
             if (c instanceof Change.PodDelete(var key)) touched.add(key);
         }
         return new Update(errs, touched, false);
+    }
+
+    /** When set, only this node's pods get their policy computed (see {@link #localNode}). */
+    private String node;
+
+    /**
+     * Computes the policy of the pods of {@code node} only (every pod is still a peer): an agent
+     * enforces policy for its own endpoints, and with 10,000 pods in the cluster a pod label change
+     * would otherwise recompute the policy of every pod that names it. Before the first update.
+     */
+    public synchronized PolicyReconciler localNode(String node) {
+        this.node = node;
+        return this;
+    }
+
+    private PolicyEngine newEngine(Values values) {
+        String n = node;
+        return n == null ? new PolicyEngine(EngineConfig.from(values)) : new PolicyEngine(EngineConfig.from(values), p -> p.nodeName().equals(n));
+    }
+
+    /** Decoded inputs of the incremental {@link #update(SnapshotDiff.Changes, Values)}. */
+    private Decoded<Namespace> nsObjects = new Decoded<>(dev.sluice.k8s.Kinds.NAMESPACE, Namespace::decode, Namespace::name);
+    private Decoded<Pod> podObjects = new Decoded<>(dev.sluice.k8s.Kinds.POD, Pod::decode, Pod::key);
+    private Decoded<Policy> policyObjects = new Decoded<>(dev.sluice.policy.PolicyDecoder::isPolicy, dev.sluice.policy.PolicyDecoder::decode, Policy::key);
+    /** What the engine was given through the incremental path: declared namespaces, and how many pods and policies use each namespace. */
+    private final Map<String, Namespace> declared = new HashMap<>();
+    private final Map<String, Integer> uses = new HashMap<>();
+    private final Map<String, Namespace> givenNs = new HashMap<>();
+    private final Map<String, Policy> givenPolicies = new HashMap<>();
+
+    /**
+     * The same as {@link #update(List, Values)}, from one snapshot's changes ({@link SnapshotDiff}):
+     * only the changed objects are decoded and compared, so a pod label change costs what the engine
+     * does for it, not a decode of every pod and policy. Namespaces that no manifest declares but a
+     * pod or policy uses exist implicitly, as {@link PolicyInputs#decode} makes them.
+     */
+    public synchronized Update update(SnapshotDiff.Changes changes, Values values) {
+        var nc = nsObjects.update(changes);
+        var pc = podObjects.update(changes);
+        var yc = policyObjects.update(changes);
+        List<String> errs = new ArrayList<>(nsObjects.errors().values());
+        errs.addAll(podObjects.errors().values());
+        errs.addAll(policyObjects.errors().values());
+        Set<String> affectedNs = new HashSet<>();
+        for (String name : nc.removed()) { declared.remove(name); affectedNs.add(name); }
+        for (Namespace n : nc.upserted()) { declared.put(n.name(), n); affectedNs.add(n.name()); }
+        List<Change> pods = new ArrayList<>(), podDeletes = new ArrayList<>(), policies = new ArrayList<>(), policyDeletes = new ArrayList<>();
+        for (String key : pc.removed()) {
+            String ns = key.substring(0, key.indexOf('/'));
+            use(ns, -1);
+            affectedNs.add(ns);
+            podDeletes.add(new Change.PodDelete(key));
+        }
+        for (Pod p : pc.upserted()) {
+            if (engine == null || engine.pod(p.key()) == null) use(p.namespace(), 1);
+            affectedNs.add(p.namespace());
+            pods.add(new Change.PodUpsert(p));
+        }
+        for (String key : yc.removed()) {
+            Policy old = givenPolicies.remove(key);
+            if (old == null) continue;
+            if (!old.namespace().isEmpty()) { use(old.namespace(), -1); affectedNs.add(old.namespace()); }
+            policyDeletes.add(new Change.PolicyDelete(key));
+        }
+        for (Policy p : yc.upserted()) {
+            Policy old = givenPolicies.put(p.key(), p);
+            if (old == null && !p.namespace().isEmpty()) { use(p.namespace(), 1); affectedNs.add(p.namespace()); }
+            if (!p.equals(old)) policies.add(new Change.PolicyUpsert(p));
+        }
+        List<Change> nsUpserts = new ArrayList<>(), nsDeletes = new ArrayList<>();
+        for (String name : affectedNs) {
+            Namespace want = declared.getOrDefault(name, uses.getOrDefault(name, 0) > 0 ? new Namespace(name, Map.of()) : null);
+            Namespace had = givenNs.get(name);
+            if (want == null && had != null) {
+                givenNs.remove(name);
+                nsDeletes.add(new Change.NamespaceDelete(name));
+            } else if (want != null && !want.equals(had)) {
+                givenNs.put(name, want);
+                nsUpserts.add(new Change.NamespaceUpsert(want));
+            }
+        }
+        if (engine == null) {
+            engine = newEngine(values);
+            List<Pod> all = new ArrayList<>();
+            for (Change c : pods) all.add(((Change.PodUpsert) c).pod());
+            engine.load(new PolicyInputs(List.copyOf(givenNs.values()), all, List.copyOf(givenPolicies.values())));
+            return new Update(errs, Set.of(), true);
+        }
+        Set<String> touched = new HashSet<>();
+        List<Change> ordered = new ArrayList<>(nsUpserts);
+        ordered.addAll(pods);
+        ordered.addAll(policies);
+        ordered.addAll(policyDeletes);
+        ordered.addAll(podDeletes);
+        ordered.addAll(nsDeletes);
+        for (Change c : ordered) {
+            if (c instanceof Change.PodUpsert(var p) && p.equals(engine.pod(p.key()))) continue;
+            touched.addAll(engine.apply(c).keySet());
+            if (c instanceof Change.PodUpsert(var p)) touched.add(p.key());
+            if (c instanceof Change.PodDelete(var key)) touched.add(key);
+        }
+        return new Update(errs, touched, false);
+    }
+
+    /**
+     * Forgets the engine and what the changes built up (after a failed apply): the next
+     * {@link #update(SnapshotDiff.Changes, Values)} gets the whole cluster (a fresh SnapshotDiff) and
+     * loads it as the first update does; what the kernel holds per endpoint is kept.
+     */
+    public synchronized void resync() {
+        engine = null;
+        nsObjects = new Decoded<>(dev.sluice.k8s.Kinds.NAMESPACE, Namespace::decode, Namespace::name);
+        podObjects = new Decoded<>(dev.sluice.k8s.Kinds.POD, Pod::decode, Pod::key);
+        policyObjects = new Decoded<>(dev.sluice.policy.PolicyDecoder::isPolicy, dev.sluice.policy.PolicyDecoder::decode, Policy::key);
+        declared.clear();
+        uses.clear();
+        givenNs.clear();
+        givenPolicies.clear();
+    }
+
+    private void use(String namespace, int delta) {
+        if (uses.merge(namespace, delta, Integer::sum) <= 0) uses.remove(namespace);
+    }
+
+    /**
+     * Records the standalone containers whose name a Pod object has (their endpoints drop
+     * everything, see {@link #program}); returns the names that became or stopped being so, whose
+     * endpoints must be rewritten.
+     */
+    public synchronized Set<String> standaloneTaken(Set<String> taken) {
+        Set<String> changed = new HashSet<>(taken);
+        changed.removeAll(takenNames);
+        Set<String> freed = new HashSet<>(takenNames);
+        freed.removeAll(taken);
+        changed.addAll(freed);
+        takenNames = Set.copyOf(taken);
+        return changed;
     }
 
     /**

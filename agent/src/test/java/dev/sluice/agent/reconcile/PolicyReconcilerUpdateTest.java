@@ -76,6 +76,46 @@ class PolicyReconcilerUpdateTest {
         }
     }
 
+    /**
+     * The agent's path: each state as a store snapshot (key order), given to the reconciler as its
+     * changes from the previous one; namespaces are sometimes left undeclared (implicit, as pods and
+     * policies use them). Every step equals a from-scratch computation.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void updatesFromSnapshotChangesEqualAFromScratchComputation(long seed) {
+        System.out.println("PolicyReconcilerUpdateTest (changes) seed=" + seed);
+        var r = new SplittableRandom(seed);
+        var rec = new PolicyReconciler(new FakeMap<PolicyEntryKey, PolicyEntryValue>("sl_policy", 100_000, new ArrayList<>()),
+                new FakeMap<PolicyCidrKey, Integer>("sl_policy_cidr", 100_000, new ArrayList<>()), 100_000);
+        var diff = new SnapshotDiff();
+        // an agent's: only node1's pods have their policy computed
+        var local = new PolicyReconciler(new FakeMap<PolicyEntryKey, PolicyEntryValue>("sl_policy", 100_000, new ArrayList<>()),
+                new FakeMap<PolicyCidrKey, Integer>("sl_policy_cidr", 100_000, new ArrayList<>()), 100_000).localNode("node1");
+        var localDiff = new SnapshotDiff();
+        for (int step = 0; step < 25; step++) {
+            String yaml = state(r);
+            List<dev.sluice.k8s.KubeObject> objects = new ArrayList<>(PolicyReconcilerTest.objects(yaml));
+            objects.removeIf(o -> o.kind().equals("Namespace") && r.nextInt(3) == 0);
+            objects.sort(java.util.Comparator.comparing(dev.sluice.agent.store.ResourceStore.Key::of));
+            if (r.nextInt(8) == 0) { // as after a failed apply: the whole state again, from nothing
+                rec.resync();
+                diff = new SnapshotDiff();
+            }
+            var update = rec.update(diff.next(objects), Values.defaults());
+            assertThat(update.errors()).isEmpty();
+            var fresh = new PolicyEngine(EngineConfig.DEFAULT);
+            fresh.load(PolicyInputs.decode(objects).inputs());
+            assertThat(PolicyMapText.render(rec.result())).as("seed %d step %d:\n%s", seed, step, yaml)
+                    .isEqualTo(PolicyMapText.render(fresh.result()));
+            assertThat(rec.result().identities()).as("seed %d step %d", seed, step).isEqualTo(fresh.result().identities());
+            local.update(localDiff.next(objects), Values.defaults());
+            var want = new java.util.TreeMap<>(fresh.result().endpoints());
+            want.keySet().removeIf(k -> !fresh.pod(k).nodeName().equals("node1"));
+            assertThat(local.result().endpoints()).as("seed %d step %d, node1's pods", seed, step).isEqualTo(want);
+        }
+    }
+
     /** A random cluster state: two namespaces with random labels, up to five pods, a subset of the policies. */
     static String state(SplittableRandom r) {
         List<String> docs = new ArrayList<>();
@@ -84,7 +124,7 @@ class PolicyReconcilerUpdateTest {
         for (int i = 0; i < 5; i++) {
             if (r.nextInt(4) == 0) continue;
             docs.add("apiVersion: v1\nkind: Pod\nmetadata: {name: p" + i + ", namespace: " + (i % 2 == 0 ? "x" : "y") + ", labels: {role: "
-                    + "abc".charAt(r.nextInt(3)) + "}}\nspec: {nodeName: node1, containers: [{name: c, ports: [{containerPort: 80}]}]}\n"
+                    + "abc".charAt(r.nextInt(3)) + "}}\nspec: {nodeName: node" + (i % 3 == 2 ? 2 : 1) + ", containers: [{name: c, ports: [{containerPort: 80}]}]}\n"
                     + "status: {podIP: 10.0.0." + (i + 2) + "}\n");
         }
         // at most one of the two "a-in" versions at a time: they share a name
