@@ -198,7 +198,10 @@ public final class PolicyEngine {
             }
             case Change.PolicyDelete(String key) -> removePolicy(key, ctx);
         }
-        if (ctx.renumbered) return recomputeAll();
+        if (ctx.renumbered) {
+            renumberings++;
+            return recomputeAll();
+        }
         refreshSelectors(ctx);
         for (Rule r : ctx.dirtyRules) {
             Set<String> s = ruleSubjects.get(r);
@@ -217,6 +220,15 @@ public final class PolicyEngine {
         }
         return out;
     }
+
+    /**
+     * How many changes so far moved existing identity numbers (a hash collision: every number is
+     * recomputed). A consumer that patches per changed pod must then redo everything that holds
+     * numbers (the ipcache), not only the changed pods' entries.
+     */
+    public long renumberings() { return renumberings; }
+
+    private long renumberings;
 
     private Map<String, Delta> recomputeAll() {
         Map<String, EndpointPolicy> before = new HashMap<>(endpoints);

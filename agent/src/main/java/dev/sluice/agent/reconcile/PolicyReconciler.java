@@ -119,12 +119,13 @@ public final class PolicyReconciler {
             return new Update(errs, Set.of(), true);
         }
         Set<String> touched = new HashSet<>(retaken);
+        long renumberings = engine.renumberings();
         for (Change c : changes(engine.inputs(), want)) {
             touched.addAll(engine.apply(c).keySet());
             if (c instanceof Change.PodUpsert(var p)) touched.add(p.key());
             if (c instanceof Change.PodDelete(var key)) touched.add(key);
         }
-        return new Update(errs, touched, false);
+        return new Update(errs, touched, engine.renumberings() != renumberings);
     }
 
     /** When set, only this node's pods get their policy computed (see {@link #localNode}). */
@@ -214,6 +215,7 @@ public final class PolicyReconciler {
             return new Update(errs, Set.of(), true);
         }
         Set<String> touched = new HashSet<>();
+        long renumberings = engine.renumberings();
         List<Change> ordered = new ArrayList<>(nsUpserts);
         ordered.addAll(pods);
         ordered.addAll(policies);
@@ -226,7 +228,8 @@ public final class PolicyReconciler {
             if (c instanceof Change.PodUpsert(var p)) touched.add(p.key());
             if (c instanceof Change.PodDelete(var key)) touched.add(key);
         }
-        return new Update(errs, touched, false);
+        // identity numbers moved (a collision): everything that holds numbers is rewritten
+        return new Update(errs, touched, engine.renumberings() != renumberings);
     }
 
     /**
