@@ -8,6 +8,7 @@ import dev.sluice.k8s.Node;
 import dev.sluice.lab.api.ApiClient;
 import dev.sluice.lab.api.ApiError;
 import dev.sluice.lab.api.ApiTypes;
+import dev.sluice.lab.api.LabApiServer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,9 +72,11 @@ public final class ApiClusterStore implements ClusterStore, AutoCloseable {
         var r = client.call("POST", collection(t, ns), b, null);
         if (r.code() == 409) r = client.call("PUT", path(t, ns, name), b, null);
         JsonNode stored = check(r, t, name);
-        if (t.status() && b.has("status") && !b.get("status").equals(stored.get("status")))
-            stored = check(client.call("PUT", path(t, ns, name) + "/status", b, null), t, name);
-        record(kind, stored);
+        record(kind, stored, r);
+        if (t.status() && b.has("status") && !b.get("status").equals(stored.get("status"))) {
+            var st = client.call("PUT", path(t, ns, name) + "/status", b, null);
+            record(kind, check(st, t, name), st);
+        }
     }
 
     @Override public void putAll(List<? extends JsonNode> bodies) {
@@ -93,7 +96,7 @@ public final class ApiClusterStore implements ClusterStore, AutoCloseable {
         ApiTypes.Type t = type(kind);
         var r = client.call("DELETE", path(t, namespace, name), null, null);
         if (r.code() == 404) return;
-        record(kind, check(r, t, name));
+        record(kind, check(r, t, name), r);
         if (kind.equals(Kinds.NAMESPACE)) awaitGone(t, name);
     }
 
@@ -119,10 +122,17 @@ public final class ApiClusterStore implements ClusterStore, AutoCloseable {
 
     @Override public void close() { client.close(); }
 
-    private void record(String kind, JsonNode stored) {
-        if (!Kinds.ALL.containsKey(kind)) return; // the agents do not watch it
-        long rv = Long.parseLong(stored.path("metadata").path("resourceVersion").asString("0"));
-        written.merge(kind, rv, Math::max);
+    /** What the agents must see of a write: the object's version, and those of the controllers' writes it set off (the server lists them). */
+    private void record(String kind, JsonNode stored, ApiClient.Reply r) {
+        record(kind, Long.parseLong(stored.path("metadata").path("resourceVersion").asString("0")));
+        for (String kv : r.header(LabApiServer.WRITTEN).split(",")) {
+            int eq = kv.indexOf('=');
+            if (eq > 0) record(kv.substring(0, eq), Long.parseLong(kv.substring(eq + 1)));
+        }
+    }
+
+    private void record(String kind, long rv) {
+        if (Kinds.ALL.containsKey(kind)) written.merge(kind, rv, Math::max); // else the agents do not watch it
     }
 
     private static JsonNode check(ApiClient.Reply r, ApiTypes.Type t, String name) {

@@ -2,6 +2,7 @@ package dev.sluice.lb;
 
 import dev.sluice.config.Values;
 import dev.sluice.k8s.ClusterNode;
+import dev.sluice.k8s.EndpointSlice;
 import dev.sluice.k8s.LbIpPool;
 import dev.sluice.k8s.Pod;
 import dev.sluice.k8s.Protocol;
@@ -51,6 +52,9 @@ public final class ServiceModel {
     private final Map<String, Map<String, Set<String>>> podIndex = new HashMap<>();
     /** namespace -> one "key\0value" of the selector -> Service keys: which Services a pod change can touch. */
     private final Map<String, Map<String, Set<String>>> serviceIndex = new HashMap<>();
+    /** EndpointSlices by {@code ns/name}, and the slice keys of each Service ({@code ns/name}) that has any. */
+    private final Map<String, EndpointSlice> slices = new HashMap<>();
+    private final Map<String, Set<String>> slicesByService = new HashMap<>();
     private List<ClusterNode> nodes = List.of();
     private List<LbIpPool> pools = List.of();
     private final TreeMap<String, ServiceLb> results = new TreeMap<>();
@@ -79,9 +83,16 @@ public final class ServiceModel {
     /** From scratch. */
     public static LbState compute(Collection<Service> services, Collection<Pod> pods, Collection<ClusterNode> nodes,
                                   Collection<LbIpPool> pools, Values values) {
+        return compute(services, pods, List.of(), nodes, pools, values);
+    }
+
+    /** From scratch, with EndpointSlices. */
+    public static LbState compute(Collection<Service> services, Collection<Pod> pods, Collection<EndpointSlice> endpointSlices,
+                                  Collection<ClusterNode> nodes, Collection<LbIpPool> pools, Values values) {
         var m = new ServiceModel(values);
         services.forEach(m::upsertService);
         pods.forEach(m::upsertPod);
+        endpointSlices.forEach(m::upsertSlice);
         m.setNodes(nodes);
         m.setPools(pools);
         return m.state();
@@ -122,6 +133,34 @@ public final class ServiceModel {
         if (old == null) return;
         unindex(old);
         markSelecting(old);
+    }
+
+    /**
+     * An EndpointSlice: a Service with at least one slice takes its backends from its slices only
+     * (as kube-proxy and Cilium do); one without any, from the ready pods its selector matches (the
+     * lab with a manifest directory has no endpoint controller).
+     */
+    public void upsertSlice(EndpointSlice e) {
+        EndpointSlice old = slices.put(e.key(), e);
+        if (e.equals(old)) return;
+        if (old != null) unindexSlice(old);
+        if (!e.serviceKey().isEmpty()) {
+            slicesByService.computeIfAbsent(e.serviceKey(), k -> new java.util.TreeSet<>()).add(e.key());
+            dirty.add(e.serviceKey());
+        }
+    }
+
+    public void removeSlice(String key) {
+        EndpointSlice old = slices.remove(key);
+        if (old != null) unindexSlice(old);
+    }
+
+    private void unindexSlice(EndpointSlice e) {
+        if (e.serviceKey().isEmpty()) return;
+        Set<String> set = slicesByService.get(e.serviceKey());
+        set.remove(e.key());
+        if (set.isEmpty()) slicesByService.remove(e.serviceKey());
+        dirty.add(e.serviceKey());
     }
 
     /** Nodes matter to every Service (NodePort addresses, Local traffic policies): all are recomputed. */
@@ -245,14 +284,19 @@ public final class ServiceModel {
         if (!s.hasClusterIP())
             conds.add(Condition.info("ClusterIPNotAllocated", Allocator.message(s, "spec.clusterIP",
                     "not allocated yet (the API server, or the lab, allocates one from serviceCIDR)")));
-        if (s.selector().isEmpty())
+        Set<String> sliceKeys = slicesByService.get(s.key());
+        if (s.selector().isEmpty() && sliceKeys == null)
             conds.add(Condition.info("NoSelector", Allocator.message(s, "spec.selector",
-                    "empty, so no backends (endpoints of Services without a selector come from EndpointSlices, which Sluice does not read yet)")));
-        List<Pod> selected = selected(s);
+                    "empty and no EndpointSlice labeled " + EndpointSlice.SERVICE_NAME_LABEL + "=" + s.name() + ", so no backends")));
+        List<Pod> selected = sliceKeys == null ? selected(s) : List.of();
         Set<Frontend.Flag> base = s.clientIpAffinity() ? EnumSet.of(Frontend.Flag.AFFINITY) : EnumSet.noneOf(Frontend.Flag.class);
         for (Service.ServicePort p : s.ports()) {
-            List<Ep> eps = endpoints(p, selected);
-            if (eps.isEmpty() && !s.selector().isEmpty())
+            List<Ep> eps = sliceKeys == null ? endpoints(p, selected) : sliceEndpoints(p, sliceKeys);
+            if (eps.isEmpty() && sliceKeys != null)
+                conds.add(Condition.info("NoBackends", Allocator.message(s, p.path(), p.label() + ": no ready backend (no ready endpoint with port "
+                        + (p.name().isEmpty() ? "(unnamed)" : p.name()) + "/" + p.protocol() + " in the Service's EndpointSlices); the data path "
+                        + (values.serviceNoBackendResponse().equals("reject") ? "answers ICMP unreachable" : "drops the packets"))));
+            else if (eps.isEmpty() && !s.selector().isEmpty())
                 conds.add(Condition.info("NoBackends", Allocator.message(s, p.path(), p.label() + ": no ready backend (the selector matches no ready pod"
                         + (p.targetPortName().isEmpty() ? "" : " with a container port named " + p.targetPortName() + "/" + p.protocol())
                         + "); the data path " + (values.serviceNoBackendResponse().equals("reject") ? "answers ICMP unreachable" : "drops the packets"))));
@@ -294,6 +338,27 @@ public final class ServiceModel {
 
     private static List<Ep> onNode(List<Ep> eps, String node) {
         return eps.stream().filter(e -> e.node().equals(node)).toList();
+    }
+
+    /** The ready IPv4 endpoints of a Service's slices for one port: the slice port of the same name and protocol. */
+    private List<Ep> sliceEndpoints(Service.ServicePort p, Set<String> sliceKeys) {
+        TreeMap<BackendKey, Ep> out = new TreeMap<>();
+        for (String k : sliceKeys) {
+            EndpointSlice e = slices.get(k);
+            if (e == null || !e.ipv4()) continue;
+            int port = 0;
+            for (var sp : e.ports()) if (sp.name().equals(p.name()) && sp.protocol() == p.protocol()) port = sp.port();
+            if (port == 0) continue;
+            for (var ep : e.endpoints()) {
+                if (!ep.ready()) continue;
+                for (String a : ep.addresses()) {
+                    if (!Ip.isIpv4(a)) continue;
+                    BackendKey bk = new BackendKey(Ip.parse(a), port, p.protocol());
+                    out.putIfAbsent(bk, new Ep(bk, ep.nodeName(), ep.pod()));
+                }
+            }
+        }
+        return List.copyOf(out.values());
     }
 
     private static List<Ep> endpoints(Service.ServicePort p, List<Pod> selected) {

@@ -16,6 +16,7 @@ import dev.sluice.datapath.maps.LbSlotKey;
 import dev.sluice.datapath.maps.MetricsValue;
 import dev.sluice.datapath.maps.NatEntry;
 import dev.sluice.k8s.ClusterNode;
+import dev.sluice.k8s.EndpointSlice;
 import dev.sluice.k8s.Kinds;
 import dev.sluice.k8s.KubeObject;
 import dev.sluice.k8s.LbIpPool;
@@ -73,6 +74,7 @@ public final class LbRuntime implements AutoCloseable {
     private volatile Map<String, String> decodeErrors = Map.of();
     private Decoded<Service> serviceObjects = new Decoded<>(Kinds.SERVICE, Service::decode, Service::key);
     private Decoded<LbIpPool> poolObjects = new Decoded<>(Kinds.CILIUM_LB_IP_POOL, LbIpPool::decode, LbIpPool::name);
+    private Decoded<EndpointSlice> sliceObjects = new Decoded<>(Kinds.ENDPOINT_SLICE, EndpointSlice::decode, EndpointSlice::key);
 
     /** max_entries per map from the values (applied before load; see NodeDatapath.load). */
     public static Map<String, Integer> mapSizes(Values v) {
@@ -121,6 +123,7 @@ public final class LbRuntime implements AutoCloseable {
     public synchronized void resync() {
         serviceObjects = new Decoded<>(Kinds.SERVICE, Service::decode, Service::key);
         poolObjects = new Decoded<>(Kinds.CILIUM_LB_IP_POOL, LbIpPool::decode, LbIpPool::name);
+        sliceObjects = new Decoded<>(Kinds.ENDPOINT_SLICE, EndpointSlice::decode, EndpointSlice::key);
         model = freshModel();
         reconciler.resync();
     }
@@ -162,15 +165,19 @@ public final class LbRuntime implements AutoCloseable {
         if (!pc.isEmpty()) model.setPools(poolObjects.values());
         podChanges.removed().forEach(model::removePod);
         podChanges.upserted().forEach(model::upsertPod);
+        var ec = sliceObjects.update(changes);
+        ec.removed().forEach(model::removeSlice);
+        ec.upserted().forEach(model::upsertSlice);
         model.setNodes(nodes);
         LbState st = model.state();
         long t1 = System.nanoTime();
         LbReconciler.Result r = reconciler.reconcile(st, model.lastChanged());
         long t2 = System.nanoTime();
         state = st;
-        if (serviceObjects.errorCount() + poolObjects.errorCount() > 0 || !decodeErrors.isEmpty()) {
+        if (serviceObjects.errorCount() + poolObjects.errorCount() + sliceObjects.errorCount() > 0 || !decodeErrors.isEmpty()) {
             Map<String, String> bad = new TreeMap<>(serviceObjects.errors());
             bad.putAll(poolObjects.errors());
+            bad.putAll(sliceObjects.errors());
             decodeErrors = Map.copyOf(bad);
         }
         // the benchmark (scripts/bench-services.sh) reads this line

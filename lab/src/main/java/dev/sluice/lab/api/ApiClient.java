@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Callable;
 import tools.jackson.databind.JsonNode;
@@ -25,8 +26,11 @@ public final class ApiClient implements AutoCloseable {
     static final int TIMEOUT_MS = 30_000;
 
     /** One HTTP exchange's outcome. */
-    public record Reply(int code, JsonNode body) {
+    public record Reply(int code, JsonNode body, Map<String, String> headers) {
         public boolean ok() { return code < 300; }
+
+        /** A header by its lower-case name, "" when absent. */
+        public String header(String name) { return headers.getOrDefault(name.toLowerCase(), ""); }
     }
 
     private final Path netns;
@@ -152,10 +156,12 @@ public final class ApiClient implements AutoCloseable {
             int code = Integer.parseInt(sp[1]);
             long length = -1;
             boolean chunked = false, close = false;
+            Map<String, String> headers = new java.util.HashMap<>();
             for (String l = line(); l != null && !l.isEmpty(); l = line()) {
                 int colon = l.indexOf(':');
                 if (colon < 0) continue;
                 String k = l.substring(0, colon).strip().toLowerCase(), v = l.substring(colon + 1).strip();
+                headers.put(k, v);
                 switch (k) {
                     case "content-length" -> length = Long.parseLong(v);
                     case "transfer-encoding" -> chunked = v.toLowerCase().contains("chunked");
@@ -190,7 +196,7 @@ public final class ApiClient implements AutoCloseable {
             }
             if (close) ch.close();
             JsonNode json = data.length == 0 ? ApiTypes.JSON.createObjectNode() : parse(data);
-            return new Reply(code, json);
+            return new Reply(code, json, headers);
         }
 
         private JsonNode parse(byte[] data) {

@@ -60,6 +60,8 @@ public final class ApiStore {
     private final int eventLog;
     private final ScheduledExecutorService finalizer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("namespace-finalizer").daemon().unstarted(r));
     private long rv = 0;
+    /** Per kind, the last resourceVersion the calling thread's writes made, controllers' included (see {@link #written}). */
+    private final ThreadLocal<Map<String, Long>> written = ThreadLocal.withInitial(java.util.TreeMap::new);
 
     /** @param namespaceGrace how long a deleted namespace stays Terminating before it and its contents go */
     public ApiStore(Cidr serviceCidr, Duration namespaceGrace) { this(serviceCidr, namespaceGrace, EVENT_LOG); }
@@ -72,6 +74,17 @@ public final class ApiStore {
     }
 
     public synchronized long resourceVersion() { return rv; }
+
+    /**
+     * What this thread's writes since the last call made, per kind: the object's own write and
+     * those of the controllers it set off (an EndpointSlice after a Pod). A writer that waits for
+     * its change to be programmed waits for all of them. Clears the record.
+     */
+    public Map<String, Long> written() {
+        Map<String, Long> w = Map.copyOf(written.get());
+        written.get().clear();
+        return w;
+    }
 
     // ---------------------------------------------------------------- reads
 
@@ -180,6 +193,7 @@ public final class ApiStore {
         if (t.kind().equals("Service")) release(old);
         ObjectNode gone = old.deepCopy();
         gone.withObject("metadata").put("resourceVersion", Long.toString(++rv));
+        written.get().put(t.kind(), rv);
         String ns = old.path("metadata").path("namespace").asString("");
         event(new Event(rv, "DELETED", t.storageKey(), ns, gone));
         control(t, ns, old, null);
@@ -188,6 +202,7 @@ public final class ApiStore {
 
     private ObjectNode write(ApiTypes.Type t, String ns, String k, ObjectNode o, String type) {
         o.withObject("metadata").put("resourceVersion", Long.toString(++rv));
+        written.get().put(t.kind(), rv);
         ObjectNode before = table(t).put(k, o);
         event(new Event(rv, type, t.storageKey(), ns, o));
         control(t, ns, before, o);

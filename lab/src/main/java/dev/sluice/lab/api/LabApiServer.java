@@ -82,6 +82,7 @@ public final class LabApiServer implements AutoCloseable {
         String[] pq = r.getPath().split("\\?", 2);
         Map<String, String> q = query(pq.length > 1 ? pq[1] : "");
         List<String> seg = Arrays.stream(pq[0].split("/")).filter(s -> !s.isEmpty()).toList();
+        store.written(); // nothing left from an earlier request of this thread
         try {
             return route(r, method, seg, q);
         } catch (ApiError e) {
@@ -145,13 +146,13 @@ public final class LabApiServer implements AutoCloseable {
                     List<ObjectNode> items = store.list(t, ns, filter);
                     yield accept.contains("as=Table") ? json(200, Tables.table(t, items, rv, q.get("includeObject"))) : json(200, list(t, items, rv));
                 }
-                case "POST" -> json(201, store.create(t, ns, body(r)));
+                case "POST" -> wrote(201, store.create(t, ns, body(r)));
                 case "DELETE" -> {
                     long rv = store.resourceVersion();
                     List<ObjectNode> gone = new ArrayList<>();
                     for (ObjectNode o : store.list(t, ns, filter))
                         gone.add(store.delete(t, o.path("metadata").path("namespace").asString(""), o.path("metadata").path("name").asString()));
-                    yield json(200, list(t, gone, rv));
+                    yield wrote(200, list(t, gone, rv));
                 }
                 default -> throw new ApiError(405, "MethodNotAllowed", method + " is not supported on a collection (expected: GET, POST, DELETE)");
             };
@@ -162,15 +163,15 @@ public final class LabApiServer implements AutoCloseable {
                 ObjectNode o = store.get(t, nsOf, name).orElseThrow(() -> ApiError.notFound(t, name));
                 yield accept.contains("as=Table") ? json(200, Tables.table(t, List.of(o), store.resourceVersion(), q.get("includeObject"))) : json(200, o);
             }
-            case "PUT" -> json(200, store.update(t, nsOf, name, body(r), status));
+            case "PUT" -> wrote(200, store.update(t, nsOf, name, body(r), status));
             case "PATCH" -> {
                 if (ctype.startsWith("application/apply-patch"))
                     throw new ApiError(415, "UnsupportedMediaType", "server-side apply is not served by the lab's API server (expected: kubectl apply without --server-side)");
                 ObjectNode have = store.get(t, nsOf, name).orElseThrow(() -> ApiError.notFound(t, name));
                 JsonNode patched = Patches.apply(ctype, have, body(r));
-                yield json(200, store.update(t, nsOf, name, patched, status));
+                yield wrote(200, store.update(t, nsOf, name, patched, status));
             }
-            case "DELETE" -> json(200, store.delete(t, nsOf, name));
+            case "DELETE" -> wrote(200, store.delete(t, nsOf, name));
             default -> throw new ApiError(405, "MethodNotAllowed", method + " is not supported on an object (expected: GET, PUT, PATCH, DELETE)");
         };
     }
@@ -230,6 +231,20 @@ public final class LabApiServer implements AutoCloseable {
     private static MockResponse json(int code, JsonNode body) {
         return new MockResponse().setResponseCode(code).setHeader("Content-Type", "application/json")
                 .setBody(ApiTypes.JSON.writeValueAsBytes(body));
+    }
+
+    /** The header that lists, per kind, the last resourceVersion a write made (controllers' writes included). */
+    public static final String WRITTEN = "Sluice-Written";
+
+    private MockResponse wrote(int code, JsonNode body) {
+        MockResponse r = json(code, body);
+        var w = store.written();
+        if (!w.isEmpty()) {
+            StringBuilder b = new StringBuilder();
+            w.forEach((k, v) -> b.append(b.isEmpty() ? "" : ",").append(k).append('=').append(v));
+            r.setHeader(WRITTEN, b.toString());
+        }
+        return r;
     }
 
     private static Map<String, String> query(String q) {

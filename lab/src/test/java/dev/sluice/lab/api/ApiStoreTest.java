@@ -136,7 +136,10 @@ class ApiStoreTest {
         store.create(POD, "a", obj(pod.formatted("p2", 9090)));
         assertThat(endpoints("a")).as("not ready until they have an address").isEmpty();
         store.update(POD, "a", "p1", obj("{\"metadata\":{\"name\":\"p1\"},\"status\":{\"podIP\":\"10.0.0.1\"}}"), true);
+        store.written();
         store.update(POD, "a", "p2", obj("{\"metadata\":{\"name\":\"p2\"},\"status\":{\"podIP\":\"10.0.0.2\"}}"), true);
+        assertThat(store.written()).as("the write reports the controller's slice write after it").containsOnlyKeys("Pod", "EndpointSlice")
+                .satisfies(w -> assertThat(w.get("EndpointSlice")).isGreaterThan(w.get("Pod")));
         assertThat(endpoints("a")).containsExactlyInAnyOrder("web 10.0.0.1 n1 [http:8080]", "web 10.0.0.2 n1 [http:9090]");
         assertThat(store.list(SLICE, "a", o -> true)).as("one slice per port mapping").hasSize(2);
         store.update(POD, "a", "p2", obj(pod.formatted("p2", 9090).replace("\"app\":\"web\"", "\"app\":\"db\"")), false);
