@@ -422,6 +422,61 @@ public final class Lab {
         }
     }
 
+    // ---------------------------------------------------------------- kubelet as a controller
+
+    /**
+     * What the lab's scheduler and kubelet do for pods that reached the API server some other way
+     * than {@code lab apply} (kubectl): a pod without an address gets a node (round-robin, unless
+     * spec.nodeName names a lab node) and a sandbox; a pod the lab runs that the API no longer has
+     * loses its sandbox. Under the lab's lock, so it never runs beside a lab command. Returns one
+     * line per pod it acted on.
+     */
+    public List<String> reconcilePods() {
+        List<String> did = new ArrayList<>();
+        try (var lock = lock()) {
+            state = LabState.load(dir.labJson()).orElse(null);
+            if (state == null || state.world().apiServer().isEmpty()) return did;
+            List<String> nodeNames = state.nodes().stream().map(LabState.NodeState::name).toList();
+            Map<String, KubeObject> inApi = new LinkedHashMap<>();
+            for (KubeObject o : store().all(Kinds.POD)) inApi.put(o.namespace() + "/" + o.name(), o);
+            for (var ps : List.copyOf(state.pods().values())) {
+                if (inApi.containsKey(ps.pod())) continue;
+                removePod(ps, true);
+                did.add("pod " + ps.pod() + " deleted");
+            }
+            List<Pod> toPlace = new ArrayList<>();
+            Map<String, ObjectNode> bodies = new LinkedHashMap<>();
+            for (var e : inApi.entrySet()) {
+                if (state.pods().containsKey(e.getKey())) continue;
+                Pod p;
+                try {
+                    p = Pod.decode(e.getValue());
+                } catch (dev.sluice.k8s.ManifestException ex) {
+                    did.add("pod " + e.getKey() + " not started: " + ex.getMessage());
+                    continue;
+                }
+                if (!p.podIP().isEmpty() || (!p.nodeName().isEmpty() && !nodeNames.contains(p.nodeName()))) continue;
+                toPlace.add(p);
+                ObjectNode body = (ObjectNode) e.getValue().body().json().deepCopy();
+                body.remove("status");
+                bodies.put(p.key(), body);
+            }
+            if (toPlace.isEmpty()) return did;
+            Map<String, String> placed = Scheduler.place(toPlace, nodeNames, state.pods().size());
+            List<Planner.NewPod> newPods = new ArrayList<>();
+            List<ObjectNode> writes = new ArrayList<>();
+            for (Pod p : toPlace) {
+                ObjectNode body = bodies.get(p.key());
+                body.withObject("spec").put("nodeName", placed.get(p.key()));
+                writes.add(body);
+                newPods.add(new Planner.NewPod(p.withNodeName(placed.get(p.key())), placed.get(p.key()), body));
+            }
+            startPods(newPods, writes);
+            newPods.forEach(np -> did.add("pod " + np.pod().key() + " started on " + np.node()));
+        }
+        return did;
+    }
+
     // ---------------------------------------------------------------- down
 
     /**

@@ -22,13 +22,13 @@ public final class LabApi {
     public static String url() { return "http://" + LabNames.WORLD_IP + ":" + PORT; }
 
     /** The command that runs the server (the hidden {@code sluice lab apiserver}). */
-    static List<String> args(Cidr serviceCidr) {
-        return List.of("lab", "apiserver", "--listen", LabNames.WORLD_IP + ":" + PORT, "--service-cidr", serviceCidr.toString());
+    static List<String> args(String lab, Cidr serviceCidr) {
+        return List.of("lab", "apiserver", "--listen", LabNames.WORLD_IP + ":" + PORT, "--service-cidr", serviceCidr.toString(), "--lab", lab);
     }
 
     /** Starts the server in the world namespace, writes the kubeconfig, and returns the pid once it answers. */
     static long start(Agents agents, LabState.WorldState world, LabDir dir, Cidr serviceCidr) {
-        long pid = Procs.startDetached(LabNet.inNetns(world.netns(), agents.sluice(args(serviceCidr))), null, dir.apiServerLog());
+        long pid = Procs.startDetached(LabNet.inNetns(world.netns(), agents.sluice(args(dir.lab(), serviceCidr))), null, dir.apiServerLog());
         try (var client = client(world)) {
             long deadline = System.currentTimeMillis() + START_TIMEOUT_MS;
             String last = "";

@@ -263,6 +263,21 @@ class LabTopologyIT {
             LabState st = LabState.load(LabDir.of(PODS).labJson()).orElseThrow();
             assertThat(st.pods().keySet()).containsExactly("x/a", "x/b");
 
+            // a pod made with kubectl is scheduled and started by the API server's kubelet loop, and torn down when deleted
+            Run kapply = sluice("lab", "kubectl", "--name", PODS, "--", "apply", "-f", c.toString());
+            assertThat(kapply.exit()).as(kapply.err()).isZero();
+            String ip = "";
+            for (long end = System.currentTimeMillis() + 30_000; ip.isEmpty() && System.currentTimeMillis() < end; Thread.sleep(200))
+                ip = sluice("lab", "kubectl", "--name", PODS, "--", "get", "pod", "c", "-n", "y", "-o", "jsonpath={.status.podIP}").out().strip();
+            assertThat(ip).startsWith("10.0.1.");
+            assertThat(sluice("lab", "exec", "--name", PODS, "y/c", "--", "ip", "-o", "addr", "show", "eth0").out()).contains(ip + "/");
+            assertThat(sluice("lab", "kubectl", "--name", PODS, "--", "delete", "pod", "c", "-n", "y").exit()).isZero();
+            for (long end = System.currentTimeMillis() + 30_000; LabNet.labNetns(PODS).contains(cNetns) && System.currentTimeMillis() < end; )
+                Thread.sleep(200);
+            assertThat(LabNet.labNetns(PODS)).doesNotContain(cNetns);
+            st = LabState.load(LabDir.of(PODS).labJson()).orElseThrow();
+            assertThat(st.pods().keySet()).containsExactly("x/a", "x/b");
+
             Run down = sluice("lab", "down", "--name", PODS);
             assertThat(down.exit()).as(down.err()).isZero();
             assertGone(PODS);

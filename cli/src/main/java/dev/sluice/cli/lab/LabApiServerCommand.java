@@ -1,6 +1,8 @@
 package dev.sluice.cli.lab;
 
 import dev.sluice.BadInputException;
+import dev.sluice.lab.Lab;
+import dev.sluice.lab.LabEnv;
 import dev.sluice.lab.api.LabApiServer;
 import dev.sluice.net.Cidr;
 import java.net.InetAddress;
@@ -14,8 +16,11 @@ import picocli.CommandLine.Option;
 @Command(name = "apiserver", hidden = true, mixinStandardHelpOptions = true,
         description = "Serve the Kubernetes API for a lab (started by `sluice lab up`; runs until killed).")
 final class LabApiServerCommand implements Callable<Integer> {
+    static final long KUBELET_POLL_MS = 500;
     @Option(names = "--listen", required = true, description = "ADDRESS:PORT") String listen;
     @Option(names = "--service-cidr", defaultValue = "10.96.0.0/12", description = "Where ClusterIPs are allocated.") String serviceCidr;
+    @Option(names = "--lab", description = "The lab whose pods this process schedules and runs when they come from elsewhere than `lab apply` (kubectl).")
+    String lab;
 
     @Override public Integer call() throws InterruptedException {
         int colon = listen.lastIndexOf(':');
@@ -31,7 +36,24 @@ final class LabApiServerCommand implements Callable<Integer> {
         var server = new LabApiServer(Cidr.parse(serviceCidr));
         server.start(address, port);
         System.err.println("lab API server on " + listen + ", serviceCIDR " + serviceCidr);
-        new CountDownLatch(1).await();
-        return 0;
+        if (lab == null) {
+            new CountDownLatch(1).await();
+            return 0;
+        }
+        // the lab's kubelet for pods made with kubectl: after any write, once the lab's lock is free
+        var l = new Lab(lab, LabEnv.detect(), line -> System.err.println(line));
+        long seen = -1;
+        while (true) {
+            long rv = server.store().resourceVersion();
+            if (rv != seen) {
+                try {
+                    l.reconcilePods().forEach(System.err::println);
+                    seen = rv;
+                } catch (RuntimeException e) {
+                    System.err.println("kubelet: " + e.getMessage());
+                }
+            }
+            Thread.sleep(KUBELET_POLL_MS);
+        }
     }
 }

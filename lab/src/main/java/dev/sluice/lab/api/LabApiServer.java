@@ -53,7 +53,18 @@ public final class LabApiServer implements AutoCloseable {
 
     public ApiStore store() { return store; }
 
+    /** Kept strongly: java.util.logging holds its loggers weakly, and a collected one loses its level. */
+    private static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger(MockWebServer.class.getName());
+
+    /** The namespaces every cluster has from the start. */
+    static final java.util.List<String> BUILT_IN_NAMESPACES = java.util.List.of("default", "kube-system", "kube-public", "kube-node-lease");
+
     public void start(InetAddress address, int port) {
+        MOCK_LOG.setLevel(java.util.logging.Level.WARNING); // one line per request otherwise
+        for (String ns : BUILT_IN_NAMESPACES)
+            if (store.get(ApiTypes.ofKind("v1", "Namespace").orElseThrow(), "", ns).isEmpty())
+                store.create(ApiTypes.ofKind("v1", "Namespace").orElseThrow(), "", ApiTypes.JSON.createObjectNode().set("metadata",
+                        ApiTypes.JSON.createObjectNode().put("name", ns)));
         server.setDispatcher(new Dispatcher() {
             @Override public MockResponse dispatch(RecordedRequest r) { return LabApiServer.this.dispatch(r); }
         });
