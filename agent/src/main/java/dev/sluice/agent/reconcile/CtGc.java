@@ -8,8 +8,6 @@ import dev.sluice.datapath.maps.LbAffinityValue;
 import dev.sluice.datapath.maps.LbMaps;
 import dev.sluice.datapath.maps.NatEntry;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiPredicate;
@@ -112,18 +110,13 @@ public final class CtGc {
         return new int[] {alive, removed};
     }
 
-    public Map<String, Object> status() {
+    /** GC counters: sweeps, entries removed in all, what the last sweep saw and removed, and how long it took. */
+    public record StatusView(long runs, long removedTotal, long ctTcp, long ctAny, long snat, long lastRemovedCt, long lastRemovedNat,
+                             long lastRemovedAffinity, long lastMicros) {}
+
+    public StatusView status() {
         Stats s = last;
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("runs", runs.get());
-        m.put("removedTotal", removedTotal.get());
-        m.put("ctTcp", s.ctTcp());
-        m.put("ctAny", s.ctAny());
-        m.put("snat", s.snat());
-        m.put("lastRemovedCt", s.removedCt());
-        m.put("lastRemovedNat", s.removedNat());
-        m.put("lastRemovedAffinity", s.removedAffinity());
-        m.put("lastMicros", s.micros());
-        return m;
+        return new StatusView(runs.get(), removedTotal.get(), s.ctTcp(), s.ctAny(), s.snat(), s.removedCt(), s.removedNat(), s.removedAffinity(),
+                s.micros());
     }
 }

@@ -189,64 +189,72 @@ public final class LbRuntime implements AutoCloseable {
 
     // ---------------------------------------------------------------- API
 
+    /** One line of a Service's status, as {@code sluice service list} shows it. */
+    public record ConditionView(String level, String reason, String message) {}
+
+    /** {@code services}: a Service, its addresses and ports, backends per port name, conditions. */
+    public record ServiceView(String service, String type, String clusterIP, List<String> externalIPs, List<String> ingressIPs,
+                              List<String> ports, List<Integer> nodePorts, Map<String, Integer> backends, List<ConditionView> conditions,
+                              boolean ok) {}
+
+    /** {@code lb}: one frontend in the kernel's service map, with its backend slots. */
+    public record FrontendView(String frontend, int id, String type, List<String> flags, String service, List<SlotView> backends) {}
+
+    public record SlotView(int slot, int id, String backend, String pod) {}
+
+    /** {@code maglev}: one Service's Maglev tables on this node. */
+    public record MaglevView(String node, String service, List<MaglevTableView> frontends) {}
+
+    public record MaglevTableView(String frontend, int id, int size, List<MaglevBackendView> backends, int[] table) {}
+
+    public record MaglevBackendView(int id, String backend, int slots) {}
+
+    /** {@code ct}: one conntrack entry; {@code backend} only for service entries. */
+    public record CtView(String proto, String src, String dst, String dir, long expiresIn, int revNatId, int backendId,
+                         @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL) String backend,
+                         String flags, int srcIdentity, long packets, long bytes) {}
+
+    /** {@code nat}: one source NAT entry. */
+    public record NatView(String proto, String dir, String src, String dst, String to, int revNatId, long expiresIn) {}
+
+    /** The services part of the agent's status. */
+    public record StatusView(boolean kubeProxyReplacement, String algorithm, int frontends, int services, ConntrackView conntrack, List<String> warnings) {}
+
+    public record ConntrackView(@com.fasterxml.jackson.annotation.JsonUnwrapped CtGc.StatusView gc, long fillTcp, long fillAny, int maxTcp, int maxAny, long refusedFull) {}
+
     /** {@code services}: every Service with its status as the model computed it plus programming errors. */
-    public List<Map<String, Object>> services() {
+    public List<ServiceView> services() {
         LbState st = state;
-        List<Map<String, Object>> out = new ArrayList<>();
         Map<String, List<String>> errs = reconciler.errors();
-        Map<String, Map<String, Object>> byKey = new TreeMap<>();
+        Map<String, ServiceView> byKey = new TreeMap<>();
         if (st != null) {
             for (ServiceLb lb : st.services().values()) {
                 ServiceStatus s = lb.status();
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("service", s.service());
-                m.put("type", s.type().name());
-                m.put("clusterIP", s.clusterIP());
                 List<String> external = new ArrayList<>(s.ingressIPs());
                 Map<String, Integer> backends = new LinkedHashMap<>();
                 for (Frontend f : lb.frontends()) {
                     if (f.type() == Frontend.Type.EXTERNAL_IP && !external.contains(Ip.format(f.ip()))) external.add(Ip.format(f.ip()));
                     backends.merge(f.portName(), f.backends().size(), Math::max);
                 }
-                m.put("externalIPs", external);
-                m.put("ingressIPs", s.ingressIPs());
                 List<String> ports = new ArrayList<>();
                 for (Service.ServicePort p : lb.spec().ports()) {
                     int np = s.nodePorts().get(p.index());
                     ports.add(p.port() + (np > 0 ? ":" + np : "") + "/" + p.protocol());
                 }
-                m.put("ports", ports);
-                m.put("nodePorts", s.nodePorts());
-                m.put("backends", backends);
-                List<Map<String, String>> conds = new ArrayList<>();
-                for (Condition c : s.conditions()) conds.add(Map.of("level", c.level().name(), "reason", c.reason(), "message", c.message()));
-                for (String e : errs.getOrDefault(s.service(), List.of()))
-                    conds.add(0, Map.of("level", "ERROR", "reason", "ProgrammingFailed", "message", e));
-                m.put("conditions", conds);
-                m.put("ok", conds.stream().noneMatch(c -> c.get("level").equals("ERROR")));
-                byKey.put(s.service(), m);
+                List<ConditionView> conds = new ArrayList<>();
+                for (String e : errs.getOrDefault(s.service(), List.of())) conds.add(new ConditionView("ERROR", "ProgrammingFailed", e));
+                for (Condition c : s.conditions()) conds.add(new ConditionView(c.level().name(), c.reason(), c.message()));
+                byKey.put(s.service(), new ServiceView(s.service(), s.type().name(), s.clusterIP(), external, s.ingressIPs(), ports,
+                        s.nodePorts(), backends, conds, conds.stream().noneMatch(c -> c.level().equals("ERROR"))));
             }
         }
-        decodeErrors.forEach((k, e) -> {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("service", k);
-            m.put("type", "");
-            m.put("clusterIP", "");
-            m.put("externalIPs", List.of());
-            m.put("ingressIPs", List.of());
-            m.put("ports", List.of());
-            m.put("nodePorts", List.of());
-            m.put("backends", Map.of());
-            m.put("conditions", List.of(Map.of("level", "ERROR", "reason", "InvalidSpec", "message", e)));
-            m.put("ok", false);
-            byKey.put(k, m);
-        });
-        out.addAll(byKey.values());
-        return out;
+        decodeErrors.forEach((k, e) -> byKey.put(k, new ServiceView(k, "", "", List.of(), List.of(), List.of(), List.of(), Map.of(),
+                List.of(new ConditionView("ERROR", "InvalidSpec", e)), false)));
+        return new ArrayList<>(byKey.values());
     }
 
     /** {@code lb}: the frontends and their backends as the kernel maps hold them on this node. */
-    public List<Map<String, Object>> lbList() {
+    public List<FrontendView> lbList() {
         Map<LbServiceKey, String> owners = reconciler.frontendServices();
         Map<Integer, LbBackend> backends = maps.backends().all();
         Map<LbSlotKey, Integer> slots = maps.slots().all();
@@ -256,51 +264,36 @@ public final class LbRuntime implements AutoCloseable {
         List<Map.Entry<LbServiceKey, LbService>> entries = new ArrayList<>(maps.services().all().entrySet());
         entries.sort(Comparator.comparing((Map.Entry<LbServiceKey, LbService> e) -> Integer.toUnsignedLong(e.getKey().address()))
                 .thenComparingInt(e -> e.getKey().port()).thenComparingInt(e -> e.getKey().proto()));
-        List<Map<String, Object>> out = new ArrayList<>();
+        List<FrontendView> out = new ArrayList<>();
         for (var e : entries) {
             LbServiceKey k = e.getKey();
             LbService v = e.getValue();
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("frontend", Ip.format(k.address()) + ":" + k.port() + "/" + protoName(k.proto()));
-            m.put("id", v.id());
-            m.put("type", v.typeName());
-            m.put("flags", flagNames(v));
-            m.put("service", owners.getOrDefault(k, ""));
-            List<Map<String, Object>> bs = new ArrayList<>();
+            List<SlotView> bs = new ArrayList<>();
             for (int s = 1; s <= v.count(); s++) {
                 Integer bid = slots.get(new LbSlotKey(v.id(), s));
                 LbBackend b = bid == null ? null : backends.get(bid);
-                Map<String, Object> bm = new LinkedHashMap<>();
-                bm.put("slot", s);
-                bm.put("id", bid == null ? 0 : bid);
-                bm.put("backend", b == null ? "(missing)" : Ip.format(b.address()) + ":" + b.port());
-                bm.put("pod", bid == null ? "" : pods.getOrDefault(bid, ""));
-                bs.add(bm);
+                bs.add(new SlotView(s, bid == null ? 0 : bid, b == null ? "(missing)" : Ip.format(b.address()) + ":" + b.port(),
+                        bid == null ? "" : pods.getOrDefault(bid, "")));
             }
-            m.put("backends", bs);
-            out.add(m);
+            out.add(new FrontendView(Ip.format(k.address()) + ":" + k.port() + "/" + protoName(k.proto()), v.id(), v.typeName(), flagNames(v),
+                    owners.getOrDefault(k, ""), bs));
         }
         return out;
     }
 
     /** {@code maglev}: the Maglev tables of one Service's frontends on this node, read from the inner maps. */
-    public Map<String, Object> maglev(String service) {
+    public MaglevView maglev(String service) {
         Map<LbServiceKey, String> owners = reconciler.frontendServices();
         Map<Integer, LbBackend> backends = maps.backends().all();
-        List<Map<String, Object>> tables = new ArrayList<>();
+        List<MaglevTableView> tables = new ArrayList<>();
         boolean known = owners.containsValue(service);
         for (var e : maps.services().all().entrySet()) {
             if (!service.equals(owners.get(e.getKey()))) continue;
             LbService v = e.getValue();
-            Map<String, Object> t = new LinkedHashMap<>();
-            t.put("frontend", Ip.format(e.getKey().address()) + ":" + e.getKey().port() + "/" + protoName(e.getKey().proto()));
-            t.put("id", v.id());
+            String frontend = Ip.format(e.getKey().address()) + ":" + e.getKey().port() + "/" + protoName(e.getKey().proto());
             var innerId = maps.maglev().lookup(LbReconciler.u32(v.id()));
             if (innerId.isEmpty()) {
-                t.put("size", 0);
-                t.put("table", List.of());
-                t.put("backends", List.of());
-                tables.add(t);
+                tables.add(new MaglevTableView(frontend, v.id(), 0, List.of(), new int[0]));
                 continue;
             }
             int id = ByteBuffer.wrap(innerId.get()).order(ByteOrder.nativeOrder()).getInt();
@@ -314,95 +307,65 @@ public final class LbRuntime implements AutoCloseable {
             }
             Map<Integer, Integer> counts = new TreeMap<>();
             for (int b : table) counts.merge(b, 1, Integer::sum);
-            List<Map<String, Object>> bl = new ArrayList<>();
+            List<MaglevBackendView> bl = new ArrayList<>();
             counts.forEach((b, c) -> {
                 LbBackend be = backends.get(b);
-                bl.add(Map.of("id", b, "backend", be == null ? "(missing)" : Ip.format(be.address()) + ":" + be.port(), "slots", c));
+                bl.add(new MaglevBackendView(b, be == null ? "(missing)" : Ip.format(be.address()) + ":" + be.port(), c));
             });
-            t.put("size", table.length);
-            t.put("backends", bl);
-            t.put("table", table);
-            tables.add(t);
+            tables.add(new MaglevTableView(frontend, v.id(), table.length, bl, table));
         }
         if (!known) throw new IllegalArgumentException("service " + service + ": no frontend on node " + node
                 + " (expected: namespace/name of a Service with frontends here, see 'sluice service list')");
-        return Map.of("node", node, "service", service, "frontends", tables);
+        return new MaglevView(node, service, tables);
     }
 
     /** {@code ct}: conntrack entries with remaining lifetime in seconds. */
-    public List<Map<String, Object>> ctList() {
+    public List<CtView> ctList() {
         long now = System.nanoTime();
-        List<Map<String, Object>> out = new ArrayList<>();
+        List<CtView> out = new ArrayList<>();
         for (var map : List.of(maps.ctTcp(), maps.ctAny())) {
             for (var e : map.all().entrySet()) {
                 CtKey k = e.getKey();
                 CtEntry v = e.getValue();
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("proto", protoName(k.proto()));
-                m.put("src", Ip.format(k.saddr()) + ":" + k.sport());
-                m.put("dst", Ip.format(k.daddr()) + ":" + k.dport());
-                m.put("dir", k.dirName(false));
-                m.put("expiresIn", Math.max(0, (v.lifetime() - now) / 1_000_000_000L));
-                m.put("revNatId", v.revNatId());
-                m.put("backendId", v.backendId());
-                if (k.dir() == CtKey.SERVICE) m.put("backend", Ip.format(v.natAddr()) + ":" + v.natPort());
-                m.put("flags", v.flagNames());
-                m.put("srcIdentity", v.srcIdentity());
-                m.put("packets", v.packets());
-                m.put("bytes", v.bytes());
-                out.add(m);
+                out.add(new CtView(protoName(k.proto()), Ip.format(k.saddr()) + ":" + k.sport(), Ip.format(k.daddr()) + ":" + k.dport(),
+                        k.dirName(false), Math.max(0, (v.lifetime() - now) / 1_000_000_000L), v.revNatId(), v.backendId(),
+                        k.dir() == CtKey.SERVICE ? Ip.format(v.natAddr()) + ":" + v.natPort() : null, v.flagNames(), v.srcIdentity(),
+                        v.packets(), v.bytes()));
             }
         }
-        out.sort(Comparator.comparing((Map<String, Object> m) -> (String) m.get("src")).thenComparing(m -> (String) m.get("dst")));
+        out.sort(Comparator.comparing(CtView::src).thenComparing(CtView::dst));
         return out;
     }
 
     /** {@code nat}: source NAT entries (masquerade, NodePort to another node). */
-    public List<Map<String, Object>> natList() {
+    public List<NatView> natList() {
         long now = System.nanoTime();
-        List<Map<String, Object>> out = new ArrayList<>();
+        List<NatView> out = new ArrayList<>();
         for (var e : maps.snat().all().entrySet()) {
             CtKey k = e.getKey();
             NatEntry v = e.getValue();
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("proto", protoName(k.proto()));
-            m.put("dir", k.dirName(true));
-            m.put("src", Ip.format(k.saddr()) + ":" + k.sport());
-            m.put("dst", Ip.format(k.daddr()) + ":" + k.dport());
-            m.put("to", Ip.format(v.toAddr()) + ":" + v.toPort());
-            m.put("revNatId", v.revNatId());
-            m.put("expiresIn", Math.max(0, (v.lifetime() - now) / 1_000_000_000L));
-            out.add(m);
+            out.add(new NatView(protoName(k.proto()), k.dirName(true), Ip.format(k.saddr()) + ":" + k.sport(), Ip.format(k.daddr()) + ":" + k.dport(),
+                    Ip.format(v.toAddr()) + ":" + v.toPort(), v.revNatId(), Math.max(0, (v.lifetime() - now) / 1_000_000_000L)));
         }
-        out.sort(Comparator.comparing((Map<String, Object> m) -> (String) m.get("dir")).thenComparing(m -> (String) m.get("src")));
+        out.sort(Comparator.comparing(NatView::dir).thenComparing(NatView::src));
         return out;
     }
 
     /** For the agent's status: frontends, GC counts, CT fill and refused flows (DROP_CT_FULL), warnings. */
-    public Map<String, Object> status() {
-        Map<String, Object> m = new LinkedHashMap<>();
+    public StatusView status() {
         LbState st = state;
-        m.put("kubeProxyReplacement", values.kubeProxyReplacement());
-        m.put("algorithm", values.lbAlgorithm());
-        m.put("frontends", reconciler.frontendCount());
-        m.put("services", st == null ? 0 : st.services().size());
         long full = 0;
         for (var e : datapath.metrics().allPerCpu().entrySet())
             if (e.getKey().reason() == DropReason.CT_FULL.code)
                 full += e.getValue().stream().mapToLong(MetricsValue::packets).sum();
-        Map<String, Object> ct = new LinkedHashMap<>(gc.status());
-        ct.put("fillTcp", maps.ctFill().get(0).orElse(0L));
-        ct.put("fillAny", maps.ctFill().get(1).orElse(0L));
-        ct.put("maxTcp", values.ctTcpMax());
-        ct.put("maxAny", values.ctAnyMax());
-        ct.put("refusedFull", full);
-        m.put("conntrack", ct);
+        var ct = new ConntrackView(gc.status(), maps.ctFill().get(0).orElse(0L), maps.ctFill().get(1).orElse(0L), values.ctTcpMax(),
+                values.ctAnyMax(), full);
         List<String> warnings = new ArrayList<>(st == null ? List.of() : st.warnings());
         if (full > 0)
             warnings.add("conntrack table full: " + full + " new flows refused (DROP_CT_FULL); raise bpf.ctTcpMax / bpf.ctAnyMax");
         reconciler.errors().forEach((k, v) -> warnings.add("service " + k + ": " + String.join("; ", v)));
-        m.put("warnings", warnings);
-        return m;
+        return new StatusView(values.kubeProxyReplacement(), values.lbAlgorithm(), reconciler.frontendCount(), st == null ? 0 : st.services().size(),
+                ct, warnings);
     }
 
     static String protoName(int p) {
