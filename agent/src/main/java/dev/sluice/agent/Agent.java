@@ -479,86 +479,51 @@ public final class Agent implements AutoCloseable {
         return want.entrySet().stream().allMatch(e -> have.getOrDefault(e.getKey(), 0L) >= e.getValue());
     }
 
-    Map<String, Object> status() {
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("node", cfg.node());
+    AgentViews.Status status() {
         List<String> all = new ArrayList<>(errors);
         all.addAll(policy.problems());
-        s.put("health", all.isEmpty() ? "ok" : "degraded");
-        s.put("programmedGeneration", programmedGeneration);
-        s.put("programmedVersions", programmedVersions);
-        s.put("source", source.status());
-        s.put("routing", mode.word());
-        s.put("nodeIP", self.internalIP());
-        s.put("podCIDR", ipam.cidr().toString());
-        s.put("mtu", Map.of("underlay", underlayMtu, "pod", podMtu));
-        s.put("ipam", Map.of("cidr", ipam.cidr().toString(), "used", ipam.used(), "capacity", ipam.capacity()));
-        s.put("endpoints", endpointList());
-        List<Map<String, Object>> progs = new ArrayList<>();
-        for (var a : datapath.attachments())
-            progs.add(Map.of("program", a.program(), "device", a.device(), "direction", a.direction().name().toLowerCase()));
-        s.put("programs", progs);
-        List<Map<String, Object>> maps = new ArrayList<>();
-        datapath.mapUse().forEach((name, use) -> maps.add(Map.of("name", name, "entries", use[0], "max", use[1])));
-        s.put("maps", maps);
-        s.put("services", lb.status());
-        s.put("errors", all);
-        return s;
+        List<AgentViews.Program> progs = new ArrayList<>();
+        for (var a : datapath.attachments()) progs.add(new AgentViews.Program(a.program(), a.device(), a.direction().name().toLowerCase()));
+        List<AgentViews.MapUse> maps = new ArrayList<>();
+        datapath.mapUse().forEach((name, use) -> maps.add(new AgentViews.MapUse(name, use[0], use[1])));
+        return new AgentViews.Status(cfg.node(), all.isEmpty() ? "ok" : "degraded", programmedGeneration, programmedVersions, source.status(),
+                mode.word(), self.internalIP(), ipam.cidr().toString(), new AgentViews.Mtu(underlayMtu, podMtu),
+                new AgentViews.Ipam(ipam.cidr().toString(), ipam.used(), ipam.capacity()), endpointList(), progs, maps, lb.status(), all);
     }
 
-    private List<Map<String, Object>> endpointList() {
-        List<Map<String, Object>> out = new ArrayList<>();
+    private List<AgentViews.EndpointView> endpointList() {
+        List<AgentViews.EndpointView> out = new ArrayList<>();
         for (Endpoint e : endpoints.list()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("id", e.id());
-            m.put("pod", e.pod());
-            m.put("ip", e.ip());
-            m.put("identity", policy.identityOf(e.pod()));
             int fl = policy.programmed(e.id()).map(x -> x.flags()).orElse(0);
-            m.put("ingressEnforced", (fl & dev.sluice.policymap.PolicyMaps.F_INGRESS_ENFORCED) != 0);
-            m.put("egressEnforced", (fl & dev.sluice.policymap.PolicyMaps.F_EGRESS_ENFORCED) != 0);
-            m.put("policy", (fl & dev.sluice.policymap.PolicyMaps.F_PENDING) != 0 ? "pending"
-                    : (fl & dev.sluice.policymap.PolicyMaps.F_OVERFLOW) != 0 ? "overflow" : (fl & dev.sluice.policymap.PolicyMaps.F_AUDIT) != 0 ? "audit" : "ok");
-            m.put("interface", e.hostIfname());
-            m.put("ifindex", e.hostIfindex());
-            m.put("containerID", e.containerId());
-            out.add(m);
+            String state = (fl & dev.sluice.policymap.PolicyMaps.F_PENDING) != 0 ? "pending"
+                    : (fl & dev.sluice.policymap.PolicyMaps.F_OVERFLOW) != 0 ? "overflow" : (fl & dev.sluice.policymap.PolicyMaps.F_AUDIT) != 0 ? "audit" : "ok";
+            out.add(new AgentViews.EndpointView(e.id(), e.pod(), e.ip(), policy.identityOf(e.pod()),
+                    (fl & dev.sluice.policymap.PolicyMaps.F_INGRESS_ENFORCED) != 0, (fl & dev.sluice.policymap.PolicyMaps.F_EGRESS_ENFORCED) != 0,
+                    state, e.hostIfname(), e.hostIfindex(), e.containerId()));
         }
         return out;
     }
 
-    private List<Map<String, Object>> ipcacheList() {
-        List<Map<String, Object>> out = new ArrayList<>();
+    private List<AgentViews.IpcacheEntry> ipcacheList() {
+        List<AgentViews.IpcacheEntry> out = new ArrayList<>();
         var sorted = datapath.ipcache().all().entrySet().stream()
                 .sorted(Map.Entry.comparingByKey(java.util.Comparator.comparing(IpcacheKey::cidr))).toList();
-        for (Map.Entry<IpcacheKey, IpcacheValue> e : sorted) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("prefix", e.getKey().cidr().toString());
-            m.put("identity", e.getValue().identity());
-            m.put("tunnelEndpoint", e.getValue().tunnelEndpoint() == 0 ? "" : Ip.format(e.getValue().tunnelEndpoint()));
-            m.put("flags", e.getValue().flags());
-            out.add(m);
-        }
+        for (Map.Entry<IpcacheKey, IpcacheValue> e : sorted)
+            out.add(new AgentViews.IpcacheEntry(e.getKey().cidr().toString(), e.getValue().identity(),
+                    e.getValue().tunnelEndpoint() == 0 ? "" : Ip.format(e.getValue().tunnelEndpoint()), e.getValue().flags()));
         return out;
     }
 
-    private List<Map<String, Object>> metricsList() {
+    private List<AgentViews.Metric> metricsList() {
         Map<MetricsKey, MetricsValue> sums = new java.util.TreeMap<>(java.util.Comparator.comparingInt(MetricsKey::reason)
                 .thenComparingInt(MetricsKey::direction).thenComparingInt(MetricsKey::endpoint));
         datapath.metrics().allPerCpu().forEach((k, perCpu) -> sums.put(k, perCpu.stream().reduce(new MetricsValue(0, 0), MetricsValue::plus)));
-        List<Map<String, Object>> out = new ArrayList<>();
+        List<AgentViews.Metric> out = new ArrayList<>();
         Map<Integer, String> pods = new HashMap<>();
         endpoints.list().forEach(e -> pods.put(e.id(), e.pod()));
-        sums.forEach((k, v) -> {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("reason", DropReason.describe(k.reason()));
-            m.put("code", k.reason());
-            m.put("direction", k.direction() == 1 ? "ingress" : k.direction() == 2 ? "egress" : "none");
-            m.put("endpoint", Optional.ofNullable(pods.get(k.endpoint())).orElse(k.endpoint() == 0 ? "" : "#" + k.endpoint()));
-            m.put("packets", v.packets());
-            m.put("bytes", v.bytes());
-            out.add(m);
-        });
+        sums.forEach((k, v) -> out.add(new AgentViews.Metric(DropReason.describe(k.reason()), k.reason(),
+                k.direction() == 1 ? "ingress" : k.direction() == 2 ? "egress" : "none",
+                Optional.ofNullable(pods.get(k.endpoint())).orElse(k.endpoint() == 0 ? "" : "#" + k.endpoint()), v.packets(), v.bytes())));
         return out;
     }
 
@@ -570,56 +535,36 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    List<Map<String, Object>> identityList() {
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (var id : policy.identities()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("id", id.id());
-            m.put("labels", id.labels().toString());
-            m.put("pods", policy.podsOf(id.id()));
-            out.add(m);
-        }
+    List<AgentViews.IdentityView> identityList() {
+        List<AgentViews.IdentityView> out = new ArrayList<>();
+        for (var id : policy.identities()) out.add(new AgentViews.IdentityView(id.id(), id.labels().toString(), policy.podsOf(id.id())));
         return out;
     }
 
     /** The policy of a local pod as the kernel holds it, with the rules behind each entry; null when not on this node. */
-    private Map<String, Object> policyOf(String pod) {
+    private AgentViews.PolicyView policyOf(String pod) {
         Endpoint e = endpoints.list().stream().filter(x -> x.pod().equals(pod)).findFirst().orElse(null);
         if (e == null) return null;
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("pod", pod);
-        m.put("node", cfg.node());
-        m.put("endpoint", e.id());
-        m.put("identity", policy.identityOf(pod));
         int flags = datapath.endpoints().get(new dev.sluice.datapath.maps.EndpointKey(Ip.parse(e.ip()))).map(i -> i.flags()).orElse(0);
-        m.put("ingressEnforced", (flags & dev.sluice.policymap.PolicyMaps.F_INGRESS_ENFORCED) != 0);
-        m.put("egressEnforced", (flags & dev.sluice.policymap.PolicyMaps.F_EGRESS_ENFORCED) != 0);
-        m.put("audit", (flags & dev.sluice.policymap.PolicyMaps.F_AUDIT) != 0);
-        m.put("pending", (flags & dev.sluice.policymap.PolicyMaps.F_PENDING) != 0);
-        m.put("overflow", (flags & dev.sluice.policymap.PolicyMaps.F_OVERFLOW) != 0);
-        List<Map<String, Object>> entries = new ArrayList<>();
+        List<AgentViews.PolicyEntry> entries = new ArrayList<>();
         var mine = datapath.policy().all().entrySet().stream().filter(en -> en.getKey().endpoint() == e.id())
                 .sorted(Map.Entry.comparingByKey(java.util.Comparator.comparing(k -> k.key()))).toList();
         for (var en : mine) {
             var k = en.getKey().key();
-            Map<String, Object> x = new LinkedHashMap<>();
-            x.put("direction", k.direction() == 1 ? "ingress" : "egress");
-            x.put("identity", Integer.toUnsignedLong(k.identity()));
-            x.put("peer", peerName(k.identity()));
-            x.put("l4", dev.sluice.policymap.PolicyMaps.l4(k));
-            x.put("verdict", dev.sluice.policymap.PolicyMaps.word(en.getValue().verdict()));
-            x.put("rules", policy.origins(en.getValue().rule()));
-            entries.add(x);
+            entries.add(new AgentViews.PolicyEntry(k.direction() == 1 ? "ingress" : "egress", Integer.toUnsignedLong(k.identity()), peerName(k.identity()),
+                    dev.sluice.policymap.PolicyMaps.l4(k), dev.sluice.policymap.PolicyMaps.word(en.getValue().verdict()),
+                    policy.origins(en.getValue().rule())));
         }
-        m.put("entries", entries);
-        List<Map<String, Object>> cidrs = new ArrayList<>();
+        List<AgentViews.PolicyCidr> cidrs = new ArrayList<>();
         datapath.policyCidr().all().forEach((k, v) -> {
-            if (k.endpoint() != e.id()) return;
-            cidrs.add(Map.of("direction", k.direction() == 1 ? "ingress" : "egress", "cidr", k.prefix().toString(),
-                    "identity", Integer.toUnsignedLong(v)));
+            if (k.endpoint() == e.id())
+                cidrs.add(new AgentViews.PolicyCidr(k.direction() == 1 ? "ingress" : "egress", k.prefix().toString(), Integer.toUnsignedLong(v)));
         });
-        m.put("cidrs", cidrs);
-        return m;
+        int f = flags;
+        return new AgentViews.PolicyView(pod, cfg.node(), e.id(), policy.identityOf(pod),
+                (f & dev.sluice.policymap.PolicyMaps.F_INGRESS_ENFORCED) != 0, (f & dev.sluice.policymap.PolicyMaps.F_EGRESS_ENFORCED) != 0,
+                (f & dev.sluice.policymap.PolicyMaps.F_AUDIT) != 0, (f & dev.sluice.policymap.PolicyMaps.F_PENDING) != 0,
+                (f & dev.sluice.policymap.PolicyMaps.F_OVERFLOW) != 0, entries, cidrs);
     }
 
     private String peerName(int identity) {

@@ -115,11 +115,10 @@ class AgentKubernetesNetnsTest {
         }
     }
 
-    long generation() { return (long) agent.status().get("programmedGeneration"); }
+    long generation() { return agent.status().programmedGeneration(); }
 
     boolean hasIdentityOf(String labels) {
-        return agent.identityList().stream().anyMatch(i -> String.valueOf(i.get("labels")).contains(labels)
-                && ((List<?>) i.get("pods")).contains("x/a"));
+        return agent.identityList().stream().anyMatch(i -> i.labels().contains(labels) && i.pods().contains("x/a"));
     }
 
     @Test void comesUpFromTheApiAndFollowsItsChanges() throws Exception {
@@ -139,11 +138,11 @@ class AgentKubernetesNetnsTest {
             }
         });
 
-        Map<String, Object> status = agent.status();
-        assertThat(status.get("nodeIP")).isEqualTo("192.168.77.1");
-        assertThat(status.get("podCIDR")).isEqualTo("10.77.0.0/24");
-        await("source synced", () -> agent.status().get("source") instanceof ClusterSource.Status s && s.synced());
-        ClusterSource.Status source = (ClusterSource.Status) agent.status().get("source");
+        var status = agent.status();
+        assertThat(status.nodeIP()).isEqualTo("192.168.77.1");
+        assertThat(status.podCIDR()).isEqualTo("10.77.0.0/24");
+        await("source synced", () -> agent.status().source().synced());
+        ClusterSource.Status source = agent.status().source();
         assertThat(source.kind()).isEqualTo("kubernetes");
         assertThat(source.from()).startsWith(api.url());
         assertThat(source.kinds()).allSatisfy(h -> assertThat(h.synced()).as(h.kind()).isTrue());
@@ -153,6 +152,6 @@ class AgentKubernetesNetnsTest {
         update(pod("db"));
         await("the label change programmed", () -> generation() > before && hasIdentityOf("app=db"));
         assertThat(hasIdentityOf("app=web")).isFalse();
-        assertThat(agent.status().get("health")).as("errors: " + agent.status().get("errors")).isEqualTo("ok");
+        assertThat(agent.status().health()).as("errors: " + agent.status().errors()).isEqualTo("ok");
     }
 }
