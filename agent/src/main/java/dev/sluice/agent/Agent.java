@@ -9,8 +9,8 @@ import dev.sluice.agent.endpoint.EndpointManager;
 import dev.sluice.agent.health.AgentProbes;
 import dev.sluice.agent.health.HealthServer;
 import dev.sluice.agent.ipam.IpamStore;
-import dev.sluice.agent.reconcile.NodeReconciler;
-import dev.sluice.agent.reconcile.PolicyReconciler;
+import dev.sluice.agent.node.NodeReconciler;
+import dev.sluice.agent.policy.PolicyReconciler;
 import dev.sluice.agent.source.ClusterSource;
 import dev.sluice.agent.source.KubernetesClusterSource;
 import dev.sluice.agent.source.KubernetesSource;
@@ -72,7 +72,7 @@ public final class Agent implements AutoCloseable {
     private CniInstaller cniInstaller;
     private EndpointManager endpoints;
     private NodeReconciler reconciler;
-    private dev.sluice.agent.reconcile.LbRuntime lb;
+    private dev.sluice.agent.lb.LbRuntime lb;
     private ClusterSource source;
     private ApiServer api;
     private PolicyReconciler policy;
@@ -82,7 +82,7 @@ public final class Agent implements AutoCloseable {
     private boolean ipcacheDone;
     /** An apply failed: the next one starts over from the whole snapshot (see resync). */
     private boolean resync;
-    private dev.sluice.agent.reconcile.IpcacheState ipcacheState;
+    private dev.sluice.agent.node.IpcacheState ipcacheState;
     /** Pod address -> pod, for the monitor (read by its thread), and pod -> address. */
     private final Map<Integer, String> podsByIp = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Integer> podIps = new HashMap<>();
@@ -132,7 +132,7 @@ public final class Agent implements AutoCloseable {
         ipam = new IpamStore(cfg.stateDir().resolve("ipam"), self.podCIDRs().get(0));
 
         attachTo = mode == Values.RoutingMode.TUNNEL ? List.of(cfg.uplink(), TUNNEL_DEV) : List.of(cfg.uplink());
-        datapath = NodeDatapath.load(cfg.bpfObjects(), cfg.bpffs(), dev.sluice.agent.reconcile.LbRuntime.mapSizes(values));
+        datapath = NodeDatapath.load(cfg.bpfObjects(), cfg.bpffs(), dev.sluice.agent.lb.LbRuntime.mapSizes(values));
         int tunnelIfindex = 0;
         if (mode == Values.RoutingMode.TUNNEL) {
             if (!host.linkExists(TUNNEL_DEV))
@@ -151,10 +151,10 @@ public final class Agent implements AutoCloseable {
         Map<Integer, Integer> flags = new HashMap<>();
         datapath.endpoints().all().values().forEach(i -> flags.put(i.id(), i.flags()));
         policy.restore(flags);
-        lb = new dev.sluice.agent.reconcile.LbRuntime(datapath, values, cfg.node());
+        lb = new dev.sluice.agent.lb.LbRuntime(datapath, values, cfg.node());
         endpoints = new EndpointManager(cfg.stateDir().resolve("endpoints"), ipam, datapath, policy, lb.conntrack());
         reconciler = new NodeReconciler(datapath.ipcache());
-        ipcacheState = new dev.sluice.agent.reconcile.IpcacheState(cfg.node(), mode);
+        ipcacheState = new dev.sluice.agent.node.IpcacheState(cfg.node(), mode);
         monitor = new Monitor(cfg.node(), datapath.events(), id -> endpoints.list().stream().filter(e -> e.id() == id)
                 .map(Endpoint::pod).findFirst().orElse("#" + id));
         monitor.pods(podsByIp);

@@ -1,7 +1,7 @@
 package dev.sluice.agent;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.sluice.agent.reconcile.LbRuntime;
+import dev.sluice.agent.lb.LbRuntime;
 import dev.sluice.agent.source.ClusterSource;
 import java.util.List;
 import java.util.Map;

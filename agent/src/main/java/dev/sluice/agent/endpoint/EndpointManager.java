@@ -1,8 +1,8 @@
 package dev.sluice.agent.endpoint;
 
 import dev.sluice.agent.ipam.IpamStore;
-import dev.sluice.agent.reconcile.CtGc;
-import dev.sluice.agent.reconcile.PolicyReconciler;
+import dev.sluice.agent.lb.CtGc;
+import dev.sluice.agent.policy.PolicyReconciler;
 import dev.sluice.bpf.Netns;
 import dev.sluice.datapath.NodeDatapath;
 import dev.sluice.datapath.maps.EndpointInfo;

@@ -6,8 +6,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.agent.ipam.IpamStore;
-import dev.sluice.agent.reconcile.CtGc;
-import dev.sluice.agent.reconcile.PolicyReconciler;
+import dev.sluice.agent.lb.CtGc;
+import dev.sluice.agent.policy.PolicyReconciler;
 import dev.sluice.datapath.NodeDatapath;
 import dev.sluice.datapath.maps.CtEntry;
 import dev.sluice.datapath.maps.CtKey;

@@ -9,7 +9,7 @@ import java.util.Map;
  * An in-memory {@link MapView} that appends every write and removal to a shared log (so the order
  * across maps can be checked) and, like an LPM trie, refuses a new key with ENOSPC when full.
  */
-final class FakeMap<K, V> implements MapView<K, V> {
+public final class FakeMap<K, V> implements MapView<K, V> {
     static final int ENOSPC = 28;
 
     private final String name;
@@ -17,7 +17,7 @@ final class FakeMap<K, V> implements MapView<K, V> {
     private final List<String> log;
     private final Map<K, V> entries = new LinkedHashMap<>();
 
-    FakeMap(String name, int capacity, List<String> log) {
+    public FakeMap(String name, int capacity, List<String> log) {
         this.name = name;
         this.capacity = capacity;
         this.log = log;

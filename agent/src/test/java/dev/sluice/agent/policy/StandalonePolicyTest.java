@@ -1,5 +1,6 @@
-package dev.sluice.agent.reconcile;
+package dev.sluice.agent.policy;
 
+import dev.sluice.agent.reconcile.FakeMap;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.agent.endpoint.Endpoint;

@@ -1,4 +1,4 @@
-package dev.sluice.agent.reconcile;
+package dev.sluice.agent.lb;
 
 import dev.sluice.bpf.TypedMap;
 import dev.sluice.datapath.maps.CtEntry;

@@ -1,4 +1,4 @@
-package dev.sluice.agent.reconcile;
+package dev.sluice.agent.lb;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

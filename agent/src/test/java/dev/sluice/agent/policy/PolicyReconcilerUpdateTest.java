@@ -1,5 +1,7 @@
-package dev.sluice.agent.reconcile;
+package dev.sluice.agent.policy;
 
+import dev.sluice.agent.reconcile.FakeMap;
+import dev.sluice.agent.reconcile.SnapshotDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.config.Values;

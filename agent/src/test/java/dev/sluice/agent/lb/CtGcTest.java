@@ -1,4 +1,4 @@
-package dev.sluice.agent.reconcile;
+package dev.sluice.agent.lb;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;

@@ -1,4 +1,4 @@
-package dev.sluice.agent.reconcile;
+package dev.sluice.agent.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,5 +1,8 @@
-package dev.sluice.agent.reconcile;
+package dev.sluice.agent.policy;
 
+import dev.sluice.agent.reconcile.Decoded;
+import dev.sluice.agent.reconcile.SnapshotDiff;
+import dev.sluice.agent.reconcile.MapView;
 import dev.sluice.agent.endpoint.Endpoint;
 import dev.sluice.bpf.BpfException;
 import dev.sluice.config.Values;

@@ -1,4 +1,4 @@
-package dev.sluice.agent.reconcile;
+package dev.sluice.agent.node;
 
 import dev.sluice.config.Values;
 import dev.sluice.ipcache.IpcacheModel;

@@ -1,4 +1,4 @@
-package dev.sluice.agent.reconcile;
+package dev.sluice.agent.lb;
 
 import dev.sluice.bpf.BpfMap;
 import dev.sluice.bpf.UpdateFlag;

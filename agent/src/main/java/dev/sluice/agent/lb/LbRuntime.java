@@ -1,5 +1,7 @@
-package dev.sluice.agent.reconcile;
+package dev.sluice.agent.lb;
 
+import dev.sluice.agent.reconcile.Decoded;
+import dev.sluice.agent.reconcile.SnapshotDiff;
 import dev.sluice.bpf.BpfMap;
 import dev.sluice.config.Values;
 import dev.sluice.datapath.DropReason;
