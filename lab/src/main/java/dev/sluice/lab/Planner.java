@@ -81,9 +81,13 @@ public final class Planner {
             }
         }
 
-        var ips = new ClusterIpAllocator(serviceCidr);
-        List<Service> services = new ArrayList<>(have.values().stream().filter(o -> o.kind().equals(Kinds.SERVICE))
-                .map(Service::decode).toList());
+        // the addresses in use, kept as the API server keeps them: one allocation costs what it costs, not a pass over every Service
+        ClusterIpAllocator.Pool ips = new ClusterIpAllocator(serviceCidr).pool();
+        for (KubeObject o : have.values()) {
+            if (!o.kind().equals(Kinds.SERVICE)) continue;
+            Service s = Service.decode(o);
+            if (s.hasClusterIP()) ips.hold(s.clusterIP(), s.key());
+        }
         List<Pod> toPlace = new ArrayList<>();
         Map<String, ObjectNode> newPodBodies = new LinkedHashMap<>();
         for (KubeObject o : in.values()) {
@@ -122,11 +126,9 @@ public final class Planner {
                             throw new BadInputException(o.file() + ": Service " + s.key() + ": spec.clusterIP: " + ip + " (expected: " + was + "; the field is immutable)");
                         ip = was;
                     } else {
-                        ip = ips.allocate(s, services);
+                        ip = ips.allocate(s);
                         if (s.clusterIP().isEmpty()) notes.add("service " + s.key() + " clusterIP " + ip);
                     }
-                    services.removeIf(x -> x.key().equals(s.key()));
-                    services.add(s.withClusterIP(ip));
                     spec(body).put("clusterIP", ip);
                     if (!ip.equals(Service.HEADLESS)) spec(body).set("clusterIPs", body.arrayNode().add(ip));
                     others.add(body);

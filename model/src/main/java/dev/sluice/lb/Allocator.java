@@ -59,7 +59,7 @@ final class Allocator {
         return clusterIpOnly(old) && clusterIpOnly(s) && old.clusterIP().equals(s.clusterIP()) && old.file().equals(s.file());
     }
 
-    private static boolean clusterIpOnly(Service s) {
+    static boolean clusterIpOnly(Service s) {
         if (s.type() != Service.Type.ClusterIP || !s.externalIPs().isEmpty()) return false;
         for (Service.ServicePort p : s.ports()) if (p.nodePort() != 0) return false;
         return true;

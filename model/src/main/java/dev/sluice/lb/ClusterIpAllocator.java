@@ -88,6 +88,59 @@ public final class ClusterIpAllocator {
         return Ip.format(ip);
     }
 
+    /**
+     * The addresses in use, kept between allocations (the lab's API server): the same choice as
+     * {@link #allocate(Service, Map)} (the first free address from the 10th on, wrapping), found in
+     * a bit set rather than by probing every address from the start.
+     */
+    public final class Pool {
+        private final Map<Integer, String> used = new HashMap<>();
+        private final java.util.BitSet taken = new java.util.BitSet();
+
+        /** The address of a new Service ({@code s} with its key); {@link Service#HEADLESS} for a headless one. */
+        public String allocate(Service s) {
+            if (s.headless()) return Service.HEADLESS;
+            int ip;
+            if (s.hasClusterIP()) {
+                String problem = problem(s.clusterIP(), used);
+                if (problem != null) throw exception(s, problem);
+                ip = Ip.parse(s.clusterIP());
+            } else {
+                ip = free();
+                if (ip == 0) throw exception(s, "no free address in serviceCIDR " + cidr + " (expected: a free address; widen serviceCIDR)");
+            }
+            used.put(ip, s.key());
+            taken.set(offset(ip));
+            return Ip.format(ip);
+        }
+
+        /** Marks an address of an existing Service as in use (no check: it has it already). */
+        public void hold(String ip, String key) {
+            if (!Ip.isIpv4(ip)) return;
+            int a = Ip.parse(ip);
+            used.put(a, key);
+            if (cidr.contains(a)) taken.set(offset(a));
+        }
+
+        public void release(String ip) {
+            if (!Ip.isIpv4(ip)) return;
+            int a = Ip.parse(ip);
+            if (used.remove(a) != null && cidr.contains(a)) taken.clear(offset(a));
+        }
+
+        private int free() {
+            long size = cidr.size();
+            int start = (int) Math.min(10, size - 2);
+            int off = taken.nextClearBit(start);
+            if (off > size - 2) off = taken.nextClearBit(1);
+            return off > size - 2 || off >= start && taken.get(off) ? 0 : cidr.address(off);
+        }
+
+        private int offset(int ip) { return (int) (Integer.toUnsignedLong(ip) - Integer.toUnsignedLong(cidr.network())); }
+    }
+
+    public Pool pool() { return new Pool(); }
+
     private String problem(String requested, Map<Integer, String> used) {
         int ip = Ip.parse(requested);
         if (!cidr.contains(ip)) return requested + " (expected: an address in serviceCIDR " + cidr + ")";

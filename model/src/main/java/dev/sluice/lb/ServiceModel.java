@@ -62,6 +62,10 @@ public final class ServiceModel {
     private final Set<String> dirty = new HashSet<>();
     /** Services whose change moves no other Service's claims (see Allocator.onlyOwnShare): only their own share is redone. */
     private final Set<String> allocOwn = new HashSet<>();
+    /** New ClusterIP-only Services whose address no other Service holds: allocated alone (their claim moves nobody's). */
+    private final Set<String> allocAlone = new HashSet<>();
+    /** clusterIP -> the Services holding it, to tell when a Service's address is contested. */
+    private final Map<String, Set<String>> byClusterIp = new HashMap<>();
     private boolean allDirty = true;
     /** Allocations depend on Services (not on their selectors) and pools only, never on pods. */
     private boolean allocDirty = true;
@@ -101,10 +105,15 @@ public final class ServiceModel {
     public void upsertService(Service s) {
         Service old = services.put(s.key(), s);
         if (s.equals(old)) return;
-        if (old != null) unindex(old);
+        if (old != null) {
+            unindex(old);
+            unholdIp(old);
+        }
         index(s);
+        holdIp(s);
         dirty.add(s.key());
         if (old != null && Allocator.onlyOwnShare(old, s)) allocOwn.add(s.key());
+        else if (old == null && uncontested(s)) allocAlone.add(s.key());
         else if (old == null || !Allocator.inputs(old).equals(Allocator.inputs(s))) allocDirty = true;
     }
 
@@ -112,9 +121,29 @@ public final class ServiceModel {
         Service old = services.remove(key);
         if (old == null) return;
         unindex(old);
+        unholdIp(old);
         dirty.add(key);
         allocOwn.remove(key);
-        allocDirty = true;
+        // a ClusterIP-only Service whose address nobody else holds frees nothing anyone waits for
+        if (!allocAlone.remove(key) && !uncontested(old)) allocDirty = true;
+    }
+
+    /** A ClusterIP-only Service (no nodePorts, external or LoadBalancer addresses) alone on its address: its allocation is its own. */
+    private boolean uncontested(Service s) {
+        if (!Allocator.clusterIpOnly(s)) return false;
+        Set<String> holders = byClusterIp.get(s.clusterIP());
+        return s.clusterIP().isEmpty() || holders == null || holders.equals(Set.of(s.key()));
+    }
+
+    private void holdIp(Service s) {
+        if (!s.clusterIP().isEmpty()) byClusterIp.computeIfAbsent(s.clusterIP(), k -> new HashSet<>()).add(s.key());
+    }
+
+    private void unholdIp(Service s) {
+        Set<String> h = byClusterIp.get(s.clusterIP());
+        if (h == null) return;
+        h.remove(s.key());
+        if (h.isEmpty()) byClusterIp.remove(s.clusterIP());
     }
 
     public void upsertPod(Pod p) {
@@ -192,7 +221,7 @@ public final class ServiceModel {
     public Map<BackendKey, Integer> backendIds() { return ids.snapshot(); }
 
     public LbState state() {
-        if (last != null && !allocDirty && !allDirty && dirty.isEmpty() && allocOwn.isEmpty()) {
+        if (last != null && !allocDirty && !allDirty && dirty.isEmpty() && allocOwn.isEmpty() && allocAlone.isEmpty()) {
             lastChanged = Set.of();
             return last;
         }
@@ -201,14 +230,21 @@ public final class ServiceModel {
         if (allocDirty) {
             next = Allocator.allocate(List.copyOf(services.values()), pools, values);
             for (String k : services.keySet()) if (!Objects.equals(next.get(k), allocs.get(k))) todo.add(k);
-        } else if (!allocOwn.isEmpty()) {
+        } else if (!allocOwn.isEmpty() || !allocAlone.isEmpty() || allocs.size() != services.size()) {
             next = new HashMap<>(allocs);
+            next.keySet().retainAll(services.keySet());
             for (String k : allocOwn) {
                 Service s = services.get(k);
                 if (s != null) next.put(k, Allocator.ownShare(s, allocs.get(k)));
             }
+            // what the cluster-wide pass gives a Service that claims nothing anyone else holds is what it gives it alone
+            for (String k : allocAlone) {
+                Service s = services.get(k);
+                if (s != null) next.put(k, Allocator.allocate(List.of(s), pools, values).get(k));
+            }
         }
         allocOwn.clear();
+        allocAlone.clear();
         if (allDirty) todo.addAll(services.keySet());
         todo.addAll(dirty); // removed Services are in dirty too
 

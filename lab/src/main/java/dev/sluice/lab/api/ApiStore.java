@@ -54,8 +54,7 @@ public final class ApiStore {
     private final Map<String, TreeMap<String, ObjectNode>> objects = new HashMap<>();
     private final ArrayDeque<Event> log = new ArrayDeque<>();
     private final List<Watch> watches = new CopyOnWriteArrayList<>();
-    private final ClusterIpAllocator ips;
-    private final Map<Integer, String> usedIps = new HashMap<>();
+    private final ClusterIpAllocator.Pool ips;
     private final Duration namespaceGrace;
     private final int eventLog;
     private final ScheduledExecutorService finalizer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("namespace-finalizer").daemon().unstarted(r));
@@ -68,7 +67,7 @@ public final class ApiStore {
 
     /** @param eventLog how many events a watch can resume across */
     ApiStore(Cidr serviceCidr, Duration namespaceGrace, int eventLog) {
-        this.ips = new ClusterIpAllocator(serviceCidr);
+        this.ips = new ClusterIpAllocator(serviceCidr).pool();
         this.namespaceGrace = namespaceGrace;
         this.eventLog = eventLog;
     }
@@ -243,11 +242,6 @@ public final class ApiStore {
             String k = key(slices, ns, name);
             if (table(slices).containsKey(k)) remove(slices, k);
         }
-
-        @Override public List<ObjectNode> slices(String ns, String service) {
-            return list(slices, ns, o -> service.equals(o.path("metadata").path("labels").path(dev.sluice.k8s.EndpointSlice.SERVICE_NAME_LABEL).asString(""))
-                    && EndpointSliceController.MANAGED_BY.equals(o.path("metadata").path("labels").path(dev.sluice.k8s.EndpointSlice.MANAGED_BY_LABEL).asString("")));
-        }
     };
 
     // ---------------------------------------------------------------- watches
@@ -329,21 +323,17 @@ public final class ApiStore {
                 throw new ApiError(422, "Invalid", "Service \"" + name + "\" is invalid: " + e.getMessage());
             }
             try {
-                ip = ips.allocate(s, usedIps);
+                ip = ips.allocate(s);
             } catch (ManifestException e) {
                 throw ApiError.invalid("Service", name, "spec.clusterIP", requested, e.getMessage());
             }
-            if (!ip.equals(Service.HEADLESS)) usedIps.put(Ip.parse(ip), key);
         }
         if (ip.isEmpty()) return;
         spec.put("clusterIP", ip);
         spec.set("clusterIPs", spec.arrayNode().add(ip));
     }
 
-    private void release(ObjectNode old) {
-        String ip = old.path("spec").path("clusterIP").asString("");
-        if (Ip.isIpv4(ip)) usedIps.remove(Ip.parse(ip));
-    }
+    private void release(ObjectNode old) { ips.release(old.path("spec").path("clusterIP").asString("")); }
 
     // ---------------------------------------------------------------- helpers
 

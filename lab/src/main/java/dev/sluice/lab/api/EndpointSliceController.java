@@ -33,9 +33,10 @@ final class EndpointSliceController {
         void put(String ns, String name, ObjectNode slice);
 
         void delete(String ns, String name);
-
-        List<ObjectNode> slices(String ns, String service);
     }
+
+    /** The names of the slices this controller wrote, per Service ({@code ns/name}): no pass over all slices per change. */
+    private final Map<String, java.util.Set<String>> written = new HashMap<>();
 
     private final Map<String, Service> services = new HashMap<>();
     private final Map<String, Map<String, Pod>> podsByNs = new HashMap<>();
@@ -49,7 +50,8 @@ final class EndpointSliceController {
             if (s == null) services.remove(key);
             else services.put(key, s);
             if (s == null || s.selector().isEmpty()) {
-                for (ObjectNode old : w.slices(ns, name)) w.delete(ns, old.path("metadata").path("name").asString());
+                for (String slice : written.getOrDefault(key, java.util.Set.of())) w.delete(ns, slice);
+                written.remove(key);
                 return;
             }
             affected.add(s);
@@ -69,11 +71,11 @@ final class EndpointSliceController {
 
     private void reconcile(Writer w, Service s) {
         Map<String, ObjectNode> want = desired(s, podsByNs.getOrDefault(s.namespace(), Map.of()).values());
-        for (ObjectNode have : w.slices(s.namespace(), s.name())) {
-            String n = have.path("metadata").path("name").asString();
-            if (!want.containsKey(n)) w.delete(s.namespace(), n);
-        }
+        var have = written.computeIfAbsent(s.key(), k -> new java.util.TreeSet<>());
+        for (String n : List.copyOf(have)) if (!want.containsKey(n)) w.delete(s.namespace(), n);
         want.forEach((n, slice) -> w.put(s.namespace(), n, slice));
+        have.clear();
+        have.addAll(want.keySet());
     }
 
     /** The slices a Service should have, by name. */
