@@ -264,7 +264,9 @@ class LabTopologyIT {
             assertThat(st.pods().keySet()).containsExactly("x/a", "x/b");
 
             // a pod made with kubectl is scheduled and started by the API server's kubelet loop, and torn down when deleted
-            Run kapply = sluice("lab", "kubectl", "--name", PODS, "--", "apply", "-f", c.toString());
+            Path kc = tmp.resolve("kc.yaml"); // "y" quoted: kubectl reads YAML 1.1, where a bare y is a boolean
+            Files.writeString(kc, Files.readString(c).replace("namespace: y", "namespace: \"y\""));
+            Run kapply = sluice("lab", "kubectl", "--name", PODS, "--", "apply", "-f", kc.toString());
             assertThat(kapply.exit()).as(kapply.err()).isZero();
             String ip = "";
             for (long end = System.currentTimeMillis() + 30_000; ip.isEmpty() && System.currentTimeMillis() < end; Thread.sleep(200))
