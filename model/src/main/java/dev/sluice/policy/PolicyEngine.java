@@ -61,6 +61,12 @@ public final class PolicyEngine {
 
     private final Map<String, List<Rule>> rulesByNamespace = new HashMap<>();
     private final Map<Rule, Set<String>> ruleSubjects = new HashMap<>();
+    /**
+     * Per rule, its subjects that get their own policy computed ({@code subjects}): what a change of
+     * the rule's peers makes dirty. An agent's rule selects ~100 pods of the cluster and one or two
+     * of its node; without this every peer change walked all of them.
+     */
+    private final Map<Rule, Set<String>> ruleEndpoints = new HashMap<>();
     private final Map<String, Set<Rule>> endpointRules = new HashMap<>();
     private final Map<String, EndpointPolicy> endpoints = new HashMap<>();
 
@@ -113,6 +119,7 @@ public final class PolicyEngine {
         namedEgressRules.clear();
         rulesByNamespace.clear();
         ruleSubjects.clear();
+        ruleEndpoints.clear();
         endpointRules.clear();
         endpoints.clear();
         for (Pod p : pods.values()) {
@@ -135,6 +142,7 @@ public final class PolicyEngine {
         for (Policy pol : policies.values()) for (Rule r : pol.rules()) {
             Set<String> subj = subjectsOf(r);
             ruleSubjects.put(r, subj);
+            ruleEndpoints.put(r, endpointsOf(subj));
             for (String e : subj) endpointRules.get(e).add(r);
         }
         Map<StateKey, PolicyState> memo = new HashMap<>();
@@ -204,7 +212,7 @@ public final class PolicyEngine {
         }
         refreshSelectors(ctx);
         for (Rule r : ctx.dirtyRules) {
-            Set<String> s = ruleSubjects.get(r);
+            Set<String> s = ruleEndpoints.get(r);
             if (s != null) ctx.dirty.addAll(s);
         }
         Map<String, Delta> out = new TreeMap<>();
@@ -279,6 +287,8 @@ public final class PolicyEngine {
         for (Rule r : endpointRules.getOrDefault(key, Set.of())) {
             Set<String> s = ruleSubjects.get(r);
             if (s != null) s.remove(key);
+            Set<String> en = ruleEndpoints.get(r);
+            if (en != null) en.remove(key);
         }
         endpointRules.remove(key);
         ctx.dirty.add(key);
@@ -338,8 +348,15 @@ public final class PolicyEngine {
         Set<Rule> now = new HashSet<>();
         for (String ns : List.of(p.namespace(), "")) for (Rule r : rulesByNamespace.getOrDefault(ns, List.of())) if (selectsSubject(r, p)) now.add(r);
         Set<Rule> before = endpointRules.put(p.key(), now);
-        if (before != null) for (Rule r : before) if (!now.contains(r)) ruleSubjects.get(r).remove(p.key());
-        for (Rule r : now) ruleSubjects.get(r).add(p.key());
+        if (before != null) for (Rule r : before) {
+            if (!now.contains(r)) ruleSubjects.get(r).remove(p.key());
+            ruleEndpoints.get(r).remove(p.key());
+        }
+        boolean endpoint = subjects.test(p);
+        for (Rule r : now) {
+            ruleSubjects.get(r).add(p.key());
+            if (endpoint) ruleEndpoints.get(r).add(p.key());
+        }
     }
 
     private void removePolicy(String key, ApplyContext ctx) {
@@ -347,6 +364,7 @@ public final class PolicyEngine {
         if (old == null) return;
         for (Rule r : old.rules()) {
             Set<String> subj = ruleSubjects.remove(r);
+            ruleEndpoints.remove(r);
             for (String e : subj) {
                 endpointRules.get(e).remove(r);
                 ctx.dirty.add(e);
@@ -377,6 +395,7 @@ public final class PolicyEngine {
         registerRule(r);
         Set<String> subj = subjectsOf(r);
         ruleSubjects.put(r, subj);
+        ruleEndpoints.put(r, endpointsOf(subj));
         for (String e : subj) {
             endpointRules.get(e).add(r);
             ctx.dirty.add(e);
@@ -457,6 +476,13 @@ public final class PolicyEngine {
         Collection<String> candidates = r.subject().namespace().isEmpty() ? pods.keySet()
                 : podsByNamespace.getOrDefault(r.subject().namespace(), Set.of());
         for (String k : candidates) if (selectsSubject(r, pods.get(k))) out.add(k);
+        return out;
+    }
+
+    /** The pods among {@code subj} whose own policy is computed. */
+    private Set<String> endpointsOf(Set<String> subj) {
+        Set<String> out = new HashSet<>();
+        for (String k : subj) if (subjects.test(pods.get(k))) out.add(k);
         return out;
     }
 
