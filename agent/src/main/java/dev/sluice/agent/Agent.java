@@ -99,12 +99,15 @@ public final class Agent implements AutoCloseable {
     private volatile List<Endpoint> restoring = List.of();
     /** The last snapshot's objects, in key order: which Pod objects the cluster has (looked up, not copied into a set per change). */
     private volatile List<KubeObject> clusterObjects = List.of();
+    /** Gives back the memory of a burst of changes, after it. */
+    private final MemoryTrim memoryTrim = new MemoryTrim();
     /** This node's standalone containers as Pod objects, by key and address (guarded by this). */
     private final Map<String, KubeObject> standaloneObjects = new HashMap<>();
 
     public Agent(AgentConfig cfg) { this.cfg = cfg; }
 
     public void start() throws Exception {
+        MemoryTrim.configureHeap();
         values = cfg.values().filter(Files::isRegularFile).map(p -> Values.load(p, Map.of())).orElseGet(() -> Values.parse("", "", Map.of()));
         mode = cfg.routing().map(r -> Values.RoutingMode.valueOf(r.toUpperCase())).orElse(values.routingMode());
         cniInstaller = cfg.cniInstall().map(c -> new CniInstaller(c.plugin(), c.binDir(), c.confDir().resolve(CniInstaller.CONF_NAME),
@@ -173,6 +176,9 @@ public final class Agent implements AutoCloseable {
                 apply(last, true);
             }
         }
+
+        // what loading the programs and the first snapshot freed goes back (the heap to the live set, libbpf's to the OS)
+        MemoryTrim.trimNow();
 
         var cni = new CniHandler(CniHandler.of(endpoints), () -> podMtu, () -> datapath == null ? "data path not loaded" : null,
                 this::clusterHasPod, this::standaloneChanged);
@@ -374,6 +380,7 @@ public final class Agent implements AutoCloseable {
         Set<String> retaken = policy.standaloneTaken(taken);
         // Only what changed since the last snapshot is decoded (a pointer comparison per unchanged object).
         var changes = snapshotDiff.next(withStandalone(s.objects(), standalone));
+        if (changes.upserted().size() + changes.removed().size() >= MemoryTrim.BURST) memoryTrim.request();
         var nodeChanges = nodeObjects.update(changes);
         List<ClusterNode> nodes = new ArrayList<>(nodeObjects.values());
         nodes.sort(java.util.Comparator.comparing(ClusterNode::name));
