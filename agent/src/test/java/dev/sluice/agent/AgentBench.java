@@ -128,6 +128,34 @@ public final class AgentBench {
                 if (l.startsWith("-") || l.startsWith("Total")) log("  nmt " + l.trim());
             p.waitFor();
         }
+        if (Boolean.getBoolean("bench.trim")) {
+            // what glibc's malloc holds freed but not returned (an experiment: -Dbench.trim=true)
+            var linker = java.lang.foreign.Linker.nativeLinker();
+            var trim = linker.downcallHandle(linker.defaultLookup().find("malloc_trim").orElseThrow(),
+                    java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT, java.lang.foreign.ValueLayout.JAVA_LONG));
+            try {
+                int r = (int) trim.invokeExact(0L);
+                log("  after malloc_trim(0) = " + r + ": VmRSS " + rssKb() / 1024 + " MiB");
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+        }
+        if (Boolean.getBoolean("bench.histo")) {
+            // forces a full collection: the live objects only, the 25 largest classes (after the RSS was read)
+            var pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), Long.toString(ProcessHandle.current().pid()),
+                    "GC.class_histogram").redirectErrorStream(true);
+            // to a file: the histogram is written at a safepoint, while this thread could not read a pipe
+            Path f = Files.createTempFile(dir, "histo", ".txt");
+            pb.redirectOutput(f.toFile());
+            pb.start().waitFor();
+            List<String> lines = Files.readAllLines(f);
+            for (int i = 0; i < lines.size(); i++) if (i < 40 || lines.get(i).startsWith("Total")) log("  histo " + lines.get(i).trim());
+            log("  after the full collection: VmRSS " + rssKb() / 1024 + " MiB, heap used "
+                    + java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / 1048576 + " MiB, committed "
+                    + java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() / 1048576 + " MiB (heap free ratios "
+                    + java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class).getVMOption("MinHeapFreeRatio").getValue() + "-"
+                    + java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class).getVMOption("MaxHeapFreeRatio").getValue() + "%)");
+        }
         return Map.of("kb", kb, "mib", Math.round(kb / 102.4) / 10.0);
     }
 
