@@ -77,18 +77,23 @@ public final class AgentBench {
 
     /** The store's snapshot, handed to the agent; returns the nanoseconds until every map is written. */
     private long applyStore() {
+        long a0 = ALLOC.getCurrentThreadAllocatedBytes();
         long c0 = CPU.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
         var c = store.snapshot();
         agent.apply(new Snapshot(c.generation(), c.objects(), List.of()));
         long t = System.nanoTime() - t0;
         lastCpu = CPU.getCurrentThreadCpuTime() - c0;
+        lastAlloc = ALLOC.getCurrentThreadAllocatedBytes() - a0;
         return t;
     }
 
     private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
     /** CPU time of the applying thread in the last {@link #applyStore} (wall time minus waiting for a CPU on a shared host; GC pauses are not in it). */
     private long lastCpu;
+    private static final com.sun.management.ThreadMXBean ALLOC = (com.sun.management.ThreadMXBean) CPU;
+    /** Bytes the applying thread allocated in the last {@link #applyStore} (what makes young collections come). */
+    private long lastAlloc;
 
     private static String pod(String name, String labels, String ip) {
         return "{apiVersion: v1, kind: Pod, metadata: {name: " + name + ", namespace: bench, labels: {" + labels + "}},"
@@ -290,6 +295,7 @@ public final class AgentBench {
         out.put("programAllCpuMs", ms(lastCpu));
         out.put("policyMapEntries", entries);
         long[] t = new long[samples], cpu = new long[samples];
+        long alloc = 0;
         for (int i = 0; i < 2 * samples; i++) {
             int p = ((i / 2) * 7919) % pods;
             int app = p % apps + (i % 2 == 0 ? 1 : 0); // the label changes (even i), then back (odd i)
@@ -299,11 +305,14 @@ public final class AgentBench {
             if (i >= samples) {
                 t[i - samples] = d;
                 cpu[i - samples] = lastCpu;
+                alloc += lastAlloc;
             }
         }
         out.put("onePodLabelChange", stats(t));
         out.put("onePodLabelChangeCpu", stats(cpu));
-        log("one pod label change " + out.get("onePodLabelChange") + " (thread CPU " + out.get("onePodLabelChangeCpu") + ")");
+        out.put("onePodLabelChangeAllocKb", alloc / samples / 1024);
+        log("one pod label change " + out.get("onePodLabelChange") + " (thread CPU " + out.get("onePodLabelChangeCpu") + "; allocated "
+                + alloc / samples / 1024 + " KiB per change)");
         out.put("rss", settledRss("agent with " + (pods + local) + " pods, " + policies + " policies"));
     }
 
