@@ -351,6 +351,8 @@ public final class Agent implements AutoCloseable {
             // Part of the changes may be in the engines and part not: start over with the next snapshot.
             resync = true;
             throw e;
+        } finally {
+            memoryTrim.applied(); // at the end too: a long apply is not a quiet second
         }
     }
 
@@ -380,6 +382,7 @@ public final class Agent implements AutoCloseable {
         Set<String> retaken = policy.standaloneTaken(taken);
         // Only what changed since the last snapshot is decoded (a pointer comparison per unchanged object).
         var changes = snapshotDiff.next(withStandalone(s.objects(), standalone));
+        memoryTrim.applied();
         if (changes.upserted().size() + changes.removed().size() >= MemoryTrim.BURST) memoryTrim.request();
         var nodeChanges = nodeObjects.update(changes);
         List<ClusterNode> nodes = new ArrayList<>(nodeObjects.values());

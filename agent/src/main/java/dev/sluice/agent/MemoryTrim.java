@@ -18,8 +18,9 @@ import org.slf4j.LoggerFactory;
  * <p>The agent runs the serial collector, which keeps the heap it grew to until a full collection
  * finds more than {@code MaxHeapFreeRatio} (70% by default) of it free: after 10,000 Services the
  * heap stayed at ~200-230 MiB with ~60-80 MiB live. So: unless set on the command line, the free
- * ratios are narrowed ({@link #MIN_FREE}-{@link #MAX_FREE}%, both flags are manageable), and a
- * second after a burst full collections run (on its own thread, not on the apply's), followed
+ * ratios are narrowed ({@link #MIN_FREE}-{@link #MAX_FREE}%, both flags are manageable), and after a
+ * burst, once no apply came for a second (at the latest 30 s after it), full collections run (on
+ * their own thread; they stop every thread for 0.1-0.25 s each, so not while changes stream in), followed
  * by glibc's {@code malloc_trim(0)}, which returns the native memory libbpf and the JDK freed
  * (absent elsewhere, e.g. musl: skipped).
  */
@@ -32,7 +33,13 @@ final class MemoryTrim {
     private static final MethodHandle MALLOC_TRIM = mallocTrim();
     private final Object lock = new Object();
     private boolean requested;
+    private long requestedAt;
+    private volatile long lastApply = System.nanoTime();
     private Thread worker;
+    /** Trims once no apply came for this long (full collections stop every thread: not while changes stream in)... */
+    static final long QUIET_NS = 1_000_000_000L;
+    /** ...or this long after the request at the latest. */
+    static final long LATEST_NS = 30_000_000_000L;
 
     /** Narrows the heap's free ratios unless the command line set them. */
     static void configureHeap() {
@@ -47,9 +54,13 @@ final class MemoryTrim {
         }
     }
 
-    /** Trims a second from now (requests meanwhile are one), on a daemon thread. */
+    /** Notes an apply: a trim waits for a quiet second. */
+    void applied() { lastApply = System.nanoTime(); }
+
+    /** Trims once the agent is quiet (requests meanwhile are one), on a daemon thread. */
     void request() {
         synchronized (lock) {
+            if (!requested) requestedAt = System.nanoTime();
             requested = true;
             if (worker != null) return;
             worker = Thread.ofPlatform().daemon().name("memory-trim").start(this::run);
@@ -59,7 +70,7 @@ final class MemoryTrim {
     private void run() {
         while (true) {
             try {
-                Thread.sleep(1000);
+                Thread.sleep(250);
             } catch (InterruptedException e) {
                 return;
             }
@@ -68,6 +79,8 @@ final class MemoryTrim {
                     worker = null;
                     return;
                 }
+                long now = System.nanoTime();
+                if (now - lastApply < QUIET_NS && now - requestedAt < LATEST_NS) continue;
                 requested = false;
             }
             trimNow();
