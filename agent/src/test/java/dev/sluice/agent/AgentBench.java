@@ -133,6 +133,22 @@ public final class AgentBench {
                 if (l.startsWith("-") || l.startsWith("Total")) log("  nmt " + l.trim());
             p.waitFor();
         }
+        if (Boolean.getBoolean("bench.smaps")) {
+            // the largest resident mappings (an experiment: -Dbench.smaps=true)
+            String name = "";
+            List<String> rows = new ArrayList<>();
+            for (String l : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+                if (l.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                    String[] f = l.trim().split("\\s+");
+                    name = f[0] + " " + f[1] + " " + (f.length > 5 ? f[5] : "[anon]");
+                } else if (l.startsWith("Rss:")) {
+                    long r = Long.parseLong(l.replaceAll("[^0-9]", ""));
+                    if (r >= 1024) rows.add(String.format("%8d kB %s", r, name));
+                }
+            }
+            rows.sort(java.util.Comparator.reverseOrder());
+            rows.stream().limit(25).forEach(r -> log("  smaps " + r));
+        }
         if (Boolean.getBoolean("bench.trim")) {
             // what glibc's malloc holds freed but not returned (an experiment: -Dbench.trim=true)
             var linker = java.lang.foreign.Linker.nativeLinker();
