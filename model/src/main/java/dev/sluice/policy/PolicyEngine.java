@@ -573,7 +573,7 @@ public final class PolicyEngine {
         String mode = config.enforcementMode();
         if (mode.equals("never")) return new PolicyState(false, false, config.audit(), Map.of(), List.copyOf(inPol), List.copyOf(outPol));
         boolean in = mode.equals("always"), out = in;
-        Map<PolicyKey, PolicyValue> entries = new HashMap<>();
+        Entries entries = new Entries();
         Map<Integer, Map<String, Set<Integer>>> portMemo = new HashMap<>();
         for (Rule r : rules) {
             if (r.marker()) {
@@ -610,7 +610,7 @@ public final class PolicyEngine {
                 }
             }
         }
-        return new PolicyState(in, out, config.audit(), entries, List.copyOf(inPol), List.copyOf(outPol));
+        return new PolicyState(in, out, config.audit(), entries.done(), List.copyOf(inPol), List.copyOf(outPol));
     }
 
     /**
@@ -653,9 +653,73 @@ public final class PolicyEngine {
         return new PolicyKey(t.direction(), t.identity(), t.cidr(), t.except(), proto, range);
     }
 
-    private static void put(Map<PolicyKey, PolicyValue> entries, PolicyKey k, PolicyValue v) {
-        PolicyValue old = entries.putIfAbsent(k, v);
-        if (old != null && old != v) entries.put(k, merge(old, v));
+    private static void put(Entries entries, PolicyKey k, PolicyValue v) { entries.put(k, v); }
+
+    /**
+     * The entries of one state as rules add them: what {@link #merge} applied pairwise in order gives,
+     * but a key that several rules name is merged once at the end, not into a new value (two sorted
+     * sets and two lists) per rule: an endpoint whose rules name the same peers on the same ports
+     * allocated quadratically per change.
+     */
+    static final class Entries {
+        private final Map<PolicyKey, PolicyValue> values = new HashMap<>();
+        private Map<PolicyKey, Merging> merging;
+
+        void put(PolicyKey k, PolicyValue v) {
+            if (merging != null) {
+                Merging m = merging.get(k);
+                if (m != null) {
+                    m.add(v);
+                    return;
+                }
+            }
+            PolicyValue old = values.putIfAbsent(k, v);
+            if (old == null || old == v) return;
+            if (merging == null) merging = new HashMap<>();
+            Merging m = new Merging(old);
+            m.add(v);
+            merging.put(k, m);
+        }
+
+        Map<PolicyKey, PolicyValue> done() {
+            if (merging != null) merging.forEach((k, m) -> values.put(k, m.value()));
+            return values;
+        }
+    }
+
+    /** One key's values so far: the winning verdict's origins and HTTP rules, or the one value that won whole. */
+    private static final class Merging {
+        private Verdict verdict;
+        private final TreeSet<String> origins = new TreeSet<>();
+        private final TreeSet<HttpRule> http = new TreeSet<>();
+        /** The value the merge so far is, unchanged (as {@link #merge} returns the winner of two verdicts); null once unions were taken. */
+        private PolicyValue whole;
+
+        Merging(PolicyValue first) { take(first); }
+
+        private void take(PolicyValue v) {
+            verdict = v.verdict();
+            origins.clear();
+            http.clear();
+            origins.addAll(v.origins());
+            http.addAll(v.http());
+            whole = v;
+        }
+
+        void add(PolicyValue v) {
+            if (v == whole) return; // merge is not called for the value already there
+            if (v.verdict() == verdict) {
+                origins.addAll(v.origins());
+                http.addAll(v.http());
+                whole = null;
+            } else if (rank(v.verdict()) > rank(verdict)) {
+                take(v);
+            }
+        }
+
+        PolicyValue value() { return whole != null ? whole : new PolicyValue(verdict, List.copyOf(http), List.copyOf(origins)); }
+
+        private static int rank(Verdict v) { return v == Verdict.DENY ? 2 : v == Verdict.ALLOW ? 1 : 0; }
     }
 
     /** Same key from several rules: deny wins, then allow, then redirect with all HTTP rules. */
