@@ -97,14 +97,17 @@ public final class Agent implements AutoCloseable {
     private Snapshot last;
     /** Standalone endpoints an earlier run persisted, until restore() has adopted them (guarded by this). */
     private volatile List<Endpoint> restoring = List.of();
-    /** The Pod objects' names in the last snapshot. */
-    private volatile Set<String> clusterPods = Set.of();
+    /** The last snapshot's objects, in key order: which Pod objects the cluster has (looked up, not copied into a set per change). */
+    private volatile List<KubeObject> clusterObjects = List.of();
+    /** Gives back the memory of a burst of changes, after it. */
+    private final MemoryTrim memoryTrim = new MemoryTrim();
     /** This node's standalone containers as Pod objects, by key and address (guarded by this). */
     private final Map<String, KubeObject> standaloneObjects = new HashMap<>();
 
     public Agent(AgentConfig cfg) { this.cfg = cfg; }
 
     public void start() throws Exception {
+        MemoryTrim.configureHeap();
         values = cfg.values().filter(Files::isRegularFile).map(p -> Values.load(p, Map.of())).orElseGet(() -> Values.parse("", "", Map.of()));
         mode = cfg.routing().map(r -> Values.RoutingMode.valueOf(r.toUpperCase())).orElse(values.routingMode());
         cniInstaller = cfg.cniInstall().map(c -> new CniInstaller(c.plugin(), c.binDir(), c.confDir().resolve(CniInstaller.CONF_NAME),
@@ -174,6 +177,9 @@ public final class Agent implements AutoCloseable {
             }
         }
 
+        // what loading the programs and the first snapshot freed goes back (the heap to the live set, libbpf's to the OS)
+        MemoryTrim.trimNow();
+
         var cni = new CniHandler(CniHandler.of(endpoints), () -> podMtu, () -> datapath == null ? "data path not loaded" : null,
                 this::clusterHasPod, this::standaloneChanged);
         api = new ApiServer(cfg.socket())
@@ -230,7 +236,26 @@ public final class Agent implements AutoCloseable {
     }
 
     /** Whether the last snapshot holds a Pod object with this {@code namespace/name}. */
-    private boolean clusterHasPod(String key) { return clusterPods.contains(key); }
+    private boolean clusterHasPod(String key) { return hasPod(clusterObjects, key); }
+
+    /**
+     * Whether {@code objects} (in {@link ResourceStore.Key} order, as snapshots list them) hold the
+     * Pod {@code namespace/name}: a binary search, so a snapshot of 10,000 pods costs no set of their
+     * names per change.
+     */
+    static boolean hasPod(List<KubeObject> objects, String key) {
+        int slash = key.indexOf('/');
+        if (slash < 0) return false;
+        ResourceStore.Key k = new ResourceStore.Key(Kinds.POD, key.substring(0, slash), key.substring(slash + 1));
+        int lo = 0, hi = objects.size() - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            int c = ResourceStore.Key.of(objects.get(mid)).compareTo(k);
+            if (c == 0) return true;
+            if (c < 0) lo = mid + 1; else hi = mid - 1;
+        }
+        return false;
+    }
 
     /**
      * A standalone container came or went (CNI ADD, DEL, GC): the last snapshot is programmed again
@@ -246,14 +271,14 @@ public final class Agent implements AutoCloseable {
      * whose name a Pod object has is left out (the Pod keeps the name; the container's endpoint drops
      * everything, see PolicyReconciler) and reported.
      */
-    private List<Pod> standalonePods(Set<String> cluster, Set<String> taken, List<String> errs) {
+    private List<Pod> standalonePods(List<KubeObject> cluster, Set<String> taken, List<String> errs) {
         List<Pod> out = new ArrayList<>();
         Map<String, Endpoint> all = new LinkedHashMap<>();
         for (Endpoint e : restoring) all.put(e.containerId() + "/" + e.ifname(), e);
         for (Endpoint e : endpoints.list()) all.put(e.containerId() + "/" + e.ifname(), e);
         for (Endpoint e : all.values()) {
             if (!e.standalone()) continue;
-            if (cluster.contains(e.pod())) {
+            if (hasPod(cluster, e.pod())) {
                 taken.add(e.pod());
                 errs.add("standalone container " + e.containerId() + " (" + e.ip() + ") has the name of Pod " + e.pod()
                         + " and drops all traffic (expected: a container name that no pod in its namespace has)");
@@ -326,6 +351,8 @@ public final class Agent implements AutoCloseable {
             // Part of the changes may be in the engines and part not: start over with the next snapshot.
             resync = true;
             throw e;
+        } finally {
+            memoryTrim.applied(); // at the end too: a long apply is not a quiet second
         }
     }
 
@@ -349,14 +376,14 @@ public final class Agent implements AutoCloseable {
     private void applyChanges(Snapshot s) {
         long t0 = System.nanoTime();
         List<String> errs = new ArrayList<>(s.errors());
-        Set<String> cluster = new HashSet<>();
-        for (KubeObject o : s.objects()) if (o.kind().equals(Kinds.POD)) cluster.add(o.namespace() + "/" + o.name());
-        clusterPods = Set.copyOf(cluster);
+        clusterObjects = s.objects();
         Set<String> taken = new HashSet<>();
-        List<Pod> standalone = endpoints == null ? List.of() : standalonePods(cluster, taken, errs);
+        List<Pod> standalone = endpoints == null ? List.of() : standalonePods(s.objects(), taken, errs);
         Set<String> retaken = policy.standaloneTaken(taken);
         // Only what changed since the last snapshot is decoded (a pointer comparison per unchanged object).
         var changes = snapshotDiff.next(withStandalone(s.objects(), standalone));
+        memoryTrim.applied();
+        if (changes.upserted().size() + changes.removed().size() >= MemoryTrim.BURST) memoryTrim.request();
         var nodeChanges = nodeObjects.update(changes);
         List<ClusterNode> nodes = new ArrayList<>(nodeObjects.values());
         nodes.sort(java.util.Comparator.comparing(ClusterNode::name));

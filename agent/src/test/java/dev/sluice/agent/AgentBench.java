@@ -77,18 +77,23 @@ public final class AgentBench {
 
     /** The store's snapshot, handed to the agent; returns the nanoseconds until every map is written. */
     private long applyStore() {
+        long a0 = ALLOC.getCurrentThreadAllocatedBytes();
         long c0 = CPU.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
         var c = store.snapshot();
         agent.apply(new Snapshot(c.generation(), c.objects(), List.of()));
         long t = System.nanoTime() - t0;
         lastCpu = CPU.getCurrentThreadCpuTime() - c0;
+        lastAlloc = ALLOC.getCurrentThreadAllocatedBytes() - a0;
         return t;
     }
 
     private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
     /** CPU time of the applying thread in the last {@link #applyStore} (wall time minus waiting for a CPU on a shared host; GC pauses are not in it). */
     private long lastCpu;
+    private static final com.sun.management.ThreadMXBean ALLOC = (com.sun.management.ThreadMXBean) CPU;
+    /** Bytes the applying thread allocated in the last {@link #applyStore} (what makes young collections come). */
+    private long lastAlloc;
 
     private static String pod(String name, String labels, String ip) {
         return "{apiVersion: v1, kind: Pod, metadata: {name: " + name + ", namespace: bench, labels: {" + labels + "}},"
@@ -127,6 +132,50 @@ public final class AgentBench {
             for (String l : new String(p.getInputStream().readAllBytes()).split("\n"))
                 if (l.startsWith("-") || l.startsWith("Total")) log("  nmt " + l.trim());
             p.waitFor();
+        }
+        if (Boolean.getBoolean("bench.smaps")) {
+            // the largest resident mappings (an experiment: -Dbench.smaps=true)
+            String name = "";
+            List<String> rows = new ArrayList<>();
+            for (String l : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+                if (l.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                    String[] f = l.trim().split("\\s+");
+                    name = f[0] + " " + f[1] + " " + (f.length > 5 ? f[5] : "[anon]");
+                } else if (l.startsWith("Rss:")) {
+                    long r = Long.parseLong(l.replaceAll("[^0-9]", ""));
+                    if (r >= 1024) rows.add(String.format("%8d kB %s", r, name));
+                }
+            }
+            rows.sort(java.util.Comparator.reverseOrder());
+            rows.stream().limit(25).forEach(r -> log("  smaps " + r));
+        }
+        if (Boolean.getBoolean("bench.trim")) {
+            // what glibc's malloc holds freed but not returned (an experiment: -Dbench.trim=true)
+            var linker = java.lang.foreign.Linker.nativeLinker();
+            var trim = linker.downcallHandle(linker.defaultLookup().find("malloc_trim").orElseThrow(),
+                    java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT, java.lang.foreign.ValueLayout.JAVA_LONG));
+            try {
+                int r = (int) trim.invokeExact(0L);
+                log("  after malloc_trim(0) = " + r + ": VmRSS " + rssKb() / 1024 + " MiB");
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+        }
+        if (Boolean.getBoolean("bench.histo")) {
+            // forces a full collection: the live objects only, the 25 largest classes (after the RSS was read)
+            var pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), Long.toString(ProcessHandle.current().pid()),
+                    "GC.class_histogram").redirectErrorStream(true);
+            // to a file: the histogram is written at a safepoint, while this thread could not read a pipe
+            Path f = Files.createTempFile(dir, "histo", ".txt");
+            pb.redirectOutput(f.toFile());
+            pb.start().waitFor();
+            List<String> lines = Files.readAllLines(f);
+            for (int i = 0; i < lines.size(); i++) if (i < 40 || lines.get(i).startsWith("Total")) log("  histo " + lines.get(i).trim());
+            log("  after the full collection: VmRSS " + rssKb() / 1024 + " MiB, heap used "
+                    + java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / 1048576 + " MiB, committed "
+                    + java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() / 1048576 + " MiB (heap free ratios "
+                    + java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class).getVMOption("MinHeapFreeRatio").getValue() + "-"
+                    + java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class).getVMOption("MaxHeapFreeRatio").getValue() + "%)");
         }
         return Map.of("kb", kb, "mib", Math.round(kb / 102.4) / 10.0);
     }
@@ -262,6 +311,7 @@ public final class AgentBench {
         out.put("programAllCpuMs", ms(lastCpu));
         out.put("policyMapEntries", entries);
         long[] t = new long[samples], cpu = new long[samples];
+        long alloc = 0;
         for (int i = 0; i < 2 * samples; i++) {
             int p = ((i / 2) * 7919) % pods;
             int app = p % apps + (i % 2 == 0 ? 1 : 0); // the label changes (even i), then back (odd i)
@@ -271,11 +321,14 @@ public final class AgentBench {
             if (i >= samples) {
                 t[i - samples] = d;
                 cpu[i - samples] = lastCpu;
+                alloc += lastAlloc;
             }
         }
         out.put("onePodLabelChange", stats(t));
         out.put("onePodLabelChangeCpu", stats(cpu));
-        log("one pod label change " + out.get("onePodLabelChange") + " (thread CPU " + out.get("onePodLabelChangeCpu") + ")");
+        out.put("onePodLabelChangeAllocKb", alloc / samples / 1024);
+        log("one pod label change " + out.get("onePodLabelChange") + " (thread CPU " + out.get("onePodLabelChangeCpu") + "; allocated "
+                + alloc / samples / 1024 + " KiB per change)");
         out.put("rss", settledRss("agent with " + (pods + local) + " pods, " + policies + " policies"));
     }
 

@@ -127,7 +127,9 @@ public final class ManifestReader {
      * on) and leaves the rest to the typed decoders. Sources other than files (the Kubernetes API)
      * come in here too, so an object reads the same whichever source it came from.
      */
-    public static KubeObject object(Node n) {
+    public static KubeObject object(Node given) {
+        // the store keeps the tree as long as the object: in its compact form, read from it from here on
+        Node n = given.isNull() || !given.json().isObject() ? given : new Node(CompactJson.of(given.json()), given.file(), given.object(), given.path());
         if (!n.has("kind")) throw n.error("kind", "missing (expected one of: " + String.join(", ", new TreeSet<>(Kinds.ALL.keySet())) + ")");
         String kind = n.string("kind");
         Kinds.Kind k = Kinds.ALL.get(kind);

@@ -34,7 +34,11 @@ public record Pod(String namespace, String name, Map<String, String> labels, Str
             "terminationMessagePolicy", "imagePullPolicy", "securityContext", "stdin", "stdinOnce", "tty");
     private static final Pattern PORT_NAME = Pattern.compile("[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?");
 
-    public String key() { return namespace + "/" + name; }
+    /**
+     * {@code namespace/name}, one shared String per pod (interned): the load-balancing model keeps it
+     * in every backend, and 10,000 Services over 1,000 pods held 100,000 copies of 1,000 keys.
+     */
+    public String key() { return (namespace + "/" + name).intern(); }
 
     public Pod withLabels(Map<String, String> l) { return new Pod(namespace, name, Map.copyOf(l), nodeName, podIP, ports); }
     public Pod withNodeName(String n) { return new Pod(namespace, name, labels, n, podIP, ports); }

@@ -61,6 +61,12 @@ public final class PolicyEngine {
 
     private final Map<String, List<Rule>> rulesByNamespace = new HashMap<>();
     private final Map<Rule, Set<String>> ruleSubjects = new HashMap<>();
+    /**
+     * Per rule, its subjects that get their own policy computed ({@code subjects}): what a change of
+     * the rule's peers makes dirty. An agent's rule selects ~100 pods of the cluster and one or two
+     * of its node; without this every peer change walked all of them.
+     */
+    private final Map<Rule, Set<String>> ruleEndpoints = new HashMap<>();
     private final Map<String, Set<Rule>> endpointRules = new HashMap<>();
     private final Map<String, EndpointPolicy> endpoints = new HashMap<>();
 
@@ -113,6 +119,7 @@ public final class PolicyEngine {
         namedEgressRules.clear();
         rulesByNamespace.clear();
         ruleSubjects.clear();
+        ruleEndpoints.clear();
         endpointRules.clear();
         endpoints.clear();
         for (Pod p : pods.values()) {
@@ -135,6 +142,7 @@ public final class PolicyEngine {
         for (Policy pol : policies.values()) for (Rule r : pol.rules()) {
             Set<String> subj = subjectsOf(r);
             ruleSubjects.put(r, subj);
+            ruleEndpoints.put(r, endpointsOf(subj));
             for (String e : subj) endpointRules.get(e).add(r);
         }
         Map<StateKey, PolicyState> memo = new HashMap<>();
@@ -204,7 +212,7 @@ public final class PolicyEngine {
         }
         refreshSelectors(ctx);
         for (Rule r : ctx.dirtyRules) {
-            Set<String> s = ruleSubjects.get(r);
+            Set<String> s = ruleEndpoints.get(r);
             if (s != null) ctx.dirty.addAll(s);
         }
         Map<String, Delta> out = new TreeMap<>();
@@ -279,6 +287,8 @@ public final class PolicyEngine {
         for (Rule r : endpointRules.getOrDefault(key, Set.of())) {
             Set<String> s = ruleSubjects.get(r);
             if (s != null) s.remove(key);
+            Set<String> en = ruleEndpoints.get(r);
+            if (en != null) en.remove(key);
         }
         endpointRules.remove(key);
         ctx.dirty.add(key);
@@ -338,8 +348,15 @@ public final class PolicyEngine {
         Set<Rule> now = new HashSet<>();
         for (String ns : List.of(p.namespace(), "")) for (Rule r : rulesByNamespace.getOrDefault(ns, List.of())) if (selectsSubject(r, p)) now.add(r);
         Set<Rule> before = endpointRules.put(p.key(), now);
-        if (before != null) for (Rule r : before) if (!now.contains(r)) ruleSubjects.get(r).remove(p.key());
-        for (Rule r : now) ruleSubjects.get(r).add(p.key());
+        if (before != null) for (Rule r : before) {
+            if (!now.contains(r)) ruleSubjects.get(r).remove(p.key());
+            ruleEndpoints.get(r).remove(p.key());
+        }
+        boolean endpoint = subjects.test(p);
+        for (Rule r : now) {
+            ruleSubjects.get(r).add(p.key());
+            if (endpoint) ruleEndpoints.get(r).add(p.key());
+        }
     }
 
     private void removePolicy(String key, ApplyContext ctx) {
@@ -347,6 +364,7 @@ public final class PolicyEngine {
         if (old == null) return;
         for (Rule r : old.rules()) {
             Set<String> subj = ruleSubjects.remove(r);
+            ruleEndpoints.remove(r);
             for (String e : subj) {
                 endpointRules.get(e).remove(r);
                 ctx.dirty.add(e);
@@ -377,6 +395,7 @@ public final class PolicyEngine {
         registerRule(r);
         Set<String> subj = subjectsOf(r);
         ruleSubjects.put(r, subj);
+        ruleEndpoints.put(r, endpointsOf(subj));
         for (String e : subj) {
             endpointRules.get(e).add(r);
             ctx.dirty.add(e);
@@ -457,6 +476,13 @@ public final class PolicyEngine {
         Collection<String> candidates = r.subject().namespace().isEmpty() ? pods.keySet()
                 : podsByNamespace.getOrDefault(r.subject().namespace(), Set.of());
         for (String k : candidates) if (selectsSubject(r, pods.get(k))) out.add(k);
+        return out;
+    }
+
+    /** The pods among {@code subj} whose own policy is computed. */
+    private Set<String> endpointsOf(Set<String> subj) {
+        Set<String> out = new HashSet<>();
+        for (String k : subj) if (subjects.test(pods.get(k))) out.add(k);
         return out;
     }
 
@@ -547,7 +573,7 @@ public final class PolicyEngine {
         String mode = config.enforcementMode();
         if (mode.equals("never")) return new PolicyState(false, false, config.audit(), Map.of(), List.copyOf(inPol), List.copyOf(outPol));
         boolean in = mode.equals("always"), out = in;
-        Map<PolicyKey, PolicyValue> entries = new HashMap<>();
+        Entries entries = new Entries();
         Map<Integer, Map<String, Set<Integer>>> portMemo = new HashMap<>();
         for (Rule r : rules) {
             if (r.marker()) {
@@ -584,7 +610,7 @@ public final class PolicyEngine {
                 }
             }
         }
-        return new PolicyState(in, out, config.audit(), entries, List.copyOf(inPol), List.copyOf(outPol));
+        return new PolicyState(in, out, config.audit(), entries.done(), List.copyOf(inPol), List.copyOf(outPol));
     }
 
     /**
@@ -627,9 +653,73 @@ public final class PolicyEngine {
         return new PolicyKey(t.direction(), t.identity(), t.cidr(), t.except(), proto, range);
     }
 
-    private static void put(Map<PolicyKey, PolicyValue> entries, PolicyKey k, PolicyValue v) {
-        PolicyValue old = entries.putIfAbsent(k, v);
-        if (old != null && old != v) entries.put(k, merge(old, v));
+    private static void put(Entries entries, PolicyKey k, PolicyValue v) { entries.put(k, v); }
+
+    /**
+     * The entries of one state as rules add them: what {@link #merge} applied pairwise in order gives,
+     * but a key that several rules name is merged once at the end, not into a new value (two sorted
+     * sets and two lists) per rule: an endpoint whose rules name the same peers on the same ports
+     * allocated quadratically per change.
+     */
+    static final class Entries {
+        private final Map<PolicyKey, PolicyValue> values = new HashMap<>();
+        private Map<PolicyKey, Merging> merging;
+
+        void put(PolicyKey k, PolicyValue v) {
+            if (merging != null) {
+                Merging m = merging.get(k);
+                if (m != null) {
+                    m.add(v);
+                    return;
+                }
+            }
+            PolicyValue old = values.putIfAbsent(k, v);
+            if (old == null || old == v) return;
+            if (merging == null) merging = new HashMap<>();
+            Merging m = new Merging(old);
+            m.add(v);
+            merging.put(k, m);
+        }
+
+        Map<PolicyKey, PolicyValue> done() {
+            if (merging != null) merging.forEach((k, m) -> values.put(k, m.value()));
+            return values;
+        }
+    }
+
+    /** One key's values so far: the winning verdict's origins and HTTP rules, or the one value that won whole. */
+    private static final class Merging {
+        private Verdict verdict;
+        private final TreeSet<String> origins = new TreeSet<>();
+        private final TreeSet<HttpRule> http = new TreeSet<>();
+        /** The value the merge so far is, unchanged (as {@link #merge} returns the winner of two verdicts); null once unions were taken. */
+        private PolicyValue whole;
+
+        Merging(PolicyValue first) { take(first); }
+
+        private void take(PolicyValue v) {
+            verdict = v.verdict();
+            origins.clear();
+            http.clear();
+            origins.addAll(v.origins());
+            http.addAll(v.http());
+            whole = v;
+        }
+
+        void add(PolicyValue v) {
+            if (v == whole) return; // merge is not called for the value already there
+            if (v.verdict() == verdict) {
+                origins.addAll(v.origins());
+                http.addAll(v.http());
+                whole = null;
+            } else if (rank(v.verdict()) > rank(verdict)) {
+                take(v);
+            }
+        }
+
+        PolicyValue value() { return whole != null ? whole : new PolicyValue(verdict, List.copyOf(http), List.copyOf(origins)); }
+
+        private static int rank(Verdict v) { return v == Verdict.DENY ? 2 : v == Verdict.ALLOW ? 1 : 0; }
     }
 
     /** Same key from several rules: deny wins, then allow, then redirect with all HTTP rules. */

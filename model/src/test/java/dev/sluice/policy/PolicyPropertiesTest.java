@@ -215,6 +215,52 @@ class PolicyPropertiesTest {
         }
     }
 
+    /**
+     * An engine that computes the policy of one node's pods only (as the agent's does) gives those
+     * pods what a from-scratch engine gives them, and nothing for the others, while pods change
+     * labels, namespaces, policies, and move between nodes (the per-rule index of subject pods).
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void localSubjectsIncrementalEqualsFromScratch(long seed) {
+        System.out.println("localSubjectsIncrementalEqualsFromScratch seed=" + seed);
+        var r = new SplittableRandom(seed);
+        java.util.function.Predicate<Pod> local = p -> p.nodeName().equals("node1");
+        var all = E2eModel.engine(String.join("", randomPolicies(r, 1 + r.nextInt(4))), EngineConfig.DEFAULT);
+        // about half of the pods on another node
+        List<Pod> pods = new ArrayList<>();
+        for (Pod p : all.inputs().pods()) pods.add(r.nextBoolean() ? p : p.withNodeName("node2"));
+        var in = all.inputs();
+        var engine = new PolicyEngine(EngineConfig.DEFAULT, local);
+        engine.load(new PolicyInputs(in.namespaces(), pods, in.policies()));
+        Map<String, Map<PolicyKey, PolicyValue>> mirror = new TreeMap<>();
+        engine.result().endpoints().forEach((k, v) -> mirror.put(k, new TreeMap<>(v.state().entries())));
+        for (int step = 0; step < 16; step++) {
+            Change c = r.nextInt(5) == 0 ? moveNode(r, engine) : randomChange(r, engine, step);
+            Map<String, Delta> deltas = engine.apply(c);
+            deltas.forEach((ep, d) -> {
+                if (d.current() == null) { mirror.remove(ep); return; }
+                var m = mirror.computeIfAbsent(ep, k -> new TreeMap<>());
+                d.removed().forEach(x -> m.remove(x.key()));
+                d.added().forEach(x -> m.put(x.key(), x.value()));
+            });
+            var fresh = new PolicyEngine(EngineConfig.DEFAULT, local);
+            fresh.load(engine.inputs());
+            assertThat(PolicyMapText.render(engine.result())).as("seed " + seed + " step " + step + " " + c).isEqualTo(PolicyMapText.render(fresh.result()));
+            Map<String, Map<PolicyKey, PolicyValue>> want = new TreeMap<>();
+            fresh.result().endpoints().forEach((k, v) -> want.put(k, new TreeMap<>(v.state().entries())));
+            assertThat(mirror).as("seed " + seed + " step " + step + " deltas").isEqualTo(want);
+            for (String k : want.keySet()) assertThat(engine.pod(k).nodeName()).as("seed " + seed + " " + k).isEqualTo("node1");
+        }
+    }
+
+    static Change moveNode(SplittableRandom r, PolicyEngine engine) {
+        List<Pod> pods = new ArrayList<>(engine.pods());
+        pods.sort(java.util.Comparator.comparing(Pod::key));
+        Pod p = pick(r, pods);
+        return new Change.PodUpsert(p.withNodeName(p.nodeName().equals("node1") ? "node2" : "node1"));
+    }
+
     static Change randomChange(SplittableRandom r, PolicyEngine engine, int step) {
         List<Pod> pods = new ArrayList<>(engine.pods());
         pods.sort(java.util.Comparator.comparing(Pod::key));

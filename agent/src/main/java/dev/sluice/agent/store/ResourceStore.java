@@ -262,9 +262,13 @@ public final class ResourceStore {
     public Contents snapshot() {
         data.readLock().lock();
         try {
-            List<KubeObject> all = new ArrayList<>();
-            for (String k : KINDS) all.addAll(objects.get(k).values());
-            return new Contents(generation, List.copyOf(all));
+            // one array of the exact size (taken per change: no growing list copied again)
+            int n = 0;
+            for (String k : KINDS) n += objects.get(k).size();
+            KubeObject[] all = new KubeObject[n];
+            int i = 0;
+            for (String k : KINDS) for (KubeObject o : objects.get(k).values()) all[i++] = o;
+            return new Contents(generation, java.util.Collections.unmodifiableList(java.util.Arrays.asList(all)));
         } finally {
             data.readLock().unlock();
         }
