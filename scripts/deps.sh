@@ -3,7 +3,7 @@
 # Prints the JDK 25 home on its last line when called with --java-home.
 set -euo pipefail
 
-PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make maven iproute2 nftables iptables
+PKGS=(clang curl llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make maven iproute2 nftables iptables
       util-linux procps iputils-ping netcat-openbsd jq
       podman runc busybox-static)  # podman, runc, busybox-static: PodmanCniIT (a real runtime on the CNI plugin)
 
