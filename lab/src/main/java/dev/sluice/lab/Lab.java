@@ -554,7 +554,7 @@ public final class Lab {
         if (state != null) state.save(dir.labJson());
     }
 
-    private static void write(Path p, String text) {
+    static void write(Path p, String text) {
         try {
             Files.createDirectories(p.getParent());
             Files.writeString(p, text);

@@ -2,10 +2,7 @@ package dev.sluice.lab;
 
 import dev.sluice.lab.api.ApiClient;
 import dev.sluice.net.Cidr;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -46,7 +43,7 @@ public final class LabApi {
                 Kubelet.sleep(100);
             }
         }
-        write(dir.kubeconfig(), kubeconfig(dir.lab()));
+        Lab.write(dir.kubeconfig(), kubeconfig(dir.lab()));
         return pid;
     }
 
@@ -77,13 +74,4 @@ public final class LabApi {
     }
 
     static ApiClusterStore store(LabState.WorldState world, LabDir dir) { return new ApiClusterStore(client(world), dir.kubeconfig()); }
-
-    private static void write(Path p, String text) {
-        try {
-            Files.createDirectories(p.getParent());
-            Files.writeString(p, text);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + p + ": " + e.getMessage(), e);
-        }
-    }
 }

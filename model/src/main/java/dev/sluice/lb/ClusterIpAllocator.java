@@ -59,39 +59,10 @@ public final class ClusterIpAllocator {
     }
 
     /**
-     * The address for one new Service: its requested clusterIP if valid and free, else the first
-     * free one. A headless Service keeps "None".
-     *
-     * @throws ManifestException naming the Service and spec.clusterIP when the request is taken or outside the CIDR
-     */
-    public String allocate(Service s, Collection<Service> existing) {
-        Map<Integer, String> used = new HashMap<>();
-        for (Service e : existing)
-            if (e.hasClusterIP() && !e.key().equals(s.key())) used.put(Ip.parse(e.clusterIP()), e.key());
-        return allocate(s, used);
-    }
-
-    /**
-     * {@link #allocate(Service, Collection)} for a caller that keeps the addresses in use itself
-     * (address to Service key, without {@code s}), as the lab's API server does: no pass over
-     * every Service per allocation. Does not add the result to {@code used}.
-     */
-    public String allocate(Service s, Map<Integer, String> used) {
-        if (s.headless()) return Service.HEADLESS;
-        if (s.hasClusterIP()) {
-            String problem = problem(s.clusterIP(), used);
-            if (problem != null) throw exception(s, problem);
-            return s.clusterIP();
-        }
-        int ip = free(used);
-        if (ip == 0) throw exception(s, "no free address in serviceCIDR " + cidr + " (expected: a free address; widen serviceCIDR)");
-        return Ip.format(ip);
-    }
-
-    /**
-     * The addresses in use, kept between allocations (the lab's API server): the same choice as
-     * {@link #allocate(Service, Map)} (the first free address from the 10th on, wrapping), found in
-     * a bit set rather than by probing every address from the start.
+     * The addresses in use, kept between allocations (the lab's planner and API server): a new
+     * Service gets its requested clusterIP if valid and free, else the first free address from the
+     * 10th on, wrapping, found in a bit set rather than by probing every address from the start;
+     * a headless one keeps "None". Errors name the Service and spec.clusterIP.
      */
     public final class Pool {
         private final Map<Integer, String> used = new HashMap<>();

@@ -135,13 +135,17 @@ class ServiceDecodeTest {
         var alloc = new ClusterIpAllocator(Cidr.parse("10.96.0.0/12"));
         Service a = decode("spec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}");
         Service fresh = Service.decode(ManifestReader.parse("b.yaml", "apiVersion: v1\nkind: Service\nmetadata: {namespace: x, name: b}\nspec: {ports: [{port: 80}]}").getFirst());
-        assertThat(alloc.allocate(fresh, List.of(a))).isEqualTo("10.96.0.11");
-        assertThat(alloc.allocate(fresh, List.of())).isEqualTo("10.96.0.10");
+        var pool = alloc.pool();
+        pool.hold(a.clusterIP(), a.key());
+        assertThat(pool.allocate(fresh)).isEqualTo("10.96.0.11");
+        assertThat(alloc.pool().allocate(fresh)).isEqualTo("10.96.0.10");
         Service clash = fresh.withClusterIP("10.96.0.10");
-        assertThatThrownBy(() -> alloc.allocate(clash, List.of(a)))
+        assertThatThrownBy(() -> pool.allocate(clash))
                 .hasMessage("b.yaml: Service x/b: spec.clusterIP: 10.96.0.10 (already in use by Service x/s)");
-        assertThatThrownBy(() -> alloc.allocate(fresh.withClusterIP("10.1.0.1"), List.of()))
+        assertThatThrownBy(() -> alloc.pool().allocate(fresh.withClusterIP("10.1.0.1")))
                 .hasMessage("b.yaml: Service x/b: spec.clusterIP: 10.1.0.1 (expected: an address in serviceCIDR 10.96.0.0/12)");
+        pool.release("10.96.0.11");
+        assertThat(pool.allocate(fresh)).as("a released address is free again").isEqualTo("10.96.0.11");
         Service other = Service.decode(ManifestReader.parse("c.yaml", "apiVersion: v1\nkind: Service\nmetadata: {namespace: x, name: c}\nspec: {ports: [{port: 80}]}").getFirst());
         var r = alloc.assign(List.of(other, clash, a));
         // Requested addresses are honoured first, in namespace/name order: x/b's request beats x/s.
