@@ -43,8 +43,6 @@ public final class ApiClient implements AutoCloseable {
         this.server = server;
     }
 
-    public InetSocketAddress server() { return server; }
-
     /** One request; the body is JSON (or none). Answers of any code come back; only a broken connection throws. */
     public Reply call(String method, String path, JsonNode body, String contentType) {
         byte[] bytes = body == null ? new byte[0] : ApiTypes.JSON.writeValueAsBytes(body);
