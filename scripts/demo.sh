@@ -15,8 +15,8 @@ $S lab up --nodes 2 -f examples/demo
 say "sluice status"
 $S status
 
-say "sluice lab get pods"
-$S lab get pods
+say "sluice lab kubectl -- get pods -A -o wide   (kubectl against the lab's own API server)"
+$S lab kubectl -- get pods -A -o wide
 
 say "sluice lab probe --port 8080   (live, real connections; rows: from, columns: to; . allowed, X blocked)"
 $S lab probe --port 8080
@@ -42,5 +42,6 @@ cat <<'TXT'
   ./sluice bpf metrics list                 # forwarded and dropped packets per reason and endpoint
   ./sluice policy matrix -f examples/demo --port 8080   # the offline policy engine on the same manifests
   ./sluice status -o json
+  ./sluice lab kubectl -- get svc,endpointslices -A          # kubectl against the lab's API server (apply, label, delete work too)
   ./sluice lab down                         # remove the lab
 TXT
