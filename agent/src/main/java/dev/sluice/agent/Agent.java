@@ -101,6 +101,8 @@ public final class Agent implements AutoCloseable {
     private volatile List<KubeObject> clusterObjects = List.of();
     /** Gives back the memory of a burst of changes, after it. */
     private final MemoryTrim memoryTrim = new MemoryTrim();
+    /** Objects changed since the last trim was asked for (guarded by this). */
+    private long changedSinceTrim;
     /** This node's standalone containers as Pod objects, by key and address (guarded by this). */
     private final Map<String, KubeObject> standaloneObjects = new HashMap<>();
 
@@ -383,7 +385,12 @@ public final class Agent implements AutoCloseable {
         // Only what changed since the last snapshot is decoded (a pointer comparison per unchanged object).
         var changes = snapshotDiff.next(withStandalone(s.objects(), standalone));
         memoryTrim.applied();
-        if (changes.upserted().size() + changes.removed().size() >= MemoryTrim.BURST) memoryTrim.request();
+        // a burst may come as many small snapshots (informers deliver object by object): count them all
+        changedSinceTrim += changes.upserted().size() + changes.removed().size();
+        if (changedSinceTrim >= MemoryTrim.BURST) {
+            changedSinceTrim = 0;
+            memoryTrim.request();
+        }
         var nodeChanges = nodeObjects.update(changes);
         List<ClusterNode> nodes = new ArrayList<>(nodeObjects.values());
         nodes.sort(java.util.Comparator.comparing(ClusterNode::name));

@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
 final class MemoryTrim {
     private static final Logger log = LoggerFactory.getLogger(MemoryTrim.class);
     static final int MIN_FREE = 10, MAX_FREE = 25;
-    /** An apply that changed at least this many objects is a burst. */
+    /** This many changed objects since the last trim (in one apply or many) are a burst. */
     static final int BURST = 1000;
 
     private static final MethodHandle MALLOC_TRIM = mallocTrim();
