@@ -309,13 +309,13 @@ public final class Agent implements AutoCloseable {
             String k = p.key() + " " + p.podIP();
             KubeObject o = standaloneObjects.get(k);
             if (o == null) {
-                var b = tools.jackson.databind.json.JsonMapper.builder().build().createObjectNode();
+                var b = tools.jackson.databind.node.JsonNodeFactory.instance.objectNode();
                 b.put("apiVersion", "v1").put("kind", "Pod");
                 b.putObject("metadata").put("name", p.name()).put("namespace", p.namespace());
                 var spec = b.putObject("spec").put("nodeName", p.nodeName());
                 spec.putArray("containers").addObject().put("name", "container");
                 b.putObject("status").put("podIP", p.podIP());
-                o = dev.sluice.k8s.ManifestReader.object(new dev.sluice.k8s.Node(b, "cni", "Pod " + p.key(), ""));
+                o = dev.sluice.k8s.ManifestReader.object("cni", b);
             }
             now.put(k, o);
             out.add(o);

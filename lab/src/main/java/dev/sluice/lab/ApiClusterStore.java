@@ -4,7 +4,6 @@ import dev.sluice.k8s.Kinds;
 import dev.sluice.k8s.KubeObject;
 import dev.sluice.k8s.ManifestException;
 import dev.sluice.k8s.ManifestReader;
-import dev.sluice.k8s.Node;
 import dev.sluice.lab.api.ApiClient;
 import dev.sluice.lab.api.ApiError;
 import dev.sluice.lab.api.ApiTypes;
@@ -143,9 +142,7 @@ public final class ApiClusterStore implements ClusterStore, AutoCloseable {
 
     private static Optional<KubeObject> decode(JsonNode item) {
         try {
-            String ns = item.path("metadata").path("namespace").asString("");
-            String display = item.path("kind").asString() + " " + (ns.isEmpty() ? "" : ns + "/") + item.path("metadata").path("name").asString();
-            return Optional.of(ManifestReader.object(new Node(item, "api", display, "")));
+            return Optional.of(ManifestReader.object("api", item));
         } catch (ManifestException e) {
             return Optional.empty(); // not something Sluice reads; the agents report it
         }

@@ -123,6 +123,16 @@ public final class ManifestReader {
     }
 
     /**
+     * {@link #object(Node)} for a tree that came from somewhere other than a file (an API server, the
+     * CNI): {@code origin} stands for the file in messages, the object is named "Kind ns/name".
+     */
+    public static KubeObject object(String origin, JsonNode tree) {
+        String ns = tree.path("metadata").path("namespace").asString("");
+        String name = tree.path("metadata").path("name").asString("");
+        return object(new Node(tree, origin, tree.path("kind").asString("") + " " + (ns.isEmpty() ? name : ns + "/" + name), ""));
+    }
+
+    /**
      * One object from its tree: checks kind, apiVersion and metadata (what every consumer relies
      * on) and leaves the rest to the typed decoders. Sources other than files (the Kubernetes API)
      * come in here too, so an object reads the same whichever source it came from.

@@ -327,8 +327,7 @@ public final class KubernetesSource implements AutoCloseable {
             if (!tree.hasNonNull("kind")) tree.put("kind", resource.kind());
             if (!tree.hasNonNull("apiVersion")) tree.put("apiVersion", resource.apiVersion(version));
             strip(resource.kind(), tree);
-            Key k = key(r);
-            return ManifestReader.object(new Node(tree, ORIGIN, k.toString(), ""));
+            return ManifestReader.object(ORIGIN, tree);
         }
     }
 

@@ -2,11 +2,9 @@ package dev.sluice.lab.api;
 
 import dev.sluice.k8s.ManifestException;
 import dev.sluice.k8s.ManifestReader;
-import dev.sluice.k8s.Node;
 import dev.sluice.k8s.Service;
 import dev.sluice.lb.ClusterIpAllocator;
 import dev.sluice.net.Cidr;
-import dev.sluice.net.Ip;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -275,9 +273,12 @@ public final class ApiStore {
     private void event(Event e) {
         log.addLast(e);
         while (log.size() > eventLog) log.removeFirst();
+        String text = null; // serialized once for every watch of the stored version
         for (Watch w : watches) {
             if (!matches(w, e)) continue;
-            if (!w.sink().send(eventText(e.type(), as(w.type(), e.object())))) watches.remove(w);
+            boolean stored = w.type().apiVersion().equals(e.object().path("apiVersion").asString(""));
+            if (stored && text == null) text = eventText(e.type(), e.object());
+            if (!w.sink().send(stored ? text : eventText(e.type(), as(w.type(), e.object())))) watches.remove(w);
         }
     }
 
@@ -318,7 +319,7 @@ public final class ApiStore {
         } else {
             Service s;
             try {
-                s = Service.decode(ManifestReader.object(new Node(o, "api", "Service " + key, "")));
+                s = Service.decode(ManifestReader.object("api", o));
             } catch (ManifestException e) {
                 throw new ApiError(422, "Invalid", "Service \"" + name + "\" is invalid: " + e.getMessage());
             }

@@ -4,7 +4,6 @@ import dev.sluice.k8s.EndpointSlice;
 import dev.sluice.k8s.KubeObject;
 import dev.sluice.k8s.ManifestException;
 import dev.sluice.k8s.ManifestReader;
-import dev.sluice.k8s.Node;
 import dev.sluice.k8s.Pod;
 import dev.sluice.k8s.Service;
 import dev.sluice.net.Ip;
@@ -127,8 +126,7 @@ final class EndpointSliceController {
 
     private static <T> T decode(JsonNode body, Decoder<T> d) {
         try {
-            String ns = body.path("metadata").path("namespace").asString("");
-            return d.decode(ManifestReader.object(new Node(body, "api", body.path("kind").asString() + " " + ns + "/" + body.path("metadata").path("name").asString(), "")));
+            return d.decode(ManifestReader.object("api", body));
         } catch (ManifestException e) {
             return null; // what does not decode selects nothing, as the agents see it
         }

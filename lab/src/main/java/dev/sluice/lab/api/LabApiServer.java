@@ -61,10 +61,10 @@ public final class LabApiServer implements AutoCloseable {
 
     public void start(InetAddress address, int port) {
         MOCK_LOG.setLevel(java.util.logging.Level.WARNING); // one line per request otherwise
+        ApiTypes.Type namespaces = ApiTypes.ofKind("v1", "Namespace").orElseThrow();
         for (String ns : BUILT_IN_NAMESPACES)
-            if (store.get(ApiTypes.ofKind("v1", "Namespace").orElseThrow(), "", ns).isEmpty())
-                store.create(ApiTypes.ofKind("v1", "Namespace").orElseThrow(), "", ApiTypes.JSON.createObjectNode().set("metadata",
-                        ApiTypes.JSON.createObjectNode().put("name", ns)));
+            if (store.get(namespaces, "", ns).isEmpty())
+                store.create(namespaces, "", ApiTypes.JSON.createObjectNode().set("metadata", ApiTypes.JSON.createObjectNode().put("name", ns)));
         server.setDispatcher(new Dispatcher() {
             @Override public MockResponse dispatch(RecordedRequest r) { return LabApiServer.this.dispatch(r); }
         });
