@@ -319,6 +319,54 @@ class ServicesIT {
         assertThat(refused.err()).containsIgnoringCase("refused");
     }
 
+    /**
+     * The attack: whoever may write EndpointSlices points a selector-less Service at a pod whose
+     * policy refuses the client. The Service translates to the pod, and the pod's ingress policy is
+     * still enforced on the translated packet: the forged backend is reached only where a direct
+     * connection would be.
+     */
+    @Test @Order(10)
+    void aForgedEndpointSliceNeverReachesAPodItsPolicyRefuses() throws IOException {
+        String web1 = "";
+        for (JsonNode p : Cli.sluice("lab", "get", "pods", "--name", LAB, "-o", "json").ok().json().path("items"))
+            if (p.path("metadata").path("name").asString().equals("web-1")) web1 = p.path("status").path("podIP").asString();
+        Path forged = dir.resolve("forged.yaml");
+        Files.writeString(forged, """
+                apiVersion: v1
+                kind: Service
+                metadata: {name: forged, namespace: svc}
+                spec: {clusterIP: 10.96.7.7, ports: [{name: http, port: 80}]}
+                ---
+                apiVersion: discovery.k8s.io/v1
+                kind: EndpointSlice
+                metadata: {name: forged-1, namespace: svc, labels: {kubernetes.io/service-name: forged}}
+                addressType: IPv4
+                ports: [{name: http, port: 80, protocol: TCP}]
+                endpoints: [{addresses: [%s]}]
+                """.formatted(web1));
+        Cli.sluice("lab", "apply", "--name", LAB, "-f", forged.toString()).ok();
+        assertThat(http("svc/client-1", "10.96.7.7:80").path("pod").asString()).as("the slice is the backend").isEqualTo("svc/web-1");
+
+        Path deny = dir.resolve("deny.yaml");
+        Files.writeString(deny, """
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: web-1-from-client-2-only, namespace: svc}
+                spec:
+                  podSelector: {matchLabels: {pod: web-1}}
+                  policyTypes: [Ingress]
+                  ingress: [{from: [{podSelector: {matchLabels: {pod: client-2}}}]}]
+                """);
+        Cli.sluice("lab", "apply", "--name", LAB, "-f", deny.toString()).ok();
+        for (String to : List.of("10.96.7.7:80", web1 + ":80")) {
+            Cli.Run r = Cli.exec(LAB, "svc/client-1", pod, "http", "--to", to, "--timeout-ms", "1500");
+            assertThat(r.exit()).as("client-1 -> %s (web-1 refuses it): %s", to, r.out()).isNotZero();
+        }
+        assertThat(http("svc/client-2", "10.96.7.7:80").path("pod").asString()).as("the one the policy admits").isEqualTo("svc/web-1");
+        Cli.sluice("lab", "delete", "--name", LAB, "-f", deny.toString()).ok();
+        Cli.sluice("lab", "delete", "--name", LAB, "-f", forged.toString()).ok();
+    }
+
     static List<String> reasons(JsonNode s) {
         assertThat(s).as("service listed").isNotNull();
         List<String> out = new ArrayList<>();
