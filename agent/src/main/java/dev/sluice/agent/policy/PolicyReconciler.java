@@ -378,7 +378,7 @@ public final class PolicyReconciler {
             if ((en.getValue().verdict() == PolicyMaps.DENY) != denies || en.getValue().equals(had.get(en.getKey()))) continue;
             int rule = PolicyMaps.ruleId(en.getValue().origins());
             ruleOrigins.put(rule, en.getValue().origins());
-            policy.put(new PolicyEntryKey(id, en.getKey()), new PolicyEntryValue(en.getValue().verdict(), rule));
+            policy.put(new PolicyEntryKey(id, en.getKey()), new PolicyEntryValue(en.getValue().verdict(), rule, en.getKey().prefixLength()));
             had.put(en.getKey(), en.getValue());
         }
     }
