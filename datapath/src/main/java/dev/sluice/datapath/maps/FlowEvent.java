@@ -89,6 +89,12 @@ public record FlowEvent(int type, int reason, int direction, int protocol, int i
         KTIME.set(s, ktime);
     }
 
+    /** The events the ring had no room for, summed over CPUs, from sl_events_lost. */
+    public static long lost(dev.sluice.bpf.BpfMap eventsLost) {
+        return eventsLost.typed(NodeConfig.KEY, dev.sluice.bpf.Codec.u64()).getPerCpu(0)
+                .map(l -> l.stream().mapToLong(Long::longValue).sum()).orElse(0L);
+    }
+
     private static int u8(VarHandle h, MemorySegment s) { return (byte) h.get(s) & 0xff; }
 
     private static int u16(VarHandle h, MemorySegment s) { return (short) h.get(s) & 0xffff; }
