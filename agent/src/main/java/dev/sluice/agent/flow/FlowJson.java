@@ -111,7 +111,12 @@ public final class FlowJson {
         put(m, "pod_name", e.podName());
         if (!e.workloads().isEmpty()) {
             List<Map<String, Object>> ws = new ArrayList<>();
-            for (Flow.Workload w : e.workloads()) ws.add(Map.of("name", w.name(), "kind", w.kind()));
+            for (Flow.Workload w : e.workloads()) {
+                Map<String, Object> x = new LinkedHashMap<>();
+                x.put("name", w.name());
+                x.put("kind", w.kind());
+                ws.add(x);
+            }
             m.put("workloads", ws);
         }
         return m;
