@@ -103,7 +103,7 @@ public final class Enricher {
                 verdict, hr.number(), dropped ? hr.name() : "", new Flow.Ip(Ip.format(e.saddr()), Ip.format(e.daddr()), "IPv4"), l4,
                 endpoint(e.saddr(), e.srcIdentity(), e, true), endpoint(e.daddr(), e.dstIdentity(), e, false), node, null, service, direction,
                 HubbleNames.observationPoint(e.observationPoint()), reply, type, a.ingressAllowedBy(), a.egressAllowedBy(),
-                a.ingressDeniedBy(), a.egressDeniedBy(), summary(l4, verdict, frontend), extra);
+                a.ingressDeniedBy(), a.egressDeniedBy(), summary(l4), extra);
     }
 
     private static Flow.Service service(String key) {
@@ -145,14 +145,13 @@ public final class Enricher {
         return l.isEmpty() ? List.of() : List.of(l);
     }
 
-    static String summary(Flow.L4 l4, Flow.Verdict verdict, String frontend) {
-        String s = switch (l4) {
+    static String summary(Flow.L4 l4) {
+        return switch (l4) {
             case Flow.Tcp t -> "TCP Flags: " + t.flags().text();
             case Flow.Udp u -> "UDP";
             case Flow.Sctp u -> "SCTP";
             case Flow.Icmpv4 i -> "ICMPv4";
             case Flow.Other o -> "IP protocol " + o.number();
         };
-        return verdict == Flow.Verdict.TRANSLATED && !frontend.isEmpty() ? s + " (service " + frontend + ")" : s;
     }
 }

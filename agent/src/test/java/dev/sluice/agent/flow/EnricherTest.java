@@ -107,7 +107,7 @@ class EnricherTest {
         assertThat(f.destinationService()).isEqualTo(new Flow.Service("db", "y"));
         assertThat(f.extra().frontend()).isEqualTo("10.96.0.10:5432");
         assertThat(f.destination().identity()).as("from the pod when the event has none").isEqualTo(301);
-        assertThat(f.summary()).isEqualTo("TCP Flags: SYN (service 10.96.0.10:5432)");
+        assertThat(f.summary()).isEqualTo("TCP Flags: SYN");
         assertThat(f.ingressAllowedBy()).isEmpty();
     }
 
