@@ -213,7 +213,7 @@ public final class Agent implements AutoCloseable {
                 .register("flows", (p, out) -> {
                     var filter = dev.sluice.agent.flow.FlowFilter.parse(p);
                     int number = p.path("number").asInt(p.path("follow").asBoolean(false) ? 0 : 20);
-                    java.time.Instant since = p.path("since").isString() ? parseSince(p.path("since").asString()) : null;
+                    java.time.Instant since = p.path("since").isString() ? dev.sluice.agent.flow.FlowFilter.since(p.path("since").asString()) : null;
                     flows.query(filter, number, since, p.path("follow").asBoolean(false), out::result);
                 })
                 .register("ipcache", (p, out) -> out.result(ipcacheList()))
@@ -512,20 +512,6 @@ public final class Agent implements AutoCloseable {
 
             public List<String> isolating(int endpointId, int direction) { return policy.isolating(endpointId, direction); }
         };
-    }
-
-    /** {@code since}: an RFC 3339 time, or a duration back from now ({@code 30s}, {@code 5m}, {@code 1h}). */
-    static java.time.Instant parseSince(String s) {
-        var m = java.util.regex.Pattern.compile("(\\d{1,9})([smh])").matcher(s);
-        if (m.matches()) {
-            long n = Long.parseLong(m.group(1));
-            return java.time.Instant.now().minusSeconds(switch (m.group(2)) { case "s" -> n; case "m" -> n * 60; default -> n * 3600; });
-        }
-        try {
-            return java.time.Instant.parse(s);
-        } catch (java.time.format.DateTimeParseException e) {
-            throw new dev.sluice.BadInputException("since: " + s + " (expected: an RFC 3339 time such as 2026-01-02T15:04:05Z, or 30s, 5m, 1h)");
-        }
     }
 
     private Pod podByKey(String key) {

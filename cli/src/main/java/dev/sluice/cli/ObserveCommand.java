@@ -59,6 +59,9 @@ public final class ObserveCommand implements Callable<Integer> {
         String fmt = Output.format(output, "compact", "json");
         if (last != null && last < 0) throw new BadInputException("--last: " + last + " (expected: 0 or more)");
         Map<String, Object> params = params();
+        // bad filters are bad input here, before any agent is asked
+        dev.sluice.agent.flow.FlowFilter.parse(Output.JSON.valueToTree(params));
+        if (since != null) dev.sluice.agent.flow.FlowFilter.since(since);
         List<AgentSockets.Target> targets = agents.targets();
         if (!follow) {
             // every node's last flows, merged in time order

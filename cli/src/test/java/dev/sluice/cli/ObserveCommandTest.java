@@ -121,7 +121,11 @@ class ObserveCommandTest {
     }
 
     @Test
-    void badOutputIsBadInput() {
+    void badInputIsExitCodeTwoBeforeAnyAgentIsAsked() {
         assertThat(Main.run("observe", "-o", "table", "--socket", "/nonexistent.sock")).isEqualTo(2);
+        assertThat(Main.run("observe", "--verdict", "ALLOWED", "--socket", "/nonexistent.sock")).isEqualTo(2);
+        assertThat(Main.run("observe", "--port", "0", "--socket", "/nonexistent.sock")).isEqualTo(2);
+        assertThat(Main.run("observe", "--since", "yesterday", "--socket", "/nonexistent.sock")).isEqualTo(2);
+        assertThat(Main.run("observe", "--last", "-1", "--socket", "/nonexistent.sock")).isEqualTo(2);
     }
 }

@@ -69,6 +69,20 @@ public record FlowFilter(List<String> pods, List<String> namespaces, List<String
         return new FlowFilter(pods, namespaces, fromPods, toPods, fromIps, toIps, verdicts, protocols, ports);
     }
 
+    /** {@code since}: an RFC 3339 time, or a duration back from now ({@code 30s}, {@code 5m}, {@code 1h}). */
+    public static java.time.Instant since(String s) {
+        var m = java.util.regex.Pattern.compile("(\\d{1,9})([smh])").matcher(s);
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            return java.time.Instant.now().minusSeconds(switch (m.group(2)) { case "s" -> n; case "m" -> n * 60; default -> n * 3600; });
+        }
+        try {
+            return java.time.Instant.parse(s);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new BadInputException("since: " + s + " (expected: an RFC 3339 time such as 2026-01-02T15:04:05Z, or 30s, 5m, 1h)");
+        }
+    }
+
     private static List<String> pods(JsonNode p, String field) {
         List<String> out = strings(p, field);
         for (String s : out)
