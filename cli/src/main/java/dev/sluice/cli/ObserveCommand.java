@@ -77,7 +77,7 @@ public final class ObserveCommand implements Callable<Integer> {
                     return true;
                 });
             }
-            all.sort(Comparator.comparing(l -> l.path("time").asString()));
+            all.sort(Comparator.comparing(l -> Instant.parse(l.path("time").asString())));
             int n = last == null ? 20 : last;
             List<JsonNode> shown = n == 0 || all.size() <= n ? all : all.subList(all.size() - n, all.size());
             for (JsonNode l : shown) print(System.out, fmt, l);
