@@ -121,6 +121,16 @@ class ObserveCommandTest {
     }
 
     @Test
+    void lostAndOverwrittenFlowsAreToldOnStderr() {
+        List<String> notes = new java.util.ArrayList<>();
+        ObserveCommand.note("node1", JSON.readTree("{\"capacity\":4095,\"overwritten\":0,\"lostEvents\":0}"), notes);
+        assertThat(notes).isEmpty();
+        ObserveCommand.note("node2", JSON.readTree("{\"capacity\":4095,\"overwritten\":12,\"lostEvents\":3}"), notes);
+        assertThat(notes).containsExactly("sluice: node node2: 3 data path events lost (the event ring buffer was full)",
+                "sluice: node node2: 12 older flows overwritten (ring capacity 4095)");
+    }
+
+    @Test
     void badInputIsExitCodeTwoBeforeAnyAgentIsAsked() {
         assertThat(Main.run("observe", "-o", "table", "--socket", "/nonexistent.sock")).isEqualTo(2);
         assertThat(Main.run("observe", "--verdict", "ALLOWED", "--socket", "/nonexistent.sock")).isEqualTo(2);
