@@ -44,6 +44,11 @@ class FlowsIT {
             kind: Pod
             metadata: {name: server, namespace: fl, labels: {app: server}}
             spec: {nodeName: node2, containers: [{name: c, ports: [{containerPort: 80}, {containerPort: 8080}]}]}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: server, namespace: fl}
+            spec: {selector: {app: server}, ports: [{port: 80}]}
             """;
     /** The server admits TCP 80 from anyone but the intruder, whom a Cilium deny rule refuses; 8080 is under default deny. */
     static final String POLICIES = """
@@ -65,6 +70,7 @@ class FlowsIT {
             """;
     static Path dir;
     static Map<String, String> ips;
+    static String clusterIp;
 
     @BeforeAll static void setUp() throws IOException {
         Cli.requireRoot();
@@ -74,6 +80,9 @@ class FlowsIT {
         Cli.sluice("lab", "up", "--name", LAB, "--nodes", "2", "-f", dir.resolve("pods.yaml").toString()).ok();
         PolicyLab.apply(LAB, dir, "policies", POLICIES);
         ips = SecurityIT.podIps(LAB);
+        for (JsonNode svc : Cli.sluice("service", "list", "--name", LAB, "-o", "json").ok().json())
+            if (svc.path("service").asString().equals("fl/server")) clusterIp = svc.path("clusterIP").asString();
+        assertThat(clusterIp).as("ClusterIP of fl/server").isNotBlank();
     }
 
     @AfterAll static void tearDown() {
@@ -123,6 +132,18 @@ class FlowsIT {
         assertThat(f.path("drop_reason_desc").asString()).isEqualTo("POLICY_DENY");
         assertThat(f.path("sluice").path("policy_match").asString()).isIn("identity", "any");
         assertThat(policies(f, "ingress_denied_by")).containsExactly("CiliumNetworkPolicy fl/no-intruder");
+    }
+
+    @Test
+    void aServiceConnectionIsTranslatedAndNamesTheService() throws Exception {
+        assertThat(SecurityIT.connects(LAB, "fl/client", clusterIp + ":80")).isTrue();
+        JsonNode f = awaitFlow(List.of("--from-pod", "fl/client", "--verdict", "TRANSLATED"), x -> true);
+        assertThat(f.path("destination_service").path("name").asString()).isEqualTo("server");
+        assertThat(f.path("destination_service").path("namespace").asString()).isEqualTo("fl");
+        assertThat(f.path("destination").path("pod_name").asString()).as("the backend").isEqualTo("server");
+        assertThat(f.path("sluice").path("frontend").asString()).isEqualTo(clusterIp + ":80");
+        assertThat(f.path("trace_observation_point").asString()).isEqualTo("FROM_ENDPOINT");
+        assertThat(f.path("node_name").asString()).isEqualTo("node1");
     }
 
     @Test
