@@ -29,7 +29,7 @@ PPODS=${BENCH_POLICY_PODS:-10000}
 PPOL=${BENCH_POLICIES:-1000}
 OUT=${BENCH_OUT:-$ROOT/build/bench}
 TGT=${BENCH_TARGET:-target}
-JOPTS=${AGENT_JAVA_OPTS:--XX:+UseSerialGC -Xms16m -Xss512k -XX:TieredStopAtLevel=1}
+JOPTS=${AGENT_JAVA_OPTS:--XX:+UseSerialGC -Xms8m -Xss512k -XX:TieredStopAtLevel=1}
 ID=$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 PFX=sl-bnperf-$ID
 WORK=$(mktemp -d /tmp/sluice-bench-agent.XXXXXX)

@@ -61,7 +61,7 @@ t0=$(now_ms)
 "$SLUICE" lab apply --name "$LAB" -f "$WORK/services.yaml" >"$WORK/apply.log" 2>&1 || { tail -5 "$WORK/apply.log" >&2; exit 1; }
 apply_ms=$(( $(now_ms) - t0 ))
 log "lab apply of $NSVC Services x $NB backends, until programmed on every node: $apply_ms ms"
-sleep 5 # the agents trim their heap once a burst is over (MemoryTrim)
+sleep 13 # the agents trim their heap once a burst is over, and native memory after 10 s idle (MemoryTrim)
 rss=()
 for pid in $(jq -r '.nodes[].agentPid' "/run/sluice/labs/$LAB/lab.json"); do
     rss+=("$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status")")

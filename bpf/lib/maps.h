@@ -8,7 +8,7 @@
 #define ENDPOINTS_MAX 65535
 #define IPCACHE_MAX   512000
 #define METRICS_MAX   65536
-#define EVENTS_BYTES  (1 << 22)
+#define EVENTS_BYTES  (1 << 20)
 
 /* A local pod, by address. family is AF_INET4 (2) or AF_INET6 (10); IPv4 uses the first 4 bytes. */
 struct endpoint_key {

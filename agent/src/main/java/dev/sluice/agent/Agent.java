@@ -191,6 +191,7 @@ public final class Agent implements AutoCloseable {
 
         // what loading the programs and the first snapshot freed goes back (the heap to the live set, libbpf's to the OS)
         MemoryTrim.trimNow();
+        memoryTrim.startIdleTrim();
 
         var cni = new CniHandler(CniHandler.of(endpoints), () -> podMtu, () -> datapath == null ? "data path not loaded" : null,
                 this::clusterHasPod, this::standaloneChanged);
@@ -679,6 +680,7 @@ public final class Agent implements AutoCloseable {
         if (lb != null) lb.close();
         if (datapath != null) datapath.close();
         if (health != null) health.close();
+        memoryTrim.close();
         log.info("agent {} stopped; the data path stays programmed", cfg.node());
     }
 }

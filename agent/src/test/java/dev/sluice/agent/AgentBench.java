@@ -117,9 +117,9 @@ public final class AgentBench {
         return -1;
     }
 
-    /** RSS once the agent has been idle a few seconds (what `ps` shows; no forced GC). */
+    /** RSS once the agent has been idle 13 s, past its idle trim at 10 s (what `ps` shows; no forced GC). */
     private Map<String, Object> settledRss(String what) throws Exception {
-        Thread.sleep(3000);
+        Thread.sleep(Long.getLong("bench.settleMs", 13_000));
         long kb = rssKb();
         String parts = String.join(", ", Files.readAllLines(Path.of("/proc/self/status")).stream()
                 .filter(l -> l.startsWith("RssAnon") || l.startsWith("RssFile") || l.startsWith("RssShmem")).map(l -> l.replaceAll("\\s+", " ")).toList());

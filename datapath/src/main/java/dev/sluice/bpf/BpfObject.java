@@ -133,6 +133,12 @@ public final class BpfObject implements AutoCloseable {
         }
     }
 
+    /** A map's max_entries as the object defines it (or as {@link #setMaxEntries} set it). */
+    public int maxEntries(String mapName) {
+        requireOpen();
+        return (int) Libbpf.plain(Libbpf.MAP_MAX_ENTRIES, mapPtr(mapName));
+    }
+
     /**
      * bpf_object__load. On failure: {@link BpfException} with the errno; if a program was rejected,
      * its subject is {@code program '<name>' (<file>)} and it carries the verifier log.
@@ -278,6 +284,34 @@ public final class BpfObject implements AutoCloseable {
             if (fd < 0) throw new BpfException(progSubject(name), "fd", -fd, "not loaded");
             return new BpfProgram(name, fd, Optional.ofNullable(successLogs.get(name)));
         }
+    }
+
+    /**
+     * Every program with an fd of its own (a duplicate of libbpf's), which stays open after
+     * {@link #close}: what a caller keeps to attach programs later without keeping libbpf's copy of
+     * the whole object (its ELF sections, BTF and relocations) in memory. The caller closes them.
+     */
+    public Map<String, BpfProgram> detachPrograms() {
+        requireLoaded();
+        Map<String, BpfProgram> out = new LinkedHashMap<>();
+        try (Arena a = Arena.ofConfined()) {
+            for (String n : programs.keySet()) {
+                BpfProgram p = program(n);
+                int fd = Libbpf.call(Libbpf.DUP, a, p.fd(), Libbpf.F_DUPFD_CLOEXEC, 0);
+                if (fd < 0) {
+                    out.values().forEach(BpfProgram::close);
+                    throw new BpfException(progSubject(n), "fcntl(F_DUPFD_CLOEXEC)", -fd);
+                }
+                out.put(n, new BpfProgram(n, fd, p.verifierLog(), true));
+            }
+        }
+        return out;
+    }
+
+    /** The names of the maps pinned under the pin root (every map but libbpf's internal ones). */
+    public List<String> pinnedMapNames() {
+        if (opts.pinRoot().isEmpty()) return List.of();
+        return maps.entrySet().stream().filter(e -> !isInternal(e.getValue())).map(Map.Entry::getKey).toList();
     }
 
     /** Map names as libbpf reports them, including internal ones such as {@code ffm_test.rodata}. */

@@ -9,16 +9,24 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-/** A loaded program of a {@link BpfObject}; its fd is owned by the object. */
-public final class BpfProgram {
+/**
+ * A loaded program of a {@link BpfObject}: its fd is owned by the object, or, for a program
+ * {@link BpfObject#detachPrograms detached} from it, by this program until {@link #close}.
+ */
+public final class BpfProgram implements AutoCloseable {
     private final String name;
     private final int fd;
     private final Optional<String> verifierLog;
+    private final boolean ownsFd;
+    private volatile boolean closed;
 
-    BpfProgram(String name, int fd, Optional<String> verifierLog) {
+    BpfProgram(String name, int fd, Optional<String> verifierLog) { this(name, fd, verifierLog, false); }
+
+    BpfProgram(String name, int fd, Optional<String> verifierLog, boolean ownsFd) {
         this.name = name;
         this.fd = fd;
         this.verifierLog = verifierLog;
+        this.ownsFd = ownsFd;
     }
 
     public String name() { return name; }
@@ -71,6 +79,16 @@ public final class BpfProgram {
             }
             return new TestRun.Result(o.get(JAVA_INT, Libbpf.off(L, "retval")), data,
                     Integer.toUnsignedLong(o.get(JAVA_INT, Libbpf.off(L, "duration"))), ctx);
+        }
+    }
+
+    /** Closes the fd if this program owns it (a detached program); the kernel keeps what is attached. Idempotent. */
+    @Override
+    public void close() {
+        if (!ownsFd || closed) return;
+        closed = true;
+        try (Arena a = Arena.ofConfined()) {
+            Libbpf.call(Libbpf.CLOSE, a, fd);
         }
     }
 

@@ -167,6 +167,8 @@ final class Libbpf {
     static final MethodHandle STRERROR = bind(LIBC, "strerror", p(JAVA_INT), false);
     static final MethodHandle VSNPRINTF = bind(LIBC, "vsnprintf", i(ADDRESS, JAVA_LONG, ADDRESS, ADDRESS), false);
     static final MethodHandle CLOSE = c("close", i(JAVA_INT));
+    static final MethodHandle DUP = bind(LIBC, "fcntl", i(JAVA_INT, JAVA_INT, JAVA_INT), true, Linker.Option.firstVariadicArg(2));
+    static final int F_DUPFD_CLOEXEC = 1030;
     static final MethodHandle OPEN = bind(LIBC, "open", i(ADDRESS, JAVA_INT, JAVA_INT), true, Linker.Option.firstVariadicArg(2));
     static final MethodHandle SETNS = c("setns", i(JAVA_INT, JAVA_INT));
     static final MethodHandle MOUNT = c("mount", i(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));

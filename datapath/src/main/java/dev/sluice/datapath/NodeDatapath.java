@@ -2,6 +2,7 @@ package dev.sluice.datapath;
 
 import dev.sluice.bpf.BpfMap;
 import dev.sluice.bpf.BpfObject;
+import dev.sluice.bpf.BpfProgram;
 import dev.sluice.bpf.Bpffs;
 import dev.sluice.bpf.Tc;
 import dev.sluice.bpf.TypedMap;
@@ -16,6 +17,7 @@ import dev.sluice.datapath.maps.NodeConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -23,24 +25,32 @@ import java.util.Map;
  * One node's loaded data path: the three program objects (pod veths, uplink, overlay) sharing maps
  * pinned under {@code pinDir}, so a restarted agent finds the same maps and the kernel keeps
  * forwarding while no agent runs.
+ *
+ * <p>Once loaded, only what the agent uses stays open: each map through its pin and each program
+ * through an fd of its own. libbpf's copies of the objects (ELF sections, BTF, relocations: about
+ * 8 MiB of the idle agent's memory) are closed right after the load.
  */
 public final class NodeDatapath implements AutoCloseable {
     /** tc filter handle and priority Sluice uses on every hook. */
     public static final int TC_HANDLE = 1, TC_PRIORITY = 1;
+    /** Maps without state: a pinned one of another size (an older agent's) is replaced rather than refused. */
+    static final List<String> STATELESS = List.of("sl_events");
     public static final List<String> MAPS = List.of("sl_endpoints", "sl_lxc", "sl_ipcache", "sl_config", "sl_metrics", "sl_events", "sl_policy", "sl_policy_cidr");
 
     private final Path pinDir;
-    private final BpfObject lxc, netdev, overlay;
+    /** Every pinned map, by name (the objects share them). */
+    private final Map<String, BpfMap> maps;
+    /** Every program of the three objects, by name (names are unique across them). */
+    private final Map<String, BpfProgram> programs;
     private final List<Attachment> attachments = new ArrayList<>();
 
     /** A program attached to a tc hook, for status. */
     public record Attachment(String program, String device, int ifindex, Tc.Direction direction) {}
 
-    private NodeDatapath(Path pinDir, BpfObject lxc, BpfObject netdev, BpfObject overlay) {
+    private NodeDatapath(Path pinDir, Map<String, BpfMap> maps, Map<String, BpfProgram> programs) {
         this.pinDir = pinDir;
-        this.lxc = lxc;
-        this.netdev = netdev;
-        this.overlay = overlay;
+        this.maps = maps;
+        this.programs = programs;
     }
 
     /** Loads the objects from {@code objDir} (build/bpf), creating or reusing the maps pinned under {@code pinDir}. */
@@ -59,6 +69,8 @@ public final class NodeDatapath implements AutoCloseable {
             throw new IllegalStateException(pinDir + ": cannot create the pin directory: " + e.getMessage());
         }
         List<BpfObject> opened = new ArrayList<>();
+        Map<String, BpfMap> maps = new LinkedHashMap<>();
+        Map<String, BpfProgram> programs = new LinkedHashMap<>();
         try {
             for (String name : List.of("bpf_lxc.o", "bpf_netdev.o", "bpf_overlay.o")) {
                 Path obj = objDir.resolve(name);
@@ -67,38 +79,54 @@ public final class NodeDatapath implements AutoCloseable {
                 DatapathConstants.check(obj);
                 BpfObject o = BpfObject.open(obj, BpfObject.OpenOptions.defaults().withPinRoot(pinDir));
                 opened.add(o);
-                dev.sluice.datapath.maps.MapSizes.apply(o, pinDir, sizes);
+                // maps that hold no state (the event ring) take the object's size, whatever an older agent pinned
+                Map<String, Integer> withStateless = new java.util.HashMap<>(sizes);
+                for (String m : STATELESS) if (o.mapNames().contains(m)) withStateless.putIfAbsent(m, o.maxEntries(m));
+                dev.sluice.datapath.maps.MapSizes.apply(o, pinDir, withStateless);
                 o.load();
+                for (var p : o.detachPrograms().entrySet())
+                    if (programs.putIfAbsent(p.getKey(), p.getValue()) != null) {
+                        p.getValue().close();
+                        throw new IllegalStateException(obj + ": program " + p.getKey() + " is also in another object (expected: unique names)");
+                    }
+                for (String m : o.pinnedMapNames()) if (!maps.containsKey(m)) maps.put(m, BpfMap.openPinned(pinDir.resolve(m)));
             }
-            return new NodeDatapath(pinDir, opened.get(0), opened.get(1), opened.get(2));
+            return new NodeDatapath(pinDir, maps, programs);
         } catch (RuntimeException e) {
-            opened.forEach(BpfObject::close);
+            maps.values().forEach(BpfMap::close);
+            programs.values().forEach(BpfProgram::close);
             throw e;
+        } finally {
+            opened.forEach(BpfObject::close);
         }
     }
 
     public Path pinDir() { return pinDir; }
 
-    public TypedMap<EndpointKey, EndpointInfo> endpoints() { return lxc.map("sl_endpoints").typed(EndpointKey.CODEC, EndpointInfo.CODEC); }
-    public TypedMap<Integer, LxcInfo> lxc() { return lxc.map("sl_lxc").typed(LxcInfo.KEY, LxcInfo.CODEC); }
-    public TypedMap<IpcacheKey, IpcacheValue> ipcache() { return lxc.map("sl_ipcache").typed(IpcacheKey.CODEC, IpcacheValue.CODEC); }
-    public TypedMap<Integer, NodeConfig> config() { return lxc.map("sl_config").typed(NodeConfig.KEY, NodeConfig.CODEC); }
-    public TypedMap<MetricsKey, MetricsValue> metrics() { return lxc.map("sl_metrics").typed(MetricsKey.CODEC, MetricsValue.CODEC); }
-    public BpfMap events() { return lxc.map("sl_events"); }
+    public TypedMap<EndpointKey, EndpointInfo> endpoints() { return map("sl_endpoints").typed(EndpointKey.CODEC, EndpointInfo.CODEC); }
+    public TypedMap<Integer, LxcInfo> lxc() { return map("sl_lxc").typed(LxcInfo.KEY, LxcInfo.CODEC); }
+    public TypedMap<IpcacheKey, IpcacheValue> ipcache() { return map("sl_ipcache").typed(IpcacheKey.CODEC, IpcacheValue.CODEC); }
+    public TypedMap<Integer, NodeConfig> config() { return map("sl_config").typed(NodeConfig.KEY, NodeConfig.CODEC); }
+    public TypedMap<MetricsKey, MetricsValue> metrics() { return map("sl_metrics").typed(MetricsKey.CODEC, MetricsValue.CODEC); }
+    public BpfMap events() { return map("sl_events"); }
     public TypedMap<dev.sluice.datapath.maps.PolicyEntryKey, dev.sluice.datapath.maps.PolicyEntryValue> policy() {
-        return lxc.map("sl_policy").typed(dev.sluice.datapath.maps.PolicyEntryKey.CODEC, dev.sluice.datapath.maps.PolicyEntryValue.CODEC);
+        return map("sl_policy").typed(dev.sluice.datapath.maps.PolicyEntryKey.CODEC, dev.sluice.datapath.maps.PolicyEntryValue.CODEC);
     }
     public TypedMap<dev.sluice.datapath.maps.PolicyCidrKey, Integer> policyCidr() {
-        return lxc.map("sl_policy_cidr").typed(dev.sluice.datapath.maps.PolicyCidrKey.CODEC, dev.sluice.datapath.maps.PolicyCidrKey.VALUE);
+        return map("sl_policy_cidr").typed(dev.sluice.datapath.maps.PolicyCidrKey.CODEC, dev.sluice.datapath.maps.PolicyCidrKey.VALUE);
     }
-    public BpfMap map(String name) { return lxc.map(name); }
+    public BpfMap map(String name) {
+        BpfMap m = maps.get(name);
+        if (m == null) throw new IllegalArgumentException("map " + name + ": not in the data path (maps: " + maps.keySet() + ")");
+        return m;
+    }
     /** Service, conntrack and NAT maps (bpf/lib/lb.h, conntrack.h, nat.h). */
-    public dev.sluice.datapath.maps.LbMaps lb() { return new dev.sluice.datapath.maps.LbMaps(lxc::map); }
+    public dev.sluice.datapath.maps.LbMaps lb() { return new dev.sluice.datapath.maps.LbMaps(this::map); }
 
     /** Attaches the pod programs to a pod's host-side veth (ingress: from the pod; egress: to the pod). */
     public synchronized void attachEndpoint(String device, int ifindex) {
-        attach(lxc, "from_container", device, ifindex, Tc.Direction.INGRESS);
-        attach(lxc, "to_container", device, ifindex, Tc.Direction.EGRESS);
+        attach("from_container", device, ifindex, Tc.Direction.INGRESS);
+        attach("to_container", device, ifindex, Tc.Direction.EGRESS);
     }
 
     public synchronized void detachEndpoint(int ifindex) {
@@ -106,17 +134,17 @@ public final class NodeDatapath implements AutoCloseable {
     }
 
     public synchronized void attachUplink(String device, int ifindex) {
-        attach(netdev, "from_netdev", device, ifindex, Tc.Direction.INGRESS);
+        attach("from_netdev", device, ifindex, Tc.Direction.INGRESS);
     }
 
     public synchronized void attachOverlay(String device, int ifindex) {
-        attach(overlay, "from_overlay", device, ifindex, Tc.Direction.INGRESS);
-        attach(overlay, "to_overlay", device, ifindex, Tc.Direction.EGRESS);
+        attach("from_overlay", device, ifindex, Tc.Direction.INGRESS);
+        attach("to_overlay", device, ifindex, Tc.Direction.EGRESS);
     }
 
-    private void attach(BpfObject o, String prog, String device, int ifindex, Tc.Direction d) {
+    private void attach(String prog, String device, int ifindex, Tc.Direction d) {
         Tc.ensureClsact(ifindex);
-        Tc.attach(ifindex, d, o.program(prog), TC_HANDLE, TC_PRIORITY);
+        Tc.attach(ifindex, d, programs.get(prog), TC_HANDLE, TC_PRIORITY);
         attachments.removeIf(a -> a.ifindex() == ifindex && a.direction() == d);
         attachments.add(new Attachment(prog, device, ifindex, d));
     }
@@ -127,7 +155,7 @@ public final class NodeDatapath implements AutoCloseable {
     public Map<String, int[]> mapUse() {
         var out = new java.util.LinkedHashMap<String, int[]>();
         for (String m : MAPS) {
-            BpfMap map = lxc.map(m);
+            BpfMap map = map(m);
             int n = m.equals("sl_events") ? 0 : m.equals("sl_config") ? 1 : map.keys().size();
             out.put(m, new int[] {n, map.maxEntries()});
         }
@@ -135,8 +163,7 @@ public final class NodeDatapath implements AutoCloseable {
     }
 
     @Override public void close() {
-        lxc.close();
-        netdev.close();
-        overlay.close();
+        maps.values().forEach(BpfMap::close);
+        programs.values().forEach(BpfProgram::close);
     }
 }

@@ -20,7 +20,7 @@ public final class Agents {
 
     /** A JVM running the sluice command with {@code args}, as the lab starts its agents and its API server. */
     List<String> sluice(List<String> args) {
-        List<String> c = new ArrayList<>(List.of(env.java().toString(), "-XX:+UseSerialGC", "-Xms16m", "-Xss512k", "-XX:TieredStopAtLevel=1",
+        List<String> c = new ArrayList<>(List.of(env.java().toString(), "-XX:+UseSerialGC", "-Xms8m", "-Xss512k", "-XX:TieredStopAtLevel=1",
                 "--enable-native-access=ALL-UNNAMED", "-Dsluice.home=" + env.home(), "-jar", env.jar().toString()));
         c.addAll(args);
         return c;

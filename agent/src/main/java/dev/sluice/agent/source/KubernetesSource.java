@@ -41,6 +41,14 @@ import tools.jackson.databind.node.ObjectNode;
  * exactly what the API holds, including deletions missed while disconnected, and subscribers see
  * the relist as one change. Between lists, watch events go in one by one.
  *
+ * <p>The store is the only copy of the objects. Each informer keeps {@link Stubs}: per object only
+ * its name, namespace and resourceVersion, which is all the informer needs to tell adds, updates
+ * and deletes apart and to find what a relist no longer holds. An object is converted once, as it
+ * arrives, and the handler takes the converted object by key and version. (fabric8's own cache
+ * would hold every Service and EndpointSlice a second time as nested maps: about 300 MiB at 10,000
+ * Services.) There is therefore no informer resync: replaying the cache could only replay the store
+ * to itself.
+ *
  * <p>Kinds are independent: a kind whose list fails (a CRD not installed: 404) is reported in its
  * {@link KindHealth} and tried again every {@code retry}, falling back through the API versions
  * Cilium serves it at, while the other kinds run. An object that does not read is reported under
@@ -79,16 +87,13 @@ public final class KubernetesSource implements AutoCloseable {
             new Resource(Kinds.CILIUM_LB_IP_POOL, "cilium.io", List.of("v2", "v2alpha1"), "ciliumloadbalancerippools", false));
 
     /**
-     * @param resync how often informers replay their cache to the store; zero for never. The store
-     *               drops updates that change nothing, so this only re-checks, it never re-programs.
-     * @param retry  how long to wait before listing a kind again after its list was refused (a CRD
-     *               not installed); other errors are retried by the informer with its own backoff
+     * @param retry how long to wait before listing a kind again after its list was refused (a CRD
+     *              not installed); other errors are retried by the informer with its own backoff
      */
-    public record Config(Duration resync, Duration retry) {
-        public static final Config DEFAULT = new Config(Duration.ZERO, Duration.ofSeconds(10));
+    public record Config(Duration retry) {
+        public static final Config DEFAULT = new Config(Duration.ofSeconds(10));
 
         public Config {
-            if (resync.isNegative()) throw new IllegalArgumentException("resync: " + resync + " (expected: zero or more)");
             if (retry.isNegative() || retry.isZero()) throw new IllegalArgumentException("retry: " + retry + " (expected: more than zero)");
         }
     }
@@ -155,6 +160,12 @@ public final class KubernetesSource implements AutoCloseable {
         return v;
     }
 
+    /** What one kind's informer caches: stubs only (for tests). */
+    List<GenericKubernetesResource> cached(String kind) {
+        var inf = watches.get(kind).informer;
+        return inf == null ? List.of() : inf.getStore().list();
+    }
+
     public List<String> errors() {
         List<String> out = new ArrayList<>();
         for (KindHealth h : health()) {
@@ -183,6 +194,12 @@ public final class KubernetesSource implements AutoCloseable {
         final Map<Key, String> bad = new ConcurrentHashMap<>();
         /** The resourceVersion of the last list or event of this kind that reached the store. */
         volatile long seen;
+        final Stubs stubs = new Stubs(this);
+        /**
+         * Objects converted as they arrived (on the informer's thread), by informer key, until the
+         * handler takes them (on the informer's event thread): the latest version of each key.
+         */
+        final Map<String, Arrived> arrived = new ConcurrentHashMap<>();
 
         Watch(Resource resource) { this.resource = resource; }
 
@@ -223,7 +240,8 @@ public final class KubernetesSource implements AutoCloseable {
         private synchronized void inform(int v) {
             if (closed) return;
             version = v;
-            var inf = operation(v).inAnyNamespace().runnableInformer(config.resync().toMillis());
+            var inf = operation(v).inAnyNamespace().runnableInformer(0);
+            inf.itemStore(stubs);
             inf.addEventHandler(this);
             inf.exceptionHandler((started, t) -> {
                 failed(t);
@@ -255,17 +273,20 @@ public final class KubernetesSource implements AutoCloseable {
         }
 
         @Override public void onList(String resourceVersion, boolean empty) {
-            // the informer's cache now holds the listed state (plus any later watch events, which
-            // arrive again after this and then change nothing)
+            // the stubs now hold the listed keys (plus those of later watch events, whose handlers
+            // run after this and then find their object taken here). Every listed object arrived
+            // during the list, unless the handler of an earlier watch event took it: then the store
+            // holds that version already.
             List<KubeObject> all = new ArrayList<>();
             Map<Key, String> nowBad = new java.util.HashMap<>();
-            for (GenericKubernetesResource r : informer.getStore().list()) {
-                try {
-                    all.add(convert(r));
-                } catch (ManifestException e) {
-                    nowBad.put(key(r), e.getMessage());
-                }
-            }
+            stubs.forEach((id, stub) -> {
+                Key k = key(stub);
+                Arrived a = arrived.remove(id);
+                if (a != null && a.object() != null) all.add(a.object());
+                else if (a != null) nowBad.put(k, a.error());
+                else if (bad.containsKey(k)) nowBad.put(k, bad.get(k));
+                else store.get(k).ifPresent(all::add);
+            });
             bad.keySet().retainAll(nowBad.keySet());
             bad.putAll(nowBad);
             store.replace(resource.kind(), all);
@@ -301,18 +322,39 @@ public final class KubernetesSource implements AutoCloseable {
             }
         }
 
-        private void put(GenericKubernetesResource r) {
+        /**
+         * An add or update notification carries a stub: the object is the one that arrived with the
+         * stub's version, unless a later version arrived since (its own notification follows and
+         * takes it) or a list took it. Either way the store holds this version or a later one.
+         */
+        private void put(GenericKubernetesResource stub) {
             if (listing) return;
-            Key k = key(r);
-            try {
-                store.put(convert(r));
-                bad.remove(k);
-            } catch (ManifestException e) {
-                // left out, as a manifest that does not read: a version that no longer reads is gone
-                bad.put(k, e.getMessage());
-                store.remove(k);
+            String rv = stub.getMetadata().getResourceVersion();
+            String id = Stubs.id(stub);
+            Arrived a = arrived.get(id);
+            if (a != null && java.util.Objects.equals(a.resourceVersion(), rv) && arrived.remove(id, a)) {
+                Key k = key(stub);
+                if (a.object() != null) {
+                    store.put(a.object());
+                    bad.remove(k);
+                } else {
+                    // left out, as a manifest that does not read: a version that no longer reads is gone
+                    bad.put(k, a.error());
+                    store.remove(k);
+                }
             }
-            saw(r.getMetadata().getResourceVersion());
+            saw(rv);
+        }
+
+        /** On the informer's thread, as the object arrives: converted once, kept until its notification. */
+        void arrive(String id, GenericKubernetesResource r) {
+            Arrived a;
+            try {
+                a = new Arrived(r.getMetadata().getResourceVersion(), convert(r), null);
+            } catch (ManifestException e) {
+                a = new Arrived(r.getMetadata().getResourceVersion(), null, e.getMessage());
+            }
+            arrived.put(id, a);
         }
 
         private Key key(GenericKubernetesResource r) {
@@ -329,6 +371,54 @@ public final class KubernetesSource implements AutoCloseable {
             strip(resource.kind(), tree);
             return ManifestReader.object(ORIGIN, tree);
         }
+    }
+
+    /** An object as it arrived: converted, or the one line saying why it does not read. */
+    private record Arrived(String resourceVersion, KubeObject object, String error) {}
+
+    /**
+     * The informer's item store: per object a stub with only its name, namespace and
+     * resourceVersion (the object itself goes to {@link Watch#arrive} and from there to the
+     * {@link ResourceStore}). Keys are the informer's own ({@code namespace/name}, or {@code name}).
+     */
+    static final class Stubs implements io.fabric8.kubernetes.client.informers.cache.ItemStore<GenericKubernetesResource> {
+        private final Map<String, GenericKubernetesResource> stubs = new ConcurrentHashMap<>();
+        private final Watch watch;
+
+        Stubs(Watch watch) { this.watch = watch; }
+
+        static String id(GenericKubernetesResource r) {
+            var m = r.getMetadata();
+            return m.getNamespace() == null || m.getNamespace().isEmpty() ? m.getName() : m.getNamespace() + "/" + m.getName();
+        }
+
+        @Override public String getKey(GenericKubernetesResource r) { return id(r); }
+
+        @Override public GenericKubernetesResource put(String id, GenericKubernetesResource r) {
+            if (watch != null) watch.arrive(id, r);
+            var m = r.getMetadata();
+            var stub = new GenericKubernetesResource();
+            stub.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+                    .withName(m.getName())
+                    .withNamespace(m.getNamespace() == null ? null : m.getNamespace().intern())
+                    .withResourceVersion(m.getResourceVersion()).build());
+            return stubs.put(id, stub);
+        }
+
+        @Override public GenericKubernetesResource remove(String id) {
+            if (watch != null) watch.arrived.remove(id);
+            return stubs.remove(id);
+        }
+
+        @Override public java.util.stream.Stream<String> keySet() { return stubs.keySet().stream(); }
+
+        @Override public java.util.stream.Stream<GenericKubernetesResource> values() { return stubs.values().stream(); }
+
+        @Override public int size() { return stubs.size(); }
+
+        @Override public GenericKubernetesResource get(String id) { return stubs.get(id); }
+
+        void forEach(java.util.function.BiConsumer<String, GenericKubernetesResource> f) { stubs.forEach(f); }
     }
 
     /**

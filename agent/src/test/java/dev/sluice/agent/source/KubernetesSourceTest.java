@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /** KubernetesSource against fabric8's mock API server in CRUD mode. Every wait has a deadline. */
 class KubernetesSourceTest {
     static final Duration DEADLINE = Duration.ofSeconds(20);
-    static final KubernetesSource.Config FAST = new KubernetesSource.Config(Duration.ZERO, Duration.ofMillis(200));
+    static final KubernetesSource.Config FAST = new KubernetesSource.Config(Duration.ofMillis(200));
 
     final MockApi api = new MockApi();
     final KubernetesClient client = api.client();
@@ -224,5 +224,44 @@ class KubernetesSourceTest {
         awaitEqual("an update that does not read removes the object", () -> store.list(Kinds.POD).stream().map(KubeObject::name).toList(),
                 List.of("bad", "later"));
         assertThat(source.errors()).singleElement().asString().startsWith("kubernetes: Pod x/good: metadata.labels");
+    }
+
+    /**
+     * Writes arrive faster than the handler takes them: a burst of creates, label changes and
+     * deletes of a few pods (seeded, printed) ends with the store exactly at the API's last state,
+     * and the informer's cache holds stubs, never a second copy of the objects.
+     */
+    @Test void aBurstOfWritesConvergesAndTheInformerHoldsStubsOnly() throws Exception {
+        long seed = new java.util.SplittableRandom().nextLong();
+        System.out.println("KubernetesSourceTest.aBurst seed=" + seed);
+        var r = new java.util.SplittableRandom(seed);
+        create(NAMESPACE_X);
+        create(pod("x", "p0", "v0"));
+        startSource();
+        await("synced", source::synced);
+        java.util.Map<String, String> want = new java.util.TreeMap<>(java.util.Map.of("p0", "v0"));
+        for (int i = 1; i <= 300; i++) {
+            String name = "p" + r.nextInt(4), app = "v" + i;
+            if (!want.containsKey(name)) {
+                create(pod("x", name, app));
+                want.put(name, app);
+            } else if (r.nextInt(4) == 0) {
+                delete(pod("x", name, app));
+                want.remove(name);
+            } else {
+                update(pod("x", name, app));
+                want.put(name, app);
+            }
+        }
+        awaitEqual("store at the API's last state (seed " + seed + ")", () -> {
+            java.util.Map<String, String> got = new java.util.TreeMap<>();
+            store.list(Kinds.POD).forEach(o -> got.put(o.name(), o.labels().get("app")));
+            return got;
+        }, want);
+        assertThat(source.cached(Kinds.POD)).hasSize(want.size()).allSatisfy(stub -> {
+            assertThat(stub.getAdditionalProperties()).isEmpty(); // no spec, no status
+            assertThat(stub.getMetadata().getLabels()).isNullOrEmpty();
+            assertThat(stub.getMetadata().getResourceVersion()).isNotEmpty();
+        });
     }
 }

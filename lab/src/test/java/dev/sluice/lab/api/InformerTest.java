@@ -54,7 +54,7 @@ class InformerTest {
         Config c = new ConfigBuilder(Config.empty()).withMasterUrl("http://127.0.0.1:" + server.port()).withWatchReconnectInterval(100).build();
         client = new KubernetesClientBuilder().withConfig(c).build();
         var store = new ResourceStore();
-        source = new KubernetesSource(client, store, new KubernetesSource.Config(Duration.ZERO, Duration.ofMillis(200)));
+        source = new KubernetesSource(client, store, new KubernetesSource.Config(Duration.ofMillis(200)));
         source.start();
         await("every kind listed", source::synced);
         assertThat(source.errors()).isEmpty();
