@@ -458,7 +458,7 @@ public final class Agent implements AutoCloseable {
                 int ip = Ip.parse(p.podIP());
                 podIps.put(p.key(), ip);
                 podsByIp.put(ip, p.key());
-                flowPods.put(ip, new dev.sluice.agent.flow.Enricher.PodInfo(p.namespace(), p.name(), p.labels(),
+                flowPods.put(ip, dev.sluice.agent.flow.Enricher.PodInfo.of(p.namespace(), p.name(), p.labels(),
                         Integer.toUnsignedLong(policy.identityOf(p.key())), List.of()));
             }
         }
@@ -493,7 +493,11 @@ public final class Agent implements AutoCloseable {
                 if (s == null && System.currentTimeMillis() - frontendServicesRead > 1000) {
                     frontendServicesRead = System.currentTimeMillis();
                     Map<Integer, String> m = new HashMap<>();
-                    for (var f : lb.lbList()) if (!f.service().isEmpty()) m.put(f.id(), f.service());
+                    try {
+                        for (var f : lb.lbList()) if (!f.service().isEmpty()) m.put(f.id(), f.service());
+                    } catch (RuntimeException e) {
+                        return Optional.empty();   // the service maps changed under the read: the next miss reads again
+                    }
                     frontendServices = m;
                     s = m.get(revNatId);
                 }

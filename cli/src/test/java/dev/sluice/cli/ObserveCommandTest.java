@@ -31,8 +31,8 @@ class ObserveCommandTest {
 
     final Enricher enricher = new Enricher("node1", new Enricher.Cluster() {
         public Optional<Enricher.PodInfo> podByIp(int ip) {
-            if (ip == A) return Optional.of(new Enricher.PodInfo("x", "a", Map.of("app", "a"), 300, List.of()));
-            if (ip == B) return Optional.of(new Enricher.PodInfo("y", "b", Map.of("app", "b"), 301, List.of()));
+            if (ip == A) return Optional.of(Enricher.PodInfo.of("x", "a", Map.of("app", "a"), 300, List.of()));
+            if (ip == B) return Optional.of(Enricher.PodInfo.of("y", "b", Map.of("app", "b"), 301, List.of()));
             return Optional.empty();
         }
         public Optional<String> endpointPod(int id) { return id == 11 ? Optional.of("x/a") : Optional.of("y/b"); }

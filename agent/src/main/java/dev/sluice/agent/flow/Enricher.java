@@ -34,8 +34,24 @@ public final class Enricher {
         Optional<String> serviceOf(int revNatId);
     }
 
-    /** A pod as flows show it; {@code labels} are the pod's own (key to value). */
-    public record PodInfo(String namespace, String name, Map<String, String> labels, long identity, List<Flow.Workload> workloads) {}
+    /**
+     * A pod as flows show it, made once per pod change and shared by its flows: {@code labels} in
+     * Hubble's form ({@code k8s:key=value}, with {@code k8s:io.kubernetes.pod.namespace}), sorted.
+     */
+    public record PodInfo(String namespace, String name, List<String> labels, long identity, List<Flow.Workload> workloads) {
+        public PodInfo {
+            labels = List.copyOf(labels);
+            workloads = List.copyOf(workloads);
+        }
+
+        public static PodInfo of(String namespace, String name, Map<String, String> labels, long identity, List<Flow.Workload> workloads) {
+            List<String> l = new ArrayList<>(labels.size() + 1);
+            labels.forEach((k, v) -> l.add("k8s:" + k + "=" + v));
+            l.add("k8s:io.kubernetes.pod.namespace=" + namespace);
+            l.sort(null);
+            return new PodInfo(namespace, name, l, identity, workloads);
+        }
+    }
 
     private final String node;
     private final Cluster cluster;
@@ -95,13 +111,15 @@ public final class Enricher {
         Attribution a = Attribution.of(e, policies);
         String frontend = e.type() == FlowEvent.TRANSLATED || e.revNatId() != 0 && e.origDaddr() != 0
                 ? Ip.format(e.origDaddr()) + ":" + e.origDport() : "";
+        String localPod = e.endpoint() == 0 ? "" : cluster.endpointPod(e.endpoint()).orElse("");
         Flow.Extra extra = new Flow.Extra(e.reason(), e.type() == FlowEvent.TRACE || e.type() == FlowEvent.TRANSLATED ? "" : DropReason.describe(e.reason()),
                 HubbleNames.ctState(e.ctState()), HubbleNames.policyMatch(e.policyMatch(), e.policyDirection()),
-                e.endpoint() == 0 ? "" : cluster.endpointPod(e.endpoint()).orElse("#" + e.endpoint()), e.ifindex(), e.length(), frontend);
+                e.endpoint() == 0 ? "" : localPod.isEmpty() ? "#" + e.endpoint() : localPod, e.ifindex(), e.length(), frontend);
         long seq = sequence.incrementAndGet();
         return new Flow(clock.apply(e.ktime()), UUID.nameUUIDFromBytes((node + "/" + seq).getBytes(StandardCharsets.UTF_8)).toString(),
                 verdict, hr.number(), dropped ? hr.name() : "", new Flow.Ip(Ip.format(e.saddr()), Ip.format(e.daddr()), "IPv4"), l4,
-                endpoint(e.saddr(), e.srcIdentity(), e, true), endpoint(e.daddr(), e.dstIdentity(), e, false), node, null, service, direction,
+                endpoint(e.saddr(), e.srcIdentity(), e, localPod, true), endpoint(e.daddr(), e.dstIdentity(), e, localPod, false), node, null,
+                service, direction,
                 HubbleNames.observationPoint(e.observationPoint()), reply, type, a.ingressAllowedBy(), a.egressAllowedBy(),
                 a.ingressDeniedBy(), a.egressDeniedBy(), summary(l4), extra);
     }
@@ -112,19 +130,16 @@ public final class Enricher {
     }
 
     /** The local endpoint's side carries its endpoint id. */
-    private Flow.Endpoint endpoint(int ip, int identity, FlowEvent e, boolean source) {
+    private Flow.Endpoint endpoint(int ip, int identity, FlowEvent e, String localPod, boolean source) {
         Optional<PodInfo> pod = cluster.podByIp(ip);
-        boolean local = e.endpoint() != 0 && (e.direction() == PolicyMaps.EGRESS) == source
-                && pod.map(p -> cluster.endpointPod(e.endpoint()).orElse("").equals(p.namespace() + "/" + p.name())).orElse(false);
         long id = Integer.toUnsignedLong(identity);
         if (pod.isPresent()) {
             PodInfo p = pod.get();
+            boolean local = e.endpoint() != 0 && (e.direction() == PolicyMaps.EGRESS) == source
+                    && localPod.length() == p.namespace().length() + 1 + p.name().length()
+                    && localPod.startsWith(p.namespace()) && localPod.endsWith(p.name());
             if (id == 0) id = p.identity();
-            List<String> labels = new ArrayList<>();
-            p.labels().forEach((k, v) -> labels.add("k8s:" + k + "=" + v));
-            labels.add("k8s:io.kubernetes.pod.namespace=" + p.namespace());
-            labels.sort(null);
-            return new Flow.Endpoint(local ? e.endpoint() : 0, id, p.namespace(), labels, p.name(), p.workloads());
+            return new Flow.Endpoint(local ? e.endpoint() : 0, id, p.namespace(), p.labels(), p.name(), p.workloads());
         }
         return new Flow.Endpoint(0, id, "", reservedLabels(id), "", List.of());
     }

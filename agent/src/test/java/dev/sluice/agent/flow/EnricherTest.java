@@ -20,8 +20,8 @@ class EnricherTest {
 
     final Enricher.Cluster cluster = new Enricher.Cluster() {
         public Optional<Enricher.PodInfo> podByIp(int ip) {
-            if (ip == A) return Optional.of(new Enricher.PodInfo("x", "a", Map.of("app", "a"), 300, List.of()));
-            if (ip == B) return Optional.of(new Enricher.PodInfo("y", "b", Map.of("app", "b", "tier", "db"), 301,
+            if (ip == A) return Optional.of(Enricher.PodInfo.of("x", "a", Map.of("app", "a"), 300, List.of()));
+            if (ip == B) return Optional.of(Enricher.PodInfo.of("y", "b", Map.of("app", "b", "tier", "db"), 301,
                     List.of(new Flow.Workload("b", "Deployment"))));
             return Optional.empty();
         }
