@@ -162,6 +162,28 @@ class FlowProgramTest {
     }
 
     @Test
+    void lowReportsEveryPacketWhereItLeavesAndOnlyNewFlowsWhereTheyEnter() {
+        aggregation(FlowEvent.AGG_LOW);
+        // leaving towards the node's stack (no tunnel here): the new flow's egress verdict, then where it leaves
+        assertThat(fromA("172.30.0.99", 40000, 443, SYN)).isEqualTo(OK);
+        assertThat(drain()).extracting(FlowEvent::observationPoint).containsExactly(FlowEvent.OBS_FROM_ENDPOINT, FlowEvent.OBS_TO_STACK);
+        // the same packet again: low still reports it where it leaves, medium does not (no new flag)
+        assertThat(fromA("172.30.0.99", 40000, 443, SYN)).isEqualTo(OK);
+        assertThat(drain()).extracting(FlowEvent::observationPoint).containsExactly(FlowEvent.OBS_TO_STACK);
+        aggregation(FlowEvent.AGG_MEDIUM);
+        assertThat(fromA("172.30.0.99", 40000, 443, SYN)).isEqualTo(OK);
+        assertThat(drain()).isEmpty();
+        // maximum is medium's alias
+        aggregation(FlowEvent.AGG_MAXIMUM);
+        assertThat(fromA("172.30.0.99", 40000, 443, SYN)).isEqualTo(OK);
+        assertThat(fromA("172.30.0.99", 40000, 443, ACK)).isEqualTo(OK);
+        assertThat(drain()).singleElement().satisfies(e -> {
+            assertThat(e.observationPoint()).isEqualTo(FlowEvent.OBS_TO_STACK);
+            assertThat(e.tcpFlags()).isEqualTo(ACK);
+        });
+    }
+
+    @Test
     void theReplyDirectionKeepsItsOwnFlags() {
         // A opens to B (local delivery: from_container reports the egress verdict of the new flow)
         assertThat(fromA(B, 40000, 80, SYN)).isEqualTo(REDIRECT);

@@ -27,6 +27,7 @@ import tools.jackson.databind.JsonNode;
  */
 @Tag("privileged")
 @EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class FlowsIT {
     static final String LAB = "flowit";
     static final String PODS = """
@@ -152,6 +153,18 @@ class FlowsIT {
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err().strip()).contains("verdict: ALLOWED (expected one of: FORWARDED, DROPPED, AUDIT, TRANSLATED)");
         assertThat(r.err().strip().lines().count()).isEqualTo(1);
+    }
+
+    /** Last: after all the traffic above, no agent logged an error or an event it could not enrich or read. */
+    @Test
+    @org.junit.jupiter.api.Order(Integer.MAX_VALUE)
+    void theAgentsLoggedNoErrorAndEnrichedEveryEvent() throws IOException {
+        for (String node : List.of("node1", "node2")) {
+            Path log = Path.of("/run/sluice/labs", LAB, "logs", node + ".log");
+            List<String> bad = Files.readAllLines(log).stream()
+                    .filter(l -> l.contains(" ERROR ") || l.contains("not enriched") || l.contains("event ring buffer:")).toList();
+            assertThat(bad).as("%s", log).isEmpty();
+        }
     }
 
     /** `kind ns/name` of each policy in a flow's list field. */
