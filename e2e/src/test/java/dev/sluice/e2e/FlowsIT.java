@@ -43,6 +43,11 @@ class FlowsIT {
             ---
             apiVersion: v1
             kind: Pod
+            metadata: {name: worker, namespace: fl, labels: {app: worker}}
+            spec: {nodeName: node1, containers: [{name: c, ports: [{containerPort: 80}]}]}
+            ---
+            apiVersion: v1
+            kind: Pod
             metadata: {name: server, namespace: fl, labels: {app: server}}
             spec: {nodeName: node2, containers: [{name: c, ports: [{containerPort: 80}, {containerPort: 8080}]}]}
             ---
@@ -51,7 +56,10 @@ class FlowsIT {
             metadata: {name: server, namespace: fl}
             spec: {selector: {app: server}, ports: [{port: 80}]}
             """;
-    /** The server admits TCP 80 from anyone but the intruder, whom a Cilium deny rule refuses; 8080 is under default deny. */
+    /**
+     * The server admits TCP 80 from anyone but the intruder, whom a Cilium deny rule refuses; 8080 is
+     * under default deny. The worker may only send to the server's port 80.
+     */
     static final String POLICIES = """
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicy
@@ -68,6 +76,16 @@ class FlowsIT {
               endpointSelector: {matchLabels: {app: server}}
               ingressDeny:
               - fromEndpoints: [{matchLabels: {app: intruder}}]
+            ---
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: worker-out, namespace: fl}
+            spec:
+              podSelector: {matchLabels: {app: worker}}
+              policyTypes: [Egress]
+              egress:
+              - to: [{podSelector: {matchLabels: {app: server}}}]
+                ports: [{protocol: TCP, port: 80}]
             """;
     static Path dir;
     static Map<String, String> ips;
@@ -133,6 +151,22 @@ class FlowsIT {
         assertThat(f.path("drop_reason_desc").asString()).isEqualTo("POLICY_DENY");
         assertThat(f.path("sluice").path("policy_match").asString()).isIn("identity", "any");
         assertThat(policies(f, "ingress_denied_by")).containsExactly("CiliumNetworkPolicy fl/no-intruder");
+    }
+
+    @Test
+    void theEgressSideNamesTheSendersPolicyBothWays() throws Exception {
+        assertThat(SecurityIT.connects(LAB, "fl/worker", ips.get("fl/server") + ":80")).isTrue();
+        JsonNode ok = awaitFlow(List.of("--from-pod", "fl/worker", "--verdict", "FORWARDED", "--port", "80"),
+                x -> x.path("trace_observation_point").asString().equals("FROM_ENDPOINT"));
+        assertThat(ok.path("node_name").asString()).isEqualTo("node1");
+        assertThat(ok.path("traffic_direction").asString()).isEqualTo("EGRESS");
+        assertThat(policies(ok, "egress_allowed_by")).containsExactly("NetworkPolicy fl/worker-out");
+        assertThat(SecurityIT.connects(LAB, "fl/worker", ips.get("fl/server") + ":8080")).isFalse();
+        JsonNode drop = awaitFlow(List.of("--from-pod", "fl/worker", "--verdict", "DROPPED", "--port", "8080"), x -> true);
+        assertThat(drop.path("trace_observation_point").asString()).isEqualTo("FROM_ENDPOINT");
+        assertThat(drop.path("drop_reason_desc").asString()).isEqualTo("POLICY_DENIED");
+        assertThat(policies(drop, "egress_denied_by")).containsExactly("NetworkPolicy fl/worker-out");
+        assertThat(drop.has("ingress_denied_by")).isFalse();
     }
 
     @Test
