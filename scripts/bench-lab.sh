@@ -82,9 +82,13 @@ lat=()
 for ((k = 0; k < NEW; k++)); do
     ip="10.96.200.$((10 + k))"
     "$SLUICE" lab exec --name "$LAB" bench/p0 -- sh -c \
-        "while ! $ROOT/build/bin/sluice-pod probe --timeout-ms 10 $ip:80 2>/dev/null | grep -q '\"ok\":true'; do :; done; date +%s%N" >"$WORK/first.$k" &
+        "touch $WORK/probing.$k; while ! $ROOT/build/bin/sluice-pod probe --timeout-ms 10 $ip:80 2>/dev/null | grep -q '\"ok\":true'; do :; done; date +%s%N" >"$WORK/first.$k" &
     waiter=$!
-    sleep 1
+    # the write only once the pod is probing (starting `lab exec` can take a second or more on a busy host)
+    w=0
+    while [ ! -e "$WORK/probing.$k" ] && [ $w -lt 300 ]; do sleep 0.05; w=$((w + 1)); done
+    [ -e "$WORK/probing.$k" ] || { log "the probe in bench/p0 did not start within 15 s"; exit 1; }
+    sleep 0.2
     printf '{"apiVersion":"v1","kind":"Service","metadata":{"name":"new%d"},"spec":{"clusterIP":"%s","selector":{"app":"bench"},"ports":[{"port":80}]}}' \
         "$k" "$ip" >"$WORK/new.json"
     # the write itself, as any client makes it (curl from the world namespace), timed from just before it

@@ -49,7 +49,7 @@ public record EndpointSlice(String namespace, String name, String service, boole
             String pod = "";
             Node ref = e.get("targetRef");
             if (!ref.isNull() && "Pod".equals(ref.string("kind", "")))
-                pod = ref.string("namespace", o.namespace()) + "/" + ref.string("name", "");
+                pod = (ref.string("namespace", o.namespace()) + "/" + ref.string("name", "")).intern(); // as Pod.key(): one string per pod, not per endpoint
             eps.add(new Endpoint(List.copyOf(addrs), ready, e.string("nodeName", ""), pod));
         }
         List<SlicePort> ports = new ArrayList<>();

@@ -231,11 +231,13 @@ public final class ServiceModel {
             next = Allocator.allocate(List.copyOf(services.values()), pools, values);
             for (String k : services.keySet()) if (!Objects.equals(next.get(k), allocs.get(k))) todo.add(k);
         } else if (!allocOwn.isEmpty() || !allocAlone.isEmpty() || allocs.size() != services.size()) {
-            next = new HashMap<>(allocs);
-            next.keySet().retainAll(services.keySet());
+            // in place, at the cost of the change: removed Services are in dirty
+            next = allocs instanceof HashMap<String, Allocator.Alloc> h ? h : new HashMap<>(allocs);
+            for (String k : dirty) if (!services.containsKey(k)) next.remove(k);
+            if (next.size() > services.size()) next.keySet().retainAll(services.keySet());
             for (String k : allocOwn) {
                 Service s = services.get(k);
-                if (s != null) next.put(k, Allocator.ownShare(s, allocs.get(k)));
+                if (s != null) next.put(k, Allocator.ownShare(s, next.get(k)));
             }
             // what the cluster-wide pass gives a Service that claims nothing anyone else holds is what it gives it alone
             for (String k : allocAlone) {

@@ -81,4 +81,27 @@ class CompactJsonTest {
         assertThat(a.get("metadata").get("namespace").asString()).isSameAs(b.get("metadata").get("namespace").asString());
         assertThat(a.propertyNames().iterator().next()).isSameAs(b.propertyNames().iterator().next());
     }
+
+    @Test
+    void equalSubtreesAreOneObjectButRootsAndMetadataAreNot() {
+        String slice = "{apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: %s, namespace: n, labels: {l: v}},"
+                + " addressType: IPv4, endpoints: [{addresses: [10.0.0.1], conditions: {ready: true}, targetRef: {kind: Pod, name: p}}],"
+                + " ports: [{port: 80, protocol: TCP}]}";
+        JsonNode a = CompactJson.of(ManifestReader.documents("t", slice.formatted("a")).get(0));
+        JsonNode b = CompactJson.of(ManifestReader.documents("t", slice.formatted("b")).get(0));
+        assertThat(b.get("endpoints")).isSameAs(a.get("endpoints"));
+        assertThat(b.get("ports")).isSameAs(a.get("ports"));
+        assertThat(b.get("addressType")).isSameAs(a.get("addressType"));
+        assertThat(b).isNotSameAs(a).isNotEqualTo(a);
+        JsonNode a2 = CompactJson.of(ManifestReader.documents("t", slice.formatted("a")).get(0));
+        assertThat(a2).isEqualTo(a).isNotSameAs(a);
+        assertThat(a2.get("metadata")).isEqualTo(a.get("metadata")).isNotSameAs(a.get("metadata"));
+        assertThat(a2.hashCode()).isEqualTo(a.hashCode());
+        // field order differs, the maps are equal: equal, as parsed trees are
+        JsonNode x = CompactJson.of(ManifestReader.documents("t", "{k: {p: 1, q: [2]}}").get(0));
+        JsonNode y = CompactJson.of(ManifestReader.documents("t", "{k: {q: [2], p: 1}}").get(0));
+        assertThat(x.get("k")).isEqualTo(y.get("k"));
+        assertThat(x.get("k").hashCode()).isEqualTo(y.get("k").hashCode());
+        assertThat(y.get("k").toString()).isEqualTo("{\"q\":[2],\"p\":1}"); // each keeps its document order
+    }
 }

@@ -373,6 +373,29 @@ public final class KubernetesSource implements AutoCloseable {
         }
     }
 
+    /**
+     * What an informer keeps of an object: three strings. Its metadata is made when the informer
+     * asks (once per event); fabric8's own ObjectMeta would hold a dozen empty collections each.
+     */
+    static final class Stub extends GenericKubernetesResource {
+        private final String name, namespace, resourceVersion;
+
+        Stub(String name, String namespace, String resourceVersion) {
+            this.name = name;
+            this.namespace = namespace;
+            this.resourceVersion = resourceVersion;
+            setAdditionalProperties(Map.of());
+        }
+
+        @Override public io.fabric8.kubernetes.api.model.ObjectMeta getMetadata() {
+            var m = new io.fabric8.kubernetes.api.model.ObjectMeta();
+            m.setName(name);
+            m.setNamespace(namespace);
+            m.setResourceVersion(resourceVersion);
+            return m;
+        }
+    }
+
     /** An object as it arrived: converted, or the one line saying why it does not read. */
     private record Arrived(String resourceVersion, KubeObject object, String error) {}
 
@@ -397,12 +420,7 @@ public final class KubernetesSource implements AutoCloseable {
         @Override public GenericKubernetesResource put(String id, GenericKubernetesResource r) {
             if (watch != null) watch.arrive(id, r);
             var m = r.getMetadata();
-            var stub = new GenericKubernetesResource();
-            stub.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
-                    .withName(m.getName())
-                    .withNamespace(m.getNamespace() == null ? null : m.getNamespace().intern())
-                    .withResourceVersion(m.getResourceVersion()).build());
-            return stubs.put(id, stub);
+            return stubs.put(id, new Stub(m.getName(), m.getNamespace() == null ? null : m.getNamespace().intern(), m.getResourceVersion()));
         }
 
         @Override public GenericKubernetesResource remove(String id) {
