@@ -16,7 +16,7 @@
  * directions at once: the opener's packets fail the normal check, its peer's replies fail this
  * one (DROP_POLICY_REVOKED), so a stream from the peer cannot outlive the permission either. */
 static __always_inline int policy_check_reply(const struct endpoint_info *ep, __u8 dir, __u32 peer_identity,
-					      __be32 peer_addr, const struct flow4 *f, int *audited)
+					      __be32 peer_addr, struct flow4 *f, int *audited)
 {
 	int pr = policy_check(ep, dir, peer_identity, peer_addr, f, f->sport, audited);
 	if (pr == DROP_POLICY || pr == DROP_POLICY_DENY || pr == DROP_FRAGMENT)
@@ -27,7 +27,7 @@ static __always_inline int policy_check_reply(const struct endpoint_info *ep, __
 SEC("tc")
 int from_container(struct __sk_buff *skb)
 {
-	struct flow4 f = {};
+	struct flow4 f = { .obs_point = OBS_FROM_ENDPOINT };
 	int r = parse4(skb, &f);
 	if (r == PARSE_ARP)
 		return TC_ACT_OK;
@@ -56,6 +56,8 @@ int from_container(struct __sk_buff *skb)
 			return lb4_no_backend(skb, &lb, METRIC_EGRESS, epid, &f, 1, 0);
 		if (lr < 0)
 			return drop(skb, -lr, METRIC_EGRESS, epid, &f);
+		if (lr == LB_XLATED)
+			trace_translated(skb, METRIC_EGRESS, epid, &f, lb.new_flow);
 	}
 
 	/* Connection tracking of every flow from the pod, after service translation. */
@@ -90,7 +92,10 @@ int from_container(struct __sk_buff *skb)
 		int cr = ct_create4(skb, &f, CT_EGRESS, &nct);
 		if (cr)
 			return drop(skb, cr, METRIC_EGRESS, epid, &f);
-	} else if (ctr == CT_REPLY && (ct.flags & CT_F_NODEPORT)) {
+	}
+	/* The egress verdict: under aggregation, reported for new flows only. */
+	trace_forward(skb, METRIC_EGRESS, epid, &f, OBS_FROM_ENDPOINT);
+	if (ctr == CT_REPLY && (ct.flags & CT_F_NODEPORT)) {
 		/* A local backend answering an external client of a frontend: source back to the frontend. */
 		if (lb4_rev_nat(skb, &f, ct.rev_nat_id, ct.flags) < 0)
 			return drop(skb, DROP_INVALID_PACKET, METRIC_EGRESS, epid, &f);
@@ -123,18 +128,20 @@ int from_container(struct __sk_buff *skb)
 			return drop(skb, nr, METRIC_EGRESS, epid, &f);
 		if (nr == 1) {
 			count(REASON_FORWARDED, METRIC_EGRESS, epid, skb->len);
+			trace_forward(skb, METRIC_EGRESS, epid, &f, OBS_TO_NETWORK);
 			return bpf_redirect_neigh(cfg->uplink_ifindex, NULL, 0, 0);
 		}
 	}
 	/* Native routing, the node itself, or outside: the node's routing table decides. */
 	count(REASON_FORWARDED, METRIC_EGRESS, epid, skb->len);
+	trace_forward(skb, METRIC_EGRESS, epid, &f, OBS_TO_STACK);
 	return TC_ACT_OK;
 }
 
 SEC("tc")
 int to_container(struct __sk_buff *skb)
 {
-	struct flow4 f = {};
+	struct flow4 f = { .obs_point = OBS_TO_ENDPOINT };
 	int r = parse4(skb, &f);
 	if (r == PARSE_ARP)
 		return TC_ACT_OK;
@@ -187,6 +194,7 @@ int to_container(struct __sk_buff *skb)
 			return drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, ep->id, &f);
 	}
 	count(REASON_FORWARDED, METRIC_INGRESS, ep->id, skb->len);
+	trace_forward(skb, METRIC_INGRESS, ep->id, &f, OBS_TO_ENDPOINT);
 	return TC_ACT_OK;
 }
 

@@ -59,7 +59,7 @@ static __always_inline int wire_source_check(struct __sk_buff *skb, const struct
 SEC("tc")
 int from_netdev(struct __sk_buff *skb)
 {
-	struct flow4 f = {};
+	struct flow4 f = { .obs_point = OBS_FROM_NETWORK };
 	if (parse4(skb, &f) != PARSE_OK)
 		return TC_ACT_OK;   /* ARP, IPv6 and others belong to the node's own stack, which validates them */
 	struct node_config *cfg = node_config();
@@ -82,6 +82,7 @@ int from_netdev(struct __sk_buff *skb)
 	if (cfg->flags & CONFIG_F_TUNNEL)
 		return drop(skb, DROP_WIRE_SPOOF, METRIC_INGRESS, dep->id, &f);
 	f.dst_identity = dep->identity;
+	trace_forward(skb, METRIC_INGRESS, dep->id, &f, OBS_FROM_NETWORK);
 	return deliver_local(skb, dep, METRIC_INGRESS, dep->id, &f);
 }
 

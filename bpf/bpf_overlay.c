@@ -13,7 +13,7 @@
 SEC("tc")
 int from_overlay(struct __sk_buff *skb)
 {
-	struct flow4 f = {};
+	struct flow4 f = { .obs_point = OBS_FROM_OVERLAY };
 	int r = parse4(skb, &f);
 	if (r != PARSE_OK)
 		return r == PARSE_BAD ? drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, 0, NULL) : TC_ACT_OK;
@@ -38,6 +38,7 @@ int from_overlay(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	f.dst_identity = dep->identity;
+	trace_forward(skb, METRIC_INGRESS, dep->id, &f, OBS_FROM_OVERLAY);
 	return deliver_local(skb, dep, METRIC_INGRESS, dep->id, &f);
 }
 
@@ -48,7 +49,7 @@ int to_overlay(struct __sk_buff *skb)
 		skb->mark = 0;
 		return TC_ACT_OK;   /* from_container already set the key */
 	}
-	struct flow4 f = {};
+	struct flow4 f = { .obs_point = OBS_TO_OVERLAY };
 	if (parse4(skb, &f) != PARSE_OK)
 		return TC_ACT_OK;
 	struct ipcache_value *dst = ipcache_lookup4(f.daddr);
@@ -63,6 +64,8 @@ int to_overlay(struct __sk_buff *skb)
 	}
 	if (encap_set_key(skb, dst->tunnel_ep, identity) < 0)
 		return drop(skb, DROP_NO_TUNNEL_KEY, METRIC_EGRESS, 0, &f);
+	f.src_identity = identity;
+	trace_forward(skb, METRIC_EGRESS, 0, &f, OBS_TO_OVERLAY);
 	return TC_ACT_OK;
 }
 

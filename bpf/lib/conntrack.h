@@ -70,7 +70,9 @@ struct ct_entry {
 	__be16 nat_port;
 	__u16 flags;       /* CT_F_* */
 	__u32 src_identity;
-	__u32 pad;
+	__u8 tx_flags_seen;  /* TCP flags reported (events) from the side that opened, and from the other */
+	__u8 rx_flags_seen;
+	__u16 pad;
 	__u64 packets;
 	__u64 bytes;
 };
@@ -173,9 +175,21 @@ static __always_inline void ct_fill_state(const struct ct_entry *e, struct ct_st
 	st->src_identity = e->src_identity;
 }
 
-/* Refreshes an entry for a packet in the given direction (reply = from the side that did not open). */
-static __always_inline void ct_touch(struct ct_entry *e, __u8 proto, __u8 tcpflags, int reply, __u32 len, __u64 now)
+/* Refreshes an entry for a packet in the given direction (reply = from the side that did not open).
+ * Returns 1 when the packet's TCP flags add one not yet reported in its direction (monitor
+ * aggregation medium reports such packets); the entry then remembers them. */
+static __always_inline int ct_touch(struct ct_entry *e, __u8 proto, __u8 tcpflags, int reply, __u32 len, __u64 now)
 {
+	int monitor = 0;
+	if (reply) {
+		if ((e->rx_flags_seen | tcpflags) != e->rx_flags_seen) {
+			e->rx_flags_seen |= tcpflags;
+			monitor = 1;
+		}
+	} else if ((e->tx_flags_seen | tcpflags) != e->tx_flags_seen) {
+		e->tx_flags_seen |= tcpflags;
+		monitor = 1;
+	}
 	__u16 fl = e->flags;
 	if (reply)
 		fl |= CT_F_REPLY_SEEN;
@@ -191,6 +205,7 @@ static __always_inline void ct_touch(struct ct_entry *e, __u8 proto, __u8 tcpfla
 	e->lifetime = now + ct_timeout(proto, fl) * NSEC_PER_SEC;
 	e->packets++;
 	e->bytes += len;
+	return monitor;
 }
 
 static __always_inline __u8 ct_opposite(int dir)
@@ -213,7 +228,21 @@ static __always_inline void ct_reverse(const struct ct4_key *k, struct ct4_key *
  * closing is a new connection reusing the tuple: CT_NEW, and ct_create4 replaces the entry.
  * An ICMP error is CT_RELATED when the packet it quotes passed this hook the other way, as a
  * packet of a flow this endpoint opened or answered. */
-static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct flow4 *f, int dir, struct ct_state *st)
+static __always_inline int ct_lookup4_(struct __sk_buff *skb, struct flow4 *f, int dir, struct ct_state *st);
+
+/* As ct_lookup4_, and records the result in f for the events: its state and whether it is worth
+ * reporting under aggregation (a new or related flow, or TCP flags new in this direction). */
+static __always_inline int ct_lookup4(struct __sk_buff *skb, struct flow4 *f, int dir, struct ct_state *st)
+{
+	f->monitor = 0;
+	int r = ct_lookup4_(skb, f, dir, st);
+	f->ct_state = r + 1;
+	if (r == CT_NEW || r == CT_RELATED)
+		f->monitor = 1;
+	return r;
+}
+
+static __always_inline int ct_lookup4_(struct __sk_buff *skb, struct flow4 *f, int dir, struct ct_state *st)
 {
 	struct ct4_key k = {}, r = {};
 	int kr = ct_key4(skb, f, dir, &k);
@@ -240,7 +269,7 @@ static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct flow4 
 	if (e && e->lifetime > now) {
 		if ((tcpflags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN && (e->flags & (CT_F_CLOSE_TX | CT_F_CLOSE_RX)))
 			return CT_NEW;
-		ct_touch(e, k.proto, tcpflags, 0, skb->len, now);
+		f->monitor = ct_touch(e, k.proto, tcpflags, 0, skb->len, now);
 		ct_fill_state(e, st);
 		return CT_ESTABLISHED;
 	}
@@ -249,7 +278,7 @@ static __always_inline int ct_lookup4(struct __sk_buff *skb, const struct flow4 
 	ct_reverse(&k, &r, ct_opposite(dir));
 	e = ct_map_lookup(&r);
 	if (e && e->lifetime > now) {
-		ct_touch(e, k.proto, tcpflags, 1, skb->len, now);
+		f->monitor = ct_touch(e, k.proto, tcpflags, 1, skb->len, now);
 		ct_fill_state(e, st);
 		return CT_REPLY;
 	}
@@ -274,6 +303,7 @@ static __always_inline int ct_create4(struct __sk_buff *skb, const struct flow4 
 	struct ct_entry e = {
 		.rev_nat_id = st->rev_nat_id, .backend_id = st->backend_id, .nat_addr = st->nat_addr, .nat_port = st->nat_port,
 		.flags = st->flags & (CT_F_HAIRPIN | CT_F_NODEPORT), .src_identity = f->src_identity, .packets = 1, .bytes = skb->len,
+		.tx_flags_seen = tcpflags,
 	};
 	if (k.proto == IPPROTO_TCP && (tcpflags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN)
 		e.flags |= CT_F_SYN_ONLY;

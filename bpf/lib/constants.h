@@ -21,6 +21,10 @@ struct sl_constants {
 	enum sl_direction direction;
 	enum sl_reason reason;
 	enum sl_event_type event;
+	enum sl_obs_point obs_point;
+	enum sl_monitor_aggregation monitor_aggregation;
+	enum sl_flow_ct flow_ct;
+	enum sl_policy_match policy_match;
 	enum sl_ipcache_flags ipcache_flags;
 	enum sl_config_flags config_flags;
 	enum sl_ct_dir ct_dir;

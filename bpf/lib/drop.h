@@ -37,14 +37,68 @@ enum sl_reason {
 };
 
 enum sl_event_type {
-	EVENT_DROP  = 1,
-	EVENT_AUDIT = 2,   /* a policy drop that audit mode let through */
+	EVENT_DROP       = 1,
+	EVENT_AUDIT      = 2,   /* a policy drop that audit mode let through */
+	EVENT_TRACE      = 3,   /* forwarded (Hubble verdict FORWARDED) */
+	EVENT_TRANSLATED = 4,   /* a service frontend translated to a backend (Hubble verdict TRANSLATED) */
 };
 
-struct drop_event {
-	__u8 type;
-	__u8 reason;
-	__u8 dir;
+/* Where an event was observed, numbered as Hubble's TraceObservationPoint so the agent maps them
+ * one to one. FROM_* points see a packet arrive at a hook, TO_* points see it leave. */
+enum sl_obs_point {
+	OBS_UNKNOWN       = 0,
+	OBS_TO_STACK      = 3,    /* handed to the node's own stack (native routing, the node, outside) */
+	OBS_TO_OVERLAY    = 4,    /* into the VXLAN tunnel */
+	OBS_FROM_ENDPOINT = 5,    /* from_container: the pod sent it */
+	OBS_FROM_OVERLAY  = 9,    /* from_overlay: decapsulated */
+	OBS_FROM_NETWORK  = 10,   /* from_netdev: the uplink */
+	OBS_TO_NETWORK    = 11,   /* out of the uplink, next hop resolved by the data path */
+	OBS_TO_ENDPOINT   = 101,  /* to_container: delivered into the pod */
+};
+
+/* bpf.monitorAggregation, in node_config.flags (CONFIG_MONITOR_*), as Cilium's levels:
+ *   NONE    every forwarded packet at every point;
+ *   LOW     forwarded packets only where they leave a hook (TO_*), plus the policy verdict of a
+ *           new flow where it enters one (FROM_ENDPOINT with ct NEW);
+ *   MEDIUM  as LOW, and a TO_* packet of an established flow only when its TCP flags add one not
+ *           yet reported for that connection in that direction (ct_entry.*_flags_seen);
+ *   MAXIMUM as MEDIUM (Cilium: an alias of the most aggressive level).
+ * Drops, audits and translations are always reported (translations: once per new service flow
+ * from LOW up). */
+enum sl_monitor_aggregation {
+	MONITOR_AGG_NONE    = 0,
+	MONITOR_AGG_LOW     = 1,
+	MONITOR_AGG_MEDIUM  = 2,
+	MONITOR_AGG_MAXIMUM = 3,
+};
+
+/* Connection tracking state of an event's packet: the sl_ct_result + 1, 0 when not tracked here. */
+enum sl_flow_ct {
+	FLOW_CT_UNKNOWN     = 0,
+	FLOW_CT_NEW         = 1,
+	FLOW_CT_ESTABLISHED = 2,
+	FLOW_CT_REPLY       = 3,
+	FLOW_CT_RELATED     = 4,
+};
+
+/* Which policy lookup decided a packet (lib/policy.h): the agent finds the entry, and from it the
+ * policies that produced it, by (endpoint, policy_dir, policy_identity, protocol, port masked to
+ * policy_prefixlen) without computing anything again. */
+enum sl_policy_match {
+	POLICY_MATCH_NONE     = 0,   /* no entry matched: default allow, or default deny (reason 140) */
+	POLICY_MATCH_IDENTITY = 1,   /* the peer's own identity */
+	POLICY_MATCH_ANY      = 2,   /* identity 0: any peer */
+	POLICY_MATCH_CIDR     = 3,   /* the CIDR-set identity of the peer's address (sl_policy_cidr) */
+	POLICY_MATCH_HOST     = 4,   /* the node itself reaching its pod: always allowed, no entry */
+};
+
+/* One record on sl_events for every verdict: drops, audits, forwarded packets (aggregated, see
+ * sl_monitor_aggregation) and service translations. Read by the agent as
+ * dev.sluice.datapath.maps.FlowEvent; DatapathLayoutTest checks its layout. */
+struct flow_event {
+	__u8 type;             /* EVENT_* */
+	__u8 reason;           /* DROP_* for drops, REASON_AUDIT, REASON_FORWARDED otherwise */
+	__u8 dir;              /* METRIC_INGRESS / METRIC_EGRESS, seen from the endpoint */
 	__u8 proto;
 	__u32 ifindex;
 	__u32 src_identity;
@@ -54,9 +108,28 @@ struct drop_event {
 	__be16 sport;
 	__be16 dport;
 	__u32 len;
-	__u16 endpoint;
-	__u16 pad;
+	__u16 endpoint;        /* endpoint id, 0 when not attributable */
+	__u8 obs_point;        /* OBS_* */
+	__u8 ct_state;         /* FLOW_CT_* */
+	__u8 tcp_flags;
+	__u8 policy_match;     /* POLICY_MATCH_* */
+	__u8 policy_dir;       /* direction of the policy check that decided, 0 = none ran */
+	__u8 policy_prefixlen; /* bits of protocol+port the matched entry covers: 0 any, 8 any port, 24 one port */
+	__u32 policy_identity; /* the identity the matched entry is keyed by (0 = any peer) */
+	__u32 policy_rule;     /* the matched entry's rule id (policy_value.rule) */
+	__be32 orig_daddr;     /* EVENT_TRANSLATED: the frontend the packet was sent to */
+	__be16 orig_dport;
+	__u16 rev_nat_id;      /* EVENT_TRANSLATED: the frontend id */
+	__u64 ktime;           /* bpf_ktime_get_ns() */
 };
+
+/* Events the ring buffer had no room for, one counter per CPU (index 0). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sl_events_lost SEC(".maps");
 
 static __always_inline void count(__u8 reason, __u8 dir, __u16 endpoint, __u32 len)
 {
@@ -71,7 +144,8 @@ static __always_inline void count(__u8 reason, __u8 dir, __u16 endpoint, __u32 l
 	}
 }
 
-/* Flow facts gathered while parsing (lib/l3.h, lib/l4.h), for every later decision. */
+/* Flow facts gathered while parsing (lib/l3.h, lib/l4.h), for every later decision, and what the
+ * hooks learn on the way (conntrack, policy, translation) for the events. */
 struct flow4 {
 	__be32 saddr;
 	__be32 daddr;
@@ -88,33 +162,106 @@ struct flow4 {
 	__u16 pad;
 	__u32 src_identity;
 	__u32 dst_identity;
+	/* for events */
+	__u8 obs_point;     /* the hook's own point: drops and translations are reported there */
+	__u8 ct_state;      /* FLOW_CT_* of the last conntrack lookup */
+	__u8 monitor;       /* the last lookup found something to report: new flow, or TCP flags new in this direction */
+	__u8 policy_match;  /* POLICY_MATCH_* of the last policy check */
+	__u8 policy_dir;
+	__u8 policy_prefixlen;
+	__u16 rev_nat_id;   /* translated: frontend id */
+	__u32 policy_identity;
+	__u32 policy_rule;
+	__be32 orig_daddr;  /* translated: the frontend */
+	__be16 orig_dport;
+	__u16 pad2;
 };
 
-/* Counts the packet under reason and reports it on the events ring buffer. */
+static __always_inline __u8 monitor_aggregation(void)
+{
+	__u32 zero = 0;
+	struct node_config *c = bpf_map_lookup_elem(&sl_config, &zero);
+	return c ? (c->flags & CONFIG_MONITOR_MASK) >> CONFIG_MONITOR_SHIFT : MONITOR_AGG_NONE;
+}
+
+/* Reports the packet on the events ring buffer; a full ring counts it in sl_events_lost. */
+static __always_inline void emit(struct __sk_buff *skb, __u8 type, __u8 reason, __u8 dir, __u16 endpoint,
+				 const struct flow4 *f, __u8 obs)
+{
+	struct flow_event *e = bpf_ringbuf_reserve(&sl_events, sizeof(*e), 0);
+	if (!e) {
+		__u32 zero = 0;
+		__u64 *lost = bpf_map_lookup_elem(&sl_events_lost, &zero);
+		if (lost)
+			*lost += 1;
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->reason = reason;
+	e->dir = dir;
+	e->ifindex = skb->ifindex;
+	e->len = skb->len;
+	e->endpoint = endpoint;
+	e->obs_point = obs;
+	e->ktime = bpf_ktime_get_ns();
+	if (f) {
+		e->proto = f->proto;
+		e->saddr = f->saddr;
+		e->daddr = f->daddr;
+		e->sport = f->sport;
+		e->dport = f->dport;
+		e->src_identity = f->src_identity;
+		e->dst_identity = f->dst_identity;
+		e->ct_state = f->ct_state;
+		e->tcp_flags = f->tcp_flags;
+		e->policy_match = f->policy_match;
+		e->policy_dir = f->policy_dir;
+		e->policy_prefixlen = f->policy_prefixlen;
+		e->policy_identity = f->policy_identity;
+		e->policy_rule = f->policy_rule;
+		e->orig_daddr = f->orig_daddr;
+		e->orig_dport = f->orig_dport;
+		e->rev_nat_id = f->rev_nat_id;
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Counts the packet under reason and reports it on the events ring buffer, at the hook's point. */
 static __always_inline void notify(struct __sk_buff *skb, __u8 type, __u8 reason, __u8 dir, __u16 endpoint,
 				   const struct flow4 *f)
 {
 	count(reason, dir, endpoint, skb->len);
-	struct drop_event *e = bpf_ringbuf_reserve(&sl_events, sizeof(*e), 0);
-	if (e) {
-		__builtin_memset(e, 0, sizeof(*e));
-		e->type = type;
-		e->reason = reason;
-		e->dir = dir;
-		e->ifindex = skb->ifindex;
-		e->len = skb->len;
-		e->endpoint = endpoint;
-		if (f) {
-			e->proto = f->proto;
-			e->saddr = f->saddr;
-			e->daddr = f->daddr;
-			e->sport = f->sport;
-			e->dport = f->dport;
-			e->src_identity = f->src_identity;
-			e->dst_identity = f->dst_identity;
+	emit(skb, type, reason, dir, endpoint, f, f ? f->obs_point : OBS_UNKNOWN);
+}
+
+static __always_inline int obs_is_from(__u8 obs)
+{
+	return obs == OBS_FROM_ENDPOINT || obs == OBS_FROM_OVERLAY || obs == OBS_FROM_NETWORK;
+}
+
+/* A forwarded packet seen at `obs`, reported as the node's aggregation level allows (counting is
+ * the caller's: every forwarded packet is counted once, where it leaves). */
+static __always_inline void trace_forward(struct __sk_buff *skb, __u8 dir, __u16 endpoint, const struct flow4 *f, __u8 obs)
+{
+	__u8 agg = monitor_aggregation();
+	if (agg >= MONITOR_AGG_LOW) {
+		if (obs_is_from(obs)) {
+			if (f->ct_state != FLOW_CT_NEW)
+				return;
+		} else if (agg >= MONITOR_AGG_MEDIUM && !f->monitor) {
+			return;
 		}
-		bpf_ringbuf_submit(e, 0);
 	}
+	emit(skb, EVENT_TRACE, REASON_FORWARDED, dir, endpoint, f, obs);
+}
+
+/* A service translation: reported for every packet with aggregation none, else once per new flow. */
+static __always_inline void trace_translated(struct __sk_buff *skb, __u8 dir, __u16 endpoint, const struct flow4 *f, int new_flow)
+{
+	if (!new_flow && monitor_aggregation() >= MONITOR_AGG_LOW)
+		return;
+	emit(skb, EVENT_TRANSLATED, REASON_FORWARDED, dir, endpoint, f, f->obs_point);
 }
 
 static __always_inline int drop(struct __sk_buff *skb, __u8 reason, __u8 dir, __u16 endpoint,

@@ -34,6 +34,7 @@ static __always_inline int encap_redirect(struct __sk_buff *skb, const struct no
 		return drop(skb, DROP_NO_TUNNEL_KEY, dir, ep, f);
 	skb->mark = MARK_MAGIC_LXC;
 	count(REASON_FORWARDED, dir, ep, skb->len);
+	trace_forward(skb, dir, ep, f, OBS_TO_OVERLAY);
 	return bpf_redirect(cfg->tunnel_ifindex, 0);
 }
 

@@ -181,7 +181,7 @@ struct lb_result {
 	__u32 backend_id;
 	__u16 svc_flags;
 	__u8 hairpin;
-	__u8 pad;
+	__u8 new_flow;     /* translated and not an established service flow: events report it */
 };
 
 static __always_inline struct lb4_backend *lb4_backend(__u32 id)
@@ -283,9 +283,13 @@ static __always_inline int lb4_xlate(struct __sk_buff *skb, struct flow4 *f, con
 	}
 	if (nat4_rewrite(skb, f, 0, f->daddr, baddr, f->dport, bport) < 0)
 		return -DROP_INVALID_PACKET;
+	f->orig_daddr = f->daddr;
+	f->orig_dport = f->dport;
+	f->rev_nat_id = svc->id;
 	f->daddr = baddr;
 	f->dport = bport;
 	res->backend_id = bid;
+	res->new_flow = stateful && ct != CT_ESTABLISHED;
 	return LB_XLATED;
 }
 
@@ -369,6 +373,7 @@ static __always_inline int lb4_forward(struct __sk_buff *skb, struct flow4 *f, c
 	if (dst && dst->tunnel_ep && (cfg->flags & CONFIG_F_TUNNEL))
 		return encap_redirect(skb, cfg, dst->tunnel_ep, tunnel_identity, dir, ep, f);
 	count(REASON_FORWARDED, dir, ep, skb->len);
+	trace_forward(skb, dir, ep, f, OBS_TO_NETWORK);
 	return bpf_redirect_neigh(cfg->uplink_ifindex, NULL, 0, 0);
 }
 
@@ -400,6 +405,7 @@ static __always_inline int lb4_node_ingress(struct __sk_buff *skb, struct flow4 
 	if (r == LB_NO_BACKEND)
 		return lb4_no_backend(skb, &res, METRIC_INGRESS, 0, f, 0, 1);
 	struct endpoint_info *dep = lookup_endpoint4(f->daddr);
+	trace_translated(skb, METRIC_INGRESS, dep ? dep->id : 0, f, res.new_flow);
 	if (dep) {
 		/* A local backend sees the client as it is; its replies are translated in from_container. */
 		skb->mark = MARK_MAGIC_LB | (res.rev_nat_id & 0xffff);

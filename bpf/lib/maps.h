@@ -61,14 +61,18 @@ struct ipcache_value {
 	__u8 pad[3];
 };
 
+/* node_config.flags. Bits 8-9 hold bpf.monitorAggregation (enum sl_monitor_aggregation in
+ * lib/drop.h): flags, not a new field, so a node's pinned sl_config stays compatible. */
 enum sl_config_flags {
-	CONFIG_F_TUNNEL = 1,
+	CONFIG_F_TUNNEL      = 1,
+	CONFIG_MONITOR_SHIFT = 8,
+	CONFIG_MONITOR_MASK  = 0x300,
 };
 
 struct node_config {
 	__be32 node_ip;
 	__u32 tunnel_ifindex;   /* the VXLAN device, in tunnel mode */
-	__u32 flags;            /* CONFIG_F_* */
+	__u32 flags;            /* CONFIG_F_*, CONFIG_MONITOR_* */
 	__u32 uplink_ifindex;
 };
 

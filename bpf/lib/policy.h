@@ -43,7 +43,7 @@ struct policy_key {
 
 struct policy_value {
 	__u8 verdict;      /* POLICY_* */
-	__u8 pad;
+	__u8 prefixlen;    /* the key's prefix over protocol+port (0, 8, 9..24): events name the matched key */
 	__u16 pad2;
 	__u32 rule;        /* the agent's id for the rules that produced this entry (monitor, trace) */
 };
@@ -87,17 +87,32 @@ enum sl_endpoint_flags {
 	EP_F_POLICY_OVERFLOW  = 0x10,   /* the endpoint's policy did not fit its map: drop all */
 };
 
-static __always_inline __u8 policy_lookup(__u32 ep, __u32 identity, __u8 dir, __u8 proto, __be16 dport, __u32 *rule)
+/* What one lookup matched, for the events (struct flow_event policy_*). */
+struct policy_hit {
+	__u32 identity;
+	__u32 rule;
+	__u8 verdict;
+	__u8 prefixlen;
+	__u8 kind;         /* POLICY_MATCH_* */
+	__u8 pad;
+};
+
+static __always_inline void policy_lookup(__u32 ep, __u32 identity, __u8 dir, __u8 proto, __be16 dport, __u8 kind,
+					  struct policy_hit *best)
 {
 	struct policy_key k = {
 		.prefixlen = POLICY_KEY_FIXED_BITS + 24,
 		.endpoint = ep, .identity = identity, .direction = dir, .protocol = proto, .dport = dport,
 	};
 	struct policy_value *v = bpf_map_lookup_elem(&sl_policy, &k);
-	if (!v)
-		return POLICY_NONE;
-	*rule = v->rule;
-	return v->verdict;
+	/* the first lookup with the strongest verdict names the entry */
+	if (!v || v->verdict <= best->verdict)
+		return;
+	best->verdict = v->verdict;
+	best->identity = identity;
+	best->rule = v->rule;
+	best->prefixlen = v->prefixlen;
+	best->kind = kind;
 }
 
 static __always_inline __u32 policy_cidr_identity(__u32 ep, __u8 dir, __be32 addr)
@@ -111,30 +126,42 @@ static __always_inline __u8 max_verdict(__u8 a, __u8 b) { return a > b ? a : b; 
 
 /* The verdict for a packet of endpoint `ep` in direction `dir` with the given peer, to destination
  * port `dport` (the flow's, as its opener sent it): 0 to pass, or the drop reason. *audited is set
- * when audit mode lets a would-be drop pass. */
+ * when audit mode lets a would-be drop pass. The deciding entry is recorded in f (policy_*). */
 static __always_inline int policy_check(const struct endpoint_info *ep, __u8 dir, __u32 peer_identity,
-					__be32 peer_addr, const struct flow4 *f, __be16 dport, int *audited)
+					__be32 peer_addr, struct flow4 *f, __be16 dport, int *audited)
 {
+	f->policy_dir = dir;
+	f->policy_match = POLICY_MATCH_NONE;
+	f->policy_identity = 0;
+	f->policy_rule = 0;
+	f->policy_prefixlen = 0;
 	if (ep->flags & EP_F_POLICY_PENDING)
 		return DROP_POLICY_PENDING;
 	if (ep->flags & EP_F_POLICY_OVERFLOW)
 		return DROP_POLICY_FULL;
 	int enforced = dir == METRIC_INGRESS ? (ep->flags & EP_F_INGRESS_ENFORCED) : (ep->flags & EP_F_EGRESS_ENFORCED);
 	/* The node itself always reaches its pods (kubelet health checks), as in Cilium's default. */
-	if (dir == METRIC_INGRESS && peer_identity == IDENTITY_HOST)
+	if (dir == METRIC_INGRESS && peer_identity == IDENTITY_HOST) {
+		f->policy_match = POLICY_MATCH_HOST;
 		return 0;
+	}
 
 	/* Without its ports (a non-first fragment whose first was not seen) only rules for every port
 	 * can match. */
 	__u8 proto = f->proto;
 	if (!f->ports_known || !l4_has_ports(proto))
 		dport = 0;
-	__u32 rule = 0;
-	__u8 v = policy_lookup(ep->id, peer_identity, dir, proto, dport, &rule);
-	v = max_verdict(v, policy_lookup(ep->id, 0, dir, proto, dport, &rule));
+	struct policy_hit hit = {};
+	policy_lookup(ep->id, peer_identity, dir, proto, dport, POLICY_MATCH_IDENTITY, &hit);
+	policy_lookup(ep->id, 0, dir, proto, dport, POLICY_MATCH_ANY, &hit);
 	__u32 cidr_id = policy_cidr_identity(ep->id, dir, peer_addr);
 	if (cidr_id)
-		v = max_verdict(v, policy_lookup(ep->id, cidr_id, dir, proto, dport, &rule));
+		policy_lookup(ep->id, cidr_id, dir, proto, dport, POLICY_MATCH_CIDR, &hit);
+	__u8 v = hit.verdict;
+	f->policy_match = hit.kind;
+	f->policy_identity = hit.identity;
+	f->policy_rule = hit.rule;
+	f->policy_prefixlen = hit.prefixlen;
 
 	int reason = 0;
 	if (v == POLICY_DENY)

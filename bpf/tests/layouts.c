@@ -8,7 +8,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct drop_event);
-} sl_layout_drop_event SEC(".maps");
+	__type(value, struct flow_event);
+} sl_layout_flow_event SEC(".maps");
 
 char _license[] SEC("license") = "GPL";

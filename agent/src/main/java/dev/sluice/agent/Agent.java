@@ -77,6 +77,12 @@ public final class Agent implements AutoCloseable {
     private ApiServer api;
     private PolicyReconciler policy;
     private Monitor monitor;
+    private dev.sluice.agent.flow.FlowObserver flows;
+    /** Pod address -> what flows show of the pod, for the flow observer's thread. */
+    private final Map<Integer, dev.sluice.agent.flow.Enricher.PodInfo> flowPods = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Frontend id -> Service, refreshed from the service maps when a flow names an id it lacks. */
+    private volatile Map<Integer, String> frontendServices = Map.of();
+    private volatile long frontendServicesRead;
     private final Object generationLock = new Object();
     /** The first apply computes the ipcache whatever changed. */
     private boolean ipcacheDone;
@@ -148,8 +154,8 @@ public final class Agent implements AutoCloseable {
         } else if (host.linkExists(TUNNEL_DEV)) {
             host.ip("link", "del", TUNNEL_DEV);
         }
-        datapath.config().put(0, new NodeConfig(Ip.parse(self.internalIP()), tunnelIfindex,
-                mode == Values.RoutingMode.TUNNEL ? NodeConfig.TUNNEL : 0, uplink.index()));
+        datapath.config().put(0, new NodeConfig(Ip.parse(self.internalIP()), tunnelIfindex, NodeConfig.withMonitorAggregation(
+                mode == Values.RoutingMode.TUNNEL ? NodeConfig.TUNNEL : 0, values.monitorAggregationLevel()), uplink.index()));
         datapath.attachUplink(cfg.uplink(), uplink.index());
 
         policy = new PolicyReconciler(datapath, values.policyMapMax()).localNode(cfg.node());
@@ -163,6 +169,10 @@ public final class Agent implements AutoCloseable {
         monitor = new Monitor(cfg.node(), datapath.events(), id -> endpoints.list().stream().filter(e -> e.id() == id)
                 .map(Endpoint::pod).findFirst().orElse("#" + id));
         monitor.pods(podsByIp);
+        flows = new dev.sluice.agent.flow.FlowObserver(new dev.sluice.agent.flow.Enricher(cfg.node(), flowCluster(), flowPolicies(),
+                dev.sluice.agent.flow.Enricher.monotonicClock()), values.hubbleEventBufferCapacity(),
+                () -> dev.sluice.datapath.maps.FlowEvent.lost(datapath.map("sl_events_lost")));
+        monitor.flows(flows::accept);
         // Standalone containers of an earlier run are in the first computation already: without them
         // it would drop their ipcache entries, and their conntrack with them, until restore() is done.
         restoring = endpoints.persisted().stream().filter(Endpoint::standalone).toList();
@@ -200,6 +210,12 @@ public final class Agent implements AutoCloseable {
                     String type = p.path("type").asString("all");
                     monitor.subscribe(ev -> type.equals("all") || ev.get("type").equals(type) || ev.get("type").equals("heartbeat")
                             ? out.result(ev) : true);
+                })
+                .register("flows", (p, out) -> {
+                    var filter = dev.sluice.agent.flow.FlowFilter.parse(p);
+                    int number = p.path("number").asInt(p.path("follow").asBoolean(false) ? 0 : 20);
+                    java.time.Instant since = p.path("since").isString() ? dev.sluice.agent.flow.FlowFilter.since(p.path("since").asString()) : null;
+                    flows.query(filter, number, since, p.path("follow").asBoolean(false), out::result);
                 })
                 .register("ipcache", (p, out) -> out.result(ipcacheList()))
                 .register("metrics", (p, out) -> out.result(metricsList()))
@@ -374,6 +390,7 @@ public final class Agent implements AutoCloseable {
         ipcacheDone = false;
         podIps.clear();
         podsByIp.clear();
+        flowPods.clear();
     }
 
     private void applyChanges(Snapshot s) {
@@ -432,15 +449,17 @@ public final class Agent implements AutoCloseable {
         // the monitor names drop events' addresses by pod: kept up to date by the changed pods only
         for (String k : podChanges.removed()) {
             Integer ip = podIps.remove(k);
-            if (ip != null) podsByIp.remove(ip, k);
+            if (ip != null && podsByIp.remove(ip, k)) flowPods.remove(ip);
         }
         for (Pod p : podChanges.upserted()) {
             Integer old = podIps.remove(p.key());
-            if (old != null) podsByIp.remove(old, p.key());
+            if (old != null && podsByIp.remove(old, p.key())) flowPods.remove(old);
             if (Ip.isIpv4(p.podIP())) {
                 int ip = Ip.parse(p.podIP());
                 podIps.put(p.key(), ip);
                 podsByIp.put(ip, p.key());
+                flowPods.put(ip, dev.sluice.agent.flow.Enricher.PodInfo.of(p.namespace(), p.name(), p.labels(),
+                        Integer.toUnsignedLong(policy.identityOf(p.key())), List.of()));
             }
         }
         ipcacheDone = true;
@@ -457,6 +476,47 @@ public final class Agent implements AutoCloseable {
         log.info("generation {} programmed: {} ipcache changes, {} route changes, {} service map changes; {} us (decode {}, policy {}, ipcache {},"
                 + " routes {}, endpoints {}, services {})", s.generation(), ipc.changes(), routes, lbr.changes(), (t6 - t0) / 1000, (t1 - t0) / 1000,
                 (t2 - t1) / 1000, (t3 - t2) / 1000, (t4 - t3) / 1000, (t5 - t4) / 1000, (t6 - t5) / 1000);
+    }
+
+    /** What the flow observer asks of the cluster: lock-free reads of maps apply() keeps current. */
+    private dev.sluice.agent.flow.Enricher.Cluster flowCluster() {
+        return new dev.sluice.agent.flow.Enricher.Cluster() {
+            public Optional<dev.sluice.agent.flow.Enricher.PodInfo> podByIp(int ip) { return Optional.ofNullable(flowPods.get(ip)); }
+
+            public Optional<String> endpointPod(int id) {
+                return endpoints.list().stream().filter(e -> e.id() == id).map(Endpoint::pod).findFirst();
+            }
+
+            public Optional<String> serviceOf(int revNatId) {
+                String s = frontendServices.get(revNatId);
+                // an id not seen yet: read the service maps again, at most once a second
+                if (s == null && System.currentTimeMillis() - frontendServicesRead > 1000) {
+                    frontendServicesRead = System.currentTimeMillis();
+                    Map<Integer, String> m = new HashMap<>();
+                    try {
+                        for (var f : lb.lbList()) if (!f.service().isEmpty()) m.put(f.id(), f.service());
+                    } catch (RuntimeException e) {
+                        return Optional.empty();   // the service maps changed under the read: the next miss reads again
+                    }
+                    frontendServices = m;
+                    s = m.get(revNatId);
+                }
+                return Optional.ofNullable(s);
+            }
+        };
+    }
+
+    /** Attribution reads what the policy reconciler programmed: the origins of each entry, and which policies select an endpoint. */
+    private dev.sluice.agent.flow.PolicySource flowPolicies() {
+        return new dev.sluice.agent.flow.PolicySource() {
+            public Optional<List<String>> entryOrigins(int endpointId, dev.sluice.policymap.PolicyMaps.Key key) {
+                return policy.programmed(endpointId).map(m -> m.entries().get(key)).map(dev.sluice.policymap.PolicyMaps.Value::origins);
+            }
+
+            public List<String> ruleOrigins(int ruleId) { return policy.origins(ruleId); }
+
+            public List<String> isolating(int endpointId, int direction) { return policy.isolating(endpointId, direction); }
+        };
     }
 
     private Pod podByKey(String key) {

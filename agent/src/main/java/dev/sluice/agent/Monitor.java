@@ -3,7 +3,7 @@ package dev.sluice.agent;
 import dev.sluice.bpf.BpfMap;
 import dev.sluice.bpf.RingBufferReader;
 import dev.sluice.datapath.DropReason;
-import dev.sluice.datapath.maps.DropEvent;
+import dev.sluice.datapath.maps.FlowEvent;
 import dev.sluice.net.Ip;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -17,9 +17,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads the data path's event ring buffer and hands each event, with pod names resolved, to every
- * subscriber ({@code sluice monitor}). A slow subscriber loses events rather than slowing the
- * reader; it is told how many.
+ * Reads the data path's event ring buffer: every event goes to the flow observer ({@code flows},
+ * {@code sluice observe}); drops and audits also, with pod names resolved, to every subscriber
+ * ({@code sluice monitor}). A slow subscriber loses events rather than slowing the reader.
  */
 final class Monitor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Monitor.class);
@@ -31,12 +31,13 @@ final class Monitor implements AutoCloseable {
     private volatile Map<Integer, String> podsByIp = Map.of();
     private final IntFunction<String> endpointPod;
     private volatile boolean running = true;
+    private volatile java.util.function.Consumer<FlowEvent> flows = e -> {};
     private final Thread thread;
 
     Monitor(String node, BpfMap events, IntFunction<String> endpointPod) {
         this.node = node;
         this.endpointPod = endpointPod;
-        this.reader = new RingBufferReader(events, seg -> publish(DropEvent.read(seg)));
+        this.reader = new RingBufferReader(events, seg -> publish(FlowEvent.read(seg)));
         this.thread = Thread.ofPlatform().name("monitor").daemon().start(this::loop);
     }
 
@@ -53,17 +54,21 @@ final class Monitor implements AutoCloseable {
         }
     }
 
-    private void publish(DropEvent e) {
-        if (subscribers.isEmpty()) return;
+    /** Where every event goes besides the monitor's subscribers (the flow observer). */
+    void flows(java.util.function.Consumer<FlowEvent> sink) { this.flows = sink; }
+
+    private void publish(FlowEvent e) {
+        flows.accept(e);
+        if (subscribers.isEmpty() || (e.type() != FlowEvent.DROP && e.type() != FlowEvent.AUDIT)) return;
         Map<String, Object> m = event(e);
         for (var q : subscribers) q.offer(m);
     }
 
-    Map<String, Object> event(DropEvent e) {
+    Map<String, Object> event(FlowEvent e) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("time", Instant.now().toString());
         m.put("node", node);
-        m.put("type", e.type() == dev.sluice.datapath.maps.DropEvent.AUDIT ? "audit" : "drop");
+        m.put("type", e.type() == FlowEvent.AUDIT ? "audit" : "drop");
         m.put("reason", DropReason.describe(e.reason()));
         m.put("code", e.reason());
         m.put("direction", e.direction() == 1 ? "ingress" : e.direction() == 2 ? "egress" : "");

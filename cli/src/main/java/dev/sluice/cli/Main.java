@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 EndpointCommand.class,
                 IdentityCommand.class,
                 MonitorCommand.class,
+                ObserveCommand.class,
                 dev.sluice.cli.bpf.BpfCommand.class,
                 dev.sluice.cli.lab.LabCommand.class,
                 dev.sluice.cli.policy.PolicyCommand.class,

@@ -3,7 +3,7 @@ package dev.sluice.datapath;
 import dev.sluice.bpf.Btf;
 import dev.sluice.datapath.maps.CtEntry;
 import dev.sluice.datapath.maps.CtKey;
-import dev.sluice.datapath.maps.DropEvent;
+import dev.sluice.datapath.maps.FlowEvent;
 import dev.sluice.datapath.maps.IpcacheValue;
 import dev.sluice.datapath.maps.LbConfig;
 import dev.sluice.datapath.maps.LbService;
@@ -41,7 +41,20 @@ public final class DatapathConstants {
                 new Mirror("sl_identity", Map.of("IDENTITY_HOST", IpcacheModel.HOST, "IDENTITY_WORLD", IpcacheModel.WORLD,
                         "IDENTITY_REMOTE_NODE", IpcacheModel.REMOTE_NODE), false),
                 new Mirror("sl_direction", Map.of("METRIC_INGRESS", PolicyMaps.INGRESS, "METRIC_EGRESS", PolicyMaps.EGRESS), true),
-                new Mirror("sl_event_type", Map.of("EVENT_DROP", DropEvent.DROP, "EVENT_AUDIT", DropEvent.AUDIT), true),
+                new Mirror("sl_event_type", Map.of("EVENT_DROP", FlowEvent.DROP, "EVENT_AUDIT", FlowEvent.AUDIT,
+                        "EVENT_TRACE", FlowEvent.TRACE, "EVENT_TRANSLATED", FlowEvent.TRANSLATED), true),
+                new Mirror("sl_obs_point", Map.of("OBS_UNKNOWN", FlowEvent.OBS_UNKNOWN, "OBS_TO_STACK", FlowEvent.OBS_TO_STACK,
+                        "OBS_TO_OVERLAY", FlowEvent.OBS_TO_OVERLAY, "OBS_FROM_ENDPOINT", FlowEvent.OBS_FROM_ENDPOINT,
+                        "OBS_FROM_OVERLAY", FlowEvent.OBS_FROM_OVERLAY, "OBS_FROM_NETWORK", FlowEvent.OBS_FROM_NETWORK,
+                        "OBS_TO_NETWORK", FlowEvent.OBS_TO_NETWORK, "OBS_TO_ENDPOINT", FlowEvent.OBS_TO_ENDPOINT), true),
+                new Mirror("sl_monitor_aggregation", Map.of("MONITOR_AGG_NONE", FlowEvent.AGG_NONE, "MONITOR_AGG_LOW", FlowEvent.AGG_LOW,
+                        "MONITOR_AGG_MEDIUM", FlowEvent.AGG_MEDIUM, "MONITOR_AGG_MAXIMUM", FlowEvent.AGG_MAXIMUM), true),
+                new Mirror("sl_flow_ct", Map.of("FLOW_CT_UNKNOWN", FlowEvent.CT_UNKNOWN, "FLOW_CT_NEW", FlowEvent.CT_NEW,
+                        "FLOW_CT_ESTABLISHED", FlowEvent.CT_ESTABLISHED, "FLOW_CT_REPLY", FlowEvent.CT_REPLY,
+                        "FLOW_CT_RELATED", FlowEvent.CT_RELATED), true),
+                new Mirror("sl_policy_match", Map.of("POLICY_MATCH_NONE", FlowEvent.MATCH_NONE, "POLICY_MATCH_IDENTITY", FlowEvent.MATCH_IDENTITY,
+                        "POLICY_MATCH_ANY", FlowEvent.MATCH_ANY, "POLICY_MATCH_CIDR", FlowEvent.MATCH_CIDR,
+                        "POLICY_MATCH_HOST", FlowEvent.MATCH_HOST), true),
                 new Mirror("sl_verdict", Map.of("POLICY_REDIRECT", PolicyMaps.REDIRECT, "POLICY_ALLOW", PolicyMaps.ALLOW,
                         "POLICY_DENY", PolicyMaps.DENY), false),
                 new Mirror("sl_endpoint_flags", Map.of("EP_F_INGRESS_ENFORCED", PolicyMaps.F_INGRESS_ENFORCED,
@@ -51,7 +64,8 @@ public final class DatapathConstants {
                         "IPCACHE_F_POD_CIDR", IpcacheValue.POD_CIDR), true),
                 new Mirror("sl_ipcache_flags", Map.of("IPCACHE_F_LOCAL_NODE", IpcacheModel.FLAG_LOCAL_NODE,
                         "IPCACHE_F_POD_CIDR", IpcacheModel.FLAG_POD_CIDR), true),
-                new Mirror("sl_config_flags", Map.of("CONFIG_F_TUNNEL", NodeConfig.TUNNEL), true),
+                new Mirror("sl_config_flags", Map.of("CONFIG_F_TUNNEL", NodeConfig.TUNNEL, "CONFIG_MONITOR_SHIFT", NodeConfig.MONITOR_SHIFT,
+                        "CONFIG_MONITOR_MASK", NodeConfig.MONITOR_MASK), true),
                 new Mirror("sl_ct_dir", Map.of("CT_EGRESS", CtKey.EGRESS, "CT_INGRESS", CtKey.INGRESS, "CT_SERVICE", CtKey.SERVICE), true),
                 new Mirror("sl_nat_dir", Map.of("NAT_OUT", CtKey.NAT_OUT, "NAT_IN", CtKey.NAT_IN), true),
                 new Mirror("sl_ct_flags", Map.of("CT_F_SYN_ONLY", CtEntry.SYN_ONLY, "CT_F_REPLY_SEEN", CtEntry.REPLY_SEEN,

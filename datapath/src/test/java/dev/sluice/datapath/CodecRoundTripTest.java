@@ -7,7 +7,7 @@ import dev.sluice.bpf.Codec;
 import dev.sluice.datapath.maps.CtEntry;
 import dev.sluice.datapath.maps.CtKey;
 import dev.sluice.datapath.maps.CtLimits;
-import dev.sluice.datapath.maps.DropEvent;
+import dev.sluice.datapath.maps.FlowEvent;
 import dev.sluice.datapath.maps.EndpointInfo;
 import dev.sluice.datapath.maps.EndpointKey;
 import dev.sluice.datapath.maps.IpcacheKey;
@@ -104,7 +104,7 @@ class CodecRoundTripTest {
                 codec("NodeConfig.KEY", NodeConfig.KEY, r -> r.nextInt()),
                 codec("PolicyCidrKey", PolicyCidrKey.CODEC, r -> new PolicyCidrKey(r.nextInt(), u8(r), cidr(r))),
                 codec("PolicyEntryKey", PolicyEntryKey.CODEC, CodecRoundTripTest::policyEntryKey),
-                codec("PolicyEntryValue", PolicyEntryValue.CODEC, r -> new PolicyEntryValue(u8(r), r.nextInt())));
+                codec("PolicyEntryValue", PolicyEntryValue.CODEC, r -> new PolicyEntryValue(u8(r), r.nextInt(), u8(r) % 25)));
     }
 
     static <T> Arguments codec(String name, Codec<T> codec, Function<SplittableRandom, T> random) {
@@ -165,19 +165,26 @@ class CodecRoundTripTest {
     }
 
     @Test
-    void dropEventIsReadFromTheCOffsets() {
+    void flowEventIsReadFromTheCOffsets() {
         var r = new SplittableRandom(SEED);
-        var e = new DropEvent(u8(r), u8(r), u8(r), u8(r), r.nextInt(), r.nextInt(), r.nextInt(), r.nextInt(), r.nextInt(),
-                u16(r), u16(r), r.nextInt(), u16(r));
-        byte[] c = new Image(Btf.struct(DatapathLayoutTest.obj("tests/layouts.o"), "drop_event").orElseThrow())
+        var e = new FlowEvent(u8(r), u8(r), u8(r), u8(r), r.nextInt(), r.nextInt(), r.nextInt(), r.nextInt(), r.nextInt(),
+                u16(r), u16(r), r.nextInt(), u16(r), u8(r), u8(r), u8(r), u8(r), u8(r), u8(r), r.nextInt(), r.nextInt(),
+                r.nextInt(), u16(r), u16(r), r.nextLong());
+        byte[] c = new Image(Btf.struct(DatapathLayoutTest.obj("tests/layouts.o"), "flow_event").orElseThrow())
                 .le("type", e.type()).le("reason", e.reason()).le("dir", e.direction()).le("proto", e.protocol())
                 .le("ifindex", e.ifindex()).le("src_identity", e.srcIdentity()).le("dst_identity", e.dstIdentity())
                 .be("saddr", e.saddr()).be("daddr", e.daddr()).be("sport", e.sport()).be("dport", e.dport())
-                .le("len", e.length()).le("endpoint", e.endpoint()).bytes;
+                .le("len", e.length()).le("endpoint", e.endpoint()).le("obs_point", e.observationPoint()).le("ct_state", e.ctState())
+                .le("tcp_flags", e.tcpFlags()).le("policy_match", e.policyMatch()).le("policy_dir", e.policyDirection())
+                .le("policy_prefixlen", e.policyPrefixLength()).le("policy_identity", e.policyIdentity()).le("policy_rule", e.policyRule())
+                .be("orig_daddr", e.origDaddr()).be("orig_dport", e.origDport()).le("rev_nat_id", e.revNatId()).le("ktime", e.ktime()).bytes;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(c.length, 8);
             MemorySegment.copy(c, 0, s, ValueLayout.JAVA_BYTE, 0, c.length);
-            assertThat(DropEvent.read(s)).as("seed %d", SEED).isEqualTo(e);
+            assertThat(FlowEvent.read(s)).as("seed %d", SEED).isEqualTo(e);
+            MemorySegment w = a.allocate(c.length, 8);
+            e.write(w);
+            assertThat(w.toArray(ValueLayout.JAVA_BYTE)).as("written as C lays it out, seed %d", SEED).isEqualTo(c);
         }
     }
 

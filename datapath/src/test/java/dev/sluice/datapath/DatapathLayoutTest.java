@@ -1,7 +1,7 @@
 package dev.sluice.datapath;
 
 import dev.sluice.bpf.Btf;
-import dev.sluice.datapath.maps.DropEvent;
+import dev.sluice.datapath.maps.FlowEvent;
 import dev.sluice.datapath.maps.EndpointInfo;
 import dev.sluice.datapath.maps.EndpointKey;
 import dev.sluice.datapath.maps.IpcacheKey;
@@ -38,7 +38,7 @@ class DatapathLayoutTest {
                 Arguments.of("bpf_lxc.o", "node_config", NodeConfig.LAYOUT),
                 Arguments.of("bpf_lxc.o", "metrics_key", MetricsKey.LAYOUT),
                 Arguments.of("bpf_lxc.o", "metrics_value", MetricsValue.LAYOUT),
-                Arguments.of("tests/layouts.o", "drop_event", DropEvent.LAYOUT),
+                Arguments.of("tests/layouts.o", "flow_event", FlowEvent.LAYOUT),
                 Arguments.of("bpf_lxc.o", "ct4_key", dev.sluice.datapath.maps.CtKey.LAYOUT),
                 Arguments.of("bpf_lxc.o", "ct_entry", dev.sluice.datapath.maps.CtEntry.LAYOUT),
                 Arguments.of("bpf_lxc.o", "ct_limits", dev.sluice.datapath.maps.CtLimits.LAYOUT),

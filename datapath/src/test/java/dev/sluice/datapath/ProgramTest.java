@@ -9,7 +9,7 @@ import dev.sluice.bpf.BpfObject;
 import dev.sluice.bpf.RingBufferReader;
 import dev.sluice.bpf.TestRun;
 import dev.sluice.bpf.TypedMap;
-import dev.sluice.datapath.maps.DropEvent;
+import dev.sluice.datapath.maps.FlowEvent;
 import dev.sluice.datapath.maps.EndpointInfo;
 import dev.sluice.datapath.maps.EndpointKey;
 import dev.sluice.datapath.maps.IpcacheKey;
@@ -86,8 +86,8 @@ class ProgramTest {
 
     @Test
     void spoofedSourceIsDroppedCountedAndReported() {
-        List<DropEvent> events = new ArrayList<>();
-        try (var rb = new RingBufferReader(lxc.map("sl_events"), seg -> events.add(DropEvent.read(seg)))) {
+        List<FlowEvent> events = new ArrayList<>();
+        try (var rb = new RingBufferReader(lxc.map("sl_events"), seg -> events.add(FlowEvent.read(seg)))) {
             var r = run(lxc, "from_container", Packets.ipv4(A_MAC, LXC_A, "10.0.0.99", B_IP, 17, 5000, 53, 0));
             assertThat(r.retval()).isEqualTo(TC_ACT_SHOT);
             rb.poll(100);

@@ -46,7 +46,9 @@ public record Values(
         boolean hubbleEnabled,
         List<String> hubbleMetrics,
         Cidr serviceCIDR,
-        String healthAddress) {
+        String healthAddress,
+        String monitorAggregation,
+        int hubbleEventBufferCapacity) {
 
     public enum RoutingMode { NATIVE, TUNNEL;
         public String word() { return name().toLowerCase(); } }
@@ -59,6 +61,11 @@ public record Values(
      * lab allocates ClusterIPs from it (dev.sluice.lb.ClusterIpAllocator). Kubernetes' default.
      */
     public static final String DEFAULT_SERVICE_CIDR = "10.96.0.0/12";
+
+    /** bpf.monitorAggregation levels, as Cilium names them (docs/observability.md). */
+    public static final List<String> MONITOR_AGGREGATION = List.of("none", "low", "medium", "maximum");
+    /** hubble.eventBufferCapacity's default, Cilium's. */
+    public static final int DEFAULT_EVENT_BUFFER_CAPACITY = 4095;
 
     /** Where /healthz and /readyz are served by default: Cilium's health port, on loopback. */
     public static final String DEFAULT_HEALTH_ADDRESS = "127.0.0.1:9879";
@@ -154,6 +161,10 @@ public record Values(
         r.integer("hubble.relay.replicas", 1, 0, 100);
         r.bool("hubble.ui.enabled", false);
         List<String> metrics = r.strings("hubble.metrics.enabled", List.of());
+        String aggregation = r.word("bpf.monitorAggregation", "medium", MONITOR_AGGREGATION.toArray(String[]::new));
+        int capacity = r.integer("hubble.eventBufferCapacity", DEFAULT_EVENT_BUFFER_CAPACITY, 1, (1 << 30) - 1);
+        if ((capacity & (capacity + 1)) != 0)
+            throw new ManifestException(file, "", "hubble.eventBufferCapacity", capacity + " (expected: a power of two minus one, e.g. 4095 or 65535)");
         for (String k : List.of("resources.limits.cpu", "resources.limits.memory", "resources.requests.cpu", "resources.requests.memory"))
             r.string(k, "");
         r.bool("debug.enabled", false);
@@ -169,15 +180,20 @@ public record Values(
         r.bool("cni.install", true);
         r.bool("cni.uninstall", false);
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
-                noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health);
+                noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health,
+                aggregation, capacity);
     }
 
     public Values withRoutingMode(RoutingMode m) {
         return new Values(m, tunnelPort, mtu, ipamMode, clusterPoolIPv4PodCIDRList, clusterPoolIPv4MaskSize, kubeProxyReplacement,
                 masquerade, ctTcpMax, ctAnyMax, conntrackEnabled, policyMapMax, lbMapMax, lbAlgorithm, serviceNoBackendResponse,
                 maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
-                policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR, healthAddress);
+                policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR, healthAddress,
+                monitorAggregation, hubbleEventBufferCapacity);
     }
+
+    /** bpf.monitorAggregation as the data path's level (enum sl_monitor_aggregation: 0 none .. 3 maximum). */
+    public int monitorAggregationLevel() { return MONITOR_AGGREGATION.indexOf(monitorAggregation); }
 
     static List<String> keys() { return new ArrayList<>(Schema.KEYS); }
 }

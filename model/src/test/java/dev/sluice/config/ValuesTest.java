@@ -79,6 +79,23 @@ class ValuesTest {
     }
 
     @Test
+    void flowObservabilityValues() {
+        assertThat(Values.defaults().monitorAggregation()).isEqualTo("medium");
+        assertThat(Values.defaults().monitorAggregationLevel()).isEqualTo(2);
+        assertThat(Values.defaults().hubbleEventBufferCapacity()).isEqualTo(4095);
+        Values v = Values.parse("v.yaml", "bpf:\n  monitorAggregation: none\nhubble:\n  eventBufferCapacity: 65535\n", Map.of());
+        assertThat(v.monitorAggregationLevel()).isZero();
+        assertThat(v.hubbleEventBufferCapacity()).isEqualTo(65535);
+        assertThat(Values.parse("v.yaml", "bpf:\n  monitorAggregation: maximum\n", Map.of()).monitorAggregationLevel()).isEqualTo(3);
+        assertThatThrownBy(() -> Values.parse("v.yaml", "hubble:\n  eventBufferCapacity: 4096\n", Map.of()))
+                .hasMessage("v.yaml: hubble.eventBufferCapacity: 4096 (expected: a power of two minus one, e.g. 4095 or 65535)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "hubble:\n  eventBufferCapacity: 0\n", Map.of()))
+                .hasMessageStartingWith("v.yaml: hubble.eventBufferCapacity: 0 (expected: an integer 1-");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "bpf:\n  monitorAggregation: high\n", Map.of()))
+                .hasMessage("v.yaml: bpf.monitorAggregation: high (expected: one of none, low, medium, maximum)");
+    }
+
+    @Test
     void overridesWin() {
         Values v = Values.parse("v.yaml", "routingMode: tunnel\n", Map.of("routingMode", "native"));
         assertThat(v.routingMode()).isEqualTo(Values.RoutingMode.NATIVE);

@@ -63,6 +63,11 @@ public final class PolicyReconciler {
     private final Map<Integer, PolicyMaps.EndpointMaps> programmed = new ConcurrentHashMap<>();
     private final Map<Integer, List<String>> ruleOrigins = new ConcurrentHashMap<>();
     private final Map<Integer, String> problems = new ConcurrentHashMap<>();
+    /**
+     * Per endpoint id, the policies selecting it per direction ({@code Kind ns/name}), as last
+     * programmed: flows name them for default-deny drops without taking this object's lock.
+     */
+    private final Map<Integer, List<List<String>>> isolation = new ConcurrentHashMap<>();
     /** Names of standalone containers that a Pod object has too (guarded by this). */
     private Set<String> takenNames = Set.of();
 
@@ -328,6 +333,7 @@ public final class PolicyReconciler {
             programmed.put(ep.id(), new PolicyMaps.EndpointMaps(PolicyMaps.F_PENDING, Map.of(), Map.of()));
             return PolicyMaps.F_PENDING;
         }
+        isolation.put(ep.id(), List.of(p.state().ingressPolicies(), p.state().egressPolicies()));
         PolicyMaps.EndpointMaps want = PolicyMaps.compile(p.state());
         if (want.size() > maxEntries) {
             problems.put(ep.id(), ep.pod() + ": policy needs " + want.size() + " map entries, more than bpf.policyMapMax " + maxEntries
@@ -378,7 +384,7 @@ public final class PolicyReconciler {
             if ((en.getValue().verdict() == PolicyMaps.DENY) != denies || en.getValue().equals(had.get(en.getKey()))) continue;
             int rule = PolicyMaps.ruleId(en.getValue().origins());
             ruleOrigins.put(rule, en.getValue().origins());
-            policy.put(new PolicyEntryKey(id, en.getKey()), new PolicyEntryValue(en.getValue().verdict(), rule));
+            policy.put(new PolicyEntryKey(id, en.getKey()), new PolicyEntryValue(en.getValue().verdict(), rule, en.getKey().prefixLength()));
             had.put(en.getKey(), en.getValue());
         }
     }
@@ -427,6 +433,7 @@ public final class PolicyReconciler {
     public synchronized void forget(int endpointId) {
         PolicyMaps.EndpointMaps old = programmed.remove(endpointId);
         problems.remove(endpointId);
+        isolation.remove(endpointId);
         if (old == null) return;
         write(endpointId, new HashMap<>(old.entries()), new HashMap<>(old.cidrs()), NONE);
         log.debug("policy of endpoint {} removed", endpointId);
@@ -435,6 +442,16 @@ public final class PolicyReconciler {
     public Optional<PolicyMaps.EndpointMaps> programmed(int endpointId) { return Optional.ofNullable(programmed.get(endpointId)); }
 
     public List<String> origins(int ruleId) { return ruleOrigins.getOrDefault(ruleId, List.of()); }
+
+    /**
+     * The policies ({@code Kind ns/name}) selecting endpoint {@code endpointId} in {@code direction}
+     * (PolicyMaps.INGRESS/EGRESS) as last programmed: those that isolate it there. Lock-free, for
+     * the flow observer's thread.
+     */
+    public List<String> isolating(int endpointId, int direction) {
+        List<List<String>> both = isolation.get(endpointId);
+        return both == null ? List.of() : both.get(direction == PolicyMaps.INGRESS ? 0 : 1);
+    }
 
     public List<String> problems() { return List.copyOf(problems.values()); }
 }

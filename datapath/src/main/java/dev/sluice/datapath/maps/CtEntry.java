@@ -18,7 +18,8 @@ public record CtEntry(long lifetime, int revNatId, int backendId, int natAddr, i
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.U64.withName("lifetime"), Layouts.U32.withName("rev_nat_id"), Layouts.U32.withName("backend_id"),
             Layouts.BE32.withName("nat_addr"), Layouts.BE16.withName("nat_port"), Layouts.U16.withName("flags"),
-            Layouts.U32.withName("src_identity"), Layouts.U32.withName("pad"), Layouts.U64.withName("packets"),
+            Layouts.U32.withName("src_identity"), Layouts.U8.withName("tx_flags_seen"), Layouts.U8.withName("rx_flags_seen"),
+            Layouts.U16.withName("pad"), Layouts.U64.withName("packets"),
             Layouts.U64.withName("bytes"));
     private static final VarHandle LIFETIME = Layouts.field(LAYOUT, "lifetime"), REV_NAT_ID = Layouts.field(LAYOUT, "rev_nat_id"),
             BACKEND_ID = Layouts.field(LAYOUT, "backend_id"), NAT_ADDR = Layouts.field(LAYOUT, "nat_addr"),

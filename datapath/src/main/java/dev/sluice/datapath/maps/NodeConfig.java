@@ -8,6 +8,14 @@ import java.lang.invoke.VarHandle;
 /** The single value of sl_config ({@code struct node_config}). */
 public record NodeConfig(int nodeIp, int tunnelIfindex, int flags, int uplinkIfindex) {
     public static final int TUNNEL = 1;
+    /** flags bits 8-9: bpf.monitorAggregation ({@code FlowEvent.AGG_*}). */
+    public static final int MONITOR_SHIFT = 8, MONITOR_MASK = 0x300;
+
+    /** {@code flags} with the monitor aggregation level set. */
+    public static int withMonitorAggregation(int flags, int level) {
+        if (level < 0 || level > 3) throw new IllegalArgumentException("monitor aggregation: " + level + " (expected: 0-3)");
+        return (flags & ~MONITOR_MASK) | (level << MONITOR_SHIFT);
+    }
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.BE32.withName("node_ip"), Layouts.U32.withName("tunnel_ifindex"), Layouts.U32.withName("flags"),
             Layouts.U32.withName("uplink_ifindex"));

@@ -1,0 +1,130 @@
+package dev.sluice.agent.flow;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * One enriched flow, shaped as Hubble's {@code flow.Flow} message so that the later gRPC Observer
+ * maps it field by field: every component is named after the proto field it becomes (see
+ * {@link FlowJson} for the JSON names). Values Hubble has no field for (our own reason code, the
+ * conntrack state, which policy lookup matched) are in {@link Extra}.
+ *
+ * @param dropReason Hubble's number of {@code dropReasonDesc} (0 unless dropped)
+ * @param isReply null when unknown (not tracked where it was seen)
+ */
+public record Flow(Instant time, String uuid, Verdict verdict, int dropReason, String dropReasonDesc, Ip ip, L4 l4,
+                   Endpoint source, Endpoint destination, String nodeName, Service sourceService, Service destinationService,
+                   TrafficDirection trafficDirection, String traceObservationPoint, Boolean isReply, EventType eventType,
+                   List<PolicyRef> ingressAllowedBy, List<PolicyRef> egressAllowedBy, List<PolicyRef> ingressDeniedBy,
+                   List<PolicyRef> egressDeniedBy, String summary, Extra extra) {
+    public Flow {
+        ingressAllowedBy = List.copyOf(ingressAllowedBy);
+        egressAllowedBy = List.copyOf(egressAllowedBy);
+        ingressDeniedBy = List.copyOf(ingressDeniedBy);
+        egressDeniedBy = List.copyOf(egressDeniedBy);
+    }
+
+    /** Hubble's flow.Verdict, with its numbers. */
+    public enum Verdict {
+        VERDICT_UNKNOWN(0), FORWARDED(1), DROPPED(2), AUDIT(4), TRANSLATED(7);
+        public final int number;
+        Verdict(int number) { this.number = number; }
+    }
+
+    /** Hubble's flow.TrafficDirection: the direction of the connection, seen from the local endpoint. */
+    public enum TrafficDirection {
+        TRAFFIC_DIRECTION_UNKNOWN(0), INGRESS(1), EGRESS(2);
+        public final int number;
+        TrafficDirection(int number) { this.number = number; }
+    }
+
+    /** Hubble's flow.IP (IPv4 only for now). */
+    public record Ip(String source, String destination, String ipVersion) {}
+
+    /** Hubble's flow.Layer4: exactly one protocol. */
+    public sealed interface L4 permits Tcp, Udp, Sctp, Icmpv4, Other {
+        int sourcePort();
+        int destinationPort();
+        String protocol();
+    }
+
+    public record Tcp(int sourcePort, int destinationPort, TcpFlags flags) implements L4 {
+        public String protocol() { return "TCP"; }
+    }
+
+    public record Udp(int sourcePort, int destinationPort) implements L4 {
+        public String protocol() { return "UDP"; }
+    }
+
+    public record Sctp(int sourcePort, int destinationPort) implements L4 {
+        public String protocol() { return "SCTP"; }
+    }
+
+    /** ICMP; echo flows carry their identifier in the ports, as the data path tracks them. */
+    public record Icmpv4(int sourcePort, int destinationPort) implements L4 {
+        public String protocol() { return "ICMP"; }
+    }
+
+    /** A protocol Hubble's Layer4 has no member for: the number only. */
+    public record Other(int number) implements L4 {
+        public int sourcePort() { return 0; }
+        public int destinationPort() { return 0; }
+        public String protocol() { return "proto" + number; }
+    }
+
+    /** Hubble's flow.TCPFlags, from the TCP header's flag byte. */
+    public record TcpFlags(boolean FIN, boolean SYN, boolean RST, boolean PSH, boolean ACK, boolean URG, boolean ECE, boolean CWR) {
+        public static TcpFlags of(int b) {
+            return new TcpFlags((b & 0x01) != 0, (b & 0x02) != 0, (b & 0x04) != 0, (b & 0x08) != 0, (b & 0x10) != 0,
+                    (b & 0x20) != 0, (b & 0x40) != 0, (b & 0x80) != 0);
+        }
+
+        /** {@code SYN, ACK} as hubble observe prints them. */
+        public String text() {
+            List<String> out = new java.util.ArrayList<>();
+            if (SYN) out.add("SYN");
+            if (FIN) out.add("FIN");
+            if (RST) out.add("RST");
+            if (PSH) out.add("PSH");
+            if (ACK) out.add("ACK");
+            if (URG) out.add("URG");
+            if (ECE) out.add("ECE");
+            if (CWR) out.add("CWR");
+            return String.join(", ", out);
+        }
+    }
+
+    /**
+     * Hubble's flow.Endpoint. {@code id} is the local endpoint id (0 elsewhere); {@code labels} in
+     * {@code source:key=value} form ({@code k8s:app=web}, {@code reserved:world}).
+     */
+    public record Endpoint(int id, long identity, String namespace, List<String> labels, String podName, List<Workload> workloads) {
+        public Endpoint {
+            labels = List.copyOf(labels);
+            workloads = List.copyOf(workloads);
+        }
+
+        /** {@code namespace/pod}, or "" when not a pod. */
+        public String pod() { return podName.isEmpty() ? "" : namespace + "/" + podName; }
+    }
+
+    public record Workload(String name, String kind) {}
+
+    /** Hubble's flow.Service. */
+    public record Service(String name, String namespace) {}
+
+    /** Hubble's flow.CiliumEventType: type 1 drop (sub type: the Hubble drop reason), 4 trace (sub type: the observation point), 5 policy verdict. */
+    public record EventType(int type, int subType) {}
+
+    /**
+     * What Sluice knows beyond Hubble's fields.
+     *
+     * @param reason our reason code (bpf/lib/drop.h) and its words
+     * @param ctState new, established, reply, related or "" (not tracked where seen)
+     * @param policyMatch which policy lookup decided: identity, any, cidr, host, none or ""
+     * @param endpoint the local endpoint ({@code namespace/pod}) the event is counted against
+     * @param frontend for a translated flow: the service address and port the client used
+     */
+    public record Extra(int reasonCode, String reason, String ctState, String policyMatch, String endpoint, int ifindex, int length,
+                        String frontend) {}
+}

@@ -1,0 +1,129 @@
+package dev.sluice.agent.flow;
+
+import dev.sluice.datapath.maps.FlowEvent;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's flow observer: every data path event, enriched, into the flow ring; readers get the
+ * last flows that match their filter and, following, the new ones. The ring buffer's reader thread
+ * calls {@link #accept} and never waits on a reader: a follower whose queue is full loses flows
+ * and is told how many.
+ */
+public final class FlowObserver {
+    private static final Logger log = LoggerFactory.getLogger(FlowObserver.class);
+    static final int FOLLOW_QUEUE = 4096;
+
+    private final Enricher enricher;
+    private final FlowRing ring;
+    private final LongSupplier lostEvents;
+    private final Set<Follower> followers = ConcurrentHashMap.newKeySet();
+    private final AtomicLong enrichFailures = new AtomicLong();
+
+    /** @param lostEvents the data path's count of events its ring buffer had no room for (sl_events_lost) */
+    public FlowObserver(Enricher enricher, int capacity, LongSupplier lostEvents) {
+        this.enricher = enricher;
+        this.ring = new FlowRing(capacity);
+        this.lostEvents = lostEvents;
+    }
+
+    public void accept(FlowEvent e) {
+        Flow f;
+        try {
+            f = enricher.enrich(e);
+        } catch (RuntimeException ex) {
+            // one odd event must not stop the reader; counted and shown in the status
+            if (enrichFailures.getAndIncrement() == 0) log.warn("flow event not enriched: {}", ex.toString());
+            return;
+        }
+        ring.add(f);
+        for (Follower w : followers) if (w.filter.test(f) && !w.queue.offer(f)) w.dropped.incrementAndGet();
+    }
+
+    public FlowRing ring() { return ring; }
+
+    /** The counters readers see: capacity, flows held and seen, overwritten, lost by the data path, not enriched. */
+    public Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("capacity", ring.capacity());
+        m.put("flows", ring.size());
+        m.put("seen", ring.written());
+        m.put("overwritten", ring.overwritten());
+        long lost;
+        try {
+            lost = lostEvents.getAsLong();
+        } catch (RuntimeException ex) {
+            lost = -1;
+        }
+        m.put("lostEvents", lost);
+        m.put("notEnriched", enrichFailures.get());
+        return m;
+    }
+
+    /** Where a query's flows go; false: the reader went away. */
+    @FunctionalInterface
+    public interface Sink {
+        boolean send(Map<String, Object> line);
+    }
+
+    /**
+     * Sends the last {@code number} flows matching {@code filter} not older than {@code since},
+     * then, when {@code follow}, new ones as they come (a heartbeat line every second so that a
+     * reader who left is noticed), until the sink refuses; ends with a status line
+     * ({@code {"status":{...}}}).
+     */
+    public void query(Predicate<Flow> filter, int number, Instant since, boolean follow, Sink sink) throws InterruptedException {
+        Follower w = null;
+        if (follow) {
+            w = new Follower(filter);
+            followers.add(w);   // before reading the ring: no flow falls between the two
+        }
+        try {
+            // a flow both in the ring's answer and in the follower's queue is sent once
+            java.util.Set<String> sent = new java.util.HashSet<>();
+            for (Flow f : ring.last(number, since, filter)) {
+                if (!sink.send(FlowJson.response(f))) return;
+                if (w != null) sent.add(f.uuid());
+            }
+            if (w == null) {
+                sink.send(Map.of("status", status()));
+                return;
+            }
+            while (true) {
+                Flow f = w.queue.poll(1, TimeUnit.SECONDS);
+                if (f == null) {
+                    Map<String, Object> hb = new LinkedHashMap<>();
+                    hb.put("heartbeat", true);
+                    hb.put("dropped", w.dropped.get());
+                    if (!sink.send(hb)) return;
+                    continue;
+                }
+                if (sent.remove(f.uuid())) continue;
+                if (!sink.send(FlowJson.response(f))) return;
+            }
+        } finally {
+            if (w != null) followers.remove(w);
+        }
+    }
+
+    int followers() { return followers.size(); }
+
+    private static final class Follower {
+        final Predicate<Flow> filter;
+        final BlockingQueue<Flow> queue = new ArrayBlockingQueue<>(FOLLOW_QUEUE);
+        final AtomicLong dropped = new AtomicLong();
+
+        Follower(Predicate<Flow> filter) { this.filter = filter; }
+    }
+}

@@ -1,0 +1,78 @@
+package dev.sluice.agent.flow;
+
+import dev.sluice.datapath.DropReason;
+import dev.sluice.datapath.maps.FlowEvent;
+
+/** Our data path's codes under Hubble's names and numbers (flow.proto's DropReason and TraceObservationPoint). */
+public final class HubbleNames {
+    private HubbleNames() {}
+
+    /** A Hubble DropReason: its enum name and number. */
+    public record Reason(String name, int number) {}
+
+    /** Hubble's drop reason for one of ours; the switch is exhaustive, so a new reason must be named here. */
+    public static Reason dropReason(DropReason r) {
+        return switch (r) {
+            case FORWARDED, AUDIT -> new Reason("DROP_REASON_UNKNOWN", 0);
+            case INVALID_SOURCE, TUNNEL_SPOOF, WIRE_SPOOF -> new Reason("INVALID_SOURCE_IP", 132);
+            case UNSUPPORTED_L3 -> new Reason("UNSUPPORTED_L3_PROTOCOL", 139);
+            case INVALID_PACKET -> new Reason("INVALID_PACKET_DROPPED", 134);
+            case NO_CONFIG -> new Reason("NO_CONFIGURATION_AVAILABLE_TO_PERFORM_POLICY_DECISION", 165);
+            case UNKNOWN_ENDPOINT -> new Reason("NO_MATCHING_LOCAL_CONTAINER_FOUND", 152);
+            case NO_TUNNEL_KEY -> new Reason("NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT", 160);
+            case TUNNEL_SOURCE -> new Reason("UNKNOWN_SENDER", 172);
+            case POLICY, POLICY_FULL, POLICY_REVOKED -> new Reason("POLICY_DENIED", 133);
+            case POLICY_DENY -> new Reason("POLICY_DENY", 181);
+            case POLICY_PENDING -> new Reason("DROP_EP_NOT_READY", 203);
+            case PROXY_UNAVAILABLE -> new Reason("PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL", 180);
+            case NO_BACKEND -> new Reason("SERVICE_BACKEND_NOT_FOUND", 158);
+            case CT_FULL -> new Reason("CT_MAP_INSERTION_FAILED", 155);
+            case FRAGMENT -> new Reason("FIRST_LOGICAL_DATAGRAM_FRAGMENT_NOT_FOUND", 175);
+            case NAT_NO_PORT -> new Reason("NO_MAPPING_FOR_NAT_MASQUERADE", 167);
+        };
+    }
+
+    /** A code the data path sent that Java does not know (a newer build): Hubble's unknown reason. */
+    public static Reason dropReason(int code) {
+        for (DropReason r : DropReason.values()) if (r.code == code) return dropReason(r);
+        return new Reason("DROP_REASON_UNKNOWN", 0);
+    }
+
+    /** Hubble's TraceObservationPoint name of an event's point (the numbers are the same). */
+    public static String observationPoint(int obs) {
+        return switch (obs) {
+            case FlowEvent.OBS_TO_STACK -> "TO_STACK";
+            case FlowEvent.OBS_TO_OVERLAY -> "TO_OVERLAY";
+            case FlowEvent.OBS_FROM_ENDPOINT -> "FROM_ENDPOINT";
+            case FlowEvent.OBS_FROM_OVERLAY -> "FROM_OVERLAY";
+            case FlowEvent.OBS_FROM_NETWORK -> "FROM_NETWORK";
+            case FlowEvent.OBS_TO_NETWORK -> "TO_NETWORK";
+            case FlowEvent.OBS_TO_ENDPOINT -> "TO_ENDPOINT";
+            default -> "UNKNOWN_POINT";
+        };
+    }
+
+    /** Cilium's trace sub type of a point (TraceToLxc is 0 where Hubble says TO_ENDPOINT 101). */
+    static int traceSubType(int obs) { return obs == FlowEvent.OBS_TO_ENDPOINT ? 0 : obs; }
+
+    static String ctState(int ct) {
+        return switch (ct) {
+            case FlowEvent.CT_NEW -> "new";
+            case FlowEvent.CT_ESTABLISHED -> "established";
+            case FlowEvent.CT_REPLY -> "reply";
+            case FlowEvent.CT_RELATED -> "related";
+            default -> "";
+        };
+    }
+
+    static String policyMatch(int m, int dir) {
+        if (dir == 0) return "";
+        return switch (m) {
+            case FlowEvent.MATCH_IDENTITY -> "identity";
+            case FlowEvent.MATCH_ANY -> "any";
+            case FlowEvent.MATCH_CIDR -> "cidr";
+            case FlowEvent.MATCH_HOST -> "host";
+            default -> "none";
+        };
+    }
+}

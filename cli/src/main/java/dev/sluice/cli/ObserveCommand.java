@@ -1,0 +1,195 @@
+package dev.sluice.cli;
+
+import dev.sluice.BadInputException;
+import dev.sluice.agent.api.AgentClient;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * {@code sluice observe}: flows from the agents' flow rings, filtered and printed as
+ * {@code hubble observe} does (compact lines, or Hubble's JSON). Drops name the policies that
+ * denied them, or that isolate the endpoint under default deny.
+ */
+@Command(name = "observe", description = "Observe flows (forwarded, dropped, audit, translated) with their endpoints and policies, as hubble observe.")
+public final class ObserveCommand implements Callable<Integer> {
+    @Mixin AgentOptions agents;
+    @Option(names = "--pod", description = "Flows from or to this pod: [namespace/]name-prefix (repeatable).")
+    List<String> pods = new ArrayList<>();
+    @Option(names = {"-n", "--namespace"}, description = "Flows from or to this namespace; with --pod, the pod's namespace (repeatable).")
+    List<String> namespaces = new ArrayList<>();
+    @Option(names = "--from-pod", description = "Flows from this pod: [namespace/]name-prefix (repeatable).")
+    List<String> fromPods = new ArrayList<>();
+    @Option(names = "--to-pod", description = "Flows to this pod: [namespace/]name-prefix (repeatable).")
+    List<String> toPods = new ArrayList<>();
+    @Option(names = "--from-ip", description = "Flows from this address or CIDR (repeatable).")
+    List<String> fromIps = new ArrayList<>();
+    @Option(names = "--to-ip", description = "Flows to this address or CIDR (repeatable).")
+    List<String> toIps = new ArrayList<>();
+    @Option(names = "--verdict", description = "FORWARDED, DROPPED, AUDIT or TRANSLATED (repeatable).")
+    List<String> verdicts = new ArrayList<>();
+    @Option(names = "--protocol", description = "tcp, udp, icmp or sctp (repeatable).")
+    List<String> protocols = new ArrayList<>();
+    @Option(names = "--port", description = "Flows from or to this port (repeatable).")
+    List<String> ports = new ArrayList<>();
+    @Option(names = "--last", description = "The last N flows of each node (default: 20, or none with --follow).")
+    Integer last;
+    @Option(names = "--since", description = "Only flows since this time: RFC 3339, or 30s, 5m, 1h back.")
+    String since;
+    @Option(names = {"-f", "--follow"}, description = "Keep printing new flows.")
+    boolean follow;
+    @Option(names = {"-o", "--output"}, defaultValue = "compact", description = "compact (one line a flow) or json (Hubble's, one object per line)")
+    String output;
+    @Option(names = "--print-policy-names", description = "Also name the allowing policies of forwarded flows (drops always name theirs).")
+    boolean policyNames;
+
+    @Override public Integer call() throws InterruptedException {
+        String fmt = Output.format(output, "compact", "json");
+        if (last != null && last < 0) throw new BadInputException("--last: " + last + " (expected: 0 or more)");
+        Map<String, Object> params = params();
+        // bad filters are bad input here, before any agent is asked
+        dev.sluice.agent.flow.FlowFilter.parse(Output.JSON.valueToTree(params));
+        if (since != null) dev.sluice.agent.flow.FlowFilter.since(since);
+        List<AgentSockets.Target> targets = agents.targets();
+        if (!follow) {
+            // every node's last flows, merged in time order
+            List<JsonNode> all = new ArrayList<>();
+            List<String> notes = new ArrayList<>();
+            for (var t : targets) {
+                AgentClient.stream(t.socket(), "flows", params, line -> {
+                    if (line.has("status")) {
+                        note(t.node(), line.path("status"), notes);
+                        return false;
+                    }
+                    all.add(line);
+                    return true;
+                });
+            }
+            all.sort(Comparator.comparing(l -> Instant.parse(l.path("time").asString())));
+            int n = last == null ? 20 : last;
+            List<JsonNode> shown = n == 0 || all.size() <= n ? all : all.subList(all.size() - n, all.size());
+            for (JsonNode l : shown) print(System.out, fmt, l);
+            notes.forEach(System.err::println);
+            return 0;
+        }
+        Object lock = new Object();
+        List<Thread> threads = new ArrayList<>();
+        for (var t : targets) {
+            threads.add(Thread.ofPlatform().daemon().start(() -> AgentClient.stream(t.socket(), "flows", params, line -> {
+                if (line.has("heartbeat")) return true;
+                if (line.has("status")) return false;
+                synchronized (lock) {
+                    print(System.out, fmt, line);
+                    System.out.flush();
+                }
+                return true;
+            })));
+        }
+        for (Thread th : threads) th.join();
+        return 0;
+    }
+
+    Map<String, Object> params() {
+        Map<String, Object> p = new LinkedHashMap<>();
+        List<String> podFilter = new ArrayList<>();
+        for (String pod : pods) {
+            if (pod.contains("/") || namespaces.isEmpty()) podFilter.add(pod);
+            else for (String ns : namespaces) podFilter.add(ns + "/" + pod);
+        }
+        if (!podFilter.isEmpty()) p.put("pod", podFilter);
+        else if (!namespaces.isEmpty()) p.put("namespace", namespaces);
+        if (!fromPods.isEmpty()) p.put("fromPod", fromPods);
+        if (!toPods.isEmpty()) p.put("toPod", toPods);
+        if (!fromIps.isEmpty()) p.put("fromIp", fromIps);
+        if (!toIps.isEmpty()) p.put("toIp", toIps);
+        if (!verdicts.isEmpty()) p.put("verdict", verdicts);
+        if (!protocols.isEmpty()) p.put("protocol", protocols);
+        if (!ports.isEmpty()) p.put("port", ports);
+        if (since != null) p.put("since", since);
+        p.put("follow", follow);
+        p.put("number", last != null ? last : follow ? 0 : 20);
+        return p;
+    }
+
+    static void note(String node, JsonNode status, List<String> out) {
+        long lost = status.path("lostEvents").asLong(0), over = status.path("overwritten").asLong(0);
+        if (lost > 0) out.add("sluice: node " + node + ": " + lost + " data path events lost (the event ring buffer was full)");
+        if (over > 0) out.add("sluice: node " + node + ": " + over + " older flows overwritten (ring capacity " + status.path("capacity").asInt() + ")");
+    }
+
+    void print(PrintStream out, String fmt, JsonNode line) {
+        out.println(fmt.equals("json") ? line.toString() : compact(line.path("flow"), policyNames));
+    }
+
+    static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("MMM d HH:mm:ss.SSS", Locale.ENGLISH).withZone(ZoneOffset.UTC);
+
+    /**
+     * One line, as {@code hubble observe} prints it:
+     * {@code Dec 2 16:00:00.000 [node1]: x/a:40000 (ID:300) -> y/b:80 (ID:301) to-endpoint FORWARDED (TCP Flags: SYN)};
+     * drops with their reason and the policies that denied them.
+     */
+    static String compact(JsonNode f, boolean allPolicies) {
+        var sb = new StringBuilder();
+        sb.append(TIME.format(Instant.parse(f.path("time").asString()))).append(" [").append(f.path("node_name").asString()).append("]: ");
+        JsonNode l4 = f.path("l4");
+        String proto = l4.propertyNames().stream().findFirst().orElse("");
+        JsonNode ports = l4.path(proto);
+        sb.append(endpoint(f.path("IP").path("source").asString(), ports.path("source_port").asInt(0), f.path("source")));
+        sb.append(" -> ");
+        sb.append(endpoint(f.path("IP").path("destination").asString(), ports.path("destination_port").asInt(0), f.path("destination")));
+        JsonNode svc = f.path("destination_service");
+        if (!svc.isMissingNode()) {
+            String frontend = f.path("sluice").path("frontend").asString("");
+            sb.append(" (service ").append(svc.path("namespace").asString()).append('/').append(svc.path("name").asString())
+                    .append(frontend.isEmpty() ? "" : " " + frontend).append(')');
+        }
+        String verdict = f.path("verdict").asString();
+        String point = f.path("trace_observation_point").asString("").toLowerCase(Locale.ROOT).replace('_', '-');
+        if (verdict.equals("DROPPED")) sb.append(' ').append(f.path("drop_reason_desc").asString());
+        else if (!point.isEmpty()) sb.append(' ').append(point);
+        sb.append(' ').append(verdict);
+        String summary = f.path("Summary").asString("");
+        if (!summary.isEmpty()) sb.append(" (").append(summary).append(')');
+        boolean refused = verdict.equals("DROPPED") || verdict.equals("AUDIT");
+        policies(sb, "ingress denied by", f.path("ingress_denied_by"), refused || allPolicies);
+        policies(sb, "egress denied by", f.path("egress_denied_by"), refused || allPolicies);
+        policies(sb, "ingress allowed by", f.path("ingress_allowed_by"), allPolicies);
+        policies(sb, "egress allowed by", f.path("egress_allowed_by"), allPolicies);
+        return sb.toString();
+    }
+
+    private static void policies(StringBuilder sb, String what, JsonNode list, boolean show) {
+        if (!show || !list.isArray() || list.isEmpty()) return;
+        List<String> names = new ArrayList<>();
+        for (JsonNode p : list) {
+            String ns = p.path("namespace").asString("");
+            names.add(p.path("kind").asString() + " " + (ns.isEmpty() ? "" : ns + "/") + p.path("name").asString());
+        }
+        sb.append("; ").append(what).append(' ').append(String.join(", ", names));
+    }
+
+    static String endpoint(String ip, int port, JsonNode e) {
+        String ns = e.path("namespace").asString(""), pod = e.path("pod_name").asString("");
+        String where = (pod.isEmpty() ? ip : ns + "/" + pod) + (port == 0 ? "" : ":" + port);
+        long id = e.path("identity").asLong(0);
+        if (pod.isEmpty()) {
+            for (JsonNode l : e.path("labels")) {
+                String s = l.asString();
+                if (s.startsWith("reserved:")) return where + " (" + s.substring("reserved:".length()) + ")";
+            }
+        }
+        return where + (id == 0 ? "" : " (ID:" + id + ")");
+    }
+}
