@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 
 /** KubernetesSource against fabric8's mock API server in CRUD mode. Every wait has a deadline. */
 class KubernetesSourceTest {
-    static final Duration DEADLINE = Duration.ofSeconds(20);
+    static final Duration DEADLINE = Duration.ofSeconds(45); // a watch reconnects with backoff: 10 s and more on a loaded host
     static final KubernetesSource.Config FAST = new KubernetesSource.Config(Duration.ofMillis(200));
 
     final MockApi api = new MockApi();
