@@ -39,10 +39,18 @@ public final class KubernetesClusterSource implements ClusterSource {
         source.onVersion(feed::poke);
     }
 
-    /** A client from {@code kubeconfig}, or fabric8's auto-configuration (in-cluster, then $KUBECONFIG, ~/.kube/config) when empty. */
+    /**
+     * A client from {@code kubeconfig}, or fabric8's auto-configuration (in-cluster, then
+     * $KUBECONFIG, ~/.kube/config) when empty. Its serialization does not search the class path
+     * for every model class (thousands, in metaspace for good): the agent reads
+     * GenericKubernetesResource only, and names CustomResourceDefinition where it writes one.
+     */
     public static KubernetesClient client(Optional<Path> kubeconfig) {
         Config config = kubeconfig.map(p -> Config.fromKubeconfig(p.toFile())).orElseGet(() -> Config.autoConfigure(null));
-        return new KubernetesClientBuilder().withConfig(config).build();
+        return new KubernetesClientBuilder().withConfig(config)
+                .withKubernetesSerialization(new io.fabric8.kubernetes.client.utils.KubernetesSerialization(
+                        tools.jackson.databind.json.JsonMapper.builder().build(), false))
+                .build();
     }
 
     @Override public Snapshot first() throws InterruptedException {

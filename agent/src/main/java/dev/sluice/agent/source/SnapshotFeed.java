@@ -15,12 +15,6 @@ import org.slf4j.LoggerFactory;
  * sink gets one snapshot of the store as it is then, on this feed's own thread, so a slow sink never
  * holds up the store's writers and never falls behind by more than one snapshot. The snapshot's
  * generation is the store's.
- *
- * <p>While changes keep coming (an informer delivering 20,000 objects one by one), the feed takes
- * at most half of a CPU: after a snapshot that took the sink d, the next waits d (at most
- * {@link #MAX_PAUSE_MS}), and what arrives meanwhile joins it. A change after a quiet moment goes at
- * once. Without the pause each agent applied back to back, spending a whole CPU on snapshots of a
- * few objects each, and the API server writing the objects waited for a CPU.
  */
 public final class SnapshotFeed implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SnapshotFeed.class);
@@ -29,7 +23,6 @@ public final class SnapshotFeed implements AutoCloseable {
     private final Supplier<List<String>> errors;
     private final Supplier<Map<String, Long>> versions;
     private final Consumer<Snapshot> sink;
-    static final long MAX_PAUSE_MS = 50;
     private final Object lock = new Object();
     private boolean dirty;
     private volatile boolean running;
@@ -83,16 +76,7 @@ public final class SnapshotFeed implements AutoCloseable {
                     dirty = false;
                 }
                 if (!running) return;
-                long t0 = System.nanoTime();
                 sink.accept(now());
-                long pause = Math.min((System.nanoTime() - t0) / 1_000_000, MAX_PAUSE_MS);
-                synchronized (lock) {
-                    // only when more is waiting already: a burst, not a change after a quiet moment
-                    if (dirty && pause > 0) {
-                        long until = System.nanoTime() + pause * 1_000_000, rem;
-                        while (running && (rem = until - System.nanoTime()) > 0) lock.wait(Math.max(1, rem / 1_000_000));
-                    }
-                }
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {

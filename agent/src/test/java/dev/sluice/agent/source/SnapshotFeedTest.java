@@ -42,34 +42,4 @@ class SnapshotFeedTest {
             assertThat(last.errors()).containsExactly("a problem");
         }
     }
-
-    /**
-     * While changes keep coming, the feed rests as long as the last snapshot took the sink (up to
-     * MAX_PAUSE_MS) before the next: a lower bound on the gaps, which load can only lengthen.
-     */
-    @Test void inABurstTheFeedRestsAsLongAsTheSinkWorked() throws Exception {
-        ResourceStore store = new ResourceStore();
-        List<long[]> calls = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        try (SnapshotFeed feed = new SnapshotFeed(store, List::of, java.util.Map::of, s -> {
-            long t0 = System.nanoTime();
-            try {
-                Thread.sleep(20); // the sink's work
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            calls.add(new long[] {t0, System.nanoTime()});
-        })) {
-            feed.start();
-            for (int i = 0; i < 300; i++) { // about 0.6 s of changes, one every 2 ms
-                store.put(ns("n" + i));
-                Thread.sleep(2);
-            }
-        }
-        List<long[]> c = List.copyOf(calls);
-        assertThat(c.size()).isGreaterThan(3);
-        for (int i = 1; i < c.size() - 1; i++) { // the last may follow the end of the burst
-            long worked = c.get(i - 1)[1] - c.get(i - 1)[0], gap = c.get(i)[0] - c.get(i - 1)[1];
-            assertThat(gap).as("gap before snapshot %d (ns)", i).isGreaterThanOrEqualTo(Math.min(worked, SnapshotFeed.MAX_PAUSE_MS * 1_000_000) - 2_000_000);
-        }
-    }
 }
