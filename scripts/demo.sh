@@ -37,6 +37,7 @@ cat <<'TXT'
   ./sluice lab exec production/frontend-1 -- build/bin/sluice-pod http --to <backend ClusterIP>:80   # allowed
   ./sluice lab exec default/client -- build/bin/sluice-pod http --to <backend ClusterIP>:80          # dropped by policy
   ./sluice monitor                          # watch the drop happen: reason, direction, pods, identities
+  ./sluice observe --verdict DROPPED --last 5   # every verdict as a flow, with the policies that allowed or denied it (-o json: Hubble's shape)
   ./sluice endpoint list                    # pods attached on each node, with identities
   ./sluice bpf ipcache list                 # address -> identity and tunnel endpoint, as the kernel holds it
   ./sluice bpf metrics list                 # forwarded and dropped packets per reason and endpoint
