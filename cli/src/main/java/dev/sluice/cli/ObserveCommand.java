@@ -38,6 +38,28 @@ public final class ObserveCommand implements Callable<Integer> {
     List<String> fromIps = new ArrayList<>();
     @Option(names = "--to-ip", description = "Flows to this address or CIDR (repeatable).")
     List<String> toIps = new ArrayList<>();
+    @Option(names = "--ip", description = "Flows from or to this address or CIDR (repeatable).")
+    List<String> ips = new ArrayList<>();
+    @Option(names = {"-l", "--label"}, description = "Flows from or to an endpoint with these labels: a selector such as app=web,tier!=db or k8s:app (repeatable).")
+    List<String> labels = new ArrayList<>();
+    @Option(names = "--from-label", description = "Flows from an endpoint with these labels (repeatable).")
+    List<String> fromLabels = new ArrayList<>();
+    @Option(names = "--to-label", description = "Flows to an endpoint with these labels (repeatable).")
+    List<String> toLabels = new ArrayList<>();
+    @Option(names = "--from-namespace", description = "Flows from this namespace (repeatable).")
+    List<String> fromNamespaces = new ArrayList<>();
+    @Option(names = "--to-namespace", description = "Flows to this namespace (repeatable).")
+    List<String> toNamespaces = new ArrayList<>();
+    @Option(names = "--identity", description = "Flows from or to this numeric identity (repeatable).")
+    List<String> identities = new ArrayList<>();
+    @Option(names = "--from-identity", description = "Flows from this numeric identity (repeatable).")
+    List<String> fromIdentities = new ArrayList<>();
+    @Option(names = "--to-identity", description = "Flows to this numeric identity (repeatable).")
+    List<String> toIdentities = new ArrayList<>();
+    @Option(names = "--from-service", description = "Flows from this Service: [namespace/]name (repeatable).")
+    List<String> fromServices = new ArrayList<>();
+    @Option(names = "--to-service", description = "Flows to this Service (translated flows name it): [namespace/]name (repeatable).")
+    List<String> toServices = new ArrayList<>();
     @Option(names = "--verdict", description = "FORWARDED, DROPPED, AUDIT or TRANSLATED (repeatable).")
     List<String> verdicts = new ArrayList<>();
     @Option(names = "--protocol", description = "tcp, udp, icmp or sctp (repeatable).")
@@ -50,13 +72,14 @@ public final class ObserveCommand implements Callable<Integer> {
     String since;
     @Option(names = {"-f", "--follow"}, description = "Keep printing new flows.")
     boolean follow;
-    @Option(names = {"-o", "--output"}, defaultValue = "compact", description = "compact (one line a flow) or json (Hubble's, one object per line)")
+    @Option(names = {"-o", "--output"}, defaultValue = "compact", description = "compact (one line a flow), table (without --follow) or json (Hubble's, one object per line)")
     String output;
     @Option(names = "--print-policy-names", description = "Also name the allowing policies of forwarded flows (drops always name theirs).")
     boolean policyNames;
 
     @Override public Integer call() throws InterruptedException {
-        String fmt = Output.format(output, "compact", "json");
+        String fmt = Output.format(output, "compact", "table", "json");
+        if (fmt.equals("table") && follow) throw new BadInputException("--output: table (expected with --follow: compact or json)");
         if (last != null && last < 0) throw new BadInputException("--last: " + last + " (expected: 0 or more)");
         Map<String, Object> params = params();
         // bad filters are bad input here, before any agent is asked
@@ -80,7 +103,8 @@ public final class ObserveCommand implements Callable<Integer> {
             all.sort(Comparator.comparing(l -> Instant.parse(l.path("time").asString())));
             int n = last == null ? 20 : last;
             List<JsonNode> shown = n == 0 || all.size() <= n ? all : all.subList(all.size() - n, all.size());
-            for (JsonNode l : shown) print(System.out, fmt, l);
+            if (fmt.equals("table")) table(System.out, shown);
+            else for (JsonNode l : shown) print(System.out, fmt, l);
             notes.forEach(System.err::println);
             return 0;
         }
@@ -114,6 +138,17 @@ public final class ObserveCommand implements Callable<Integer> {
         if (!toPods.isEmpty()) p.put("toPod", toPods);
         if (!fromIps.isEmpty()) p.put("fromIp", fromIps);
         if (!toIps.isEmpty()) p.put("toIp", toIps);
+        if (!ips.isEmpty()) p.put("ip", ips);
+        if (!labels.isEmpty()) p.put("label", labels);
+        if (!fromLabels.isEmpty()) p.put("fromLabel", fromLabels);
+        if (!toLabels.isEmpty()) p.put("toLabel", toLabels);
+        if (!fromNamespaces.isEmpty()) p.put("fromNamespace", fromNamespaces);
+        if (!toNamespaces.isEmpty()) p.put("toNamespace", toNamespaces);
+        if (!identities.isEmpty()) p.put("identity", identities);
+        if (!fromIdentities.isEmpty()) p.put("fromIdentity", fromIdentities);
+        if (!toIdentities.isEmpty()) p.put("toIdentity", toIdentities);
+        if (!fromServices.isEmpty()) p.put("fromService", fromServices);
+        if (!toServices.isEmpty()) p.put("toService", toServices);
         if (!verdicts.isEmpty()) p.put("verdict", verdicts);
         if (!protocols.isEmpty()) p.put("protocol", protocols);
         if (!ports.isEmpty()) p.put("port", ports);
@@ -127,6 +162,31 @@ public final class ObserveCommand implements Callable<Integer> {
         long lost = status.path("lostEvents").asLong(0), over = status.path("overwritten").asLong(0);
         if (lost > 0) out.add("sluice: node " + node + ": " + lost + " data path events lost (the event ring buffer was full)");
         if (over > 0) out.add("sluice: node " + node + ": " + over + " older flows overwritten (ring capacity " + status.path("capacity").asInt() + ")");
+    }
+
+    /** As {@code hubble observe -o table}: a header, then a row a flow. */
+    void table(PrintStream out, List<JsonNode> lines) {
+        List<List<String>> rows = new ArrayList<>();
+        rows.add(Output.row("TIMESTAMP", "NODE", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"));
+        for (JsonNode line : lines) {
+            JsonNode f = line.path("flow"), l4 = f.path("l4");
+            JsonNode ports = l4.path(l4.propertyNames().stream().findFirst().orElse(""));
+            String verdict = f.path("verdict").asString();
+            String type = verdict.equals("DROPPED") ? f.path("drop_reason_desc").asString()
+                    : f.path("trace_observation_point").asString("").toLowerCase(Locale.ROOT).replace('_', '-');
+            String summary = f.path("Summary").asString("");
+            StringBuilder why = new StringBuilder();
+            boolean refused = verdict.equals("DROPPED") || verdict.equals("AUDIT");
+            policies(why, "ingress denied by", f.path("ingress_denied_by"), refused || policyNames);
+            policies(why, "egress denied by", f.path("egress_denied_by"), refused || policyNames);
+            policies(why, "ingress allowed by", f.path("ingress_allowed_by"), policyNames);
+            policies(why, "egress allowed by", f.path("egress_allowed_by"), policyNames);
+            rows.add(Output.row(TIME.format(Instant.parse(f.path("time").asString())), f.path("node_name").asString(),
+                    endpoint(f.path("IP").path("source").asString(), ports.path("source_port").asInt(0), f.path("source")),
+                    endpoint(f.path("IP").path("destination").asString(), ports.path("destination_port").asInt(0), f.path("destination")),
+                    type, verdict, summary + why));
+        }
+        Output.table(out, rows);
     }
 
     void print(PrintStream out, String fmt, JsonNode line) {

@@ -121,6 +121,31 @@ class ObserveCommandTest {
     }
 
     @Test
+    void tableHasAHeaderAndARowAFlow() throws Exception {
+        var o = new ObserveCommand();
+        var bytes = new ByteArrayOutputStream();
+        try (var out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
+            o.table(out, flows());
+        }
+        golden("table.golden", bytes.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void labelIdentityNamespaceAndServiceOptionsBecomeFilters() {
+        var o = new ObserveCommand();
+        new CommandLine(o).parseArgs("-l", "app=web", "--from-label", "k8s:tier!=db", "--to-label", "app", "--ip", "10.0.0.5",
+                "--from-namespace", "x", "--to-namespace", "y", "--identity", "300", "--from-identity", "2", "--to-identity", "301",
+                "--from-service", "x/a", "--to-service", "db");
+        Map<String, Object> p = o.params();
+        assertThat(p).containsEntry("label", List.of("app=web")).containsEntry("fromLabel", List.of("k8s:tier!=db"))
+                .containsEntry("toLabel", List.of("app")).containsEntry("ip", List.of("10.0.0.5"))
+                .containsEntry("fromNamespace", List.of("x")).containsEntry("toNamespace", List.of("y"))
+                .containsEntry("identity", List.of("300")).containsEntry("fromIdentity", List.of("2")).containsEntry("toIdentity", List.of("301"))
+                .containsEntry("fromService", List.of("x/a")).containsEntry("toService", List.of("db"));
+        dev.sluice.agent.flow.FlowFilter.parse(JSON.valueToTree(p)); // what the agent reads, without error
+    }
+
+    @Test
     void lostAndOverwrittenFlowsAreToldOnStderr() {
         List<String> notes = new java.util.ArrayList<>();
         ObserveCommand.note("node1", JSON.readTree("{\"capacity\":4095,\"overwritten\":0,\"lostEvents\":0}"), notes);
@@ -132,7 +157,11 @@ class ObserveCommandTest {
 
     @Test
     void badInputIsExitCodeTwoBeforeAnyAgentIsAsked() {
-        assertThat(Main.run("observe", "-o", "table", "--socket", "/nonexistent.sock")).isEqualTo(2);
+        assertThat(Main.run("observe", "-o", "yaml", "--socket", "/nonexistent.sock")).isEqualTo(2);
+        assertThat(Main.run("observe", "-o", "table", "-f", "--socket", "/nonexistent.sock")).isEqualTo(2);
+        assertThat(Main.run("observe", "--from-label", "a=b=c", "--socket", "/nonexistent.sock")).isEqualTo(2);
+        assertThat(Main.run("observe", "--identity", "web", "--socket", "/nonexistent.sock")).isEqualTo(2);
+        assertThat(Main.run("observe", "--to-service", "a/b/c", "--socket", "/nonexistent.sock")).isEqualTo(2);
         assertThat(Main.run("observe", "--verdict", "ALLOWED", "--socket", "/nonexistent.sock")).isEqualTo(2);
         assertThat(Main.run("observe", "--port", "0", "--socket", "/nonexistent.sock")).isEqualTo(2);
         assertThat(Main.run("observe", "--since", "yesterday", "--socket", "/nonexistent.sock")).isEqualTo(2);

@@ -10,39 +10,125 @@ import java.util.function.Predicate;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Which flows a reader wants, as {@code hubble observe} filters them: every kind given must match,
- * any one value of a kind is enough. {@code pods} and {@code namespaces} match either side;
- * a pod is {@code namespace/name-prefix} or a name prefix in any namespace, as Hubble's
- * source_pod. Addresses are exact or CIDRs.
+ * Which flows a reader wants, as {@code hubble observe} filters them: every criterion given must
+ * match, and any one value of a criterion is enough. Criteria on {@link #either} side match the
+ * source or the destination, those on {@link #from} the source, on {@link #to} the destination.
+ * A pod is {@code namespace/name-prefix} or a name prefix in any namespace, as Hubble's
+ * source_pod; addresses are exact or CIDRs; a label is a selector of comma-separated terms
+ * ({@code app=web}, {@code app!=web}, {@code app}), each key with or without its source
+ * ({@code k8s:app=web}); a service is {@code [namespace/]name}.
  */
-public record FlowFilter(List<String> pods, List<String> namespaces, List<String> fromPods, List<String> toPods,
-                         List<Cidr> fromIps, List<Cidr> toIps, List<Flow.Verdict> verdicts, List<String> protocols,
+public record FlowFilter(Side either, Side from, Side to, List<Flow.Verdict> verdicts, List<String> protocols,
                          List<Integer> ports) implements Predicate<Flow> {
-    public static final FlowFilter ALL = new FlowFilter(List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
-            List.of(), List.of());
+    public static final FlowFilter ALL = new FlowFilter(Side.NONE, Side.NONE, Side.NONE, List.of(), List.of(), List.of());
     static final List<String> PROTOCOLS = List.of("TCP", "UDP", "ICMP", "SCTP");
 
+    /** What one side of a flow (or either) must be; an empty list asks nothing. */
+    public record Side(List<String> pods, List<String> namespaces, List<Cidr> ips, List<List<LabelTerm>> labels,
+                       List<Long> identities, List<String> services) {
+        static final Side NONE = new Side(List.of(), List.of(), List.of(), List.of(), List.of(), List.of());
+
+        public Side {
+            pods = List.copyOf(pods);
+            namespaces = List.copyOf(namespaces);
+            ips = List.copyOf(ips);
+            labels = List.copyOf(labels);
+            identities = List.copyOf(identities);
+            services = List.copyOf(services);
+        }
+
+        /** Reads the parameters named {@code prefix + "Pod"}, ... ({@code pod}, ... for either side). */
+        static Side parse(JsonNode p, String prefix) {
+            String pod = name(prefix, "pod"), ns = name(prefix, "namespace"), ip = name(prefix, "ip"), label = name(prefix, "label"),
+                    identity = name(prefix, "identity"), service = name(prefix, "service");
+            List<Cidr> ips = new ArrayList<>();
+            for (String x : strings(p, ip)) ips.add(cidr(ip, x));
+            List<String> namespaces = strings(p, ns);
+            for (String n : namespaces)
+                if (n.isEmpty() || n.contains("/")) throw new BadInputException(ns + ": \"" + n + "\" (expected: a namespace name)");
+            List<List<LabelTerm>> labels = new ArrayList<>();
+            for (String x : strings(p, label)) labels.add(LabelTerm.parse(label, x));
+            List<Long> ids = new ArrayList<>();
+            for (String x : strings(p, identity)) {
+                if (!x.matches("\\d{1,10}") || Long.parseLong(x) > 0xffffffffL)
+                    throw new BadInputException(identity + ": " + x + " (expected: a numeric identity)");
+                ids.add(Long.parseLong(x));
+            }
+            List<String> services = strings(p, service);
+            for (String x : services)
+                if (x.isEmpty() || x.indexOf('/') != x.lastIndexOf('/') || x.startsWith("/") || x.endsWith("/"))
+                    throw new BadInputException(service + ": \"" + x + "\" (expected: [namespace/]service-name)");
+            return new Side(FlowFilter.pods(p, pod), namespaces, ips, labels, ids, services);
+        }
+
+        private static String name(String prefix, String what) {
+            return prefix.isEmpty() ? what : prefix + Character.toUpperCase(what.charAt(0)) + what.substring(1);
+        }
+
+        boolean isEmpty() { return equals(NONE); }
+
+        /** Does one end of a flow (its endpoint, address and service) meet every criterion? */
+        boolean test(Flow.Endpoint e, String ip, Flow.Service service) {
+            if (!pods.isEmpty() && pods.stream().noneMatch(p -> podMatches(p, e))) return false;
+            if (!namespaces.isEmpty() && !namespaces.contains(e.namespace())) return false;
+            if (!ips.isEmpty() && (ip == null || !Ip.isIpv4(ip) || ips.stream().noneMatch(c -> c.contains(Ip.parse(ip))))) return false;
+            if (!labels.isEmpty() && labels.stream().noneMatch(sel -> sel.stream().allMatch(t -> t.test(e.labels())))) return false;
+            if (!identities.isEmpty() && !identities.contains(e.identity())) return false;
+            if (!services.isEmpty() && (service == null || services.stream().noneMatch(x -> serviceMatches(x, service)))) return false;
+            return true;
+        }
+    }
+
+    /** One term of a label selector: {@code key=value}, {@code key!=value} or {@code key} (present). */
+    public record LabelTerm(String source, String key, String value, boolean negated) {
+        static List<LabelTerm> parse(String field, String selector) {
+            List<LabelTerm> out = new ArrayList<>();
+            for (String t : selector.split(",", -1)) {
+                t = t.strip();
+                int ne = t.indexOf("!="), eq = t.indexOf('=');
+                String k = ne >= 0 ? t.substring(0, ne) : eq >= 0 ? t.substring(0, eq) : t;
+                String v = ne >= 0 ? t.substring(ne + 2) : eq >= 0 ? t.substring(eq + 1) : null;
+                String src = "";
+                int colon = k.indexOf(':');
+                if (colon >= 0) {
+                    src = k.substring(0, colon);
+                    k = k.substring(colon + 1);
+                }
+                if (k.isEmpty() || (v != null && v.contains("=")))
+                    throw new BadInputException(field + ": \"" + selector + "\" (expected: a label selector such as app=web,tier!=db or k8s:app)");
+                out.add(new LabelTerm(src, k, v, ne >= 0));
+            }
+            return out;
+        }
+
+        /** Against a flow endpoint's labels ({@code source:key=value}). */
+        boolean test(List<String> labels) {
+            boolean found = false;
+            for (String l : labels) {
+                int colon = l.indexOf(':'), eq = l.indexOf('=', Math.max(colon, 0));
+                String src = colon >= 0 && (eq < 0 || colon < eq) ? l.substring(0, colon) : "";
+                String k = l.substring(src.isEmpty() ? 0 : colon + 1, eq < 0 ? l.length() : eq);
+                String v = eq < 0 ? "" : l.substring(eq + 1);
+                if (!k.equals(key) || (!source.isEmpty() && !source.equals(src))) continue;
+                if (value == null || value.equals(v)) found = true;
+            }
+            return negated != found;
+        }
+    }
+
     public FlowFilter {
-        pods = List.copyOf(pods);
-        namespaces = List.copyOf(namespaces);
-        fromPods = List.copyOf(fromPods);
-        toPods = List.copyOf(toPods);
-        fromIps = List.copyOf(fromIps);
-        toIps = List.copyOf(toIps);
         verdicts = List.copyOf(verdicts);
         protocols = List.copyOf(protocols);
         ports = List.copyOf(ports);
     }
 
     /**
-     * From API parameters ({@code pod, namespace, fromPod, toPod, fromIp, toIp, verdict, protocol,
-     * port}: each a string or a list of them); a bad value is a {@link BadInputException} naming the
-     * field and what was expected.
+     * From API parameters, each a string or a list of them: {@code pod, namespace, ip, label,
+     * identity} (either side), the same with {@code from}/{@code to} before them ({@code fromPod,
+     * toLabel, ...}), {@code fromService, toService}, and {@code verdict, protocol, port}. A bad value
+     * is a {@link BadInputException} naming the field and what was expected.
      */
     public static FlowFilter parse(JsonNode p) {
-        List<Cidr> fromIps = new ArrayList<>(), toIps = new ArrayList<>();
-        for (String s : strings(p, "fromIp")) fromIps.add(cidr("fromIp", s));
-        for (String s : strings(p, "toIp")) toIps.add(cidr("toIp", s));
         List<Flow.Verdict> verdicts = new ArrayList<>();
         for (String s : strings(p, "verdict")) {
             String v = s.toUpperCase(Locale.ROOT);
@@ -62,11 +148,9 @@ public record FlowFilter(List<String> pods, List<String> namespaces, List<String
                 throw new BadInputException("port: " + s + " (expected: 1-65535)");
             ports.add(Integer.parseInt(s));
         }
-        List<String> pods = pods(p, "pod"), fromPods = pods(p, "fromPod"), toPods = pods(p, "toPod");
-        List<String> namespaces = strings(p, "namespace");
-        for (String n : namespaces)
-            if (n.isEmpty() || n.contains("/")) throw new BadInputException("namespace: \"" + n + "\" (expected: a namespace name)");
-        return new FlowFilter(pods, namespaces, fromPods, toPods, fromIps, toIps, verdicts, protocols, ports);
+        if (!strings(p, "service").isEmpty())
+            throw new BadInputException("service: " + strings(p, "service") + " (expected: fromService or toService)");
+        return new FlowFilter(Side.parse(p, ""), Side.parse(p, "from"), Side.parse(p, "to"), verdicts, protocols, ports);
     }
 
     /** {@code since}: an RFC 3339 time, or a duration back from now ({@code 30s}, {@code 5m}, {@code 1h}). */
@@ -117,17 +201,19 @@ public record FlowFilter(List<String> pods, List<String> namespaces, List<String
     }
 
     @Override public boolean test(Flow f) {
-        if (!pods.isEmpty() && pods.stream().noneMatch(p -> podMatches(p, f.source()) || podMatches(p, f.destination()))) return false;
-        if (!namespaces.isEmpty() && namespaces.stream().noneMatch(n -> n.equals(f.source().namespace()) || n.equals(f.destination().namespace())))
-            return false;
-        if (!fromPods.isEmpty() && fromPods.stream().noneMatch(p -> podMatches(p, f.source()))) return false;
-        if (!toPods.isEmpty() && toPods.stream().noneMatch(p -> podMatches(p, f.destination()))) return false;
-        if (!fromIps.isEmpty() && fromIps.stream().noneMatch(c -> c.contains(Ip.parse(f.ip().source())))) return false;
-        if (!toIps.isEmpty() && toIps.stream().noneMatch(c -> c.contains(Ip.parse(f.ip().destination())))) return false;
+        if (!either.isEmpty() && !either.test(f.source(), f.ip().source(), f.sourceService())
+                && !either.test(f.destination(), f.ip().destination(), f.destinationService())) return false;
+        if (!from.test(f.source(), f.ip().source(), f.sourceService())) return false;
+        if (!to.test(f.destination(), f.ip().destination(), f.destinationService())) return false;
         if (!verdicts.isEmpty() && !verdicts.contains(f.verdict())) return false;
         if (!protocols.isEmpty() && !protocols.contains(f.l4().protocol())) return false;
         if (!ports.isEmpty() && !ports.contains(f.l4().sourcePort()) && !ports.contains(f.l4().destinationPort())) return false;
         return true;
+    }
+
+    static boolean serviceMatches(String filter, Flow.Service s) {
+        int slash = filter.indexOf('/');
+        return slash < 0 ? filter.equals(s.name()) : filter.substring(0, slash).equals(s.namespace()) && filter.substring(slash + 1).equals(s.name());
     }
 
     static boolean podMatches(String filter, Flow.Endpoint e) {

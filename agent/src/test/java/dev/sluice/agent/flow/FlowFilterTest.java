@@ -20,9 +20,11 @@ class FlowFilterTest {
     }
 
     static Flow.Endpoint ep(String pod) {
-        if (pod.isEmpty()) return new Flow.Endpoint(0, 2, "", List.of(), "", List.of());
+        if (pod.isEmpty()) return new Flow.Endpoint(0, 2, "", List.of("reserved:world"), "", List.of());
         String[] p = pod.split("/");
-        return new Flow.Endpoint(0, 300, p[0], List.of(), p[1], List.of());
+        String app = p[1].replaceAll("-\\d+$", "");
+        return new Flow.Endpoint(0, app.equals("client") ? 300 : 301, p[0],
+                List.of("k8s:app=" + app, "k8s:io.kubernetes.pod.namespace=" + p[0]), p[1], List.of());
     }
 
     static FlowFilter filter(String json) { return FlowFilter.parse(JSON.readTree(json)); }
@@ -56,6 +58,34 @@ class FlowFilterTest {
     }
 
     @Test
+    void labelsIdentitiesNamespacesAndServicesBySide() {
+        Flow viaService = new Flow(Instant.EPOCH, "u", Flow.Verdict.TRANSLATED, 0, "", new Flow.Ip("10.0.0.5", "10.0.1.6", "IPv4"),
+                new Flow.Tcp(40000, 5432, Flow.TcpFlags.of(2)), ep("x/client-1"), ep("y/db-0"), "n", null, new Flow.Service("db", "y"),
+                Flow.TrafficDirection.EGRESS, "FROM_ENDPOINT", false, new Flow.EventType(4, 0), List.of(), List.of(), List.of(), List.of(), "",
+                new Flow.Extra(0, "", "", "", "", 0, 0, ""));
+        var withService = new java.util.ArrayList<>(all);
+        withService.add(viaService);
+        java.util.function.Function<String, List<Flow>> sel = json -> withService.stream().filter(filter(json)).toList();
+        assertThat(sel.apply("{\"label\":\"app=db\"}")).containsExactly(aToB, worldToB, viaService);
+        assertThat(sel.apply("{\"fromLabel\":\"k8s:app=client\"}")).containsExactly(aToB, aToWorld, viaService);
+        assertThat(sel.apply("{\"fromLabel\":\"app!=client\"}")).containsExactly(worldToB);
+        assertThat(sel.apply("{\"toLabel\":\"reserved:world\"}")).containsExactly(aToWorld);
+        assertThat(sel.apply("{\"toLabel\":\"app\"}")).containsExactly(aToB, worldToB, viaService);
+        assertThat(sel.apply("{\"label\":\"app=client,io.kubernetes.pod.namespace=y\"}")).isEmpty(); // one endpoint must meet both
+        assertThat(sel.apply("{\"fromLabel\":\"other:app=client\"}")).isEmpty(); // the source part must match when given
+        assertThat(sel.apply("{\"identity\":\"2\"}")).containsExactly(aToWorld, worldToB);
+        assertThat(sel.apply("{\"fromIdentity\":[\"300\"],\"toIdentity\":\"301\"}")).containsExactly(aToB, viaService);
+        assertThat(sel.apply("{\"fromNamespace\":\"x\",\"toNamespace\":\"y\"}")).containsExactly(aToB, viaService);
+        assertThat(sel.apply("{\"toService\":\"y/db\"}")).containsExactly(viaService);
+        assertThat(sel.apply("{\"toService\":\"db\"}")).containsExactly(viaService);
+        assertThat(sel.apply("{\"toService\":\"x/db\"}")).isEmpty();
+        assertThat(sel.apply("{\"fromService\":\"db\"}")).isEmpty();
+        assertThat(sel.apply("{\"ip\":\"8.8.0.0/16\"}")).containsExactly(aToWorld, worldToB);
+        // either side: the same endpoint meets the pod and the label
+        assertThat(sel.apply("{\"pod\":\"y/db\",\"label\":\"app=client\"}")).isEmpty();
+    }
+
+    @Test
     void badFiltersNameTheFieldAndWhatWasExpected() {
         assertThatThrownBy(() -> filter("{\"verdict\":\"ALLOWED\"}")).isInstanceOf(BadInputException.class)
                 .hasMessage("verdict: ALLOWED (expected one of: FORWARDED, DROPPED, AUDIT, TRANSLATED)");
@@ -65,5 +95,11 @@ class FlowFilterTest {
         assertThatThrownBy(() -> filter("{\"pod\":\"a/b/c\"}")).hasMessage("pod: \"a/b/c\" (expected: [namespace/]pod-name-prefix)");
         assertThatThrownBy(() -> filter("{\"namespace\":\"\"}")).hasMessage("namespace: \"\" (expected: a namespace name)");
         assertThatThrownBy(() -> filter("{\"port\":{\"a\":1}}")).hasMessage("port: {\"a\":1} (expected: a string or a list of strings)");
+        assertThatThrownBy(() -> filter("{\"fromLabel\":\"a=b=c\"}"))
+                .hasMessage("fromLabel: \"a=b=c\" (expected: a label selector such as app=web,tier!=db or k8s:app)");
+        assertThatThrownBy(() -> filter("{\"toIdentity\":\"web\"}")).hasMessage("toIdentity: web (expected: a numeric identity)");
+        assertThatThrownBy(() -> filter("{\"toService\":\"a/b/c\"}")).hasMessage("toService: \"a/b/c\" (expected: [namespace/]service-name)");
+        assertThatThrownBy(() -> filter("{\"service\":\"db\"}")).hasMessage("service: [db] (expected: fromService or toService)");
+        assertThatThrownBy(() -> filter("{\"toNamespace\":\"a/b\"}")).hasMessage("toNamespace: \"a/b\" (expected: a namespace name)");
     }
 }
