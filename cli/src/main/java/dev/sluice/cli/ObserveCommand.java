@@ -169,22 +169,9 @@ public final class ObserveCommand implements Callable<Integer> {
         List<List<String>> rows = new ArrayList<>();
         rows.add(Output.row("TIMESTAMP", "NODE", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"));
         for (JsonNode line : lines) {
-            JsonNode f = line.path("flow"), l4 = f.path("l4");
-            JsonNode ports = l4.path(l4.propertyNames().stream().findFirst().orElse(""));
-            String verdict = f.path("verdict").asString();
-            String type = verdict.equals("DROPPED") ? f.path("drop_reason_desc").asString()
-                    : f.path("trace_observation_point").asString("").toLowerCase(Locale.ROOT).replace('_', '-');
-            String summary = f.path("Summary").asString("");
-            StringBuilder why = new StringBuilder();
-            boolean refused = verdict.equals("DROPPED") || verdict.equals("AUDIT");
-            policies(why, "ingress denied by", f.path("ingress_denied_by"), refused || policyNames);
-            policies(why, "egress denied by", f.path("egress_denied_by"), refused || policyNames);
-            policies(why, "ingress allowed by", f.path("ingress_allowed_by"), policyNames);
-            policies(why, "egress allowed by", f.path("egress_allowed_by"), policyNames);
+            JsonNode f = line.path("flow");
             rows.add(Output.row(TIME.format(Instant.parse(f.path("time").asString())), f.path("node_name").asString(),
-                    endpoint(f.path("IP").path("source").asString(), ports.path("source_port").asInt(0), f.path("source")),
-                    endpoint(f.path("IP").path("destination").asString(), ports.path("destination_port").asInt(0), f.path("destination")),
-                    type, verdict, summary + why));
+                    source(f), destination(f), type(f), f.path("verdict").asString(), f.path("Summary").asString("") + policies(f, policyNames)));
         }
         Output.table(out, rows);
     }
@@ -203,26 +190,42 @@ public final class ObserveCommand implements Callable<Integer> {
     static String compact(JsonNode f, boolean allPolicies) {
         var sb = new StringBuilder();
         sb.append(TIME.format(Instant.parse(f.path("time").asString()))).append(" [").append(f.path("node_name").asString()).append("]: ");
-        JsonNode l4 = f.path("l4");
-        String proto = l4.propertyNames().stream().findFirst().orElse("");
-        JsonNode ports = l4.path(proto);
-        sb.append(endpoint(f.path("IP").path("source").asString(), ports.path("source_port").asInt(0), f.path("source")));
-        sb.append(" -> ");
-        sb.append(endpoint(f.path("IP").path("destination").asString(), ports.path("destination_port").asInt(0), f.path("destination")));
+        sb.append(source(f)).append(" -> ").append(destination(f));
         JsonNode svc = f.path("destination_service");
         if (!svc.isMissingNode()) {
             String frontend = f.path("sluice").path("frontend").asString("");
             sb.append(" (service ").append(svc.path("namespace").asString()).append('/').append(svc.path("name").asString())
                     .append(frontend.isEmpty() ? "" : " " + frontend).append(')');
         }
-        String verdict = f.path("verdict").asString();
-        String point = f.path("trace_observation_point").asString("").toLowerCase(Locale.ROOT).replace('_', '-');
-        if (verdict.equals("DROPPED")) sb.append(' ').append(f.path("drop_reason_desc").asString());
-        else if (!point.isEmpty()) sb.append(' ').append(point);
-        sb.append(' ').append(verdict);
+        String type = type(f);
+        if (!type.isEmpty()) sb.append(' ').append(type);
+        sb.append(' ').append(f.path("verdict").asString());
         String summary = f.path("Summary").asString("");
         if (!summary.isEmpty()) sb.append(" (").append(summary).append(')');
+        return sb.append(policies(f, allPolicies)).toString();
+    }
+
+    /** What a flow's TYPE is: a drop's reason, else where it was seen ({@code to-endpoint}). */
+    static String type(JsonNode f) {
+        return f.path("verdict").asString().equals("DROPPED") ? f.path("drop_reason_desc").asString()
+                : f.path("trace_observation_point").asString("").toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    static String source(JsonNode f) { return end(f, "source"); }
+
+    static String destination(JsonNode f) { return end(f, "destination"); }
+
+    private static String end(JsonNode f, String side) {
+        JsonNode l4 = f.path("l4");
+        JsonNode ports = l4.path(l4.propertyNames().stream().findFirst().orElse(""));
+        return endpoint(f.path("IP").path(side).asString(), ports.path(side + "_port").asInt(0), f.path(side));
+    }
+
+    /** "; ingress denied by ..." and so on: a refused flow's policies always, the allowing ones when asked. */
+    static String policies(JsonNode f, boolean allPolicies) {
+        String verdict = f.path("verdict").asString();
         boolean refused = verdict.equals("DROPPED") || verdict.equals("AUDIT");
+        var sb = new StringBuilder();
         policies(sb, "ingress denied by", f.path("ingress_denied_by"), refused || allPolicies);
         policies(sb, "egress denied by", f.path("egress_denied_by"), refused || allPolicies);
         policies(sb, "ingress allowed by", f.path("ingress_allowed_by"), allPolicies);
