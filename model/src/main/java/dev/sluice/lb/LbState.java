@@ -3,7 +3,7 @@ package dev.sluice.lb;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.SortedMap;
+import java.util.Map;
 import java.util.TreeMap;
 
 /**
@@ -15,11 +15,11 @@ import java.util.TreeMap;
  * @param algorithm         "random" or "maglev" (loadBalancer.algorithm)
  * @param noBackendResponse "reject" (ICMP unreachable) or "drop" (serviceNoBackendResponse)
  * @param maglevTableSize   M, when the algorithm is maglev
- * @param services          by namespace/name
+ * @param services          by namespace/name, in key order
  * @param warnings          cluster-wide problems (e.g. more backends than bpf.lbMapMax)
  */
 public record LbState(String algorithm, String noBackendResponse, int maglevTableSize, List<String> nodes,
-                      SortedMap<String, ServiceLb> services, List<String> warnings) {
+                      Map<String, ServiceLb> services, List<String> warnings) {
 
     static final Comparator<Frontend> ORDER = Comparator.comparing(Frontend::key).thenComparing(Frontend::node);
 

@@ -10,6 +10,7 @@ import dev.sluice.k8s.Service;
 import dev.sluice.maglev.Maglev;
 import dev.sluice.maglev.MaglevTable;
 import dev.sluice.net.Ip;
+import dev.sluice.util.PersistentSortedMap;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -57,7 +58,11 @@ public final class ServiceModel {
     private final Map<String, Set<String>> slicesByService = new HashMap<>();
     private List<ClusterNode> nodes = List.of();
     private List<LbIpPool> pools = List.of();
-    private final TreeMap<String, ServiceLb> results = new TreeMap<>();
+    /**
+     * Per Service its result; each state holds the map as it was then, which shares all but the
+     * changed Services' paths with the one before (publishing a state costs its changes, not a copy).
+     */
+    private PersistentSortedMap<String, ServiceLb> results = PersistentSortedMap.empty();
     private Map<String, Allocator.Alloc> allocs = Map.of();
     private final Set<String> dirty = new HashSet<>();
     /** Services whose change moves no other Service's claims (see Allocator.onlyOwnShare): only their own share is redone. */
@@ -286,11 +291,7 @@ public final class ServiceModel {
         Map<List<BackendKey>, MaglevTable> tables = maglev ? tables(drafts) : Map.of();
         for (String k : todo) {
             Service s = services.get(k);
-            if (s == null) {
-                results.remove(k);
-                continue;
-            }
-            results.put(k, build(s, next.get(k), drafts.get(k), conds.get(k), results.get(k), tables));
+            results = s == null ? results.without(k) : results.with(k, build(s, next.get(k), drafts.get(k), conds.get(k), results.get(k), tables));
         }
         allocs = next;
         lastChanged = Collections.unmodifiableSet(todo);
@@ -301,7 +302,7 @@ public final class ServiceModel {
         if (ids.size() > values.lbMapMax())
             warnings.add("bpf.lbMapMax: " + values.lbMapMax() + " (expected: at least the " + ids.size() + " backends in use)");
         last = new LbState(values.lbAlgorithm(), values.serviceNoBackendResponse(), maglev ? values.maglevTableSize() : 0,
-                nodes.stream().map(ClusterNode::name).toList(), Collections.unmodifiableSortedMap(new TreeMap<>(results)), List.copyOf(warnings));
+                nodes.stream().map(ClusterNode::name).toList(), results, List.copyOf(warnings));
         return last;
     }
 

@@ -23,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -229,7 +228,8 @@ public final class LbReconciler {
     }
 
     /** The Services whose result is not the same object, by a merge of the two sorted maps: their old and new frontends. */
-    private void diff(SortedMap<String, ServiceLb> before, SortedMap<String, ServiceLb> after, Set<LbServiceKey> dirty) {
+    /** Both in key order (LbState.services). */
+    private void diff(Map<String, ServiceLb> before, Map<String, ServiceLb> after, Set<LbServiceKey> dirty) {
         var a = before.values().iterator();
         var b = after.values().iterator();
         ServiceLb x = a.hasNext() ? a.next() : null, y = b.hasNext() ? b.next() : null;
