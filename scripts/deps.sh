@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(clang curl llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make maven iproute2 nftables iptables
-      util-linux procps iputils-ping netcat-openbsd jq
+      util-linux procps iputils-ping netcat-openbsd jq openssl
       podman runc busybox-static)  # podman, runc, busybox-static: PodmanCniIT (a real runtime on the CNI plugin)
 
 missing=()

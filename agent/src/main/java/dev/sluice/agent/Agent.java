@@ -127,7 +127,7 @@ public final class Agent implements AutoCloseable {
             health.start();
         }
 
-        source = cfg.kubernetes().<ClusterSource>map(k -> new KubernetesClusterSource(KubernetesClusterSource.client(k.kubeconfig()),
+        source = cfg.kubernetes().<ClusterSource>map(k -> new KubernetesClusterSource(dev.sluice.agent.source.KubeApi.configure(k.kubeconfig()),
                 KubernetesSource.Config.DEFAULT, k.syncTimeout(), this::onSnapshot)).orElseGet(() -> ClusterSource.manifests(cfg.manifests(), this::onSnapshot));
         String origin = source.status().from();
         Snapshot first = source.first();

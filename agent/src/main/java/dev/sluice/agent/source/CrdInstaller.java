@@ -1,8 +1,5 @@
 package dev.sluice.agent.source;
 
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -10,6 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
  * Creates the Cilium CRDs Sluice reads (deploy/crds, packaged in the agent) when the cluster has
@@ -32,27 +31,32 @@ public final class CrdInstaller {
     /** What happened to one CRD. */
     public record Outcome(String crd, boolean created) {}
 
-    private final KubernetesClient client;
+    static final String PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 
-    public CrdInstaller(KubernetesClient client) { this.client = client; }
+    private final KubeApi api;
+
+    public CrdInstaller(KubeApi api) { this.api = api; }
 
     /** Creates each absent CRD; returns, for each, whether it was created now. */
     public List<Outcome> install() {
         List<Outcome> out = new ArrayList<>();
-        for (CustomResourceDefinition crd : definitions()) {
-            String name = crd.getMetadata().getName();
-            var op = client.apiextensions().v1().customResourceDefinitions();
-            if (op.withName(name).get() != null) {
+        for (JsonNode crd : definitions()) {
+            String name = crd.path("metadata").path("name").asString();
+            try {
+                api.get(PATH + "/" + name);
                 out.add(new Outcome(name, false));
                 continue;
+            } catch (KubeApi.ApiException e) {
+                if (e.code() != 404) throw new KubeApi.ApiException(e.code(), "CRD " + name + ": cannot read: " + KubernetesSource.describe(e)
+                        + " (expected: RBAC get on customresourcedefinitions)", e);
             }
             try {
-                op.resource(crd).create();
+                api.create(PATH, crd);
                 log.info("created CRD {}", name);
                 out.add(new Outcome(name, true));
-            } catch (KubernetesClientException e) {
-                if (e.getCode() != 409) throw new KubernetesClientException("CRD " + name + ": cannot create: HTTP " + e.getCode() + " "
-                        + e.getMessage().lines().findFirst().orElse("") + " (expected: RBAC create on customresourcedefinitions)", e);
+            } catch (KubeApi.ApiException e) {
+                if (e.code() != 409) throw new KubeApi.ApiException(e.code(), "CRD " + name + ": cannot create: " + KubernetesSource.describe(e)
+                        + " (expected: RBAC create on customresourcedefinitions)", e);
                 out.add(new Outcome(name, false)); // another agent created it first
             }
         }
@@ -60,12 +64,13 @@ public final class CrdInstaller {
     }
 
     /** The CRDs as packaged. */
-    public List<CustomResourceDefinition> definitions() {
-        List<CustomResourceDefinition> out = new ArrayList<>();
+    public static List<JsonNode> definitions() {
+        List<JsonNode> out = new ArrayList<>();
+        YAMLMapper yaml = new YAMLMapper();
         for (String f : FILES) {
             try (InputStream in = CrdInstaller.class.getResourceAsStream("/dev/sluice/agent/crds/" + f)) {
                 if (in == null) throw new IllegalStateException("CRD " + f + ": not packaged (expected: deploy/crds/" + f + " in the agent jar)");
-                out.add(client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class));
+                out.add(yaml.readTree(in));
             } catch (IOException e) {
                 throw new UncheckedIOException("CRD " + f + ": cannot read: " + e.getMessage(), e);
             }

@@ -2,13 +2,7 @@ package dev.sluice.agent.source;
 
 import dev.sluice.agent.store.ResourceStore;
 import dev.sluice.k8s.Kinds;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,12 +20,12 @@ import org.slf4j.LoggerFactory;
 public final class KubernetesClusterSource implements ClusterSource {
     private static final Logger log = LoggerFactory.getLogger(KubernetesClusterSource.class);
 
-    private final KubernetesClient client;
+    private final KubeApi client;
     private final Duration syncTimeout;
     private final KubernetesSource source;
     private final SnapshotFeed feed;
 
-    public KubernetesClusterSource(KubernetesClient client, KubernetesSource.Config config, Duration syncTimeout, Consumer<Snapshot> sink) {
+    public KubernetesClusterSource(KubeApi client, KubernetesSource.Config config, Duration syncTimeout, Consumer<Snapshot> sink) {
         this.client = client;
         this.syncTimeout = syncTimeout;
         this.source = new KubernetesSource(client, new ResourceStore(), config);
@@ -39,32 +33,18 @@ public final class KubernetesClusterSource implements ClusterSource {
         source.onVersion(feed::poke);
     }
 
-    /**
-     * A client from {@code kubeconfig}, or fabric8's auto-configuration (in-cluster, then
-     * $KUBECONFIG, ~/.kube/config) when empty. Its serialization does not search the class path
-     * for every model class (thousands, in metaspace for good): the agent reads
-     * GenericKubernetesResource only, and names CustomResourceDefinition where it writes one.
-     */
-    public static KubernetesClient client(Optional<Path> kubeconfig) {
-        Config config = kubeconfig.map(p -> Config.fromKubeconfig(p.toFile())).orElseGet(() -> Config.autoConfigure(null));
-        return new KubernetesClientBuilder().withConfig(config)
-                .withKubernetesSerialization(new io.fabric8.kubernetes.client.utils.KubernetesSerialization(
-                        tools.jackson.databind.json.JsonMapper.builder().build(), false))
-                .build();
-    }
-
     @Override public Snapshot first() throws InterruptedException {
         try {
             var created = new CrdInstaller(client).install().stream().filter(CrdInstaller.Outcome::created).map(CrdInstaller.Outcome::crd).toList();
             if (!created.isEmpty()) log.info("created CRDs {}", created);
-        } catch (KubernetesClientException e) {
+        } catch (RuntimeException e) {
             log.warn("CRDs not installed, reading whichever exist: {}", KubernetesSource.describe(e));
         }
         source.start();
         long deadline = System.nanoTime() + syncTimeout.toNanos();
         while (!builtInsSynced() && System.nanoTime() < deadline) Thread.sleep(50);
         if (!synced(Kinds.NODE))
-            throw new IllegalStateException("kubernetes " + client.getMasterUrl() + ": Nodes not listed within " + syncTimeout + " ("
+            throw new IllegalStateException("kubernetes " + client.server() + ": Nodes not listed within " + syncTimeout + " ("
                     + String.join("; ", source.errors()) + "; expected: the API server reachable and RBAC list, watch on nodes)");
         if (!builtInsSynced()) log.warn("starting before every kind was listed: {}", source.errors());
         return feed.now();
@@ -74,7 +54,7 @@ public final class KubernetesClusterSource implements ClusterSource {
     @Override public void start() { feed.start(); }
 
     @Override public Status status() {
-        return new Status("kubernetes", String.valueOf(client.getMasterUrl()), source.synced(), source.health());
+        return new Status("kubernetes", client.server().toString(), source.synced(), source.health());
     }
 
     private boolean builtInsSynced() {

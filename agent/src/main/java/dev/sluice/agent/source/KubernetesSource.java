@@ -6,48 +6,34 @@ import dev.sluice.k8s.KubeObject;
 import dev.sluice.k8s.Kinds;
 import dev.sluice.k8s.ManifestException;
 import dev.sluice.k8s.ManifestReader;
-import dev.sluice.k8s.Node;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
-import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Cluster state from the Kubernetes API: one fabric8 informer (list, then watch) per kind Sluice
- * reads, feeding a {@link ResourceStore}. Every object is read as GenericKubernetesResource and goes
- * through the same {@link ManifestReader#object} as a manifest file, so both sources give the
- * store the same objects.
+ * Cluster state from the Kubernetes API: per kind Sluice reads, a list, then a watch from the
+ * list's resourceVersion ({@link KubeApi}), feeding a {@link ResourceStore}. Every object goes
+ * through the same {@link ManifestReader#object} as a manifest file, so both sources give the store
+ * the same objects, and the store is the only copy of them: nothing is cached beside it.
  *
  * <p>Each list (the first, and every relist after the watch lost its place: 410 Gone, an API
  * server restart) goes to the store as one {@link ResourceStore#replace}: the store then holds
  * exactly what the API holds, including deletions missed while disconnected, and subscribers see
- * the relist as one change. Between lists, watch events go in one by one.
- *
- * <p>The store is the only copy of the objects. Each informer keeps {@link Stubs}: per object only
- * its name, namespace and resourceVersion, which is all the informer needs to tell adds, updates
- * and deletes apart and to find what a relist no longer holds. An object is converted once, as it
- * arrives, and the handler takes the converted object by key and version. (fabric8's own cache
- * would hold every Service and EndpointSlice a second time as nested maps: about 300 MiB at 10,000
- * Services.) There is therefore no informer resync: replaying the cache could only replay the store
- * to itself.
+ * the relist as one change. Between lists, watch events go in one by one. A watch the server ends
+ * (its timeout) is opened again from the last resourceVersion seen (bookmarks included) without a
+ * list; one that fails is retried with backoff, then listed again. A watch silent for
+ * {@link Config#silence} despite pings is taken for dead.
  *
  * <p>Kinds are independent: a kind whose list fails (a CRD not installed: 404) is reported in its
  * {@link KindHealth} and tried again every {@code retry}, falling back through the API versions
@@ -61,7 +47,6 @@ import tools.jackson.databind.node.ObjectNode;
  */
 public final class KubernetesSource implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(KubernetesSource.class);
-    private static final String CRD_GROUP = "cilium.io";
     /** The "file" of objects read from the API, as error messages name it. */
     public static final String ORIGIN = "kubernetes";
 
@@ -88,13 +73,18 @@ public final class KubernetesSource implements AutoCloseable {
 
     /**
      * @param retry how long to wait before listing a kind again after its list was refused (a CRD
-     *              not installed); other errors are retried by the informer with its own backoff
+     *              not installed), and the longest backoff after a failed list or watch
+     * @param silence how long a watch may stay silent (no event, bookmark or pong to the pings sent
+     *                every third of it) before it is taken for a dead connection and opened again
      */
-    public record Config(Duration retry) {
-        public static final Config DEFAULT = new Config(Duration.ofSeconds(10));
+    public record Config(Duration retry, Duration silence) {
+        public static final Config DEFAULT = new Config(Duration.ofSeconds(10), Duration.ofSeconds(90));
+
+        public Config(Duration retry) { this(retry, DEFAULT.silence); }
 
         public Config {
             if (retry.isNegative() || retry.isZero()) throw new IllegalArgumentException("retry: " + retry + " (expected: more than zero)");
+            if (silence.compareTo(Duration.ofSeconds(1)) < 0) throw new IllegalArgumentException("silence: " + silence + " (expected: at least 1 s)");
         }
     }
 
@@ -112,17 +102,18 @@ public final class KubernetesSource implements AutoCloseable {
     public record KindHealth(String kind, String apiVersion, boolean synced, boolean watching, long lists, long watchRestarts,
                              String lastError, List<String> badObjects) {}
 
-    private final KubernetesClient client;
+    /** Lists are read in pages of this many objects. */
+    static final int PAGE = 500;
+
+    private final KubeApi api;
     private final ResourceStore store;
     private final Config config;
     private final Map<String, Watch> watches = new LinkedHashMap<>();
     private volatile Runnable onVersion = () -> { };
-    private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(
-            Thread.ofPlatform().name("kubernetes-source-retry").daemon().factory());
     private volatile boolean closed;
 
-    public KubernetesSource(KubernetesClient client, ResourceStore store, Config config) {
-        this.client = client;
+    public KubernetesSource(KubeApi api, ResourceStore store, Config config) {
+        this.api = api;
         this.store = store;
         this.config = config;
         for (Resource r : RESOURCES) watches.put(r.kind(), new Watch(r));
@@ -130,7 +121,7 @@ public final class KubernetesSource implements AutoCloseable {
 
     public ResourceStore store() { return store; }
 
-    /** Starts every kind's informer; returns at once (see {@link #health()} for which have synced). */
+    /** Starts every kind's list and watch, each on a thread of its own; returns at once (see {@link #health()}). */
     public void start() {
         watches.values().forEach(Watch::start);
     }
@@ -144,28 +135,22 @@ public final class KubernetesSource implements AutoCloseable {
         return watches.values().stream().map(Watch::health).toList();
     }
 
-    /**
-     * Every problem as one line: kinds that cannot be listed or are not watching after an error, and
-     * objects that do not read.
-     */
-    /** Called after a kind's version advances (on the informer's thread; must not block). */
+    /** Called after a kind's version advances (on the kind's thread; must not block). */
     public void onVersion(Runnable r) { onVersion = r; }
 
     /** Per kind, the resourceVersion the store holds every list and event up to (kinds not seen yet are absent). */
     public Map<String, Long> versions() {
-        Map<String, Long> v = new java.util.TreeMap<>();
+        Map<String, Long> v = new TreeMap<>();
         watches.values().forEach(w -> {
             if (w.seen > 0) v.put(w.resource.kind(), w.seen);
         });
         return v;
     }
 
-    /** What one kind's informer caches: stubs only (for tests). */
-    List<GenericKubernetesResource> cached(String kind) {
-        var inf = watches.get(kind).informer;
-        return inf == null ? List.of() : inf.getStore().list();
-    }
-
+    /**
+     * Every problem as one line: kinds that cannot be listed or are not watching after an error, and
+     * objects that do not read.
+     */
     public List<String> errors() {
         List<String> out = new ArrayList<>();
         for (KindHealth h : health()) {
@@ -177,78 +162,177 @@ public final class KubernetesSource implements AutoCloseable {
 
     @Override public void close() {
         closed = true;
-        retries.shutdownNow();
         watches.values().forEach(Watch::stop);
     }
 
-    /** One kind: its informer, its health, and the conversion of its objects into the store. */
-    private final class Watch implements ResourceEventHandler<GenericKubernetesResource> {
+    /** One kind: its list and watch loop, its health, and the conversion of its objects into the store. */
+    private final class Watch {
         final Resource resource;
         volatile int version;
-        volatile SharedIndexInformer<GenericKubernetesResource> informer;
         volatile boolean synced;
-        /** Between the start and the end of a list: its items reach the store as one replace at its end. */
-        volatile boolean listing;
-        final AtomicLong lists = new AtomicLong();
+        volatile boolean watching;
+        volatile KubeApi.Watch open;
+        volatile Thread thread;
+        volatile long lists;
         volatile String lastError = "";
         final Map<Key, String> bad = new ConcurrentHashMap<>();
         /** The resourceVersion of the last list or event of this kind that reached the store. */
         volatile long seen;
-        final Stubs stubs = new Stubs(this);
-        /**
-         * Objects converted as they arrived (on the informer's thread), by informer key, until the
-         * handler takes them (on the informer's event thread): the latest version of each key.
-         */
-        final Map<String, Arrived> arrived = new ConcurrentHashMap<>();
+        /** Where the watch resumes: the last resourceVersion of a list, event or bookmark ("" : list first). */
+        String resume = "";
 
         Watch(Resource resource) { this.resource = resource; }
 
-        /** Finds the version the API serves (CRDs only: built-in kinds are always there), then informs. */
         void start() {
-            if (resource.group().equals(CRD_GROUP)) retries.execute(this::probe);
-            else inform(0);
+            thread = Thread.ofVirtual().name("kubernetes-" + resource.plural()).start(this::run);
+        }
+
+        void stop() {
+            var w = open;
+            if (w != null) w.close();
+            var t = thread;
+            if (t != null) t.interrupt();
+        }
+
+        private String path(int v) {
+            return (resource.group().isEmpty() ? "/api/" : "/apis/" + resource.group() + "/") + resource.versions().get(v) + "/" + resource.plural();
+        }
+
+        private void run() {
+            long backoff = 0;
+            try {
+                while (!closed) {
+                    try {
+                        if (resume.isEmpty() && !list()) {
+                            pause(config.retry().toMillis()); // no version served: a CRD not installed
+                            continue;
+                        }
+                        long began = System.nanoTime();
+                        watch();
+                        // the server ended the watch (its timeout): open it again at once, unless it ends them as they open
+                        if (System.nanoTime() - began > 1_000_000_000L) {
+                            backoff = 0;
+                            continue;
+                        }
+                    } catch (KubeApi.ApiException e) {
+                        if (closed) return;
+                        failed(e);
+                        if (e.code() == 410) {
+                            resume = ""; // the version is gone: list again, now
+                            continue;
+                        }
+                        if (e.code() != 0) resume = ""; // the API refused: list again after the backoff
+                    } catch (RuntimeException e) {
+                        if (closed) return;
+                        failed(e);
+                        resume = "";
+                    }
+                    backoff = Math.min(Math.max(200, backoff * 2), config.retry().toMillis());
+                    pause(backoff);
+                }
+            } catch (InterruptedException e) {
+                // closed
+            }
+        }
+
+        private void pause(long millis) throws InterruptedException {
+            if (!closed) Thread.sleep(millis);
         }
 
         /**
-         * Lists one object of each version in turn and informs on the first served. A kind with no
-         * served version (its CRD missing) or an API that cannot be reached is tried again after
-         * {@code retry}; probing here, not in the informer, keeps the choice of version ours.
+         * Lists the kind at the first API version served (Cilium serves some kinds at older versions
+         * before a release): false when none is (404 on each).
          */
-        private void probe() {
-            if (closed) return;
-            for (int v = 0; v < resource.versions().size(); v++) {
+        private boolean list() {
+            for (int v = version; v < resource.versions().size(); v++) {
+                KubeApi.ListResult l;
                 try {
-                    operation(v).list(new ListOptionsBuilder().withLimit(1L).build());
-                    inform(v);
-                    return;
-                } catch (KubernetesClientException e) {
+                    l = api.list(path(v), PAGE);
+                } catch (KubeApi.ApiException e) {
+                    if (e.code() != 404) throw e;
                     version = v;
                     failed(e);
-                    if (!refused(e)) break; // not a missing version: try this one again later
+                    continue;
+                }
+                version = v;
+                List<KubeObject> all = new ArrayList<>(l.items().size());
+                Map<Key, String> nowBad = new HashMap<>();
+                for (ObjectNode item : l.items()) {
+                    try {
+                        all.add(convert(item));
+                    } catch (ManifestException e) {
+                        nowBad.put(key(item), e.getMessage());
+                    }
+                }
+                bad.keySet().retainAll(nowBad.keySet());
+                bad.putAll(nowBad);
+                store.replace(resource.kind(), all);
+                resume = l.resourceVersion();
+                saw(resume);
+                lists++;
+                synced = true;
+                lastError = "";
+                return true;
+            }
+            version = 0; // all refused: start from the preferred version next time
+            return false;
+        }
+
+        /** Watches from {@link #resume} until the server ends the watch (returns) or it fails (throws). */
+        private void watch() throws InterruptedException {
+            KubeApi.Watch w = api.watch(path(version), resume, this::event);
+            open = w;
+            watching = true;
+            try {
+                long silence = config.silence().toNanos();
+                while (!closed) {
+                    try {
+                        w.done().get(silence / 3, TimeUnit.NANOSECONDS);
+                        return;
+                    } catch (TimeoutException e) {
+                        if (System.nanoTime() - w.lastHeard() > silence)
+                            throw new KubeApi.ApiException(0, "the watch was silent for " + config.silence().toSeconds() + " s", null);
+                        w.ping();
+                    } catch (ExecutionException e) {
+                        if (e.getCause() instanceof KubeApi.ApiException a) throw a;
+                        throw new KubeApi.ApiException(0, "watch: " + e.getCause(), e.getCause());
+                    }
+                }
+            } finally {
+                watching = false;
+                open = null;
+                w.close();
+            }
+        }
+
+        private void event(KubeApi.Event e) {
+            ObjectNode o = e.object();
+            String rv = o.path("metadata").path("resourceVersion").asString("");
+            switch (e.type()) {
+                case "ADDED", "MODIFIED" -> {
+                    Key k = key(o);
+                    try {
+                        store.put(convert(o));
+                        bad.remove(k);
+                    } catch (ManifestException ex) {
+                        // left out, as a manifest that does not read: a version that no longer reads is gone
+                        bad.put(k, ex.getMessage());
+                        store.remove(k);
+                    }
+                }
+                case "DELETED" -> {
+                    Key k = key(o);
+                    bad.remove(k);
+                    store.remove(k);
+                }
+                case "BOOKMARK" -> { }
+                case "ERROR" -> throw new KubeApi.ApiException(o.path("code").asInt(0), o.path("message").asString("watch error"), null);
+                default -> {
+                    return;
                 }
             }
-            if (!closed) retries.schedule(this::probe, config.retry().toMillis(), TimeUnit.MILLISECONDS);
-        }
-
-        private io.fabric8.kubernetes.client.dsl.MixedOperation<GenericKubernetesResource, GenericKubernetesResourceList,
-                io.fabric8.kubernetes.client.dsl.Resource<GenericKubernetesResource>> operation(int v) {
-            var ctx = new ResourceDefinitionContext.Builder().withGroup(resource.group()).withVersion(resource.versions().get(v))
-                    .withKind(resource.kind()).withPlural(resource.plural()).withNamespaced(resource.namespaced()).build();
-            return client.genericKubernetesResources(ctx);
-        }
-
-        private synchronized void inform(int v) {
-            if (closed) return;
-            version = v;
-            var inf = operation(v).inAnyNamespace().runnableInformer(0);
-            inf.itemStore(stubs);
-            inf.addEventHandler(this);
-            inf.exceptionHandler((started, t) -> {
-                failed(t);
-                return true; // the informer retries with backoff: a lost connection, or a CRD deleted since
-            });
-            informer = inf;
-            inf.start();
+            if (!rv.isEmpty()) resume = rv;
+            saw(rv);
         }
 
         private void failed(Throwable t) {
@@ -257,61 +341,16 @@ public final class KubernetesSource implements AutoCloseable {
             lastError = e;
         }
 
-        synchronized void stop() {
-            if (informer != null) informer.stop();
-        }
-
         KindHealth health() {
-            var inf = informer;
-            long n = lists.get();
-            return new KindHealth(resource.kind(), resource.apiVersion(version), synced, inf != null && inf.isWatching(), n,
-                    Math.max(0, n - 1), lastError, List.copyOf(new java.util.TreeMap<>(bad).values()));
-        }
-
-        @Override public void onBeforeList(String resourceVersion) {
-            listing = true;
-        }
-
-        @Override public void onList(String resourceVersion, boolean empty) {
-            // the stubs now hold the listed keys (plus those of later watch events, whose handlers
-            // run after this and then find their object taken here). Every listed object arrived
-            // during the list, unless the handler of an earlier watch event took it: then the store
-            // holds that version already.
-            List<KubeObject> all = new ArrayList<>();
-            Map<Key, String> nowBad = new java.util.HashMap<>();
-            stubs.forEach((id, stub) -> {
-                Key k = key(stub);
-                Arrived a = arrived.remove(id);
-                if (a != null && a.object() != null) all.add(a.object());
-                else if (a != null) nowBad.put(k, a.error());
-                else if (bad.containsKey(k)) nowBad.put(k, bad.get(k));
-                else store.get(k).ifPresent(all::add);
-            });
-            bad.keySet().retainAll(nowBad.keySet());
-            bad.putAll(nowBad);
-            store.replace(resource.kind(), all);
-            saw(resourceVersion);
-            lists.incrementAndGet();
-            listing = false;
-            synced = true;
-            lastError = "";
-        }
-
-        @Override public void onAdd(GenericKubernetesResource r) { put(r); }
-
-        @Override public void onUpdate(GenericKubernetesResource old, GenericKubernetesResource r) { put(r); }
-
-        @Override public void onDelete(GenericKubernetesResource r, boolean finalStateUnknown) {
-            if (listing) return;
-            bad.remove(key(r));
-            store.remove(key(r));
-            saw(r.getMetadata().getResourceVersion());
+            long n = lists;
+            return new KindHealth(resource.kind(), resource.apiVersion(version), synced, watching, n,
+                    Math.max(0, n - 1), lastError, List.copyOf(new TreeMap<>(bad).values()));
         }
 
         /** Called after the store holds what {@code resourceVersion} covers; opaque (non-numeric) versions are not tracked. */
         private void saw(String resourceVersion) {
             try {
-                long v = resourceVersion == null ? 0 : Long.parseLong(resourceVersion);
+                long v = resourceVersion == null || resourceVersion.isEmpty() ? 0 : Long.parseLong(resourceVersion);
                 if (v > seen) {
                     seen = v;
                     // a snapshot taken between the store write and here holds v but does not say so
@@ -322,121 +361,18 @@ public final class KubernetesSource implements AutoCloseable {
             }
         }
 
-        /**
-         * An add or update notification carries a stub: the object is the one that arrived with the
-         * stub's version, unless a later version arrived since (its own notification follows and
-         * takes it) or a list took it. Either way the store holds this version or a later one.
-         */
-        private void put(GenericKubernetesResource stub) {
-            if (listing) return;
-            String rv = stub.getMetadata().getResourceVersion();
-            String id = Stubs.id(stub);
-            Arrived a = arrived.get(id);
-            if (a != null && java.util.Objects.equals(a.resourceVersion(), rv) && arrived.remove(id, a)) {
-                Key k = key(stub);
-                if (a.object() != null) {
-                    store.put(a.object());
-                    bad.remove(k);
-                } else {
-                    // left out, as a manifest that does not read: a version that no longer reads is gone
-                    bad.put(k, a.error());
-                    store.remove(k);
-                }
-            }
-            saw(rv);
+        private Key key(ObjectNode o) {
+            var m = o.path("metadata");
+            return new Key(resource.kind(), resource.namespaced() ? m.path("namespace").asString("") : "", m.path("name").asString(""));
         }
 
-        /** On the informer's thread, as the object arrives: converted once, kept until its notification. */
-        void arrive(String id, GenericKubernetesResource r) {
-            Arrived a;
-            try {
-                a = new Arrived(r.getMetadata().getResourceVersion(), convert(r), null);
-            } catch (ManifestException e) {
-                a = new Arrived(r.getMetadata().getResourceVersion(), null, e.getMessage());
-            }
-            arrived.put(id, a);
-        }
-
-        private Key key(GenericKubernetesResource r) {
-            var m = r.getMetadata();
-            String ns = resource.namespaced() && m.getNamespace() != null ? m.getNamespace() : "";
-            return new Key(resource.kind(), ns, m.getName() == null ? "" : m.getName());
-        }
-
-        private KubeObject convert(GenericKubernetesResource r) {
-            ObjectNode tree = (ObjectNode) client.getKubernetesSerialization().convertValue(r, JsonNode.class);
-            // list items come without kind and apiVersion; the informer they came from says what they are
+        private KubeObject convert(ObjectNode tree) {
+            // list items come without kind and apiVersion; the path they came from says what they are
             if (!tree.hasNonNull("kind")) tree.put("kind", resource.kind());
             if (!tree.hasNonNull("apiVersion")) tree.put("apiVersion", resource.apiVersion(version));
             strip(resource.kind(), tree);
             return ManifestReader.object(ORIGIN, tree);
         }
-    }
-
-    /**
-     * What an informer keeps of an object: three strings. Its metadata is made when the informer
-     * asks (once per event); fabric8's own ObjectMeta would hold a dozen empty collections each.
-     */
-    static final class Stub extends GenericKubernetesResource {
-        private final String name, namespace, resourceVersion;
-
-        Stub(String name, String namespace, String resourceVersion) {
-            this.name = name;
-            this.namespace = namespace;
-            this.resourceVersion = resourceVersion;
-            setAdditionalProperties(Map.of());
-        }
-
-        @Override public io.fabric8.kubernetes.api.model.ObjectMeta getMetadata() {
-            var m = new io.fabric8.kubernetes.api.model.ObjectMeta();
-            m.setName(name);
-            m.setNamespace(namespace);
-            m.setResourceVersion(resourceVersion);
-            return m;
-        }
-    }
-
-    /** An object as it arrived: converted, or the one line saying why it does not read. */
-    private record Arrived(String resourceVersion, KubeObject object, String error) {}
-
-    /**
-     * The informer's item store: per object a stub with only its name, namespace and
-     * resourceVersion (the object itself goes to {@link Watch#arrive} and from there to the
-     * {@link ResourceStore}). Keys are the informer's own ({@code namespace/name}, or {@code name}).
-     */
-    static final class Stubs implements io.fabric8.kubernetes.client.informers.cache.ItemStore<GenericKubernetesResource> {
-        private final Map<String, GenericKubernetesResource> stubs = new ConcurrentHashMap<>();
-        private final Watch watch;
-
-        Stubs(Watch watch) { this.watch = watch; }
-
-        static String id(GenericKubernetesResource r) {
-            var m = r.getMetadata();
-            return m.getNamespace() == null || m.getNamespace().isEmpty() ? m.getName() : m.getNamespace() + "/" + m.getName();
-        }
-
-        @Override public String getKey(GenericKubernetesResource r) { return id(r); }
-
-        @Override public GenericKubernetesResource put(String id, GenericKubernetesResource r) {
-            if (watch != null) watch.arrive(id, r);
-            var m = r.getMetadata();
-            return stubs.put(id, new Stub(m.getName(), m.getNamespace() == null ? null : m.getNamespace().intern(), m.getResourceVersion()));
-        }
-
-        @Override public GenericKubernetesResource remove(String id) {
-            if (watch != null) watch.arrived.remove(id);
-            return stubs.remove(id);
-        }
-
-        @Override public java.util.stream.Stream<String> keySet() { return stubs.keySet().stream(); }
-
-        @Override public java.util.stream.Stream<GenericKubernetesResource> values() { return stubs.values().stream(); }
-
-        @Override public int size() { return stubs.size(); }
-
-        @Override public GenericKubernetesResource get(String id) { return stubs.get(id); }
-
-        void forEach(java.util.function.BiConsumer<String, GenericKubernetesResource> f) { stubs.forEach(f); }
     }
 
     /**
@@ -453,20 +389,14 @@ public final class KubernetesSource implements AutoCloseable {
             status.retain("addresses");
     }
 
-    /** The API refused the list itself: this version of the resource is not served (404). */
-    static boolean refused(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause())
-            if (c instanceof KubernetesClientException k && k.getCode() == 404) return true;
-        return false;
-    }
-
     /** One line: the HTTP code and the API's message, without the stack of wrappers around it. */
     static String describe(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof KubernetesClientException k && k.getCode() == 404)
+            if (c instanceof KubeApi.ApiException k && k.code() == 404)
                 return "not served by the API server (HTTP 404; expected: its CRD installed)";
-            if (c instanceof KubernetesClientException k && k.getCode() > 0)
-                return "HTTP " + k.getCode() + ": " + firstLine(k.getMessage());
+            if (c instanceof KubeApi.ApiException k && k.code() > 0)
+                return "HTTP " + k.code() + ": " + firstLine(k.getMessage());
+            if (c instanceof KubeApi.ApiException k) return firstLine(k.getMessage());
         }
         Throwable root = t;
         while (root.getCause() != null) root = root.getCause();

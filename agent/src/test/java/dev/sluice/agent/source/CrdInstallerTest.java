@@ -12,15 +12,18 @@ import org.junit.jupiter.api.Test;
 class CrdInstallerTest {
     final MockApi api = new MockApi();
     final KubernetesClient client = api.client();
-    final CrdInstaller installer = new CrdInstaller(client);
+    final KubeApi kubeApi = api.kubeApi();
+    final CrdInstaller installer = new CrdInstaller(kubeApi);
 
     @AfterEach void stop() {
         client.close();
+        kubeApi.close();
         api.close();
     }
 
     @Test void thePackagedCrdsDescribeTheKindsTheSourceReads() {
-        List<CustomResourceDefinition> crds = installer.definitions();
+        List<CustomResourceDefinition> crds = CrdInstaller.definitions().stream()
+                .map(j -> client.getKubernetesSerialization().convertValue(j, CustomResourceDefinition.class)).toList();
         for (CustomResourceDefinition crd : crds) {
             var spec = crd.getSpec();
             var r = KubernetesSource.RESOURCES.stream().filter(x -> x.kind().equals(spec.getNames().getKind())).findFirst().orElseThrow();

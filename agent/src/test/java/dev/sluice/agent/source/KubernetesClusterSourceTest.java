@@ -6,8 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.k8s.KubeObject;
 import dev.sluice.k8s.Kinds;
-import io.fabric8.kubernetes.client.ConfigBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.time.Duration;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -33,7 +31,7 @@ class KubernetesClusterSourceTest {
     }
 
     KubernetesClusterSource source(Duration syncTimeout) {
-        return new KubernetesClusterSource(api.api.client(), KubernetesSourceTest.FAST, syncTimeout, got::add);
+        return new KubernetesClusterSource(api.api.kubeApi(), KubernetesSourceTest.FAST, syncTimeout, got::add);
     }
 
     static String labelOf(Snapshot s, String kind, String name, String label) {
@@ -70,9 +68,7 @@ class KubernetesClusterSourceTest {
     }
 
     @Test void anUnreachableApiFailsWithinTheDeadlineNamingNodes() {
-        var client = new KubernetesClientBuilder().withConfig(new ConfigBuilder(io.fabric8.kubernetes.client.Config.empty())
-                .withMasterUrl("http://127.0.0.1:1").withRequestRetryBackoffLimit(0).build()).build();
-        source = new KubernetesClusterSource(client, KubernetesSourceTest.FAST, Duration.ofMillis(500), got::add);
+        source = new KubernetesClusterSource(KubeApi.of(java.net.URI.create("http://127.0.0.1:1")), KubernetesSourceTest.FAST, Duration.ofMillis(500), got::add);
         long t0 = System.nanoTime();
         assertThatThrownBy(source::first).isInstanceOf(IllegalStateException.class).hasMessageContaining("Nodes not listed within PT0.5S");
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(DEADLINE);

@@ -24,6 +24,7 @@ class KubernetesSourceTest {
 
     final MockApi api = new MockApi();
     final KubernetesClient client = api.client();
+    final KubeApi kubeApi = api.kubeApi();
     final ResourceStore store = new ResourceStore();
     final Recorder deltas = new Recorder();
     KubernetesSource source;
@@ -35,6 +36,7 @@ class KubernetesSourceTest {
     @AfterEach void stop() {
         if (source != null) source.close();
         client.close();
+        kubeApi.close();
         api.close();
     }
 
@@ -106,7 +108,7 @@ class KubernetesSourceTest {
     }
 
     void startSource() {
-        source = new KubernetesSource(client, store, FAST);
+        source = new KubernetesSource(kubeApi, store, FAST);
         source.start();
     }
 
@@ -229,9 +231,9 @@ class KubernetesSourceTest {
     /**
      * Writes arrive faster than the handler takes them: a burst of creates, label changes and
      * deletes of a few pods (seeded, printed) ends with the store exactly at the API's last state,
-     * and the informer's cache holds stubs, never a second copy of the objects.
+     * through watch events applied one by one.
      */
-    @Test void aBurstOfWritesConvergesAndTheInformerHoldsStubsOnly() throws Exception {
+    @Test void aBurstOfWritesConverges() throws Exception {
         long seed = new java.util.SplittableRandom().nextLong();
         System.out.println("KubernetesSourceTest.aBurst seed=" + seed);
         var r = new java.util.SplittableRandom(seed);
@@ -258,10 +260,5 @@ class KubernetesSourceTest {
             store.list(Kinds.POD).forEach(o -> got.put(o.name(), o.labels().get("app")));
             return got;
         }, want);
-        assertThat(source.cached(Kinds.POD)).hasSize(want.size()).allSatisfy(stub -> {
-            assertThat(stub.getAdditionalProperties()).isEmpty(); // no spec, no status
-            assertThat(stub.getMetadata().getLabels()).isNullOrEmpty();
-            assertThat(stub.getMetadata().getResourceVersion()).isNotEmpty();
-        });
     }
 }

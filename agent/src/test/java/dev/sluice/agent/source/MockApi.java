@@ -95,6 +95,9 @@ public final class MockApi implements AutoCloseable {
         return new KubernetesClientBuilder().withConfig(c).build();
     }
 
+    /** The agent's client of this address (it survives {@link #restart}). */
+    public KubeApi kubeApi() { return KubeApi.of(java.net.URI.create(url())); }
+
     @Override public void close() {
         try {
             server.destroy();

@@ -6,10 +6,7 @@ import dev.sluice.agent.source.KubernetesSource;
 import dev.sluice.agent.store.ResourceStore;
 import dev.sluice.k8s.Kinds;
 import dev.sluice.net.Cidr;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import dev.sluice.agent.source.KubeApi;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -25,7 +22,7 @@ import tools.jackson.databind.node.ObjectNode;
  */
 class InformerTest {
     final LabApiServer server = new LabApiServer(Cidr.parse("10.96.0.0/16"));
-    KubernetesClient client;
+    KubeApi client;
     KubernetesSource source;
     ApiClient lab;
 
@@ -51,8 +48,7 @@ class InformerTest {
         lab = new ApiClient(null, new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()));
         lab.ok("POST", "/api/v1/namespaces", obj("{\"metadata\":{\"name\":\"a\"}}"), null);
         lab.ok("POST", "/api/v1/nodes", obj("{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"podCIDRs\":[\"10.0.0.0/24\"]}}"), null);
-        Config c = new ConfigBuilder(Config.empty()).withMasterUrl("http://127.0.0.1:" + server.port()).withWatchReconnectInterval(100).build();
-        client = new KubernetesClientBuilder().withConfig(c).build();
+        client = KubeApi.of(java.net.URI.create("http://127.0.0.1:" + server.port()));
         var store = new ResourceStore();
         source = new KubernetesSource(client, store, new KubernetesSource.Config(Duration.ofMillis(200)));
         source.start();
