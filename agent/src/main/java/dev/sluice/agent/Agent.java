@@ -543,12 +543,12 @@ public final class Agent implements AutoCloseable {
 
                 public long eventsLost() { return dev.sluice.datapath.maps.FlowEvent.lost(datapath.map("sl_events_lost")); }
             });
-            metricsServers.add(dev.sluice.agent.metrics.MetricsServer.start("prometheus.port", m.prometheusPort(), metrics.registry()));
+            metricsServers.add(dev.sluice.agent.metrics.MetricsServer.start("prometheus.port", null, m.prometheusPort(), metrics.registry()));
         }
         if (values.hubbleEnabled() && !m.hubble().isEmpty()) {
             var hubble = new dev.sluice.agent.metrics.HubbleMetrics(m.hubble(), () -> dev.sluice.datapath.maps.FlowEvent.lost(datapath.map("sl_events_lost")));
             flows.listen((e, f) -> hubble.accept(f, e.policyPrefixLength()));
-            metricsServers.add(dev.sluice.agent.metrics.MetricsServer.start("hubble.metrics.port", m.hubblePort(), hubble.registry()));
+            metricsServers.add(dev.sluice.agent.metrics.MetricsServer.start("hubble.metrics.port", null, m.hubblePort(), hubble.registry()));
         }
     }
 

@@ -18,26 +18,33 @@ import java.util.Set;
  * @param options option name to value ("" for a flag), in the order given
  */
 public record HubbleMetric(String name, Map<String, String> options) {
-    /** The metrics Sluice serves; Hubble's L7 ones wait for L7 visibility. */
+    /** The metrics Sluice counts (the default list). */
     public static final List<String> NAMES = List.of("flow", "drop", "tcp", "port-distribution", "icmp", "policy", "flows-to-world");
-    static final Set<String> LATER = Set.of("dns", "http", "httpV2", "kafka");
+    /**
+     * Hubble's L7 metrics: accepted, so that a Cilium values file is a valid one, but they count
+     * nothing until Sluice has L7 flows (the agent says so when it starts).
+     */
+    public static final List<String> L7 = List.of("dns", "http", "httpV2", "kafka");
+    /** Options of their own, by metric. */
+    static final Map<String, List<String>> OWN = Map.of("flows-to-world", List.of("any-drop", "port", "syn-only"),
+            "dns", List.of("query", "ignoreAAAA"), "httpV2", List.of("exemplars"));
     /** Context options every metric takes. */
     public static final List<String> CONTEXT_OPTIONS = List.of("sourceContext", "sourceEgressContext", "sourceIngressContext",
             "destinationContext", "destinationEgressContext", "destinationIngressContext", "labelsContext");
-    /** Values of the source/destination context options (Hubble's; {@code dns} needs DNS visibility). */
+    /** Values of the source/destination context options, Hubble's ({@code dns} is empty until Sluice knows DNS names: the next alternative is used). */
     public static final List<String> CONTEXT_VALUES = List.of("identity", "namespace", "pod", "pod-name", "ip", "reserved-identity",
-            "workload", "workload-name", "app");
+            "workload", "workload-name", "app", "dns");
     public static final List<String> LABELS_CONTEXT = List.of("source_ip", "source_namespace", "source_pod", "source_workload",
             "source_workload_kind", "source_app", "destination_ip", "destination_namespace", "destination_pod", "destination_workload",
             "destination_workload_kind", "destination_app", "traffic_direction");
-    /** Flags of flows-to-world, the one metric with options of its own. */
-    static final List<String> FLOWS_TO_WORLD_FLAGS = List.of("any-drop", "port", "syn-only");
 
     public HubbleMetric {
         options = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(options));
     }
 
     public boolean has(String option) { return options.containsKey(option); }
+
+    public boolean l7() { return L7.contains(name); }
 
     /** The alternatives of a source/destination context option, in order; empty when not given. */
     public List<String> context(String option) {
@@ -67,9 +74,8 @@ public record HubbleMetric(String name, Map<String, String> options) {
         String e = entry.strip();
         int colon = e.indexOf(':');
         String name = colon < 0 ? e : e.substring(0, colon);
-        if (LATER.contains(name))
-            throw bad(file, key, entry, "one of " + String.join(", ", NAMES) + "; " + name + " needs L7 visibility, which Sluice does not have yet");
-        if (!NAMES.contains(name)) throw bad(file, key, entry, "one of " + String.join(", ", NAMES) + " (optionally NAME:OPTION=VALUE;...)");
+        if (!NAMES.contains(name) && !L7.contains(name))
+            throw bad(file, key, entry, "one of " + String.join(", ", NAMES) + ", " + String.join(", ", L7) + " (optionally NAME:OPTION=VALUE;...)");
         Map<String, String> options = new LinkedHashMap<>();
         if (colon >= 0) {
             for (String o : e.substring(colon + 1).split(";")) {
@@ -84,13 +90,18 @@ public record HubbleMetric(String name, Map<String, String> options) {
     }
 
     private static void checkOption(String file, String key, String entry, String metric, String k, String v) {
-        if (metric.equals("flows-to-world") && FLOWS_TO_WORLD_FLAGS.contains(k)) {
-            if (!v.isEmpty()) throw bad(file, key, entry, k + " without a value");
+        List<String> own = OWN.getOrDefault(metric, List.of());
+        if (own.contains(k)) {
+            if (k.equals("exemplars")) {
+                if (!v.equals("true") && !v.equals("false")) throw bad(file, key, entry, "exemplars=true or exemplars=false");
+            } else if (!v.isEmpty()) {
+                throw bad(file, key, entry, k + " without a value");
+            }
             return;
         }
         if (!CONTEXT_OPTIONS.contains(k)) {
             List<String> known = new ArrayList<>(CONTEXT_OPTIONS);
-            if (metric.equals("flows-to-world")) known.addAll(FLOWS_TO_WORLD_FLAGS);
+            known.addAll(own);
             throw bad(file, key, entry, "options of " + metric + ": " + String.join(", ", known) + "; not " + k);
         }
         if (v.isEmpty()) throw bad(file, key, entry, k + "=VALUE");
@@ -103,7 +114,6 @@ public record HubbleMetric(String name, Map<String, String> options) {
             return;
         }
         for (String c : v.split("\\|", -1)) {
-            if (c.equals("dns")) throw bad(file, key, entry, k + " of " + String.join("|", CONTEXT_VALUES) + "; dns needs DNS visibility, which Sluice does not have yet");
             if (!CONTEXT_VALUES.contains(c)) throw bad(file, key, entry, k + " of " + String.join("|", CONTEXT_VALUES) + "; not \"" + c + "\"");
         }
     }

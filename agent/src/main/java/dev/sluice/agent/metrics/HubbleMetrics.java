@@ -24,6 +24,7 @@ import java.util.function.LongSupplier;
  * {@code sluice_hubble_metrics_series_overflow_total{metric}} instead.
  */
 public final class HubbleMetrics {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HubbleMetrics.class);
     public static final int MAX_SERIES = 4096;
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
@@ -37,7 +38,10 @@ public final class HubbleMetrics {
         // Hubble's: enabled whenever any flow metric is
         CounterWithCallback.builder().name("hubble_lost_events_total").help("Number of lost events").labelNames("source")
                 .callback(cb -> cb.call(lostEvents.getAsLong(), "perf_event_ring_buffer")).register(registry);
-        for (HubbleMetric m : enabled) handlers.add(handler(m));
+        for (HubbleMetric m : enabled) {
+            if (m.l7()) log.info("hubble.metrics.enabled: {} counts nothing yet: Sluice has no L7 flows", m.name());
+            else handlers.add(handler(m));
+        }
     }
 
     public PrometheusRegistry registry() { return registry; }

@@ -26,12 +26,15 @@ public final class MetricsServer implements AutoCloseable {
 
     /**
      * @param key the values key that set the port, named in the error when it cannot be bound
+     * @param host null: every address; tests give 127.0.0.1
      * @param port 0: any free port (tests)
      */
-    public static MetricsServer start(String key, int port, PrometheusRegistry registry) throws IOException {
+    public static MetricsServer start(String key, String host, int port, PrometheusRegistry registry) throws IOException {
         ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
         try {
-            HTTPServer s = HTTPServer.builder().port(port).registry(registry).executorService(executor).buildAndStart();
+            var b = HTTPServer.builder().port(port).registry(registry).executorService(executor);
+            if (host != null) b.hostname(host);
+            HTTPServer s = b.buildAndStart();
             log.info("metrics on :{}/metrics ({})", s.getPort(), key);
             return new MetricsServer(s, executor);
         } catch (IOException e) {
