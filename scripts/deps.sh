@@ -5,7 +5,8 @@ set -euo pipefail
 
 PKGS=(clang curl llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make maven iproute2 nftables iptables
       util-linux procps iputils-ping netcat-openbsd jq
-      podman runc busybox-static)  # podman, runc, busybox-static: PodmanCniIT (a real runtime on the CNI plugin)
+      podman runc busybox-static   # podman, runc, busybox-static: PodmanCniIT (a real runtime on the CNI plugin)
+      prometheus)                  # PrometheusIT: a real server scraping the lab's agents (started by the test, in the lab)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -17,4 +18,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # The package enables a service on :9090 of the host; the tests start their own in a lab namespace.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus >&2 || true
+  fi
 fi
