@@ -43,7 +43,10 @@ public final class AgentMetrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Histogram programming, policyCompute;
 
-    public AgentMetrics(Source s) {
+    public AgentMetrics(Source source) {
+        // several metrics come from one read (map use: pressure, entries, conntrack; sl_metrics: four counters):
+        // read once per scrape, not once per metric
+        Source s = new Memo(source, MEMO_NANOS);
         programming = (Histogram) Histogram.builder().name("sluice_programming_duration_seconds")
                 .help("Time from a cluster state snapshot to every map written, by the kind of object that changed (mixed: several kinds)")
                 .labelNames("kind").classicOnly().classicUpperBounds(BUCKETS).withoutExemplars().build();
@@ -80,6 +83,47 @@ public final class AgentMetrics {
     }
 
     public PrometheusRegistry registry() { return registry; }
+
+    /** How long one read of the maps serves: within one scrape, shorter than any scrape interval. */
+    static final long MEMO_NANOS = 500_000_000L;
+
+    /** The source's map reads, kept for {@code ttl}: a scrape reads the kernel once, not once per metric. */
+    static final class Memo implements Source {
+        private final Source s;
+        private final long ttl;
+        private Map<String, long[]> maps;
+        private List<Counted> counters;
+        private long mapsAt, countersAt;
+
+        Memo(Source s, long ttl) {
+            this.s = s;
+            this.ttl = ttl;
+        }
+
+        public int endpoints() { return s.endpoints(); }
+
+        public Map<String, Integer> identities() { return s.identities(); }
+
+        public synchronized Map<String, long[]> maps() {
+            long now = System.nanoTime();
+            if (maps == null || now - mapsAt > ttl) {
+                maps = s.maps();
+                mapsAt = now;
+            }
+            return maps;
+        }
+
+        public synchronized List<Counted> counters() {
+            long now = System.nanoTime();
+            if (counters == null || now - countersAt > ttl) {
+                counters = s.counters();
+                countersAt = now;
+            }
+            return counters;
+        }
+
+        public long eventsLost() { return s.eventsLost(); }
+    }
 
     /** A snapshot was programmed in {@code nanos}; {@code kind}: the kind of object that changed, "mixed" or "none". */
     public void programmed(String kind, long nanos) { programming.labelValues(kind).observe(nanos / 1e9); }

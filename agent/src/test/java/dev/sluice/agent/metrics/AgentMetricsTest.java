@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /** The agent's metrics against a made-up agent: names, labels, values, and reads that happen only when scraped. */
 class AgentMetricsTest {
-    final AtomicInteger reads = new AtomicInteger();
+    final AtomicInteger reads = new AtomicInteger(), mapReads = new AtomicInteger();
 
     final AgentMetrics.Source source = new AgentMetrics.Source() {
         public int endpoints() { reads.incrementAndGet(); return 3; }
@@ -24,6 +24,7 @@ class AgentMetricsTest {
 
         public Map<String, long[]> maps() {
             reads.incrementAndGet();
+            mapReads.incrementAndGet();
             return new java.util.TreeMap<>(Map.of("sl_ipcache", new long[] {256, 512}, "sl_ct_tcp", new long[] {12, 524288},
                     "sl_ct_any", new long[] {0, 262144}));
         }
@@ -87,6 +88,7 @@ class AgentMetricsTest {
         assertThat(reads).hasValue(0);
         HubbleMetricsTest.text(m.registry());
         assertThat(reads.get()).isPositive();
+        assertThat(mapReads).as("one read of the maps serves the scrape's three metrics").hasValue(1);
         var broken = new AgentMetrics(new AgentMetrics.Source() {
             public int endpoints() { return 1; }
             public Map<String, Integer> identities() { return Map.of(); }
