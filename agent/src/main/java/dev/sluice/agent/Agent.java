@@ -80,6 +80,8 @@ public final class Agent implements AutoCloseable {
     private dev.sluice.agent.flow.FlowObserver flows;
     /** Null when prometheus.enabled is false. */
     private dev.sluice.agent.metrics.AgentMetrics metrics;
+    /** Null when no hubble metric is enabled. */
+    private dev.sluice.agent.metrics.HubbleMetrics hubbleMetrics;
     private final List<dev.sluice.agent.metrics.MetricsServer> metricsServers = new ArrayList<>();
     /** Pod address -> what flows show of the pod, for the flow observer's thread. */
     private final Map<Integer, dev.sluice.agent.flow.Enricher.PodInfo> flowPods = new java.util.concurrent.ConcurrentHashMap<>();
@@ -453,6 +455,7 @@ public final class Agent implements AutoCloseable {
         endpoints.refresh(policyUpdate);
         // the monitor names drop events' addresses by pod: kept up to date by the changed pods only
         for (String k : podChanges.removed()) {
+            if (hubbleMetrics != null) hubbleMetrics.podDeleted(k);
             Integer ip = podIps.remove(k);
             if (ip != null && podsByIp.remove(ip, k)) flowPods.remove(ip);
         }
@@ -547,6 +550,7 @@ public final class Agent implements AutoCloseable {
         }
         if (values.hubbleEnabled() && !m.hubble().isEmpty()) {
             var hubble = new dev.sluice.agent.metrics.HubbleMetrics(m.hubble(), () -> dev.sluice.datapath.maps.FlowEvent.lost(datapath.map("sl_events_lost")));
+            hubbleMetrics = hubble;
             flows.listen((e, f) -> hubble.accept(f, e.policyPrefixLength()));
             metricsServers.add(dev.sluice.agent.metrics.MetricsServer.start("hubble.metrics.port", null, m.hubblePort(), hubble.registry()));
         }

@@ -27,6 +27,12 @@ final class FlowContext {
         hasDestination = !destination.isEmpty() || !destinationEgress.isEmpty() || !destinationIngress.isEmpty();
     }
 
+    /** Whether the source (or destination) label can hold a pod's {@code namespace/name}: a {@code pod} context. */
+    boolean podContext(boolean src) {
+        var all = src ? List.of(source, sourceEgress, sourceIngress) : List.of(destination, destinationEgress, destinationIngress);
+        return all.stream().anyMatch(l -> l.contains("pod"));
+    }
+
     List<String> labelNames() {
         List<String> out = new ArrayList<>();
         if (hasSource) out.add("source");

@@ -21,18 +21,32 @@ import java.util.function.LongSupplier;
  *
  * <p>Cardinality is bounded: each metric keeps at most {@link #MAX_SERIES} label sets; flows that
  * would add another are not counted there, and counted in
- * {@code sluice_hubble_metrics_series_overflow_total{metric}} instead.
+ * {@code sluice_hubble_metrics_series_overflow_total{metric}} instead. And as Hubble, the series
+ * bound to a pod (its {@code namespace/name} as the {@code pod} source or destination context, or
+ * its namespace and name in labelsContext) are removed a minute after the pod is deleted; the
+ * reader thread does it with the next flow, so no thread of its own waits for it.
  */
 public final class HubbleMetrics {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HubbleMetrics.class);
     public static final int MAX_SERIES = 4096;
+    /** How long a deleted pod's series stay (Hubble's minute: a last scrape sees their final counts). */
+    static final long PRUNE_AFTER_NANOS = 60_000_000_000L;
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final List<Handler> handlers = new ArrayList<>();
     private final Counter overflow;
+    private final java.util.function.LongSupplier clock;
+    /** Deleted pods ({@code namespace/name}) to the time their series go (guarded by itself: the agent's apply adds, the reader removes). */
+    private final Map<String, Long> deleted = new java.util.HashMap<>();
+    /** Whether {@link #deleted} has a pod, and the earliest time: the reader's check per flow reads only these. */
+    private volatile boolean prunePending;
+    private volatile long nextPrune;
 
     /** @param lostEvents events the data path's ring buffer had no room for (sl_events_lost), read when scraped */
-    public HubbleMetrics(List<HubbleMetric> enabled, LongSupplier lostEvents) {
+    public HubbleMetrics(List<HubbleMetric> enabled, LongSupplier lostEvents) { this(enabled, lostEvents, System::nanoTime); }
+
+    HubbleMetrics(List<HubbleMetric> enabled, LongSupplier lostEvents, LongSupplier clock) {
+        this.clock = clock;
         overflow = counter("sluice_hubble_metrics_series_overflow_total",
                 "Flows not counted in a hubble metric because it holds the most label sets it may (" + MAX_SERIES + ")", List.of("metric"));
         // Hubble's: enabled whenever any flow metric is
@@ -53,7 +67,40 @@ public final class HubbleMetrics {
      *     port and protocol), from the flow event: tells an L3-only match from an L3-L4 one
      */
     public void accept(Flow f, int policyPrefixLength) {
+        if (prunePending && clock.getAsLong() - nextPrune >= 0) prune();
         for (Handler h : handlers) h.process(f, policyPrefixLength);
+    }
+
+    /** A pod ({@code namespace/name}) was deleted: its series go a minute from now. */
+    public void podDeleted(String pod) {
+        synchronized (deleted) {
+            long at = clock.getAsLong() + PRUNE_AFTER_NANOS;
+            deleted.put(pod, at);
+            if (!prunePending || at - nextPrune < 0) nextPrune = at;
+            prunePending = true;
+        }
+    }
+
+    /** Removes the series of pods whose minute has passed (the reader thread, before a flow). */
+    void prune() {
+        java.util.Set<String> due = new java.util.HashSet<>();
+        synchronized (deleted) {
+            long now = clock.getAsLong(), next = 0;
+            boolean pending = false;
+            for (var it = deleted.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (now - e.getValue() >= 0) {
+                    due.add(e.getKey());
+                    it.remove();
+                } else if (!pending || e.getValue() - next < 0) {
+                    next = e.getValue();
+                    pending = true;
+                }
+            }
+            nextPrune = next;
+            prunePending = pending;
+        }
+        for (Handler h : handlers) h.prune(due);
     }
 
     private Counter counter(String name, String help, List<String> labels) {
@@ -214,6 +261,8 @@ public final class HubbleMetrics {
         private final Counter counter;
         private final boolean contextFirst;
         private final Map<List<String>, CounterDataPoint> series = new ConcurrentHashMap<>();
+        /** Positions of the labels that bind a series to a pod (-1: absent). */
+        private final int source, destination, sourceNs, sourcePod, destinationNs, destinationPod;
 
         /** @param contextFirst the context labels come before the metric's own (Hubble's drop metric) */
         Handler(HubbleMetric m, FlowContext ctx, String name, String help, List<String> own, boolean contextFirst) {
@@ -225,6 +274,23 @@ public final class HubbleMetrics {
             names.addAll(own);
             if (!contextFirst) names.addAll(ctx.labelNames());
             counter = counter(name, help, names);
+            source = ctx.podContext(true) ? names.indexOf("source") : -1;
+            destination = ctx.podContext(false) ? names.indexOf("destination") : -1;
+            sourceNs = names.indexOf("source_namespace");
+            sourcePod = names.indexOf("source_pod");
+            destinationNs = names.indexOf("destination_namespace");
+            destinationPod = names.indexOf("destination_pod");
+        }
+
+        void prune(java.util.Set<String> pods) {
+            for (List<String> v : List.copyOf(series.keySet())) {
+                if (source >= 0 && pods.contains(v.get(source)) || destination >= 0 && pods.contains(v.get(destination))
+                        || sourceNs >= 0 && sourcePod >= 0 && pods.contains(v.get(sourceNs) + "/" + v.get(sourcePod))
+                        || destinationNs >= 0 && destinationPod >= 0 && pods.contains(v.get(destinationNs) + "/" + v.get(destinationPod))) {
+                    series.remove(v);
+                    counter.remove(v.toArray(String[]::new));
+                }
+            }
         }
 
         abstract void process(Flow f, int prefix);

@@ -202,6 +202,31 @@ class HubbleMetricsTest {
                 .isEqualTo("sluice_hubble_metrics_series_overflow_total{metric=\"port-distribution\"} 10.0");
     }
 
+    @Test
+    void aDeletedPodsSeriesGoAMinuteLater() {
+        long[] now = {1_000};
+        HubbleMetrics m = new HubbleMetrics(HubbleMetric.parseAll("t", "k", List.of("drop:sourceContext=pod",
+                "flow:labelsContext=destination_namespace,destination_pod", "tcp:destinationContext=pod-name")), () -> 0, () -> now[0]);
+        m.accept(DENIED, 0);
+        m.accept(TO_WORLD_DROPPED, 0);
+        m.podDeleted("fl/server");
+        now[0] += 59_000_000_000L;
+        m.accept(TO_WORLD_DROPPED, 0);
+        assertThat(samples(m, "hubble_flows_processed_total")).contains("destination_pod=\"server\"");
+        now[0] += 1_000_000_000L;
+        m.accept(TO_WORLD_DROPPED, 0);
+        // bound to the server by labelsContext: gone; the source context names the client, who lives on
+        assertThat(samples(m, "hubble_flows_processed_total")).isEqualTo(
+                "hubble_flows_processed_total{destination_namespace=\"\",destination_pod=\"\",protocol=\"TCP\",subtype=\"\",type=\"Drop\",verdict=\"DROPPED\"} 3.0");
+        assertThat(samples(m, "hubble_drop_total")).contains("source=\"fl/client\"");
+        m.podDeleted("fl/client");
+        now[0] += 61_000_000_000L;
+        m.accept(flow(Flow.Verdict.FORWARDED, "", tcp(80, SYN), SERVER, CLIENT, Flow.TrafficDirection.INGRESS, "TO_ENDPOINT", false, "new", ""), 0);
+        assertThat(samples(m, "hubble_drop_total")).isEmpty();
+        // pod-name alone does not bind a series to a pod (names repeat across namespaces), as in Hubble
+        assertThat(samples(m, "hubble_tcp_flags_total")).contains("destination=\"client\"");
+    }
+
     /** Random flows, seeded: every flow is counted once by flow, every drop once by drop, whatever the context labels. */
     @Test
     void countersSumToTheFlowsFed() {
