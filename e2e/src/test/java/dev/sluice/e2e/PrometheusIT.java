@@ -140,6 +140,11 @@ class PrometheusIT {
         // each allowed connection: its SYN at least where it leaves the client and where it reaches the server
         assertThat(scalar(forwardedTcp) - before.get(forwardedTcp)).as(forwardedTcp).isGreaterThanOrEqualTo(2 * ALLOWED);
         assertThat(scalar(port80) - before.get(port80)).as(port80).isGreaterThanOrEqualTo(ALLOWED);
+        // nothing went wrong on the way: no agent logged an error or a failed metric
+        for (String node : List.of("node1", "node2")) {
+            Path log = Path.of("/run/sluice/labs", LAB, "logs", node + ".log");
+            assertThat(Files.readAllLines(log)).as("%s", log).noneMatch(l -> l.contains("ERROR") || l.contains("listener failed"));
+        }
     }
 
     @Test
