@@ -35,7 +35,7 @@ public final class HubbleMetrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final List<Handler> handlers = new ArrayList<>();
     private final Counter overflow;
-    private final java.util.function.LongSupplier clock;
+    private final LongSupplier clock;
     /** Deleted pods ({@code namespace/name}) to the time their series go (guarded by itself: the agent's apply adds, the reader removes). */
     private final Map<String, Long> deleted = new java.util.HashMap<>();
     /** Whether {@link #deleted} has a pod, and the earliest time: the reader's check per flow reads only these. */
@@ -51,7 +51,13 @@ public final class HubbleMetrics {
                 "Flows not counted in a hubble metric because it holds the most label sets it may (" + MAX_SERIES + ")", List.of("metric"));
         // Hubble's: enabled whenever any flow metric is
         CounterWithCallback.builder().name("hubble_lost_events_total").help("Number of lost events").labelNames("source")
-                .callback(cb -> cb.call(lostEvents.getAsLong(), "perf_event_ring_buffer")).register(registry);
+                .callback(cb -> {
+                    try {
+                        cb.call(lostEvents.getAsLong(), "perf_event_ring_buffer");
+                    } catch (RuntimeException e) {
+                        // the data path is closing: left out of this scrape, the rest is served
+                    }
+                }).register(registry);
         for (HubbleMetric m : enabled) {
             if (m.l7()) log.info("hubble.metrics.enabled: {} counts nothing yet: Sluice has no L7 flows", m.name());
             else handlers.add(handler(m));
