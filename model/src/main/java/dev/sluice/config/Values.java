@@ -174,10 +174,10 @@ public record Values(
         r.integer("hubble.relay.replicas", 1, 0, 100);
         r.bool("hubble.ui.enabled", false);
         List<String> metrics = r.strings("hubble.metrics.enabled", DEFAULT_HUBBLE_METRICS);
-        var prometheus = new Metrics(r.bool("prometheus.enabled", true), r.integer("prometheus.port", 9962, 1, 65535),
+        var endpoints = new Metrics(r.bool("prometheus.enabled", true), r.integer("prometheus.port", 9962, 1, 65535),
                 HubbleMetric.parseAll(file, "hubble.metrics.enabled", metrics), r.integer("hubble.metrics.port", 9965, 1, 65535));
-        if (prometheus.prometheusEnabled() && !prometheus.hubble().isEmpty() && prometheus.prometheusPort() == prometheus.hubblePort())
-            throw new ManifestException(file, "", "hubble.metrics.port", prometheus.hubblePort() + " (expected: a port other than prometheus.port's)");
+        if (endpoints.prometheusEnabled() && !endpoints.hubble().isEmpty() && endpoints.prometheusPort() == endpoints.hubblePort())
+            throw new ManifestException(file, "", "hubble.metrics.port", endpoints.hubblePort() + " (expected: a port other than prometheus.port's)");
         String aggregation = r.word("bpf.monitorAggregation", "medium", MONITOR_AGGREGATION.toArray(String[]::new));
         int capacity = r.integer("hubble.eventBufferCapacity", DEFAULT_EVENT_BUFFER_CAPACITY, 1, (1 << 30) - 1);
         if ((capacity & (capacity + 1)) != 0)
@@ -198,7 +198,7 @@ public record Values(
         r.bool("cni.uninstall", false);
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
                 noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health,
-                aggregation, capacity, prometheus);
+                aggregation, capacity, endpoints);
     }
 
     public Values withRoutingMode(RoutingMode m) {
