@@ -272,6 +272,7 @@ public final class Agent implements AutoCloseable {
         int slash = key.indexOf('/');
         if (slash < 0) return false;
         ResourceStore.Key k = new ResourceStore.Key(Kinds.POD, key.substring(0, slash), key.substring(slash + 1));
+        if (objects instanceof ResourceStore.View v) return v.get(k).isPresent();
         int lo = 0, hi = objects.size() - 1;
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
@@ -326,8 +327,6 @@ public final class Agent implements AutoCloseable {
             return objects;
         }
         Map<String, KubeObject> now = new HashMap<>();
-        List<KubeObject> out = new ArrayList<>(objects.size() + standalone.size());
-        out.addAll(objects);
         for (Pod p : standalone) {
             String k = p.key() + " " + p.podIP();
             KubeObject o = standaloneObjects.get(k);
@@ -341,10 +340,13 @@ public final class Agent implements AutoCloseable {
                 o = dev.sluice.k8s.ManifestReader.object("cni", b);
             }
             now.put(k, o);
-            out.add(o);
         }
         standaloneObjects.clear();
         standaloneObjects.putAll(now);
+        if (objects instanceof ResourceStore.View v) return v.with(now.values()); // shares the rest, so the difference stays cheap
+        List<KubeObject> out = new ArrayList<>(objects.size() + now.size());
+        out.addAll(objects);
+        out.addAll(now.values());
         out.sort(java.util.Comparator.comparing(ResourceStore.Key::of));
         return out;
     }
