@@ -411,7 +411,7 @@ public final class Agent implements AutoCloseable {
         // Only what changed since the last snapshot is decoded (a pointer comparison per unchanged object).
         var changes = snapshotDiff.next(withStandalone(s.objects(), standalone));
         memoryTrim.applied();
-        // a burst may come as many small snapshots (informers deliver object by object): count them all
+        // a burst may come as many small snapshots (watches deliver object by object): count them all
         changedSinceTrim += changes.upserted().size() + changes.removed().size();
         if (changedSinceTrim >= MemoryTrim.BURST) {
             changedSinceTrim = 0;
