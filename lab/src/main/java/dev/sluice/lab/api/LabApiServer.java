@@ -191,17 +191,17 @@ public final class LabApiServer implements AutoCloseable {
         if (!"websocket".equalsIgnoreCase(Optional.ofNullable(r.getHeader("Upgrade")).orElse("")))
             throw ApiError.badRequest("watches over chunked HTTP are not served by the lab's API server (expected: a WebSocket watch, as fabric8 and client-go informers open; `kubectl get -w` is not supported)");
         return new MockResponse().withWebSocketUpgrade(new WebSocketListener() {
-            private ApiStore.Sink sink;
+            private Sender sink;
 
             @Override public void onOpen(WebSocket ws, Response response) {
-                sink = ws::send;
+                sink = new Sender(ws);
                 try {
                     store.watch(t, ns, filter, since, sink);
                 } catch (ApiError e) {
                     ObjectNode ev = ApiTypes.JSON.createObjectNode().put("type", "ERROR");
                     ev.set("object", e.status());
-                    ws.send(ApiTypes.JSON.writeValueAsString(ev));
-                    ws.close(1000, "");
+                    sink.send(ApiTypes.JSON.writeValueAsString(ev));
+                    sink.closeAfterSent();
                 }
             }
 
@@ -212,9 +212,58 @@ public final class LabApiServer implements AutoCloseable {
             @Override public void onFailure(WebSocket ws, Throwable t, Response response) { gone(); }
 
             private void gone() {
-                if (sink != null) store.unwatch(sink);
+                if (sink != null) {
+                    store.unwatch(sink);
+                    sink.stop();
+                }
             }
         });
+    }
+
+    /**
+     * A watch's events on their way to its WebSocket: queued by the store (under its lock, in
+     * resourceVersion order) and written by the watch's own thread. The mock's WebSocket write waits
+     * for the server's event loop; a store write made off the event loop (the namespace finalizer)
+     * that wrote to the socket itself, under the store's lock, waited for an event loop that was
+     * waiting for the lock: every watch stalled for 30 s.
+     */
+    private static final class Sender implements ApiStore.Sink {
+        private static final String CLOSE = new String("close");
+        private final java.util.concurrent.LinkedBlockingQueue<String> queue = new java.util.concurrent.LinkedBlockingQueue<>();
+        private final Thread thread;
+        private volatile boolean open = true;
+
+        Sender(WebSocket ws) {
+            thread = Thread.ofVirtual().name("api-watch").start(() -> {
+                try {
+                    while (open) {
+                        String text = queue.take();
+                        if (text == CLOSE) {
+                            ws.close(1000, "");
+                            return;
+                        }
+                        if (!ws.send(text)) open = false;
+                    }
+                } catch (InterruptedException e) {
+                    // the client went away
+                } catch (RuntimeException e) {
+                    log.debug("watch: {}", e.toString());
+                    open = false;
+                }
+            });
+        }
+
+        @Override public boolean send(String text) {
+            if (open) queue.add(text);
+            return open;
+        }
+
+        void closeAfterSent() { queue.add(CLOSE); }
+
+        void stop() {
+            open = false;
+            thread.interrupt();
+        }
     }
 
     private static ObjectNode list(ApiTypes.Type t, List<ObjectNode> items, long rv) {

@@ -78,4 +78,36 @@ class InformerTest {
         assertThat(store.list(Kinds.NAMESPACE).getFirst().labels()).containsEntry("team", "x");
         assertThat(server.store().watchCount()).isEqualTo(KubernetesSource.RESOURCES.size());
     }
+
+    /**
+     * A namespace's deletion finishes off the event loop (after its grace period), and its events
+     * go to every watch from there: while a client keeps writing, the watches must not stall (they
+     * once waited 30 s for an event loop that waited for the store).
+     */
+    @Test void aNamespaceDeletionStallsNoWatch() throws Exception {
+        server.start(InetAddress.getLoopbackAddress(), 0);
+        lab = new ApiClient(null, new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()));
+        lab.ok("POST", "/api/v1/nodes", obj("{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"podCIDRs\":[\"10.0.0.0/24\"]}}"), null);
+        lab.ok("POST", "/api/v1/namespaces", obj("{\"metadata\":{\"name\":\"gone\"}}"), null);
+        lab.ok("POST", "/api/v1/namespaces/gone/services", obj("{\"metadata\":{\"name\":\"s\"},\"spec\":{\"ports\":[{\"port\":80}]}}"), null);
+        client = KubeApi.of(java.net.URI.create("http://127.0.0.1:" + server.port()));
+        var store = new ResourceStore();
+        source = new KubernetesSource(client, store, new KubernetesSource.Config(Duration.ofMillis(200)));
+        source.start();
+        await("every kind listed", source::synced);
+        lab.ok("DELETE", "/api/v1/namespaces/gone", null, null);
+        long t0 = System.nanoTime();
+        long last = 0;
+        // writes go on through the grace period and the finalization
+        for (int i = 0; i < 40; i++) {
+            last = Long.parseLong(lab.ok("POST", "/api/v1/namespaces", obj("{\"metadata\":{\"name\":\"n" + i + "\"}}"), null)
+                    .path("metadata").path("resourceVersion").asString());
+            Thread.sleep(50);
+        }
+        long want = last;
+        await("the namespace and its Service gone from the store", () -> store.list(Kinds.NAMESPACE).stream().noneMatch(o -> o.name().equals("gone"))
+                && store.list(Kinds.SERVICE).isEmpty());
+        await("every write seen", () -> source.versions().getOrDefault(Kinds.NAMESPACE, 0L) >= want);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(8));
+    }
 }
