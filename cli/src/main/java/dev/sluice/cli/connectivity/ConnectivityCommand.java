@@ -2,11 +2,14 @@ package dev.sluice.cli.connectivity;
 
 import dev.sluice.BadInputException;
 import dev.sluice.cli.Output;
+import dev.sluice.config.Values;
+import dev.sluice.k8s.Kinds;
 import dev.sluice.lab.Lab;
 import dev.sluice.lab.LabEnv;
 import dev.sluice.lab.LabNames;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,24 +40,20 @@ public final class ConnectivityCommand {
             if (list) {
                 List<List<String>> rows = new ArrayList<>();
                 rows.add(Output.row("SCENARIO", "DESCRIPTION"));
-                for (Scenario s : Scenario.all(true, 2)) rows.add(Output.row(s.name(), s.description()));
+                for (Scenario s : Scenario.all(Scenario.Lab.ANY)) rows.add(Output.row(s.name(), s.description()));
                 Output.table(System.out, rows);
                 return 0;
             }
-            Scenario.select(Scenario.all(true, 2), tests); // a bad --test is bad input before the lab is looked at
+            Scenario.select(Scenario.all(Scenario.Lab.ANY), tests); // a bad --test is bad input before the lab is looked at
             if (!lab.exists()) throw new BadInputException("--name: " + lab.name() + " (expected: a running lab; see sluice lab up)");
             var st = lab.state();
-            boolean lbPool = !lab.store().all(dev.sluice.k8s.Kinds.CILIUM_LB_IP_POOL).isEmpty() || lbValues(lab);
-            List<Scenario> chosen = Scenario.select(Scenario.all(lbPool, st.nodes().size()), tests);
+            var values = Files.isRegularFile(lab.dir().values()) ? Values.load(lab.dir().values(), Map.of()) : Values.defaults();
+            boolean lbPool = !lab.store().all(Kinds.CILIUM_LB_IP_POOL).isEmpty() || values.lbExternalIPPoolCidr().isPresent();
+            List<Scenario> chosen = Scenario.select(Scenario.all(new Scenario.Lab(st.nodes().size(), lbPool, values.masquerade())), tests);
             List<Runner.Result> results = new Runner(lab, LabEnv.detect()).run(chosen);
             if (fmt.equals("json")) Output.json(System.out, json(lab.name(), results));
             else table(System.out, results);
             return overall(results).equals("fail") ? 1 : 0;
-        }
-
-        private static boolean lbValues(Lab lab) {
-            var f = lab.dir().values();
-            return java.nio.file.Files.isRegularFile(f) && dev.sluice.config.Values.load(f, Map.of()).lbExternalIPPoolCidr().isPresent();
         }
     }
 

@@ -19,8 +19,8 @@ import tools.jackson.databind.json.JsonMapper;
  * Runs scenarios on a lab: applies every selected scenario's namespace, workloads and policies in
  * one {@code lab apply} (which returns once every agent programmed them), makes each expected
  * connection for real with {@code sluice-pod probe} from the source's namespace, reads the drop of
- * each refused one back from the agents' flows, and deletes the test namespaces at the end, also
- * when something failed.
+ * each refused one back from the agents' flows, and deletes what it applied at the end, also when
+ * something failed.
  */
 final class Runner {
     static final JsonMapper JSON = JsonMapper.builder().build();
@@ -35,6 +35,7 @@ final class Runner {
 
     private final Lab lab;
     private final LabEnv env;
+    private final List<String> worldRoutes = new ArrayList<>();
 
     Runner(Lab lab, LabEnv env) {
         this.lab = lab;
@@ -47,19 +48,19 @@ final class Runner {
         List<Result> out = new ArrayList<>();
         try {
             List<Path> files = new ArrayList<>();
-            StringBuilder namespaces = new StringBuilder();
+            StringBuilder contents = new StringBuilder();
             for (Scenario s : runnable) {
                 Path f = dir.resolve(s.name() + ".yaml");
                 Files.writeString(f, s.manifests());
                 files.add(f);
-                namespaces.append(Scenario.namespaceObject(s.namespace()));
+                contents.append(s.manifests().substring(Scenario.namespaceObject(s.namespace()).length()));
             }
-            Files.writeString(dir.resolve("namespaces.yaml"), namespaces.toString());
+            Files.writeString(dir.resolve("contents.yaml"), contents.toString());
             try {
                 if (!files.isEmpty()) lab.apply(files);
                 for (Scenario s : selected) out.add(s.skip().isEmpty() ? runOne(s) : new Result(s.name(), "skip", s.skip(), List.of(), 0));
             } finally {
-                if (!files.isEmpty()) lab.delete(List.of(dir.resolve("namespaces.yaml")));
+                if (!files.isEmpty()) cleanUp(dir.resolve("contents.yaml"));
             }
         } finally {
             try (var l = Files.list(dir)) {
@@ -68,6 +69,18 @@ final class Runner {
             Files.deleteIfExists(dir);
         }
         return out;
+    }
+
+    /**
+     * Deletes what the scenarios made through {@code lab delete} (pods torn down, every agent
+     * programmed). The test namespaces themselves stay, empty, for the next run: deleting a
+     * Namespace in the lab's API server was seen to stall its watch (a WebSocket write timing out
+     * while the namespace is finalized), after which no agent saw another Namespace change.
+     */
+    private void cleanUp(Path contents) {
+        String world = lab.state().world().netns();
+        for (String r : worldRoutes) LabNet.exec(world, List.of("ip", "route", "del", r), 5_000);
+        lab.delete(List.of(contents));
     }
 
     private Result runOne(Scenario s) {
@@ -125,7 +138,9 @@ final class Runner {
             case "service" -> svc.path("clusterIP").asString() + ":" + port;
             case "lb" -> {
                 if (svc.path("ingressIPs").isEmpty()) throw new IllegalStateException("Service " + svcName + " got no LoadBalancer IP");
-                yield svc.path("ingressIPs").get(0).asString() + ":" + port;
+                String ip = svc.path("ingressIPs").get(0).asString();
+                routeFromWorld(st, ip);
+                yield ip + ":" + port;
             }
             case "nodeport" -> {
                 String node = rest.split("@")[1];
@@ -135,6 +150,18 @@ final class Runner {
             }
             default -> throw new IllegalStateException("destination " + to);
         };
+    }
+
+    /**
+     * The world host has no route to LoadBalancer addresses (no BGP or L2 announcement in the lab):
+     * as the upstream router would, a /32 via the first node, added in the world namespace for the
+     * run and removed at its end.
+     */
+    private void routeFromWorld(LabState st, String ip) {
+        if (LabNet.exec(st.world().netns(), List.of("ip", "route", "get", ip), 5_000).ok()) return;
+        var r = LabNet.exec(st.world().netns(), List.of("ip", "route", "add", ip + "/32", "via", st.nodes().getFirst().ip()), 5_000);
+        if (!r.ok()) throw new IllegalStateException("world route to " + ip + ": " + r.describe());
+        worldRoutes.add(ip + "/32");
     }
 
     private boolean probe(String netns, String t) {

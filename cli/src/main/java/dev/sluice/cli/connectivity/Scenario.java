@@ -52,10 +52,18 @@ public record Scenario(String name, String description, String manifests, List<E
     }
 
     /**
-     * Every scenario, as Cilium's connectivity test names them. {@code lbPool}: whether the lab
-     * hands out LoadBalancer IPs; {@code nodes}: how many nodes it has.
+     * What of the lab decides which scenarios can run: its node count, whether it hands out
+     * LoadBalancer IPs, whether pods leave with the node's address (the world host has no route back
+     * to pod addresses otherwise).
      */
-    public static List<Scenario> all(boolean lbPool, int nodes) {
+    public record Lab(int nodes, boolean lbPool, boolean masquerade) {
+        /** For listing: every scenario runnable. */
+        public static final Lab ANY = new Lab(2, true, true);
+    }
+
+    /** Every scenario, as Cilium's connectivity test names them, with why one cannot run on this lab. */
+    public static List<Scenario> all(Lab lab) {
+        int nodes = lab.nodes();
         List<Scenario> out = new ArrayList<>();
         String other = nodes >= 2 ? "node2" : "node1";
         String twoNodes = nodes >= 2 ? "" : "needs a lab with 2 nodes";
@@ -68,7 +76,8 @@ public record Scenario(String name, String description, String manifests, List<E
         out.add(make("pod-to-service", "a client reaches a pod on another node through its ClusterIP", "",
                 ns -> pod(ns, "client", "client", "node1") + pod(ns, "echo-other", "echo", other) + service(ns, "echo", "ClusterIP", "echo"),
                 List.of(new Expect("pod:client", "service:echo", PORT, true, ""))));
-        out.add(make("pod-to-world", "a client reaches the world host (the lab's world namespace)", "",
+        out.add(make("pod-to-world", "a client reaches the world host (the lab's world namespace)",
+                lab.masquerade() ? "" : "the lab runs without bpf.masquerade: the world host has no route back to pod addresses",
                 ns -> pod(ns, "client", "client", "node1"),
                 List.of(new Expect("pod:client", "world", PORT, true, ""))));
         out.add(make("host-to-pod", "each node's own namespace reaches a pod, on its node and across", "",
@@ -79,7 +88,7 @@ public record Scenario(String name, String description, String manifests, List<E
                 ns -> pod(ns, "echo-other", "echo", other) + service(ns, "echo", "NodePort", "echo"),
                 nodes >= 2 ? List.of(new Expect("world", "nodeport:echo@node1", PORT, true, ""), new Expect("world", "nodeport:echo@node2", PORT, true, ""))
                         : List.of(new Expect("world", "nodeport:echo@node1", PORT, true, ""))));
-        out.add(make("lb-from-world", "the world reaches a LoadBalancer Service's IP", lbPool ? "" : "the lab has no LoadBalancer IP pool (values lbExternalIPPool.cidr)",
+        out.add(make("lb-from-world", "the world reaches a LoadBalancer Service's IP", lab.lbPool() ? "" : "the lab has no LoadBalancer IP pool (values lbExternalIPPool.cidr)",
                 ns -> pod(ns, "echo-other", "echo", other) + service(ns, "echo", "LoadBalancer", "echo"),
                 List.of(new Expect("world", "lb:echo", PORT, true, ""))));
         out.add(make("client-ingress", "a policy admits only the client: the client gets in, another pod is dropped", "",
