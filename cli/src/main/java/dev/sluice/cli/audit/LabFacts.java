@@ -8,6 +8,7 @@ import dev.sluice.lab.Lab;
 import dev.sluice.lab.LabNet;
 import dev.sluice.lab.LabState;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -35,7 +36,46 @@ final class LabFacts {
             objects.addAll(lab.store().all(kind));
         List<AuditInput.NodeFacts> nodes = new ArrayList<>();
         for (var n : st.nodes()) nodes.add(node(n, AgentClient.call(java.nio.file.Path.of(n.socket()), "status", Map.of())));
-        return new AuditInput("lab " + lab.name(), values, objects, nodes, probeMtu(st, nodes));
+        return new AuditInput("lab " + lab.name(), values, objects, nodes, probeMtu(lab, st, nodes));
+    }
+
+    static final String PROBE_NS = "sluice-audit";
+
+    /**
+     * The path MTU between the first pods on two nodes; when policies keep ICMP from them (a
+     * default deny does), between two probe pods the audit starts for the purpose in its own
+     * namespace, one on each of the first two nodes, and removes afterwards (the empty namespace
+     * stays, as the connectivity test's do).
+     */
+    static AuditInput.MtuProbe probeMtu(Lab lab, LabState st, List<AuditInput.NodeFacts> nodes) {
+        var existing = probeMtu(st, nodes, p -> !p.pod().startsWith(PROBE_NS + "/"));
+        if (existing == null && st.nodes().size() < 2) return null;
+        if (existing != null && existing.pathMtu() > 0) return existing;
+        String pods = "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + PROBE_NS + "}\n---\n"
+                + probePod("mtu-a", st.nodes().get(0).name()) + "---\n" + probePod("mtu-b", st.nodes().get(1).name());
+        try {
+            Path f = Files.createTempFile("sluice-audit", ".yaml"), contents = Files.createTempFile("sluice-audit", ".yaml");
+            try {
+                Files.writeString(f, pods);
+                Files.writeString(contents, pods.substring(pods.indexOf("---\n") + 4));
+                lab.apply(List.of(f));
+                try {
+                    return probeMtu(lab.state(), nodes, p -> p.pod().startsWith(PROBE_NS + "/"));
+                } finally {
+                    lab.delete(List.of(contents));
+                }
+            } finally {
+                Files.deleteIfExists(f);
+                Files.deleteIfExists(contents);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static String probePod(String name, String node) {
+        return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + ", namespace: " + PROBE_NS + ", labels: {app: sluice-audit-mtu}}\n"
+                + "spec: {nodeName: " + node + ", containers: [{name: c}]}\n";
     }
 
     static AuditInput.NodeFacts node(LabState.NodeState n, JsonNode status) {
@@ -60,11 +100,12 @@ final class LabFacts {
      * that is not answered, a binary search between the smallest ping and the pod MTU for the
      * largest packet that crosses.
      */
-    static AuditInput.MtuProbe probeMtu(LabState st, List<AuditInput.NodeFacts> nodes) {
-        var pods = st.pods().values().stream().filter(p -> p.ip() != null && !p.ip().isEmpty()).sorted(Comparator.comparing(LabState.PodState::pod)).toList();
+    static AuditInput.MtuProbe probeMtu(LabState st, List<AuditInput.NodeFacts> nodes, java.util.function.Predicate<LabState.PodState> which) {
+        var pods = st.pods().values().stream().filter(p -> p.ip() != null && !p.ip().isEmpty()).filter(which).sorted(Comparator.comparing(LabState.PodState::pod)).toList();
         for (var from : pods) {
             var to = pods.stream().filter(p -> !p.node().equals(from.node())).findFirst();
             if (to.isEmpty()) continue;
+            // the first pair only: a pair that does not answer is not worth a second one's timeouts
             int podMtu = nodes.stream().filter(n -> n.node().equals(from.node())).mapToInt(AuditInput.NodeFacts::podMtu).findFirst().orElse(1500);
             List<String> tried = new ArrayList<>();
             java.util.function.IntPredicate ping = size -> {
