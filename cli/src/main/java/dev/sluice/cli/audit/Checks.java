@@ -276,12 +276,15 @@ public final class Checks {
             if (!n.internalIP().isEmpty() && svc.contains(Cidr.parse(n.internalIP()).network()))
                 bad.add(n.name() + "'s InternalIP " + n.internalIP() + " is inside serviceCIDR " + svc);
         }
+        // the cluster's own routes: to a node's pod CIDR (or a pod in it)
+        List<Cidr> podCidrs = new ArrayList<>();
+        for (var n : in.nodes()) if (!n.podCIDR().isEmpty()) podCidrs.add(Cidr.parse(n.podCIDR()));
+        for (ClusterNode n : m.nodes) podCidrs.addAll(n.podCIDRs());
         for (var n : in.nodes()) {
             for (String r : n.routes()) {
                 Cidr dst = routeCidr(r);
-                if (dst == null || dst.prefixLength() == 0) continue;
-                if (!n.podCIDR().isEmpty() && Cidr.parse(n.podCIDR()).contains(dst)) continue;
-                if (dst.overlaps(svc) && !isPodRoute(dst, in)) bad.add(n.node() + " routes " + r.strip() + ": overlaps serviceCIDR " + svc);
+                if (dst == null || dst.prefixLength() == 0 || podCidrs.stream().anyMatch(pc -> pc.contains(dst))) continue;
+                if (dst.overlaps(svc)) bad.add(n.node() + " routes " + r.strip() + ": overlaps serviceCIDR " + svc);
             }
         }
         if (!bad.isEmpty()) {
@@ -302,11 +305,6 @@ public final class Checks {
         } catch (IllegalArgumentException e) {
             return null;
         }
-    }
-
-    private static boolean isPodRoute(Cidr dst, AuditInput in) {
-        for (Cidr pool : in.values().clusterPoolIPv4PodCIDRList()) if (pool.contains(dst)) return true;
-        return false;
     }
 
     // --- NodePort exposure -----------------------------------------------------------------------
