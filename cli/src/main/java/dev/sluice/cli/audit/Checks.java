@@ -166,7 +166,7 @@ public final class Checks {
         if (status.equals(Finding.PASS)) return Finding.pass(c, "pod CIDRs have room" + (worstUse >= 0 ? " (fullest node " + pct(worstUse) + ")" : ""), ev);
         return new Finding(c, status, summary, ev,
                 "widen ipam.operator.clusterPoolIPv4PodCIDRList (e.g. a /16 for a large cluster) or choose clusterPoolIPv4MaskSize for the "
-                        + "pods per node you expect (a /24 holds 254); pods beyond a node's CIDR are not scheduled there");
+                        + "pods per node you expect (a /24 holds 254); a pod beyond its node's CIDR fails its CNI ADD");
     }
 
     // --- conntrack -------------------------------------------------------------------------------
