@@ -186,7 +186,9 @@ class OperatorToolsIT {
             assertThat(r.exit()).as("stdout %s stderr %s", r.out(), r.err()).isEqualTo(1);
             assertThat(r.out()).containsPattern("pod-to-pod-other-node\\s+FAIL\\s+\\d+ms\\s+pod:client -> pod:echo-other:80 allowed but it was denied")
                     .containsPattern("pod-to-pod-same-node\\s+PASS").containsPattern("pod-to-service\\s+PASS")
-                    .contains("result: fail (2 passed, 1 failed, 0 skipped)");
+                    .contains("result: fail (2 passed, 1 failed, 0 skipped)")
+                    .as("the drop the agents recorded names the policy that broke it")
+                    .contains("flow: DROPPED POLICY_DENIED on node2, ingress denied by NetworkPolicy sluice-ct-pod-to-pod-other-node/breaks-it");
             assertThat(Cli.sluice("lab", "get", "pods", "--name", LAB).ok().out()).as("cleaned up after a failure").doesNotContain("sluice-ct-");
         } finally {
             Cli.sluice("lab", "delete", "--name", LAB, "-f", dir.resolve("break.yaml").toString()).ok();

@@ -24,7 +24,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class Runner {
     static final JsonMapper JSON = JsonMapper.builder().build();
-    static final long PROBE_MS = 1000, FLOW_WAIT_MS = 5000;
+    static final long PROBE_MS = 1000, FLOW_WAIT_MS = 5000, UNEXPECTED_DROP_WAIT_MS = 2000;
 
     /** A scenario's outcome: pass, fail or skip, with one line per connection checked. */
     record Result(String scenario, String status, String reason, List<String> checks, long millis) {
@@ -97,8 +97,13 @@ final class Runner {
                 line = (ok == e.allow() ? "ok  " : "FAIL ") + e.describe() + " (" + target + (ok ? " answered" : " no answer") + ")";
                 if (ok != e.allow()) {
                     if (failed.isEmpty()) failed = e.describe() + " but it was " + (ok ? "allowed" : "denied");
+                    // an unexpected denial: what the agents recorded says which policy
+                    if (!ok) {
+                        Optional<String> drop = awaitDrop(st, s.namespace(), "", UNEXPECTED_DROP_WAIT_MS);
+                        if (drop.isPresent()) line += "; flow: " + drop.get();
+                    }
                 } else if (!e.allow() && !e.policy().isEmpty()) {
-                    Optional<String> drop = awaitDrop(st, s.namespace(), e.policy());
+                    Optional<String> drop = awaitDrop(st, s.namespace(), e.policy(), FLOW_WAIT_MS);
                     if (drop.isPresent()) line += "; flow: " + drop.get();
                     else {
                         line = "FAIL " + e.describe() + ": no DROPPED flow with POLICY_DENIED naming " + s.namespace() + "/" + e.policy();
@@ -172,21 +177,25 @@ final class Runner {
         return JSON.readTree(line).path("ok").asBoolean(false);
     }
 
-    /** The first drop (POLICY_DENIED) in the namespace's flows that names the policy, within a few seconds. */
-    private Optional<String> awaitDrop(LabState st, String ns, String policy) {
-        long deadline = System.currentTimeMillis() + FLOW_WAIT_MS;
+    /**
+     * The first policy drop in the namespace's flows that names the policy (any policy when
+     * {@code policy} is empty: then a deny rule's POLICY_DENY counts too), within {@code waitMs}.
+     */
+    private Optional<String> awaitDrop(LabState st, String ns, String policy, long waitMs) {
+        long deadline = System.currentTimeMillis() + waitMs;
         Map<String, Object> params = Map.of("namespace", List.of(ns), "verdict", List.of("DROPPED"), "number", 200, "follow", false);
         while (true) {
             for (var n : st.nodes()) {
                 List<String> found = new ArrayList<>();
                 AgentClient.stream(Path.of(n.socket()), "flows", params, line -> {
                     JsonNode f = line.has("flow") ? line.get("flow") : line;
-                    if (!f.path("drop_reason_desc").asString("").equals("POLICY_DENIED")) return !line.has("status");
+                    String reason = f.path("drop_reason_desc").asString("");
+                    if (!reason.equals("POLICY_DENIED") && !(policy.isEmpty() && reason.equals("POLICY_DENY"))) return !line.has("status");
                     for (String field : List.of("ingress_denied_by", "egress_denied_by"))
                         for (JsonNode p : f.path(field))
-                            if (p.path("name").asString().equals(policy) && p.path("namespace").asString().equals(ns))
-                                found.add("DROPPED POLICY_DENIED on " + n.name() + ", " + field.replace('_', ' ') + " "
-                                        + p.path("kind").asString() + " " + ns + "/" + policy);
+                            if (policy.isEmpty() || p.path("name").asString().equals(policy) && p.path("namespace").asString().equals(ns))
+                                found.add("DROPPED " + reason + " on " + n.name() + ", " + field.replace('_', ' ') + " " + p.path("kind").asString()
+                                        + " " + (p.path("namespace").asString().isEmpty() ? "" : p.path("namespace").asString() + "/") + p.path("name").asString());
                     return !line.has("status");
                 });
                 if (!found.isEmpty()) return Optional.of(found.getFirst());
