@@ -3,7 +3,12 @@ package dev.sluice.cli.audit;
 import dev.sluice.BadInputException;
 import dev.sluice.cli.Output;
 import dev.sluice.config.Values;
+import dev.sluice.k8s.ClusterNode;
+import dev.sluice.k8s.Kinds;
+import dev.sluice.k8s.KubeObject;
 import dev.sluice.k8s.ManifestFiles;
+import dev.sluice.k8s.Service;
+import dev.sluice.policy.PolicyInputs;
 import dev.sluice.lab.Lab;
 import dev.sluice.lab.LabEnv;
 import dev.sluice.lab.LabNames;
@@ -36,7 +41,9 @@ public final class AuditCommand implements Callable<Integer> {
         if (files != null && !files.isEmpty()) {
             if (name != null) throw new BadInputException("--name: " + name + " (expected: either --name for a lab or -f for manifests, not both)");
             Values v = values == null ? Values.defaults() : Values.load(values, Map.of());
-            in = new AuditInput("manifests " + files.stream().map(Path::toString).toList(), v, ManifestFiles.load(files), List.of(), null);
+            List<KubeObject> objects = ManifestFiles.load(files);
+            validate(objects);
+            in = new AuditInput("manifests " + files.stream().map(Path::toString).toList(), v, objects, List.of(), null);
         } else {
             if (values != null) throw new BadInputException("--values: " + values + " (expected: only with -f; a lab audit reads the lab's own values)");
             Lab lab = new Lab(LabNames.validateLab(name == null ? LabNames.DEFAULT_LAB : name), LabEnv.detect(), System.err::println);
@@ -47,5 +54,14 @@ public final class AuditCommand implements Callable<Integer> {
         if (fmt.equals("json")) Output.json(System.out, AuditReport.json(in.source(), findings));
         else AuditReport.table(System.out, in.source(), findings);
         return Checks.overall(findings).equals(Finding.FAIL) ? 1 : 0;
+    }
+
+    /** Manifests given to audit offline decode entirely, or the first problem is bad input (exit 2). */
+    static void validate(List<KubeObject> objects) {
+        PolicyInputs.decodeStrict(objects);
+        for (KubeObject o : objects) {
+            if (o.kind().equals(Kinds.SERVICE)) Service.decode(o);
+            else if (o.kind().equals(Kinds.NODE)) ClusterNode.decode(o);
+        }
     }
 }

@@ -57,7 +57,10 @@ public final class Checks {
         return Finding.PASS;
     }
 
-    /** The decoded objects the checks share; objects that do not decode are left out (and named). */
+    /**
+     * The decoded objects the checks share. An object that does not decode is left out: offline,
+     * the command refused it beforehand (bad input); in a lab, the agents report it in their status.
+     */
     static final class Model {
         final List<KubeObject> objects;
         final List<Pod> pods = new ArrayList<>();
@@ -82,7 +85,7 @@ public final class Checks {
                         }
                     }
                 } catch (RuntimeException e) {
-                    // an object that does not decode is left out; the agents report it (status: badObjects)
+                    // left out, see above
                 }
             }
             pods.forEach(p -> podNamespaces.add(p.namespace()));
@@ -204,7 +207,8 @@ public final class Checks {
         String target;
         List<String> ev = new ArrayList<>();
         if (dns.isEmpty()) {
-            // a stand-in CoreDNS pod, as a cluster has one: kube-system/coredns, k8s-app=kube-dns
+            // a stand-in CoreDNS pod, as a cluster has one: kube-system/coredns, k8s-app=kube-dns, at an
+            // address no pod or Service range of the lab uses (it matters only to ipBlock rules)
             Pod standIn = new Pod("kube-system", "coredns", Map.of("k8s-app", "kube-dns"), "", "10.255.255.253", List.of());
             var engine = new PolicyEngine(m.engine.config());
             engine.load(m.engine.inputs().withPods(List.of(standIn)));

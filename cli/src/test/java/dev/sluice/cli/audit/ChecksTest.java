@@ -249,6 +249,14 @@ class ChecksTest {
     }
 
     @Test
+    void offlineManifestsThatDoNotDecodeAreBadInput() {
+        var objects = ManifestReader.parse("bad.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\n"
+                + "spec: {ports: [{port: 70000}]}\n");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> AuditCommand.validate(objects))
+                .isInstanceOf(dev.sluice.k8s.ManifestException.class).hasMessageContaining("bad.yaml").hasMessageContaining("70000");
+    }
+
+    @Test
     void overallIsTheWorstStatus() {
         assertThat(Checks.overall(List.of(Finding.pass("a", "", List.of()), Finding.skip("b", "")))).isEqualTo("pass");
         assertThat(Checks.overall(List.of(Finding.pass("a", "", List.of()), new Finding("b", "warn", "", List.of(), "")))).isEqualTo("warn");
