@@ -83,8 +83,13 @@ final class LabFacts {
         List<String> routes = LabNet.exec(n.netns(), List.of("ip", "route", "show"), 10_000).stdout().lines().filter(l -> !l.isBlank()).toList();
         List<String> rules = new ArrayList<>();
         for (List<String> cmd : List.of(List.of("iptables-save"), List.of("iptables-legacy-save"), List.of("nft", "list", "ruleset"))) {
-            var r = LabNet.exec(n.netns(), cmd, 10_000);
-            for (String l : r.stdout().lines().toList())
+            String out;
+            try {
+                out = LabNet.exec(n.netns(), cmd, 10_000).stdout();
+            } catch (RuntimeException e) {
+                continue; // that tool is not installed: nothing it could show
+            }
+            for (String l : out.lines().toList())
                 if (KUBE_PROXY_MARKS.stream().anyMatch(l::contains) && (l.startsWith(":") || l.strip().startsWith("chain") || l.startsWith("table")))
                     rules.add(cmd.getFirst() + ": " + l.strip().replaceAll("\\s*\\{$", ""));
         }
