@@ -51,13 +51,13 @@ final class LabFacts {
         var existing = probeMtu(st, nodes, p -> !p.pod().startsWith(PROBE_NS + "/"));
         if (existing == null && st.nodes().size() < 2) return null;
         if (existing != null && existing.pathMtu() > 0) return existing;
-        String pods = "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + PROBE_NS + "}\n---\n"
-                + probePod("mtu-a", st.nodes().get(0).name()) + "---\n" + probePod("mtu-b", st.nodes().get(1).name());
+        String namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + PROBE_NS + "}\n---\n";
+        String pods = probePod("mtu-a", st.nodes().get(0).name()) + "---\n" + probePod("mtu-b", st.nodes().get(1).name());
         try {
             Path f = Files.createTempFile("sluice-audit", ".yaml"), contents = Files.createTempFile("sluice-audit", ".yaml");
             try {
-                Files.writeString(f, pods);
-                Files.writeString(contents, pods.substring(pods.indexOf("---\n") + 4));
+                Files.writeString(f, namespace + pods);
+                Files.writeString(contents, pods);
                 lab.apply(List.of(f));
                 try {
                     return probeMtu(lab.state(), nodes, p -> p.pod().startsWith(PROBE_NS + "/"));

@@ -38,6 +38,11 @@ public final class ConnectivityCommand {
             String fmt = Output.format(output, "table", "json");
             Lab lab = new Lab(LabNames.validateLab(name), LabEnv.detect(), System.err::println);
             if (list) {
+                if (fmt.equals("json")) {
+                    Output.json(System.out, Scenario.all(Scenario.Lab.ANY).stream()
+                            .map(s -> Map.of("scenario", s.name(), "description", s.description(), "skip", s.skip())).toList());
+                    return 0;
+                }
                 List<List<String>> rows = new ArrayList<>();
                 rows.add(Output.row("SCENARIO", "DESCRIPTION"));
                 for (Scenario s : Scenario.all(Scenario.Lab.ANY)) rows.add(Output.row(s.name(), s.description()));

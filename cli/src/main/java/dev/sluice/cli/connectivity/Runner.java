@@ -53,7 +53,7 @@ final class Runner {
                 Path f = dir.resolve(s.name() + ".yaml");
                 Files.writeString(f, s.manifests());
                 files.add(f);
-                contents.append(s.manifests().substring(Scenario.namespaceObject(s.namespace()).length()));
+                contents.append(s.contents());
             }
             Files.writeString(dir.resolve("contents.yaml"), contents.toString());
             try {

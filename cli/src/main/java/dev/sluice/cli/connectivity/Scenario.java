@@ -8,9 +8,10 @@ import java.util.regex.Pattern;
  * A named connectivity scenario: the workloads and policies it deploys in its own namespace and
  * the connections it expects to succeed or be refused. Pure data; {@link Runner} acts on it.
  *
- * @param skip why the scenario does not run ("" when it does)
+ * @param contents the objects it deploys in its namespace (YAML documents)
+ * @param skip     why the scenario does not run ("" when it does)
  */
-public record Scenario(String name, String description, String manifests, List<Expect> expects, String skip) {
+public record Scenario(String name, String description, String contents, List<Expect> expects, String skip) {
     public static final String PREFIX = "sluice-ct-";
 
     public Scenario {
@@ -19,6 +20,9 @@ public record Scenario(String name, String description, String manifests, List<E
 
     /** The test namespace: one per scenario, so scenarios cannot see each other's policies. */
     public String namespace() { return PREFIX + name; }
+
+    /** What {@code lab apply} gets: the namespace, then its contents. */
+    public String manifests() { return namespaceObject(namespace()) + contents; }
 
     /**
      * One connection: from a source to a destination on a TCP port, and what must happen.
@@ -113,7 +117,7 @@ public record Scenario(String name, String description, String manifests, List<E
 
     private static Scenario make(String name, String description, String skip, java.util.function.UnaryOperator<String> manifests, List<Expect> expects) {
         String ns = PREFIX + name;
-        return new Scenario(name, description, namespaceObject(ns) + manifests.apply(ns), expects, skip);
+        return new Scenario(name, description, manifests.apply(ns), expects, skip);
     }
 
     /**
