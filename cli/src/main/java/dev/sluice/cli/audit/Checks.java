@@ -189,8 +189,7 @@ public final class Checks {
             worst = Math.max(worst, Math.max(tcp, any));
             refused += n.ctRefused();
         }
-        String fix = "raise bpf.ctTcpMax / bpf.ctAnyMax (entries are 1 per flow direction), or find what opens so many connections "
-                + "(sluice observe)";
+        String fix = "raise bpf.ctTcpMax (TCP) / bpf.ctAnyMax (UDP, ICMP, ...), or find what opens so many connections (sluice observe)";
         if (refused > 0) return new Finding(c, Finding.FAIL, refused + " new flows refused: the conntrack table was full", ev, fix);
         if (worst >= FAIL_AT) return new Finding(c, Finding.FAIL, "a conntrack table is " + pct(worst) + " full", ev, fix);
         if (worst >= WARN_AT) return new Finding(c, Finding.WARN, "a conntrack table is " + pct(worst) + " full", ev, fix);
