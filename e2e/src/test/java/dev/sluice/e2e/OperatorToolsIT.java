@@ -27,8 +27,8 @@ import tools.jackson.databind.JsonNode;
  * scenario. Then one pitfall per check is seeded inside the lab's own namespaces (a smaller
  * underlay MTU on node2, a route into the Service CIDR and kube-proxy's chain on node1, pods and
  * Services with the manifest pitfalls) and the audit names each. Lab {@code auditip} has a pod CIDR
- * pool with no room for a third node. Conntrack pressure is not seeded live (the table's minimum
- * size is 2,048 entries): {@code ChecksTest} covers it.
+ * pool with no room for a third node and a conntrack table of 2,048 entries that a pod fills with
+ * 1,900 UDP flows.
  */
 @Tag("privileged")
 @EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
@@ -133,7 +133,18 @@ class OperatorToolsIT {
         Files.writeString(dir.resolve("clean.yaml"), CLEAN);
         Files.writeString(dir.resolve("pitfalls.yaml"), PITFALLS);
         Files.writeString(dir.resolve("break.yaml"), BREAK);
-        Files.writeString(dir.resolve("ipam-values.yaml"), "ipam:\n  operator:\n    clusterPoolIPv4PodCIDRList: [10.0.0.0/23]\n");
+        Files.writeString(dir.resolve("ipam-values.yaml"), "ipam:\n  operator:\n    clusterPoolIPv4PodCIDRList: [10.0.0.0/23]\nbpf:\n  ctAnyMax: 2048\n");
+        Files.writeString(dir.resolve("ct-pods.yaml"), """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: sender, namespace: ct, labels: {app: sender}}
+                spec: {nodeName: node1, containers: [{name: c}]}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: receiver, namespace: ct, labels: {app: receiver}}
+                spec: {nodeName: node2, containers: [{name: c, ports: [{containerPort: 53, protocol: UDP}]}]}
+                """);
         Cli.sluice("lab", "up", "--name", LAB, "--nodes", "2", "--routing", "tunnel", "--values", dir.resolve("values.yaml").toString(),
                 "-f", dir.resolve("clean.yaml").toString()).ok();
     }
@@ -231,13 +242,24 @@ class OperatorToolsIT {
     }
 
     @Test @Order(5)
-    void theAuditForecastsAPodCidrPoolWithNoRoomLeft() {
-        Cli.sluice("lab", "up", "--name", LAB_IPAM, "--nodes", "2", "--values", dir.resolve("ipam-values.yaml").toString()).ok();
+    void theAuditForecastsAPodCidrPoolWithNoRoomLeftAndSeesConntrackPressure() {
+        Cli.sluice("lab", "up", "--name", LAB_IPAM, "--nodes", "2", "--values", dir.resolve("ipam-values.yaml").toString(),
+                "-f", dir.resolve("ct-pods.yaml").toString()).ok();
+        // 1,900 UDP flows (a new source port each) into a table of 2,048
+        String receiver = SecurityIT.podIps(LAB_IPAM).get("ct/receiver") + ":53";
+        List<String> probe = new java.util.ArrayList<>(List.of(Cli.home().resolve("build/bin/sluice-pod").toString(), "probe", "--proto", "udp",
+                "--timeout-ms", "200"));
+        for (int i = 0; i < 1900; i++) probe.add(receiver);
+        Cli.exec(LAB_IPAM, "ct/sender", probe.toArray(String[]::new));
         Cli.Run r = Cli.sluice("audit", "--name", LAB_IPAM, "-o", "json");
         assertThat(r.exit()).isEqualTo(1);
         JsonNode ipam = checks(r).get("ipam");
         assertThat(ipam.path("status").asString()).isEqualTo("fail");
         assertThat(ipam.path("evidence").get(0).asString()).isEqualTo("cluster pool [10.0.0.0/23] /24: 2 of 2 node subnets used, 0 nodes can still join");
+        JsonNode ct = checks(r).get("conntrack");
+        assertThat(ct.path("status").asString()).as("%s", ct).isEqualTo("fail");
+        assertThat(ct.path("summary").asString()).matches("a conntrack table is 9\\d% full");
+        assertThat(ct.path("evidence").toString()).containsPattern("node1: TCP \\d+/524288 \\(0%\\), other 1[89]\\d\\d/2048");
         Cli.down(LAB_IPAM);
     }
 
