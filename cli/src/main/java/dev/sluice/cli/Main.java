@@ -22,6 +22,8 @@ import picocli.CommandLine.Command;
                 dev.sluice.cli.lab.LabCommand.class,
                 dev.sluice.cli.policy.PolicyCommand.class,
                 dev.sluice.cli.service.ServiceCommand.class,
+                dev.sluice.cli.audit.AuditCommand.class,
+                dev.sluice.cli.connectivity.ConnectivityCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {
