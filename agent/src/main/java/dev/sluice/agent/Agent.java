@@ -78,6 +78,8 @@ public final class Agent implements AutoCloseable {
     private PolicyReconciler policy;
     private Monitor monitor;
     private dev.sluice.agent.flow.FlowObserver flows;
+    /** Hubble's Observer and Peer API when hubble.enabled (dev.sluice.agent.hubble). */
+    private AutoCloseable hubble;
     /** Pod address -> what flows show of the pod, for the flow observer's thread. */
     private final Map<Integer, dev.sluice.agent.flow.Enricher.PodInfo> flowPods = new java.util.concurrent.ConcurrentHashMap<>();
     /** Frontend id -> Service, refreshed from the service maps when a flow names an id it lacks. */
@@ -226,6 +228,8 @@ public final class Agent implements AutoCloseable {
                 .register("ct-gc", (p, out) -> out.result(lb.gcNow()))
                 .register("nat", (p, out) -> out.result(lb.natList()));
         api.start();
+        if (values.hubbleEnabled()) hubble = dev.sluice.agent.hubble.HubbleApi.start(cfg.node(), cfg.socket(), values.hubbleListenAddress(), flows,
+                this::nodeIps);
         source.start();
         // Last: the conflist tells the kubelet that pods may come, so it is written only once the data
         // path is attached, the first snapshot is programmed and the API answers the plugin.
@@ -478,6 +482,13 @@ public final class Agent implements AutoCloseable {
                 (t2 - t1) / 1000, (t3 - t2) / 1000, (t4 - t3) / 1000, (t5 - t4) / 1000, (t6 - t5) / 1000);
     }
 
+    /** Node name to InternalIP, for Hubble's Peer service. */
+    private synchronized Map<String, String> nodeIps() {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (ClusterNode n : nodeObjects.values()) out.put(n.name(), n.internalIP());
+        return out;
+    }
+
     /** What the flow observer asks of the cluster: lock-free reads of maps apply() keeps current. */
     private dev.sluice.agent.flow.Enricher.Cluster flowCluster() {
         return new dev.sluice.agent.flow.Enricher.Cluster() {
@@ -679,6 +690,13 @@ public final class Agent implements AutoCloseable {
             }
         }
         if (monitor != null) monitor.close();
+        if (hubble != null) {
+            try {
+                hubble.close();
+            } catch (Exception e) {
+                log.warn("closing the Hubble API: {}", e.toString());
+            }
+        }
         if (api != null) api.close();
         if (source != null) source.close();
         if (lb != null) lb.close();
