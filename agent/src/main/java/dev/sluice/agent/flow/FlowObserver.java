@@ -47,6 +47,11 @@ public final class FlowObserver {
             if (enrichFailures.getAndIncrement() == 0) log.warn("flow event not enriched: {}", ex.toString());
             return;
         }
+        publish(f);
+    }
+
+    /** An enriched flow into the ring and to every follower it matches; never waits. */
+    public void publish(Flow f) {
         ring.add(f);
         for (Subscription w : followers) if (w.filter.test(f) && !w.queue.offer(f)) w.dropped.incrementAndGet();
     }

@@ -107,8 +107,9 @@ public final class ProtoFlows {
             case ICMPV4 -> new Flow.Icmpv4(x.getIcmpSourcePort(), x.getIcmpDestinationPort());
             default -> new Flow.Other(x.getOtherProtocol());
         };
-        // the enricher names every flow's reason, DROP_REASON_UNKNOWN for those not dropped
-        String desc = p.getDropReasonDesc() == DropReason.UNRECOGNIZED ? "DROP_REASON_UNKNOWN" : p.getDropReasonDesc().name();
+        // a flow that was not dropped has no reason ("" in ours, the enum's zero on the wire)
+        String desc = p.getDropReasonDesc() == DropReason.DROP_REASON_UNKNOWN || p.getDropReasonDesc() == DropReason.UNRECOGNIZED ? ""
+                : p.getDropReasonDesc().name();
         IP ip = p.getIP();
         return new Flow(instant(p.getTime()), p.getUuid(), verdict, p.getDropReason(), desc,
                 new Flow.Ip(ip.getSource(), ip.getDestination(), ip.getIpVersion() == IPVersion.IP_NOT_USED || ip.getIpVersion() == IPVersion.UNRECOGNIZED ? "" : ip.getIpVersion().name()),

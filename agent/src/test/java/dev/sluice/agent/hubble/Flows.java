@@ -28,7 +28,7 @@ final class Flows {
     }
 
     static Flow forwarded(int i, String node, int dport) {
-        return new Flow(T0.plusMillis(i), "f-" + node + "-" + i, Flow.Verdict.FORWARDED, 0, "DROP_REASON_UNKNOWN",
+        return new Flow(T0.plusMillis(i), "f-" + node + "-" + i, Flow.Verdict.FORWARDED, 0, "",
                 new Flow.Ip("10.0.1.5", "10.0.2.6", "IPv4"), new Flow.Udp(5000, dport), pod("fl", "client-1", 300, "client"),
                 pod("fl", "server-1", 301, "server"), node, null, null, Flow.TrafficDirection.EGRESS, "TO_STACK", false,
                 new Flow.EventType(4, 3), List.of(), List.of(new PolicyRef("allow-dns", "fl", "CiliumNetworkPolicy")), List.of(), List.of(), "",
@@ -38,7 +38,7 @@ final class Flows {
     private static final Flow.Verdict[] VERDICTS = Flow.Verdict.values();
     private static final String[] POINTS = {"UNKNOWN_POINT", "TO_STACK", "TO_OVERLAY", "FROM_ENDPOINT", "FROM_OVERLAY", "FROM_NETWORK",
             "TO_NETWORK", "TO_ENDPOINT"};
-    private static final String[] REASONS = {"DROP_REASON_UNKNOWN", "POLICY_DENIED", "POLICY_DENY", "INVALID_SOURCE_IP",
+    private static final String[] REASONS = {"", "POLICY_DENIED", "POLICY_DENY", "INVALID_SOURCE_IP",
             "SERVICE_BACKEND_NOT_FOUND", "CT_MAP_INSERTION_FAILED"};
     private static final String[] KINDS = {"NetworkPolicy", "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"};
 

@@ -18,7 +18,6 @@ import dev.sluice.hubble.api.observer.ServerStatusRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.Context;
-import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -64,21 +63,7 @@ class ObserverServiceTest {
     void add(Flow f) { flows.ring().add(f); }
 
     /** As the data path's reader does: into the ring and every follower's queue. */
-    void publish(Flow f) throws Exception {
-        flows.ring().add(f);
-        Field fs = FlowObserver.class.getDeclaredField("followers");
-        fs.setAccessible(true);
-        for (Object o : (Iterable<?>) fs.get(flows)) {
-            var s = (FlowObserver.Subscription) o;
-            Field filter = s.getClass().getDeclaredField("filter"), queue = s.getClass().getDeclaredField("queue"), dropped = s.getClass().getDeclaredField("dropped");
-            filter.setAccessible(true);
-            queue.setAccessible(true);
-            dropped.setAccessible(true);
-            @SuppressWarnings("unchecked") var p = (java.util.function.Predicate<Flow>) filter.get(s);
-            @SuppressWarnings("unchecked") var q = (java.util.concurrent.BlockingQueue<Flow>) queue.get(s);
-            if (p.test(f) && !q.offer(f)) ((java.util.concurrent.atomic.AtomicLong) dropped.get(s)).incrementAndGet();
-        }
-    }
+    void publish(Flow f) { flows.publish(f); }
 
     static List<String> uuids(Iterator<GetFlowsResponse> it) {
         List<String> out = new ArrayList<>();
