@@ -27,7 +27,7 @@ public record LabDir(String lab, Path root) {
     public Path worldLog() { return logs().resolve("world.log"); }
     public Path apiServerLog() { return logs().resolve("apiserver.log"); }
     /** Each agent's Hubble Observer socket (the agent puts it beside its API socket). */
-    public Path hubbleSocket(String node) { return nodeDir(node).resolve("hubble.sock"); }
+    public Path hubbleSocket(String node) { return dev.sluice.agent.hubble.HubbleApi.socket(socket(node)); }
     /** Hubble Relay's socket, when hubble.relay.enabled. */
     public Path relaySocket() { return root.resolve("hubble-relay.sock"); }
     public Path relayLog() { return logs().resolve("hubble-relay.log"); }

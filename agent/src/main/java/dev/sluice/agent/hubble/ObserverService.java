@@ -4,6 +4,7 @@ import com.google.protobuf.UInt32Value;
 import dev.sluice.BadInputException;
 import dev.sluice.agent.flow.Flow;
 import dev.sluice.agent.flow.FlowObserver;
+import dev.sluice.hubble.StreamSender;
 import dev.sluice.hubble.api.flow.LostEvent;
 import dev.sluice.hubble.api.flow.LostEventSource;
 import dev.sluice.hubble.api.observer.GetFlowsRequest;
@@ -24,8 +25,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 
 /**
@@ -97,21 +97,18 @@ public final class ObserverService extends ObserverGrpc.ObserverImplBase {
             responses.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
             return;
         }
-        var call = (ServerCallStreamObserver<GetFlowsResponse>) responses;
         // subscribed before the ring is read: no flow falls between the two
         FlowObserver.Subscription sub = q.follow() ? flows.subscribe(q.filter(), queueCapacity) : null;
-        Sender sender = new Sender(call);
-        Thread t = Thread.ofVirtual().name("hubble-getflows").unstarted(() -> stream(q, sub, sender));
-        call.setOnCancelHandler(() -> {
+        var thread = new AtomicReference<Thread>();
+        var sender = new StreamSender<>((ServerCallStreamObserver<GetFlowsResponse>) responses, () -> {
             if (sub != null) sub.close();
-            sender.cancel();
-            t.interrupt();
+            Thread t = thread.get();
+            if (t != null) t.interrupt();
         });
-        call.setOnReadyHandler(sender::ready);
-        t.start();
+        thread.set(Thread.ofVirtual().name("hubble-getflows").start(() -> stream(q, sub, sender)));
     }
 
-    private void stream(Query q, FlowObserver.Subscription sub, Sender out) {
+    private void stream(Query q, FlowObserver.Subscription sub, StreamSender<GetFlowsResponse> out) {
         try {
             Set<String> sent = new HashSet<>();
             for (Flow f : q.select(flows.ring().snapshot())) {
@@ -148,53 +145,6 @@ public final class ObserverService extends ObserverGrpc.ObserverImplBase {
 
     static GetFlowsResponse response(Flow f) {
         return GetFlowsResponse.newBuilder().setFlow(ProtoFlows.toProto(f)).setNodeName(f.nodeName()).setTime(ProtoFlows.timestamp(f.time())).build();
-    }
-
-    /** One call's sending side: waits for the client's flow control, gives up once it is cancelled. */
-    static final class Sender {
-        private final ServerCallStreamObserver<GetFlowsResponse> call;
-        private final ReentrantLock lock = new ReentrantLock();
-        private final Condition readyOrCancelled = lock.newCondition();
-        private volatile boolean cancelled;
-
-        Sender(ServerCallStreamObserver<GetFlowsResponse> call) { this.call = call; }
-
-        void ready() { signal(); }
-
-        void cancel() {
-            cancelled = true;
-            signal();
-        }
-
-        private void signal() {
-            lock.lock();
-            try {
-                readyOrCancelled.signalAll();
-            } finally {
-                lock.unlock();
-            }
-        }
-
-        /** False: the client went away. */
-        boolean send(GetFlowsResponse r) throws InterruptedException {
-            lock.lock();
-            try {
-                while (!cancelled && !call.isReady()) readyOrCancelled.await(200, TimeUnit.MILLISECONDS);
-            } finally {
-                lock.unlock();
-            }
-            if (cancelled || call.isCancelled()) return false;
-            try {
-                call.onNext(r);
-                return true;
-            } catch (RuntimeException e) {
-                return false;   // cancelled meanwhile
-            }
-        }
-
-        void complete() {
-            if (!cancelled && !call.isCancelled()) call.onCompleted();
-        }
     }
 
     ServerStatusResponse status() {

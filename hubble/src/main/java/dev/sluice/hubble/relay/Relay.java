@@ -2,6 +2,7 @@ package dev.sluice.hubble.relay;
 
 import com.google.protobuf.Timestamp;
 import com.google.protobuf.UInt32Value;
+import dev.sluice.hubble.StreamSender;
 import dev.sluice.hubble.Transport;
 import dev.sluice.hubble.api.observer.GetFlowsRequest;
 import dev.sluice.hubble.api.observer.GetFlowsResponse;
@@ -61,15 +62,14 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
                     .asRuntimeException());
             return;
         }
-        var call = (ServerCallStreamObserver<GetFlowsResponse>) out;
         Context.CancellableContext ctx = Context.current().withCancellation();
-        call.setOnCancelHandler(() -> ctx.cancel(null));
+        var s = new StreamSender<>((ServerCallStreamObserver<GetFlowsResponse>) out, () -> ctx.cancel(null));
         Thread.ofVirtual().name("relay-getflows").start(() -> {
             try {
-                if (req.getFollow()) follow(req, call, ctx);
-                else once(req, call, ctx);
+                if (req.getFollow()) follow(req, s, ctx);
+                else once(req, s, ctx);
             } catch (StatusRuntimeException e) {
-                if (!call.isCancelled()) call.onError(e);
+                s.fail(e);
             } catch (InterruptedException e) {
                 // cancelled
             } finally {
@@ -88,7 +88,7 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
         return Timestamp.newBuilder().setSeconds(ms / 1000).setNanos((int) (ms % 1000) * 1_000_000).build();
     }
 
-    private void once(GetFlowsRequest req, ServerCallStreamObserver<GetFlowsResponse> call, Context.CancellableContext ctx) throws InterruptedException {
+    private void once(GetFlowsRequest req, StreamSender<GetFlowsResponse> s, Context.CancellableContext ctx) throws InterruptedException {
         Map<Peer, CompletableFuture<List<GetFlowsResponse>>> answers = new LinkedHashMap<>();
         for (Peer p : peers)
             answers.put(p, CompletableFuture.supplyAsync(() -> {
@@ -110,12 +110,11 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
                 up.add(e.getKey().name());
             } catch (java.util.concurrent.ExecutionException x) {
                 Throwable c = x.getCause();
-                if (c instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) throw s;
+                if (c instanceof StatusRuntimeException st && st.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) throw st;
                 down.add(e.getKey().name());
                 why = e.getKey().name() + ": " + c.getMessage();
             }
         }
-        Sender s = new Sender(call);
         if (!up.isEmpty() && !s.send(nodeStatus(NodeState.NODE_CONNECTED, up, ""))) return;
         if (!down.isEmpty() && !s.send(nodeStatus(NodeState.NODE_UNAVAILABLE, down, why))) return;
         List<GetFlowsResponse> flows = new ArrayList<>(), other = new ArrayList<>();
@@ -130,11 +129,10 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
 
     private record Pending(GetFlowsResponse response, long arrived) {}
 
-    private void follow(GetFlowsRequest req, ServerCallStreamObserver<GetFlowsResponse> call, Context.CancellableContext ctx) throws InterruptedException {
+    private void follow(GetFlowsRequest req, StreamSender<GetFlowsResponse> s, Context.CancellableContext ctx) throws InterruptedException {
         PriorityQueue<Pending> window = new PriorityQueue<>(Comparator.comparing(Pending::response, BY_TIME));
         AtomicReference<StatusRuntimeException> invalid = new AtomicReference<>();
         List<String> down = new java.util.concurrent.CopyOnWriteArrayList<>();
-        Sender s = new Sender(call);
         s.send(nodeStatus(NodeState.NODE_CONNECTED, peers.stream().map(Peer::name).toList(), ""));
         for (Peer p : peers) {
             ctx.run(() -> ObserverGrpc.newStub(p.channel()).getFlows(req, new StreamObserver<>() {
@@ -172,27 +170,6 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
                 else window.wait(head == null ? 500 : Math.max(1, TimeUnit.NANOSECONDS.toMillis(due - System.nanoTime())));
             }
             if (next != null && !s.send(next)) return;
-        }
-    }
-
-    /** One call's sending side, waiting for the client's flow control. */
-    static final class Sender {
-        private final ServerCallStreamObserver<GetFlowsResponse> call;
-
-        Sender(ServerCallStreamObserver<GetFlowsResponse> call) { this.call = call; }
-
-        boolean send(GetFlowsResponse r) throws InterruptedException {
-            while (!call.isReady()) {
-                if (call.isCancelled()) return false;
-                Thread.sleep(5);
-            }
-            if (call.isCancelled()) return false;
-            call.onNext(r);
-            return true;
-        }
-
-        void complete() {
-            if (!call.isCancelled()) call.onCompleted();
         }
     }
 
