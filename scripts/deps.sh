@@ -4,8 +4,10 @@
 set -euo pipefail
 
 PKGS=(clang curl llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make maven iproute2 nftables iptables
-      util-linux procps iputils-ping netcat-openbsd jq openssl
-      podman runc busybox-static)  # podman, runc, busybox-static: PodmanCniIT (a real runtime on the CNI plugin)
+      util-linux procps iputils-ping netcat-openbsd jq
+      openssl                      # KubeApiTest: a CA, server and client certificates for the agent's TLS client
+      podman runc busybox-static   # podman, runc, busybox-static: PodmanCniIT (a real runtime on the CNI plugin)
+      prometheus)                  # PrometheusIT: a real server scraping the lab's agents (started by the test, in the lab)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -17,4 +19,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # The package enables a service on :9090 of the host; the tests start their own in a lab namespace.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus >&2 || true
+  fi
 fi

@@ -79,7 +79,12 @@ public final class Agent implements AutoCloseable {
     private Monitor monitor;
     private dev.sluice.agent.flow.FlowObserver flows;
     /** Hubble's Observer and Peer API when hubble.enabled (dev.sluice.agent.hubble). */
-    private AutoCloseable hubble;
+    private AutoCloseable hubbleApi;
+    /** Null when prometheus.enabled is false. */
+    private dev.sluice.agent.metrics.AgentMetrics metrics;
+    /** Null when no hubble metric is enabled. */
+    private dev.sluice.agent.metrics.HubbleMetrics hubbleMetrics;
+    private final List<dev.sluice.agent.metrics.MetricsServer> metricsServers = new ArrayList<>();
     /** Pod address -> what flows show of the pod, for the flow observer's thread. */
     private final Map<Integer, dev.sluice.agent.flow.Enricher.PodInfo> flowPods = new java.util.concurrent.ConcurrentHashMap<>();
     /** Frontend id -> Service, refreshed from the service maps when a flow names an id it lacks. */
@@ -175,6 +180,7 @@ public final class Agent implements AutoCloseable {
                 dev.sluice.agent.flow.Enricher.monotonicClock()), values.hubbleEventBufferCapacity(),
                 () -> dev.sluice.datapath.maps.FlowEvent.lost(datapath.map("sl_events_lost")));
         monitor.flows(flows::accept);
+        startMetrics();
         // Standalone containers of an earlier run are in the first computation already: without them
         // it would drop their ipcache entries, and their conntrack with them, until restore() is done.
         restoring = endpoints.persisted().stream().filter(Endpoint::standalone).toList();
@@ -228,7 +234,7 @@ public final class Agent implements AutoCloseable {
                 .register("ct-gc", (p, out) -> out.result(lb.gcNow()))
                 .register("nat", (p, out) -> out.result(lb.natList()));
         api.start();
-        if (values.hubbleEnabled()) hubble = dev.sluice.agent.hubble.HubbleApi.start(cfg.node(), cfg.socket(), values.hubbleListenAddress(), flows,
+        if (values.hubbleEnabled()) hubbleApi = dev.sluice.agent.hubble.HubbleApi.start(cfg.node(), cfg.socket(), values.hubbleListenAddress(), flows,
                 this::nodeIps);
         source.start();
         // Last: the conflist tells the kubelet that pods may come, so it is written only once the data
@@ -428,6 +434,7 @@ public final class Agent implements AutoCloseable {
         }
         errs.addAll(policyUpdate.errors());
         long t2 = System.nanoTime();
+        if (metrics != null) metrics.policyComputed(t2 - t1);
         // The ipcache is a function of nodes, pods and identities: recomputed from scratch when nodes or
         // namespaces changed (or on the first apply), else only the entries of the changed pods; nothing
         // at all for a Service change.
@@ -452,6 +459,7 @@ public final class Agent implements AutoCloseable {
         endpoints.refresh(policyUpdate);
         // the monitor names drop events' addresses by pod: kept up to date by the changed pods only
         for (String k : podChanges.removed()) {
+            if (hubbleMetrics != null) hubbleMetrics.podDeleted(k);
             Integer ip = podIps.remove(k);
             if (ip != null && podsByIp.remove(ip, k)) flowPods.remove(ip);
         }
@@ -472,6 +480,12 @@ public final class Agent implements AutoCloseable {
         long t6 = System.nanoTime();
         errors = List.copyOf(errs);
         errs.forEach(e -> log.warn("skipped: {}", e));
+        if (metrics != null) {
+            List<String> kinds = new ArrayList<>();
+            changes.upserted().forEach(o -> kinds.add(o.kind()));
+            changes.removed().forEach(o -> kinds.add(o.kind()));
+            metrics.programmed(dev.sluice.agent.metrics.AgentMetrics.kindOf(kinds), t6 - t0);
+        }
         synchronized (generationLock) {
             programmedGeneration = s.generation();
             programmedVersions = s.versions();
@@ -487,6 +501,70 @@ public final class Agent implements AutoCloseable {
         Map<String, String> out = new java.util.TreeMap<>();
         for (ClusterNode n : nodeObjects.values()) out.put(n.name(), n.internalIP());
         return out;
+    }
+
+    /**
+     * The agent's metrics on prometheus.port and the hubble_* ones on hubble.metrics.port, each on
+     * every address of the node (in the lab: the node namespace, so its InternalIP). Map contents
+     * are read when scraped.
+     */
+    private void startMetrics() throws IOException {
+        var m = values.metrics();
+        if (m.prometheusEnabled()) {
+            metrics = new dev.sluice.agent.metrics.AgentMetrics(new dev.sluice.agent.metrics.AgentMetrics.Source() {
+                public int endpoints() { return endpoints.list().size(); }
+
+                public Map<String, Integer> identities() {
+                    Map<String, Integer> out = new java.util.TreeMap<>();
+                    for (var id : policy.identities()) {
+                        String type = Integer.compareUnsigned(id.id(), dev.sluice.policymap.PolicyMaps.CIDR_SET_BASE) >= 0 ? "cidr"
+                                : Integer.compareUnsigned(id.id(), 256) < 0 ? "reserved" : "cluster_local";
+                        out.merge(type, 1, Integer::sum);
+                    }
+                    return out;
+                }
+
+                public Map<String, long[]> maps() {
+                    Map<String, long[]> out = new java.util.TreeMap<>();
+                    datapath.mapUse().forEach((name, use) -> {
+                        if (!name.equals("sl_events") && !name.equals("sl_config")) out.put(name, new long[] {use[0], use[1]});
+                    });
+                    var ct = lb.status().conntrack();
+                    out.put(dev.sluice.datapath.maps.LbMaps.CT_TCP, new long[] {ct.fillTcp(), ct.maxTcp()});
+                    out.put(dev.sluice.datapath.maps.LbMaps.CT_ANY, new long[] {ct.fillAny(), ct.maxAny()});
+                    for (String n : List.of(dev.sluice.datapath.maps.LbMaps.SERVICES, dev.sluice.datapath.maps.LbMaps.BACKENDS,
+                            dev.sluice.datapath.maps.LbMaps.REVERSE_NAT, dev.sluice.datapath.maps.LbMaps.AFFINITY, dev.sluice.datapath.maps.LbMaps.SNAT)) {
+                        var map = datapath.map(n);
+                        out.put(n, new long[] {map.keys().size(), map.maxEntries()});
+                    }
+                    return out;
+                }
+
+                public List<dev.sluice.agent.metrics.AgentMetrics.Counted> counters() {
+                    Map<List<Integer>, long[]> sums = new HashMap<>();
+                    datapath.metrics().allPerCpu().forEach((k, perCpu) -> {
+                        long[] v = sums.computeIfAbsent(List.of(k.reason(), k.direction()), x -> new long[2]);
+                        for (MetricsValue c : perCpu) {
+                            v[0] += c.packets();
+                            v[1] += c.bytes();
+                        }
+                    });
+                    List<dev.sluice.agent.metrics.AgentMetrics.Counted> out = new ArrayList<>();
+                    sums.forEach((k, v) -> out.add(new dev.sluice.agent.metrics.AgentMetrics.Counted(k.get(0), DropReason.describe(k.get(0)),
+                            k.get(1) == 1 ? "INGRESS" : k.get(1) == 2 ? "EGRESS" : "UNKNOWN", v[0], v[1])));
+                    return out;
+                }
+
+                public long eventsLost() { return dev.sluice.datapath.maps.FlowEvent.lost(datapath.map("sl_events_lost")); }
+            });
+            metricsServers.add(dev.sluice.agent.metrics.MetricsServer.start("prometheus.port", null, m.prometheusPort(), metrics.registry()));
+        }
+        if (values.hubbleEnabled() && !m.hubble().isEmpty()) {
+            var hubble = new dev.sluice.agent.metrics.HubbleMetrics(m.hubble(), () -> dev.sluice.datapath.maps.FlowEvent.lost(datapath.map("sl_events_lost")));
+            hubbleMetrics = hubble;
+            flows.listen((e, f) -> hubble.accept(f, e.policyPrefixLength()));
+            metricsServers.add(dev.sluice.agent.metrics.MetricsServer.start("hubble.metrics.port", null, m.hubblePort(), hubble.registry()));
+        }
     }
 
     /** What the flow observer asks of the cluster: lock-free reads of maps apply() keeps current. */
@@ -690,13 +768,14 @@ public final class Agent implements AutoCloseable {
             }
         }
         if (monitor != null) monitor.close();
-        if (hubble != null) {
+        if (hubbleApi != null) {
             try {
-                hubble.close();
+                hubbleApi.close();
             } catch (Exception e) {
                 log.warn("closing the Hubble API: {}", e.toString());
             }
         }
+        metricsServers.forEach(dev.sluice.agent.metrics.MetricsServer::close);
         if (api != null) api.close();
         if (source != null) source.close();
         if (lb != null) lb.close();

@@ -22,6 +22,7 @@ final class Schema {
             "lbExternalIPPool.cidr", "externalIPs.allowedCIDRs", "nodePort.range", "serviceCIDR",
             "policyEnforcementMode", "policyEnforceMode", "policyAuditMode", "labels",
             "hubble.enabled", "hubble.listenAddress", "hubble.relay.enabled", "hubble.relay.replicas", "hubble.ui.enabled", "hubble.metrics.enabled",
+            "hubble.metrics.port", "prometheus.enabled", "prometheus.port",
             "resources.limits.cpu", "resources.limits.memory", "resources.requests.cpu", "resources.requests.memory",
             "debug.enabled", "cluster.name", "healthAddress",
             // read by the Helm chart only (deploy/helm/sluice), so the chart's values file is also a valid agent values file

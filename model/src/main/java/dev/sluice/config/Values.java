@@ -49,8 +49,21 @@ public record Values(
         String healthAddress,
         String monitorAggregation,
         int hubbleEventBufferCapacity,
+        Metrics metrics,
         String hubbleListenAddress,
         boolean hubbleRelayEnabled) {
+
+    /**
+     * Prometheus endpoints (docs/observability.md, "Metrics"): the agent's own metrics on
+     * {@code prometheus.port}, the {@code hubble_*} ones chosen by {@code hubble.metrics.enabled} on
+     * {@code hubble.metrics.port}; both on every address of the node, as Cilium's {@code :9962}, {@code :9965}.
+     */
+    public record Metrics(boolean prometheusEnabled, int prometheusPort, List<HubbleMetric> hubble, int hubblePort) {
+        public Metrics { hubble = List.copyOf(hubble); }
+    }
+
+    /** On unless turned off: the lab's contract (DESIGN.md) is both endpoints on every node. */
+    public static final List<String> DEFAULT_HUBBLE_METRICS = HubbleMetric.NAMES;
 
     public enum RoutingMode { NATIVE, TUNNEL;
         public String word() { return name().toLowerCase(); } }
@@ -165,7 +178,11 @@ public record Values(
         boolean relay = r.bool("hubble.relay.enabled", false);
         r.integer("hubble.relay.replicas", 1, 0, 100);
         r.bool("hubble.ui.enabled", false);
-        List<String> metrics = r.strings("hubble.metrics.enabled", List.of());
+        List<String> metrics = r.strings("hubble.metrics.enabled", DEFAULT_HUBBLE_METRICS);
+        var endpoints = new Metrics(r.bool("prometheus.enabled", true), r.integer("prometheus.port", 9962, 1, 65535),
+                HubbleMetric.parseAll(file, "hubble.metrics.enabled", metrics), r.integer("hubble.metrics.port", 9965, 1, 65535));
+        if (endpoints.prometheusEnabled() && !endpoints.hubble().isEmpty() && endpoints.prometheusPort() == endpoints.hubblePort())
+            throw new ManifestException(file, "", "hubble.metrics.port", endpoints.hubblePort() + " (expected: a port other than prometheus.port's)");
         String aggregation = r.word("bpf.monitorAggregation", "medium", MONITOR_AGGREGATION.toArray(String[]::new));
         int capacity = r.integer("hubble.eventBufferCapacity", DEFAULT_EVENT_BUFFER_CAPACITY, 1, (1 << 30) - 1);
         if ((capacity & (capacity + 1)) != 0)
@@ -190,7 +207,7 @@ public record Values(
         r.bool("cni.uninstall", false);
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
                 noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health,
-                aggregation, capacity, hubbleListen, relay);
+                aggregation, capacity, endpoints, hubbleListen, relay);
     }
 
     public Values withRoutingMode(RoutingMode m) {
@@ -198,7 +215,7 @@ public record Values(
                 masquerade, ctTcpMax, ctAnyMax, conntrackEnabled, policyMapMax, lbMapMax, lbAlgorithm, serviceNoBackendResponse,
                 maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
                 policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR, healthAddress,
-                monitorAggregation, hubbleEventBufferCapacity, hubbleListenAddress, hubbleRelayEnabled);
+                monitorAggregation, hubbleEventBufferCapacity, metrics, hubbleListenAddress, hubbleRelayEnabled);
     }
 
     /** bpf.monitorAggregation as the data path's level (enum sl_monitor_aggregation: 0 none .. 3 maximum). */

@@ -30,6 +30,14 @@ public final class FlowObserver {
     private final LongSupplier lostEvents;
     private final Set<Subscription> followers = ConcurrentHashMap.newKeySet();
     private final AtomicLong enrichFailures = new AtomicLong();
+    private final AtomicLong listenerFailures = new AtomicLong();
+    private volatile Listener listener = (e, f) -> {};
+
+    /** Sees every flow as it enters the ring, on the reader thread: it must not block (the Hubble metrics). */
+    @FunctionalInterface
+    public interface Listener {
+        void flow(FlowEvent event, Flow flow);
+    }
 
     /** @param lostEvents the data path's count of events its ring buffer had no room for (sl_events_lost) */
     public FlowObserver(Enricher enricher, int capacity, LongSupplier lostEvents) {
@@ -47,16 +55,30 @@ public final class FlowObserver {
             if (enrichFailures.getAndIncrement() == 0) log.warn("flow event not enriched: {}", ex.toString());
             return;
         }
-        publish(f);
+        ring.add(f);
+        try {
+            listener.flow(e, f);
+        } catch (RuntimeException ex) {
+            // the flow is in the ring already; a metric that failed on it must not stop the reader
+            if (listenerFailures.getAndIncrement() == 0) log.warn("flow listener failed: {}", ex.toString());
+        }
+        offer(f);
     }
 
-    /** An enriched flow into the ring and to every follower it matches; never waits. */
+    /** An enriched flow (without its event: the listener is not told) into the ring and to every follower; never waits. */
     public void publish(Flow f) {
         ring.add(f);
+        offer(f);
+    }
+
+    private void offer(Flow f) {
         for (Subscription w : followers) if (w.filter.test(f) && !w.queue.offer(f)) w.dropped.incrementAndGet();
     }
 
     public FlowRing ring() { return ring; }
+
+    /** One listener: set before the reader starts. */
+    public void listen(Listener l) { listener = l; }
 
     /** The counters readers see: capacity, flows held and seen, overwritten, lost by the data path, not enriched. */
     public Map<String, Object> status() {

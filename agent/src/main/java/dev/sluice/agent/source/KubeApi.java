@@ -54,6 +54,9 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * client-certificate[-data] and client-key[-data] with an RSA or EC key in PKCS#8, or RSA in
  * PKCS#1) or, in a pod, from the service account (its token is read again for every request: bound
  * tokens rotate).
+ *
+ * <p>Build it on the thread whose network namespace the API server is reached in: every thread it
+ * and {@link KubernetesSource} use descends from that one.
  */
 public final class KubeApi implements AutoCloseable {
     static final JsonMapper JSON = JsonMapper.builder().build();
@@ -86,7 +89,9 @@ public final class KubeApi implements AutoCloseable {
         this.server = server;
         this.token = token;
         HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
-                .executor(Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("kube-api-", 0).factory()));
+                // platform threads, each made by one of ours: a socket belongs to the network namespace of the
+                // thread that opens it, and virtual threads run on carriers made anywhere
+                .executor(Executors.newCachedThreadPool(Thread.ofPlatform().name("kube-api-", 0).daemon().factory()));
         if (tls != null) b.sslContext(tls);
         this.http = b.build();
     }

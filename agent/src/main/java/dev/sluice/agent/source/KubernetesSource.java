@@ -184,7 +184,8 @@ public final class KubernetesSource implements AutoCloseable {
         Watch(Resource resource) { this.resource = resource; }
 
         void start() {
-            thread = Thread.ofVirtual().name("kubernetes-" + resource.plural()).start(this::run);
+            // a platform thread made here: it opens its sockets in the caller's network namespace
+            thread = Thread.ofPlatform().name("kubernetes-" + resource.plural()).daemon().stackSize(256 << 10).start(this::run);
         }
 
         void stop() {

@@ -67,4 +67,16 @@ class FlowObserverTest {
         assertThat(obs.followers()).as("the follower is gone with its reader").isZero();
         assertThat(got.stream().map(l -> ((Map<?, ?>) l.get("flow")).get("verdict")).map(Object.class::cast).toList()).containsExactly((Object) "DROPPED", "DROPPED");
     }
+
+    @Test
+    void theListenerSeesEveryFlowAsItEntersTheRingAndCannotStopTheReader() {
+        List<String> seen = new ArrayList<>();
+        obs.listen((e, f) -> {
+            seen.add(f.verdict() + ":" + e.dport());
+            if (e.dport() == 2) throw new IllegalStateException("a metric failed");
+        });
+        for (int p = 1; p <= 3; p++) obs.accept(ev(p == 2 ? FlowEvent.DROP : FlowEvent.TRACE, p));
+        assertThat(seen).containsExactly("FORWARDED:1", "DROPPED:2", "FORWARDED:3");
+        assertThat(obs.ring().written()).isEqualTo(3);
+    }
 }

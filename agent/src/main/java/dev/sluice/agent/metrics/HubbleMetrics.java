@@ -1,0 +1,321 @@
+package dev.sluice.agent.metrics;
+
+import dev.sluice.agent.flow.Flow;
+import dev.sluice.config.HubbleMetric;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * The {@code hubble_*} metrics chosen by {@code hubble.metrics.enabled}, counted from the agent's
+ * enriched flows with Hubble's metric names, label names and label values (docs/observability.md).
+ * {@link #accept} is called on the flow reader's thread as each flow enters the ring: it only
+ * increments counters (no I/O, no lock a scrape holds), so it never holds up the reader, and the
+ * data path never waits on the reader anyway (its ring buffer counts what it had no room for).
+ *
+ * <p>Cardinality is bounded: each metric keeps at most {@link #MAX_SERIES} label sets; flows that
+ * would add another are not counted there, and counted in
+ * {@code sluice_hubble_metrics_series_overflow_total{metric}} instead. And as Hubble, the series
+ * bound to a pod (its {@code namespace/name} as the {@code pod} source or destination context, or
+ * its namespace and name in labelsContext) are removed a minute after the pod is deleted; the
+ * reader thread does it with the next flow, so no thread of its own waits for it.
+ */
+public final class HubbleMetrics {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HubbleMetrics.class);
+    public static final int MAX_SERIES = 4096;
+    /** How long a deleted pod's series stay (Hubble's minute: a last scrape sees their final counts). */
+    static final long PRUNE_AFTER_NANOS = 60_000_000_000L;
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final List<Handler> handlers = new ArrayList<>();
+    private final Counter overflow;
+    private final LongSupplier clock;
+    /** Deleted pods ({@code namespace/name}) to the time their series go (guarded by itself: the agent's apply adds, the reader removes). */
+    private final Map<String, Long> deleted = new java.util.HashMap<>();
+    /** Whether {@link #deleted} has a pod, and the earliest time: the reader's check per flow reads only these. */
+    private volatile boolean prunePending;
+    private volatile long nextPrune;
+
+    /** @param lostEvents events the data path's ring buffer had no room for (sl_events_lost), read when scraped */
+    public HubbleMetrics(List<HubbleMetric> enabled, LongSupplier lostEvents) { this(enabled, lostEvents, System::nanoTime); }
+
+    HubbleMetrics(List<HubbleMetric> enabled, LongSupplier lostEvents, LongSupplier clock) {
+        this.clock = clock;
+        overflow = counter("sluice_hubble_metrics_series_overflow_total",
+                "Flows not counted in a hubble metric because it holds the most label sets it may (" + MAX_SERIES + ")", List.of("metric"));
+        // Hubble's: enabled whenever any flow metric is
+        CounterWithCallback.builder().name("hubble_lost_events_total").help("Number of lost events").labelNames("source")
+                .callback(cb -> {
+                    try {
+                        cb.call(lostEvents.getAsLong(), "perf_event_ring_buffer");
+                    } catch (RuntimeException e) {
+                        // the data path is closing: left out of this scrape, the rest is served
+                    }
+                }).register(registry);
+        for (HubbleMetric m : enabled) {
+            if (m.l7()) log.info("hubble.metrics.enabled: {} counts nothing yet: Sluice has no L7 flows", m.name());
+            else handlers.add(handler(m));
+        }
+    }
+
+    public PrometheusRegistry registry() { return registry; }
+
+    /**
+     * Counts one flow in every enabled metric.
+     *
+     * @param policyPrefixLength the matched policy entry's prefix over protocol and port (0: any
+     *     port and protocol), from the flow event: tells an L3-only match from an L3-L4 one
+     */
+    public void accept(Flow f, int policyPrefixLength) {
+        if (prunePending && clock.getAsLong() - nextPrune >= 0) prune();
+        for (Handler h : handlers) h.process(f, policyPrefixLength);
+    }
+
+    /** A pod ({@code namespace/name}) was deleted: its series go a minute from now. */
+    public void podDeleted(String pod) {
+        synchronized (deleted) {
+            long at = clock.getAsLong() + PRUNE_AFTER_NANOS;
+            deleted.put(pod, at);
+            if (!prunePending || at - nextPrune < 0) nextPrune = at;
+            prunePending = true;
+        }
+    }
+
+    /** Removes the series of pods whose minute has passed (the reader thread, before a flow). */
+    void prune() {
+        java.util.Set<String> due = new java.util.HashSet<>();
+        synchronized (deleted) {
+            long now = clock.getAsLong(), next = 0;
+            boolean pending = false;
+            for (var it = deleted.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (now - e.getValue() >= 0) {
+                    due.add(e.getKey());
+                    it.remove();
+                } else if (!pending || e.getValue() - next < 0) {
+                    next = e.getValue();
+                    pending = true;
+                }
+            }
+            nextPrune = next;
+            prunePending = pending;
+        }
+        for (Handler h : handlers) h.prune(due);
+    }
+
+    private Counter counter(String name, String help, List<String> labels) {
+        Counter c = (Counter) Counter.builder().name(name).help(help).labelNames(labels.toArray(String[]::new)).withoutExemplars().build();
+        registry.register(c);
+        return c;
+    }
+
+    private Handler handler(HubbleMetric m) {
+        FlowContext ctx = new FlowContext(m);
+        return switch (m.name()) {
+            case "flow" -> new Handler(m, ctx, "hubble_flows_processed_total", "Total number of flows processed",
+                    List.of("protocol", "type", "subtype", "verdict"), false) {
+                void process(Flow f, int prefix) {
+                    String[] t = eventType(f);
+                    count(f, protocol(f), t[0], t[1], f.verdict().name());
+                }
+            };
+            case "drop" -> new Handler(m, ctx, "hubble_drop_total", "Number of drops", List.of("reason", "protocol"), true) {
+                void process(Flow f, int prefix) {
+                    if (f.verdict() == Flow.Verdict.DROPPED) count(f, f.dropReasonDesc(), protocol(f));
+                }
+            };
+            case "tcp" -> new Handler(m, ctx, "hubble_tcp_flags_total", "TCP flag occurrences", List.of("flag", "family"), false) {
+                void process(Flow f, int prefix) {
+                    if (f.verdict() != Flow.Verdict.FORWARDED || !(f.l4() instanceof Flow.Tcp t) || f.ip() == null) return;
+                    String family = f.ip().ipVersion();
+                    if (t.flags().FIN()) count(f, "FIN", family);
+                    if (t.flags().SYN()) count(f, t.flags().ACK() ? "SYN-ACK" : "SYN", family);
+                    if (t.flags().RST()) count(f, "RST", family);
+                }
+            };
+            case "port-distribution" -> new Handler(m, ctx, "hubble_port_distribution_total", "Numbers of packets distributed by destination port",
+                    List.of("protocol", "port"), false) {
+                void process(Flow f, int prefix) {
+                    if (f.verdict() != Flow.Verdict.FORWARDED || Boolean.TRUE.equals(f.isReply())) return;
+                    switch (f.l4()) {
+                        case Flow.Tcp t -> count(f, "TCP", Integer.toString(t.destinationPort()));
+                        case Flow.Udp u -> count(f, "UDP", Integer.toString(u.destinationPort()));
+                        case Flow.Sctp s -> count(f, "SCTP", Integer.toString(s.destinationPort()));
+                        case Flow.Icmpv4 i -> count(f, "ICMPv4", "0");
+                        case Flow.Other o -> { }
+                    }
+                }
+            };
+            case "icmp" -> new Handler(m, ctx, "hubble_icmp_total", "Number of ICMP messages", List.of("family", "type"), false) {
+                void process(Flow f, int prefix) {
+                    // flow events carry no ICMP type: an echo flow's request and reply are told apart by conntrack
+                    if (f.l4() instanceof Flow.Icmpv4)
+                        count(f, "IPv4", f.isReply() == null ? "Unknown" : f.isReply() ? "EchoReply" : "EchoRequest");
+                }
+            };
+            case "policy" -> new Handler(m, ctx, "hubble_policy_verdicts_total", "Total number of Cilium network policy verdicts",
+                    List.of("direction", "match", "action"), false) {
+                void process(Flow f, int prefix) {
+                    String action = policyVerdict(f);
+                    if (action == null) return;
+                    count(f, f.trafficDirection() == Flow.TrafficDirection.INGRESS ? "ingress" : "egress", match(f, prefix), action);
+                }
+            };
+            case "flows-to-world" -> flowsToWorld(m, ctx);
+            default -> throw new IllegalArgumentException("hubble.metrics.enabled: " + m.name() + " (expected one of: " + HubbleMetric.NAMES + ")");
+        };
+    }
+
+    private Handler flowsToWorld(HubbleMetric m, FlowContext ctx) {
+        boolean anyDrop = m.has("any-drop"), port = m.has("port"), synOnly = m.has("syn-only");
+        List<String> labels = port ? List.of("protocol", "verdict", "port") : List.of("protocol", "verdict");
+        return new Handler(m, ctx, "hubble_flows_to_world_total", "Total number of flows to reserved:world", labels, false) {
+            void process(Flow f, int prefix) {
+                if (f.destination() == null || !f.destination().labels().contains("reserved:world")) return;
+                boolean reply = Boolean.TRUE.equals(f.isReply());
+                if (f.verdict() == Flow.Verdict.DROPPED) {
+                    if (!anyDrop && !f.dropReasonDesc().equals("POLICY_DENIED")) return;
+                } else if (reply) {
+                    return;   // replies' ports are ephemeral
+                }
+                if (synOnly && (!(f.l4() instanceof Flow.Tcp t) || !t.flags().SYN() || reply)) return;
+                if (port) {
+                    String p = f.l4() instanceof Flow.Icmpv4 || f.l4() instanceof Flow.Other ? "" : Integer.toString(f.l4().destinationPort());
+                    count(f, protocol(f), f.verdict().name(), p);
+                } else {
+                    count(f, protocol(f), f.verdict().name());
+                }
+            }
+        };
+    }
+
+    /**
+     * The verdict of a policy decision, as Hubble's policy verdict events give them, or null: a
+     * policy drop or audit, and the first packet of a connection where its direction's policy was
+     * checked (egress as it leaves the sending pod, ingress as it reaches the receiving one), so a
+     * connection counts once per direction however many points report it. The node itself (identity
+     * 1) and health (4) are left out, as Hubble does.
+     */
+    static String policyVerdict(Flow f) {
+        if (f.source() != null && (f.source().identity() == 1 || f.source().identity() == 4)) return null;
+        if (f.destination() != null && f.destination().identity() == 4) return null;
+        String match = f.extra() == null ? "" : f.extra().policyMatch();
+        return switch (f.verdict()) {
+            case DROPPED -> f.dropReasonDesc().equals("POLICY_DENIED") || f.dropReasonDesc().equals("POLICY_DENY") ? "dropped" : null;
+            case AUDIT -> "audit";
+            case FORWARDED -> {
+                if (match.isEmpty() || match.equals("host") || !"new".equals(f.extra().ctState()) || Boolean.TRUE.equals(f.isReply())) yield null;
+                boolean decided = f.trafficDirection() == Flow.TrafficDirection.EGRESS && "FROM_ENDPOINT".equals(f.traceObservationPoint())
+                        || f.trafficDirection() == Flow.TrafficDirection.INGRESS && "TO_ENDPOINT".equals(f.traceObservationPoint());
+                yield decided ? "forwarded" : null;
+            }
+            default -> null;
+        };
+    }
+
+    /** Cilium's PolicyMatchType, lower case: which kind of entry decided. */
+    static String match(Flow f, int prefix) {
+        String m = f.extra() == null ? "" : f.extra().policyMatch();
+        return switch (m) {
+            case "identity", "cidr" -> prefix == 0 ? "l3-only" : "l3-l4";
+            case "any" -> prefix == 0 ? "all" : "l4-only";
+            default -> "none";
+        };
+    }
+
+    /** Hubble's v1.FlowProtocol. */
+    static String protocol(Flow f) {
+        return switch (f.l4()) {
+            case null -> "Unknown flow";
+            case Flow.Tcp t -> "TCP";
+            case Flow.Udp u -> "UDP";
+            case Flow.Sctp s -> "SCTP";
+            case Flow.Icmpv4 i -> "ICMPv4";
+            case Flow.Other o -> "Unknown flow";
+        };
+    }
+
+    /** Hubble's flow metric type and subtype of the flow's Cilium event type. */
+    static String[] eventType(Flow f) {
+        Flow.EventType t = f.eventType();
+        if (t == null) return new String[] {"Unknown", "0"};
+        return switch (t.type()) {
+            case 1 -> new String[] {"Drop", ""};
+            case 4 -> new String[] {"Trace", TRACE_POINTS.getOrDefault(t.subType(), "")};
+            case 5 -> new String[] {"PolicyVerdict", ""};
+            case 129 -> new String[] {"L7", ""};
+            default -> new String[] {"Unknown", Integer.toString(t.type())};
+        };
+    }
+
+    /** Cilium's TraceObservationPoints names, by trace sub type. */
+    static final Map<Integer, String> TRACE_POINTS = Map.ofEntries(Map.entry(0, "to-endpoint"), Map.entry(1, "to-proxy"),
+            Map.entry(2, "to-host"), Map.entry(3, "to-stack"), Map.entry(4, "to-overlay"), Map.entry(5, "from-endpoint"),
+            Map.entry(6, "from-proxy"), Map.entry(7, "from-host"), Map.entry(8, "from-stack"), Map.entry(9, "from-overlay"),
+            Map.entry(10, "from-network"), Map.entry(11, "to-network"));
+
+    /** One metric: its counter, its context, and the label sets it holds (written by the reader thread only). */
+    private abstract class Handler {
+        private final String metric;
+        private final FlowContext ctx;
+        private final Counter counter;
+        private final boolean contextFirst;
+        private final Map<List<String>, CounterDataPoint> series = new ConcurrentHashMap<>();
+        /** Positions of the labels that bind a series to a pod (-1: absent). */
+        private final int source, destination, sourceNs, sourcePod, destinationNs, destinationPod;
+
+        /** @param contextFirst the context labels come before the metric's own (Hubble's drop metric) */
+        Handler(HubbleMetric m, FlowContext ctx, String name, String help, List<String> own, boolean contextFirst) {
+            this.metric = m.name();
+            this.ctx = ctx;
+            this.contextFirst = contextFirst;
+            List<String> names = new ArrayList<>();
+            if (contextFirst) names.addAll(ctx.labelNames());
+            names.addAll(own);
+            if (!contextFirst) names.addAll(ctx.labelNames());
+            counter = counter(name, help, names);
+            source = ctx.podContext(true) ? names.indexOf("source") : -1;
+            destination = ctx.podContext(false) ? names.indexOf("destination") : -1;
+            sourceNs = names.indexOf("source_namespace");
+            sourcePod = names.indexOf("source_pod");
+            destinationNs = names.indexOf("destination_namespace");
+            destinationPod = names.indexOf("destination_pod");
+        }
+
+        void prune(java.util.Set<String> pods) {
+            for (List<String> v : List.copyOf(series.keySet())) {
+                if (source >= 0 && pods.contains(v.get(source)) || destination >= 0 && pods.contains(v.get(destination))
+                        || sourceNs >= 0 && sourcePod >= 0 && pods.contains(v.get(sourceNs) + "/" + v.get(sourcePod))
+                        || destinationNs >= 0 && destinationPod >= 0 && pods.contains(v.get(destinationNs) + "/" + v.get(destinationPod))) {
+                    series.remove(v);
+                    counter.remove(v.toArray(String[]::new));
+                }
+            }
+        }
+
+        abstract void process(Flow f, int prefix);
+
+        void count(Flow f, String... own) {
+            List<String> values = new ArrayList<>(own.length + 4);
+            if (contextFirst) ctx.values(f, values);
+            for (String v : own) values.add(v == null ? "" : v);
+            if (!contextFirst) ctx.values(f, values);
+            CounterDataPoint p = series.get(values);
+            if (p == null) {
+                if (series.size() >= MAX_SERIES) {
+                    overflow.labelValues(metric).inc();
+                    return;
+                }
+                p = counter.labelValues(values.toArray(String[]::new));
+                series.put(List.copyOf(values), p);
+            }
+            p.inc();
+        }
+    }
+}
