@@ -197,6 +197,10 @@ public final class Agent implements AutoCloseable {
             }
         }
 
+        // Before the trim: what starting gRPC allocated goes back with the rest.
+        if (values.hubbleEnabled()) hubbleApi = dev.sluice.agent.hubble.HubbleApi.start(cfg.node(), cfg.socket(), values.hubbleListenAddress(), flows,
+                this::nodeIps);
+
         // what loading the programs and the first snapshot freed goes back (the heap to the live set, libbpf's to the OS)
         MemoryTrim.trimNow();
         memoryTrim.startIdleTrim();
@@ -234,8 +238,6 @@ public final class Agent implements AutoCloseable {
                 .register("ct-gc", (p, out) -> out.result(lb.gcNow()))
                 .register("nat", (p, out) -> out.result(lb.natList()));
         api.start();
-        if (values.hubbleEnabled()) hubbleApi = dev.sluice.agent.hubble.HubbleApi.start(cfg.node(), cfg.socket(), values.hubbleListenAddress(), flows,
-                this::nodeIps);
         source.start();
         // Last: the conflist tells the kubelet that pods may come, so it is written only once the data
         // path is attached, the first snapshot is programmed and the API answers the plugin.

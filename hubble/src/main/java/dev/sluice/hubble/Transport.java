@@ -34,6 +34,15 @@ import java.util.regex.Pattern;
 public final class Transport {
     private Transport() {}
 
+    private static final String ALLOCATOR = "io.grpc.netty.shaded.io.netty.allocator.type";
+
+    static {
+        // Netty's pooled buffers keep about 6 MiB per process once a call has run; the agent's
+        // flow rates need no pool (docs/observability.md). Set before any Netty class is loaded;
+        // a -D on the command line wins.
+        if (System.getProperty(ALLOCATOR) == null) System.setProperty(ALLOCATOR, "unpooled");
+    }
+
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9A-Fa-f:.]+]|[A-Za-z0-9.-]*):(\\d{1,5})");
     private static EventLoopGroup group;
 
