@@ -2,8 +2,8 @@
 # What the Prometheus endpoints cost an agent (issue 9, item 6), in one run, as root, in the
 # conditions of bench-agent's idle measurement (one Node from a manifest directory, the lab's
 # agent JVM flags, a private namespace each):
-#   1. two agents side by side, "on" (the defaults: prometheus.enabled and every hubble metric)
-#      and "off" (prometheus.enabled: false, hubble.metrics.enabled: []); after BENCH_IDLE (20)
+#   1. two agents side by side, "on" (prometheus.enabled and every hubble metric, as the lab runs them)
+#      and "off" (the defaults); after BENCH_IDLE (20)
 #      seconds without traffic or scrapes, each one's VmRSS
 #   2. BENCH_SCRAPES (200) scrapes of :9962 and of :9965 of the "on" agent, from its namespace, one
 #      after another: the agent's CPU time per scrape (utime+stime from /proc), the wall time per
@@ -81,8 +81,8 @@ rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 log "machine: $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); agent JVM: $JOPTS"
-PON=$(start_agent on "")
-POFF=$(start_agent off $'prometheus: {enabled: false}\nhubble: {metrics: {enabled: []}}\n')
+PON=$(start_agent on $'prometheus: {enabled: true}\nhubble: {metrics: {enabled: [flow, drop, tcp, port-distribution, icmp, policy, flows-to-world]}}\n')
+POFF=$(start_agent off "")
 await_agent on "$PON"
 await_agent off "$POFF"
 log "both agents up (pids $PON, $POFF); idle $IDLE s"

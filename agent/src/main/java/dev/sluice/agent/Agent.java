@@ -278,6 +278,7 @@ public final class Agent implements AutoCloseable {
         int slash = key.indexOf('/');
         if (slash < 0) return false;
         ResourceStore.Key k = new ResourceStore.Key(Kinds.POD, key.substring(0, slash), key.substring(slash + 1));
+        if (objects instanceof ResourceStore.View v) return v.get(k).isPresent();
         int lo = 0, hi = objects.size() - 1;
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
@@ -332,8 +333,6 @@ public final class Agent implements AutoCloseable {
             return objects;
         }
         Map<String, KubeObject> now = new HashMap<>();
-        List<KubeObject> out = new ArrayList<>(objects.size() + standalone.size());
-        out.addAll(objects);
         for (Pod p : standalone) {
             String k = p.key() + " " + p.podIP();
             KubeObject o = standaloneObjects.get(k);
@@ -347,10 +346,13 @@ public final class Agent implements AutoCloseable {
                 o = dev.sluice.k8s.ManifestReader.object("cni", b);
             }
             now.put(k, o);
-            out.add(o);
         }
         standaloneObjects.clear();
         standaloneObjects.putAll(now);
+        if (objects instanceof ResourceStore.View v) return v.with(now.values()); // shares the rest, so the difference stays cheap
+        List<KubeObject> out = new ArrayList<>(objects.size() + now.size());
+        out.addAll(objects);
+        out.addAll(now.values());
         out.sort(java.util.Comparator.comparing(ResourceStore.Key::of));
         return out;
     }
@@ -415,7 +417,7 @@ public final class Agent implements AutoCloseable {
         // Only what changed since the last snapshot is decoded (a pointer comparison per unchanged object).
         var changes = snapshotDiff.next(withStandalone(s.objects(), standalone));
         memoryTrim.applied();
-        // a burst may come as many small snapshots (informers deliver object by object): count them all
+        // a burst may come as many small snapshots (watches deliver object by object): count them all
         changedSinceTrim += changes.upserted().size() + changes.removed().size();
         if (changedSinceTrim >= MemoryTrim.BURST) {
             changedSinceTrim = 0;

@@ -65,7 +65,7 @@ public final class AgentBench {
     private void start(String values) throws Exception {
         Files.createDirectories(dir.resolve("manifests"));
         Files.writeString(dir.resolve("manifests/node.yaml"), NODE);
-        Files.writeString(dir.resolve("values.yaml"), "healthAddress: \"\"\n" + values);
+        Files.writeString(dir.resolve("values.yaml"), "healthAddress: \"\"\n" + System.getenv().getOrDefault("BENCH_EXTRA_VALUES", "").replace("\\n", "\n") + values);
         var cfg = new AgentConfig("n1", dir.resolve("manifests"), dir.resolve("state"), dir.resolve("agent.sock"), pins,
                 Optional.of(dir.resolve("values.yaml")), Optional.of("native"), "up0", Path.of(System.getProperty("sluice.home"), "build/bpf"));
         agent = new Agent(cfg);

@@ -133,7 +133,8 @@ public final class Lab {
     }
 
     private void build(UpRequest req, String valuesText, Values values, List<Cidr> cidrs, Planner.ApplyPlan plan) {
-        write(dir.values(), valuesText);
+        // the lab's agents serve their metrics unless the values turn them off (DESIGN.md: :9962, :9965 on every node)
+        write(dir.values(), Values.withLabMetrics(dir.values().toString(), valuesText));
         List<LabState.NodeState> nodes = new ArrayList<>();
         for (int i = 1; i <= req.nodes(); i++) {
             String n = LabNames.nodeName(i);

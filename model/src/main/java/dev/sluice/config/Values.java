@@ -62,8 +62,30 @@ public record Values(
         public Metrics { hubble = List.copyOf(hubble); }
     }
 
-    /** On unless turned off: the lab's contract (DESIGN.md) is both endpoints on every node. */
-    public static final List<String> DEFAULT_HUBBLE_METRICS = HubbleMetric.NAMES;
+    /**
+     * Off unless listed, as in Cilium (the agent's {@code --hubble-metrics} and
+     * {@code --prometheus-serve-addr} are empty by default): an agent serves nothing it was not asked
+     * for, and its idle memory stays its own (the two endpoints cost an idle agent about 10 MiB).
+     * The Helm chart and the lab turn both on ({@link #withLabMetrics}).
+     */
+    public static final List<String> DEFAULT_HUBBLE_METRICS = List.of();
+
+    /**
+     * A values file's text with the agent's metrics and every hubble_* metric turned on where it
+     * does not set them itself (what the file says wins): the lab's agents read this, as DESIGN.md's
+     * lab contract has both endpoints on every node. The text must parse ({@link #parse} first).
+     */
+    public static String withLabMetrics(String file, String text) {
+        JsonNode root = text == null || text.isBlank() ? null
+                : ManifestReader.documents(file, text).stream().filter(d -> d != null && d.isObject()).findFirst().orElse(null);
+        var tree = root == null ? tools.jackson.databind.node.JsonNodeFactory.instance.objectNode() : (tools.jackson.databind.node.ObjectNode) root.deepCopy();
+        if (!tree.path("prometheus").has("enabled")) tree.withObject("prometheus").put("enabled", true);
+        if (!tree.path("hubble").path("metrics").has("enabled")) {
+            var list = tree.withObject("hubble").withObject("metrics").putArray("enabled");
+            HubbleMetric.NAMES.forEach(list::add);
+        }
+        return new tools.jackson.dataformat.yaml.YAMLMapper().writeValueAsString(tree);
+    }
 
     public enum RoutingMode { NATIVE, TUNNEL;
         public String word() { return name().toLowerCase(); } }
@@ -179,7 +201,7 @@ public record Values(
         r.integer("hubble.relay.replicas", 1, 0, 100);
         r.bool("hubble.ui.enabled", false);
         List<String> metrics = r.strings("hubble.metrics.enabled", DEFAULT_HUBBLE_METRICS);
-        var endpoints = new Metrics(r.bool("prometheus.enabled", true), r.integer("prometheus.port", 9962, 1, 65535),
+        var endpoints = new Metrics(r.bool("prometheus.enabled", false), r.integer("prometheus.port", 9962, 1, 65535),
                 HubbleMetric.parseAll(file, "hubble.metrics.enabled", metrics), r.integer("hubble.metrics.port", 9965, 1, 65535));
         if (endpoints.prometheusEnabled() && !endpoints.hubble().isEmpty() && endpoints.prometheusPort() == endpoints.hubblePort())
             throw new ManifestException(file, "", "hubble.metrics.port", endpoints.hubblePort() + " (expected: a port other than prometheus.port's)");

@@ -65,6 +65,112 @@ public final class PersistentSortedMap<K extends Comparable<? super K>, V> exten
         return null;
     }
 
+    /** The entry at {@code index} in key order, in O(log n). */
+    public Map.Entry<K, V> entryAt(int index) {
+        if (index < 0 || index >= size()) throw new IndexOutOfBoundsException("index " + index + " of " + size());
+        Node<K, V> n = root;
+        while (true) {
+            int l = size(n.left);
+            if (index == l) return n;
+            if (index < l) {
+                n = n.left;
+            } else {
+                index -= l + 1;
+                n = n.right;
+            }
+        }
+    }
+
+    /** What {@link #diff} reports, in key order. */
+    public interface Differences<K, V> {
+        void added(K key, V value);
+
+        void removed(K key, V value);
+
+        /** The same key with another value (by reference: a caller that wants equality checks it here). */
+        void changed(K key, V before, V after);
+    }
+
+    /**
+     * The differences from {@code before} to {@code after}, in key order. Subtrees the two maps
+     * share (every one a change did not touch, when {@code after} was made from {@code before} by
+     * {@link #with} and {@link #without}) are skipped by reference: k changes cost about k log n.
+     */
+    public static <K extends Comparable<? super K>, V> void diff(PersistentSortedMap<K, V> before, PersistentSortedMap<K, V> after,
+                                                               Differences<K, V> out) {
+        Cursor<K, V> a = new Cursor<>(before.root), b = new Cursor<>(after.root);
+        while (true) {
+            if (a.empty()) {
+                while (!b.empty()) b.next(n -> out.added(n.key, n.value));
+                return;
+            }
+            if (b.empty()) {
+                while (!a.empty()) a.next(n -> out.removed(n.key, n.value));
+                return;
+            }
+            Node<K, V> x = a.top(), y = b.top();
+            boolean xs = a.single(), ys = b.single();
+            if (!xs && !ys && x == y) {
+                a.pop();
+                b.pop();
+            } else if (!xs && (ys || x.size >= y.size)) {
+                a.expand();
+            } else if (!ys) {
+                b.expand();
+            } else {
+                int c = x.key.compareTo(y.key);
+                if (c == 0) {
+                    if (x.value != y.value) out.changed(x.key, x.value, y.value);
+                    a.pop();
+                    b.pop();
+                } else if (c < 0) {
+                    out.removed(x.key, x.value);
+                    a.pop();
+                } else {
+                    out.added(y.key, y.value);
+                    b.pop();
+                }
+            }
+        }
+    }
+
+    /** An in-order walk that can hand out or skip whole subtrees: a stack of subtrees, and of nodes standing for themselves alone. */
+    private static final class Cursor<K, V> {
+        private final ArrayDeque<Node<K, V>> nodes = new ArrayDeque<>();
+        private final java.util.BitSet single = new java.util.BitSet();
+
+        Cursor(Node<K, V> root) {
+            if (root != null) push(root, false);
+        }
+
+        private void push(Node<K, V> n, boolean alone) {
+            single.set(nodes.size(), alone);
+            nodes.push(n);
+        }
+
+        boolean empty() { return nodes.isEmpty(); }
+
+        Node<K, V> top() { return nodes.peek(); }
+
+        boolean single() { return single.get(nodes.size() - 1); }
+
+        void pop() { nodes.pop(); }
+
+        /** Replaces the top subtree with its left subtree, its root alone, its right subtree (left on top). */
+        void expand() {
+            Node<K, V> n = nodes.pop();
+            if (n.right != null) push(n.right, false);
+            push(n, true);
+            if (n.left != null) push(n.left, false);
+        }
+
+        /** Hands the next entry in order to {@code f}. */
+        void next(java.util.function.Consumer<Node<K, V>> f) {
+            while (!single()) expand();
+            f.accept(nodes.pop());
+        }
+    }
+
     /** This map with {@code key} mapped to {@code value} (this map itself when it already is). */
     public PersistentSortedMap<K, V> with(K key, V value) {
         if (key == null) throw new NullPointerException("key");

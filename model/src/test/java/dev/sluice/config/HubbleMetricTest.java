@@ -23,12 +23,20 @@ class HubbleMetricTest {
     }
 
     @Test
-    void defaultsServeEveryMetricOnBothPortsAndCanBeTurnedOff() {
+    void offByDefaultAsInCiliumOnWhenListedAndTurnedOffAgain() {
         var d = Values.defaults().metrics();
-        assertThat(d.prometheusEnabled()).isTrue();
+        assertThat(d.prometheusEnabled()).isFalse();
         assertThat(d.prometheusPort()).isEqualTo(9962);
         assertThat(d.hubblePort()).isEqualTo(9965);
-        assertThat(d.hubble()).extracting(HubbleMetric::name).containsExactlyElementsOf(HubbleMetric.NAMES);
+        assertThat(d.hubble()).isEmpty();
+        var lab = Values.parse("v.yaml", Values.withLabMetrics("v.yaml", "hubble:\n  eventBufferCapacity: 8191\n"), Map.of());
+        assertThat(lab.metrics().prometheusEnabled()).isTrue();
+        assertThat(lab.metrics().hubble()).extracting(HubbleMetric::name).containsExactlyElementsOf(HubbleMetric.NAMES);
+        assertThat(lab.hubbleEventBufferCapacity()).isEqualTo(8191);
+        // what the file says wins
+        var own = Values.parse("v.yaml", Values.withLabMetrics("v.yaml", "prometheus: {enabled: false}\nhubble: {metrics: {enabled: [drop]}}\n"), Map.of());
+        assertThat(own.metrics().prometheusEnabled()).isFalse();
+        assertThat(own.metrics().hubble()).extracting(HubbleMetric::name).containsExactly("drop");
         var off = Values.parse("v.yaml", "prometheus: {enabled: false}\nhubble: {metrics: {enabled: []}}\n", Map.of()).metrics();
         assertThat(off.prometheusEnabled()).isFalse();
         assertThat(off.hubble()).isEmpty();
@@ -53,7 +61,7 @@ class HubbleMetricTest {
             'prometheus: {port: 70000}' => v.yaml: prometheus.port: 70000 (expected: an integer 1-65535)
             'prometheus: {port: http}' => v.yaml: prometheus.port: http (expected: an integer 1-65535)
             'prometheus: {enabled: yes}' => v.yaml: prometheus.enabled: yes (expected: true or false)
-            'hubble: {metrics: {port: 9962}}' => v.yaml: hubble.metrics.port: 9962 (expected: a port other than prometheus.port's)
+            '{prometheus: {enabled: true}, hubble: {metrics: {port: 9962, enabled: [drop]}}}' => v.yaml: hubble.metrics.port: 9962 (expected: a port other than prometheus.port's)
             'prometheus: {prot: 1}' => v.yaml: prometheus.prot: unknown key (expected a key listed in docs/configuration.md; did you mean prometheus.port?)
             """)
     void badConfigurationIsOneLineNamingTheKey(String yaml, String message) {

@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
  * Cluster state from the Kubernetes API, as the agent consumes it: installs the CRDs (reported, never
  * fatal: an agent without the RBAC to create them still runs), starts a {@link KubernetesSource},
  * waits for the built-in kinds to be listed, then feeds whole snapshots of the store through a
- * {@link SnapshotFeed}. Owns the client: closing stops the feed, then the informers, then the client.
+ * {@link SnapshotFeed}. Owns the client: closing stops the feed, then the watches, then the client.
  *
  * <p>Only Nodes must sync before {@link #first} returns (the agent needs its own Node); the other
  * built-in kinds are waited for within the same deadline, and the cilium.io kinds not at all (a CRD

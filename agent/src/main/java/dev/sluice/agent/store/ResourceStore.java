@@ -2,6 +2,7 @@ package dev.sluice.agent.store;
 
 import dev.sluice.k8s.KubeObject;
 import dev.sluice.k8s.Kinds;
+import dev.sluice.util.PersistentSortedMap;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -13,7 +14,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -44,9 +44,6 @@ public final class ResourceStore {
 
     /** Identity of an object in the store; ordered as deltas are delivered. */
     public record Key(String kind, String namespace, String name) implements Comparable<Key> {
-        private static final Comparator<Key> ORDER = Comparator.comparingInt((Key k) -> KINDS.indexOf(k.kind))
-                .thenComparing(Key::namespace).thenComparing(Key::name);
-
         public Key {
             requireKind(kind);
             Objects.requireNonNull(namespace, "namespace");
@@ -55,7 +52,11 @@ public final class ResourceStore {
 
         public static Key of(KubeObject o) { return new Key(o.kind(), o.namespace(), o.name()); }
 
-        @Override public int compareTo(Key o) { return ORDER.compare(this, o); }
+        @Override public int compareTo(Key o) {
+            if (!kind.equals(o.kind)) return Integer.compare(KINDS.indexOf(kind), KINDS.indexOf(o.kind));
+            int c = namespace.compareTo(o.namespace);
+            return c != 0 ? c : name.compareTo(o.name);
+        }
 
         @Override public String toString() { return kind + " " + (namespace.isEmpty() ? name : namespace + "/" + name); }
     }
@@ -98,14 +99,16 @@ public final class ResourceStore {
         @Override void close();
     }
 
-    /** Every object at one generation, in {@link Key} order. */
+    /** Every object at one generation, in {@link Key} order (a {@link View}: taking it costs nothing). */
     public record Contents(long generation, List<KubeObject> objects) {}
 
     /** Serialises changes and their delivery, so every subscriber sees changes in the same order. */
     private final ReentrantLock writer = new ReentrantLock();
     /** Guards {@link #objects}: readers never see a change half applied. */
     private final ReentrantReadWriteLock data = new ReentrantReadWriteLock();
-    private final Map<String, TreeMap<Key, KubeObject>> objects = new HashMap<>();
+    /** Per kind (in {@link #KINDS} order), the objects: persistent, so a snapshot is the maps as they are. */
+    @SuppressWarnings("unchecked")
+    private final PersistentSortedMap<Key, KubeObject>[] objects = new PersistentSortedMap[KINDS.size()];
     private final List<Subscription> subscribers = new CopyOnWriteArrayList<>();
     private volatile long generation;
     private volatile Thread delivering;
@@ -113,7 +116,7 @@ public final class ResourceStore {
     private record Subscription(Set<String> kinds, Subscriber subscriber) {}
 
     public ResourceStore() {
-        for (String k : KINDS) objects.put(k, new TreeMap<>());
+        java.util.Arrays.fill(objects, PersistentSortedMap.empty());
     }
 
     // ---------------------------------------------------------------- changes
@@ -141,7 +144,7 @@ public final class ResourceStore {
             List<Key> gone = new ArrayList<>();
             data.readLock().lock();
             try {
-                for (Key k : this.objects.get(kind).keySet()) if (!next.containsKey(k)) gone.add(k);
+                for (Key k : this.objects[KINDS.indexOf(kind)].keySet()) if (!next.containsKey(k)) gone.add(k);
             } finally {
                 data.readLock().unlock();
             }
@@ -169,13 +172,18 @@ public final class ResourceStore {
             data.writeLock().lock();
             try {
                 for (var e : put.entrySet()) {
-                    KubeObject old = objects.get(e.getKey().kind()).put(e.getKey(), e.getValue());
-                    if (old == null) deltas.add(new Delta.Added(e.getValue()));
-                    else if (!old.equals(e.getValue())) deltas.add(new Delta.Updated(old, e.getValue()));
+                    int i = KINDS.indexOf(e.getKey().kind());
+                    KubeObject old = objects[i].get(e.getKey());
+                    if (old != null && old.equals(e.getValue())) continue; // the object held stays: snapshots compare by reference
+                    objects[i] = objects[i].with(e.getKey(), e.getValue());
+                    deltas.add(old == null ? new Delta.Added(e.getValue()) : new Delta.Updated(old, e.getValue()));
                 }
                 for (Key k : new HashSet<>(removes)) {
-                    KubeObject old = objects.get(k.kind()).remove(k);
-                    if (old != null) deltas.add(new Delta.Deleted(old));
+                    int i = KINDS.indexOf(k.kind());
+                    KubeObject old = objects[i].get(k);
+                    if (old == null) continue;
+                    objects[i] = objects[i].without(k);
+                    deltas.add(new Delta.Deleted(old));
                 }
                 if (deltas.isEmpty()) return;
                 gen = ++generation;
@@ -224,7 +232,7 @@ public final class ResourceStore {
             List<Delta> initial = new ArrayList<>();
             data.readLock().lock();
             try {
-                for (String k : KINDS) if (s.kinds.contains(k)) objects.get(k).values().forEach(o -> initial.add(new Delta.Added(o)));
+                for (int i = 0; i < KINDS.size(); i++) if (s.kinds.contains(KINDS.get(i))) objects[i].values().forEach(o -> initial.add(new Delta.Added(o)));
             } finally {
                 data.readLock().unlock();
             }
@@ -241,7 +249,7 @@ public final class ResourceStore {
     public Optional<KubeObject> get(Key key) {
         data.readLock().lock();
         try {
-            return Optional.ofNullable(objects.get(key.kind()).get(key));
+            return Optional.ofNullable(objects[KINDS.indexOf(key.kind())].get(key));
         } finally {
             data.readLock().unlock();
         }
@@ -252,25 +260,80 @@ public final class ResourceStore {
         requireKind(kind);
         data.readLock().lock();
         try {
-            return List.copyOf(objects.get(kind).values());
+            return List.copyOf(objects[KINDS.indexOf(kind)].values());
         } finally {
             data.readLock().unlock();
         }
     }
 
-    /** Everything held, consistently at one generation (for consumers that still take whole states). */
+    /** Everything held, consistently at one generation, in O(1): the persistent maps as they are. */
     public Contents snapshot() {
         data.readLock().lock();
         try {
-            // one array of the exact size (taken per change: no growing list copied again)
-            int n = 0;
-            for (String k : KINDS) n += objects.get(k).size();
-            KubeObject[] all = new KubeObject[n];
-            int i = 0;
-            for (String k : KINDS) for (KubeObject o : objects.get(k).values()) all[i++] = o;
-            return new Contents(generation, java.util.Collections.unmodifiableList(java.util.Arrays.asList(all)));
+            return new Contents(generation, new View(objects.clone()));
         } finally {
             data.readLock().unlock();
+        }
+    }
+
+    /**
+     * The store's objects at one generation as a list in {@link Key} order, read-only and never
+     * changing: {@code get(i)} in O(log n), lookups by key, and {@link #diff} of two views in about
+     * k log n for k changes (the views share what did not change).
+     */
+    public static final class View extends java.util.AbstractList<KubeObject> {
+        private final PersistentSortedMap<Key, KubeObject>[] kinds;
+        private final int[] ends;
+
+        View(PersistentSortedMap<Key, KubeObject>[] kinds) {
+            this.kinds = kinds;
+            this.ends = new int[kinds.length];
+            int n = 0;
+            for (int i = 0; i < kinds.length; i++) ends[i] = n += kinds[i].size();
+        }
+
+        @Override public int size() { return ends[ends.length - 1]; }
+
+        @Override public KubeObject get(int index) {
+            if (index < 0 || index >= size()) throw new IndexOutOfBoundsException("index " + index + " of " + size());
+            int i = 0;
+            while (index >= ends[i]) i++;
+            return kinds[i].entryAt(index - (i == 0 ? 0 : ends[i - 1])).getValue();
+        }
+
+        @Override public java.util.Iterator<KubeObject> iterator() {
+            return java.util.Arrays.stream(kinds).flatMap(m -> m.values().stream()).iterator();
+        }
+
+        public Optional<KubeObject> get(Key key) { return Optional.ofNullable(kinds[KINDS.indexOf(key.kind())].get(key)); }
+
+        /** This view with {@code extra} put in (by key), as a new view. */
+        public View with(Collection<KubeObject> extra) {
+            PersistentSortedMap<Key, KubeObject>[] k = kinds.clone();
+            for (KubeObject o : extra) {
+                int i = KINDS.indexOf(o.kind());
+                k[i] = k[i].with(Key.of(o), o);
+            }
+            return new View(k);
+        }
+
+        /**
+         * From {@code before} to {@code after}, in key order: {@code upserted} gets objects added or
+         * replaced by an unequal one, {@code removed} the previous objects of keys gone.
+         */
+        public static void diff(View before, View after, java.util.function.Consumer<KubeObject> upserted,
+                                java.util.function.Consumer<KubeObject> removed) {
+            for (int i = 0; i < KINDS.size(); i++) {
+                PersistentSortedMap.diff(before.kinds[i], after.kinds[i], new PersistentSortedMap.Differences<>() {
+                    public void added(Key k, KubeObject o) { upserted.accept(o); }
+
+                    public void removed(Key k, KubeObject o) { removed.accept(o); }
+
+                    public void changed(Key k, KubeObject was, KubeObject is) {
+                        if (!was.equals(is)) upserted.accept(is);
+                    }
+                });
+            }
         }
     }
 

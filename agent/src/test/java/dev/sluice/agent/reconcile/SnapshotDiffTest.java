@@ -35,6 +35,7 @@ class SnapshotDiffTest {
         var r = new SplittableRandom(seed);
         var store = new ResourceStore();
         var diff = new SnapshotDiff();
+        var merged = new SnapshotDiff(); // the same snapshots as plain lists: the merge, not the views' structural difference
         Map<ResourceStore.Key, KubeObject> mirror = new HashMap<>();
         for (int step = 0; step < 60; step++) {
             List<KubeObject> puts = new ArrayList<>();
@@ -48,6 +49,8 @@ class SnapshotDiffTest {
             store.apply(puts, removes);
             var snapshot = store.snapshot().objects();
             var c = diff.next(snapshot);
+            assertThat(snapshot).isInstanceOf(ResourceStore.View.class);
+            assertThat(c).as("views and lists, seed %d step %d", seed, step).isEqualTo(merged.next(new ArrayList<>(snapshot)));
             for (KubeObject o : c.removed()) assertThat(mirror.remove(ResourceStore.Key.of(o))).as("removed %s", o.displayName()).isEqualTo(o);
             for (KubeObject o : c.upserted()) assertThat(mirror.put(ResourceStore.Key.of(o), o)).as("upserted %s", o.displayName()).isNotEqualTo(o);
             Map<ResourceStore.Key, KubeObject> want = new HashMap<>();

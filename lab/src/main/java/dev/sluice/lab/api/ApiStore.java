@@ -222,7 +222,7 @@ public final class ApiStore {
         @Override public void put(String ns, String name, ObjectNode slice) {
             String k = key(slices, ns, name);
             ObjectNode have = table(slices).get(k);
-            ObjectNode o = slice.deepCopy();
+            ObjectNode o = slice; // made for this write by the controller: stored as it is
             ObjectNode meta = o.withObject("metadata");
             if (have != null) {
                 for (String keep : List.of("uid", "creationTimestamp", "generation", "resourceVersion"))

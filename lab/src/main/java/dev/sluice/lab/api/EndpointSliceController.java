@@ -79,7 +79,9 @@ final class EndpointSliceController {
 
     /** The slices a Service should have, by name. */
     static Map<String, ObjectNode> desired(Service s, Iterable<Pod> pods) {
-        Map<List<EndpointSlice.SlicePort>, List<Pod>> groups = new TreeMap<>((a, b) -> a.toString().compareTo(b.toString()));
+        // pods grouped by their resolved ports, keyed by the ports' text (which also names the slice)
+        Map<String, List<Pod>> groups = new TreeMap<>();
+        Map<String, List<EndpointSlice.SlicePort>> portsOf = new HashMap<>();
         for (Pod p : pods) {
             if (!s.selects(p) || p.nodeName().isEmpty() || !Ip.isIpv4(p.podIP())) continue;
             List<EndpointSlice.SlicePort> ports = new ArrayList<>();
@@ -92,12 +94,18 @@ final class EndpointSliceController {
                 }
                 ports.add(new EndpointSlice.SlicePort(sp.name(), target, sp.protocol()));
             }
-            groups.computeIfAbsent(ports, k -> new ArrayList<>()).add(p);
+            String k = ports.toString();
+            portsOf.putIfAbsent(k, ports);
+            groups.computeIfAbsent(k, x -> new ArrayList<>()).add(p);
         }
         Map<String, ObjectNode> out = new TreeMap<>();
-        if (groups.isEmpty()) groups.put(List.of(), List.of()); // an empty slice says "no endpoints", as the real controller's does
+        if (groups.isEmpty()) { // an empty slice says "no endpoints", as the real controller's does
+            groups.put(List.of().toString(), List.of());
+            portsOf.put(List.of().toString(), List.of());
+        }
         for (var g : groups.entrySet()) {
-            String name = s.name() + "-" + String.format("%08x", g.getKey().toString().hashCode());
+            String hash = Integer.toHexString(g.getKey().hashCode());
+            String name = s.name() + "-" + "00000000".substring(hash.length()) + hash;
             ObjectNode slice = ApiTypes.JSON.createObjectNode().put("apiVersion", "discovery.k8s.io/v1").put("kind", "EndpointSlice");
             ObjectNode meta = slice.putObject("metadata").put("name", name).put("namespace", s.namespace());
             meta.putObject("labels").put(EndpointSlice.SERVICE_NAME_LABEL, s.name()).put(EndpointSlice.MANAGED_BY_LABEL, MANAGED_BY);
@@ -111,7 +119,7 @@ final class EndpointSliceController {
                 e.putObject("targetRef").put("kind", "Pod").put("namespace", p.namespace()).put("name", p.name());
             });
             ArrayNode ports = slice.putArray("ports");
-            for (var p : g.getKey()) {
+            for (var p : portsOf.get(g.getKey())) {
                 ObjectNode po = ports.addObject().put("port", p.port()).put("protocol", p.protocol().name());
                 po.put("name", p.name());
             }
