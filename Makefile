@@ -16,6 +16,7 @@ C_BINS := $(B)/bin/sluice-cni $(B)/bin/sluice-pod
 
 deps:
 	@$(ROOT)/scripts/deps.sh
+	@$(ROOT)/scripts/deps-node-grpc.sh
 	@$(ROOT)/scripts/java-home.sh >/dev/null
 
 bpf: $(BPF_OBJ)

@@ -78,6 +78,8 @@ public final class Agent implements AutoCloseable {
     private PolicyReconciler policy;
     private Monitor monitor;
     private dev.sluice.agent.flow.FlowObserver flows;
+    /** Hubble's Observer and Peer API when hubble.enabled (dev.sluice.agent.hubble). */
+    private AutoCloseable hubbleApi;
     /** Null when prometheus.enabled is false. */
     private dev.sluice.agent.metrics.AgentMetrics metrics;
     /** Null when no hubble metric is enabled. */
@@ -194,6 +196,10 @@ public final class Agent implements AutoCloseable {
                 apply(last, true);
             }
         }
+
+        // Before the trim: what starting gRPC allocated goes back with the rest.
+        if (values.hubbleEnabled()) hubbleApi = dev.sluice.agent.hubble.HubbleApi.start(cfg.node(), cfg.socket(), values.hubbleListenAddress(), flows,
+                this::nodeIps);
 
         // what loading the programs and the first snapshot freed goes back (the heap to the live set, libbpf's to the OS)
         MemoryTrim.trimNow();
@@ -494,6 +500,13 @@ public final class Agent implements AutoCloseable {
                 (t2 - t1) / 1000, (t3 - t2) / 1000, (t4 - t3) / 1000, (t5 - t4) / 1000, (t6 - t5) / 1000);
     }
 
+    /** Node name to InternalIP, for Hubble's Peer service. */
+    private synchronized Map<String, String> nodeIps() {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (ClusterNode n : nodeObjects.values()) out.put(n.name(), n.internalIP());
+        return out;
+    }
+
     /**
      * The agent's metrics on prometheus.port and the hubble_* ones on hubble.metrics.port, each on
      * every address of the node (in the lab: the node namespace, so its InternalIP). Map contents
@@ -759,6 +772,13 @@ public final class Agent implements AutoCloseable {
             }
         }
         if (monitor != null) monitor.close();
+        if (hubbleApi != null) {
+            try {
+                hubbleApi.close();
+            } catch (Exception e) {
+                log.warn("closing the Hubble API: {}", e.toString());
+            }
+        }
         metricsServers.forEach(dev.sluice.agent.metrics.MetricsServer::close);
         if (api != null) api.close();
         if (source != null) source.close();

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 IdentityCommand.class,
                 MonitorCommand.class,
                 ObserveCommand.class,
+                HubbleRelayCommand.class,
                 dev.sluice.cli.bpf.BpfCommand.class,
                 dev.sluice.cli.lab.LabCommand.class,
                 dev.sluice.cli.policy.PolicyCommand.class,

@@ -49,24 +49,39 @@ class ObserveCommandTest {
 
     JsonNode line(int type, int reason, int dir, int ep, int src, int dst, int dport, int obs, int ct, int flags, int match, int prefix,
                   int revNat, int orig) {
+        return JSON.valueToTree(FlowJson.response(flow(type, reason, dir, ep, src, dst, dport, obs, ct, flags, match, prefix, revNat, orig)));
+    }
+
+    Flow flow(int type, int reason, int dir, int ep, int src, int dst, int dport, int obs, int ct, int flags, int match, int prefix,
+              int revNat, int orig) {
         int rule = match == 0 ? 0 : PolicyMaps.ruleId(List.of(dport == 5432 ? "NetworkPolicy y/db-from-a spec.ingress[0]"
                 : "CiliumNetworkPolicy y/no-ssh specs[0].ingressDeny[0]"));
         Flow f = enricher.enrich(new FlowEvent(type, reason, dir, 6, 3, src == A ? 300 : 2, dst == B ? 301 : 2, src, dst, 40000, dport, 74, ep,
                 obs, ct, flags, match, match == 0 && reason != DropReason.POLICY.code ? 0 : PolicyMaps.INGRESS, prefix, 300, rule, orig,
                 orig == 0 ? 0 : 5432, revNat, 1));
-        return JSON.valueToTree(FlowJson.response(f));
+        return f;
     }
 
-    List<JsonNode> flows() {
+    List<JsonNode> flows() { return records().stream().map(f -> (JsonNode) JSON.valueToTree(FlowJson.response(f))).toList(); }
+
+    /** Made once: each enrichment gives a flow a new uuid. */
+    List<Flow> records;
+
+    List<Flow> records() {
+        if (records == null) records = makeRecords();
+        return records;
+    }
+
+    List<Flow> makeRecords() {
         return List.of(
-                line(FlowEvent.TRANSLATED, 0, PolicyMaps.EGRESS, 11, A, B, 5432, FlowEvent.OBS_FROM_ENDPOINT, FlowEvent.CT_NEW, 2, 0, 0, 7, VIP),
-                line(FlowEvent.TRACE, 0, PolicyMaps.INGRESS, 12, A, B, 5432, FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_NEW, 2,
+                flow(FlowEvent.TRANSLATED, 0, PolicyMaps.EGRESS, 11, A, B, 5432, FlowEvent.OBS_FROM_ENDPOINT, FlowEvent.CT_NEW, 2, 0, 0, 7, VIP),
+                flow(FlowEvent.TRACE, 0, PolicyMaps.INGRESS, 12, A, B, 5432, FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_NEW, 2,
                         FlowEvent.MATCH_IDENTITY, 24, 0, 0),
-                line(FlowEvent.DROP, DropReason.POLICY_DENY.code, PolicyMaps.INGRESS, 12, A, B, 22, FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_NEW, 2,
+                flow(FlowEvent.DROP, DropReason.POLICY_DENY.code, PolicyMaps.INGRESS, 12, A, B, 22, FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_NEW, 2,
                         FlowEvent.MATCH_IDENTITY, 24, 0, 0),
-                line(FlowEvent.DROP, DropReason.POLICY.code, PolicyMaps.INGRESS, 12, A, B, 8080, FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_NEW, 2,
+                flow(FlowEvent.DROP, DropReason.POLICY.code, PolicyMaps.INGRESS, 12, A, B, 8080, FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_NEW, 2,
                         0, 0, 0, 0),
-                line(FlowEvent.TRACE, 0, PolicyMaps.EGRESS, 11, A, WORLD, 443, FlowEvent.OBS_TO_STACK, FlowEvent.CT_ESTABLISHED, 0x19, 0, 0, 0, 0));
+                flow(FlowEvent.TRACE, 0, PolicyMaps.EGRESS, 11, A, WORLD, 443, FlowEvent.OBS_TO_STACK, FlowEvent.CT_ESTABLISHED, 0x19, 0, 0, 0, 0));
     }
 
     String render(String fmt, boolean policyNames) {
@@ -153,6 +168,48 @@ class ObserveCommandTest {
         ObserveCommand.note("node2", JSON.readTree("{\"capacity\":4095,\"overwritten\":12,\"lostEvents\":3}"), notes);
         assertThat(notes).containsExactly("sluice: node node2: 3 data path events lost (the event ring buffer was full)",
                 "sluice: node node2: 12 older flows overwritten (ring capacity 4095)");
+    }
+
+    /** The goldens again, the flows coming through gRPC from an agent's Observer on a Unix socket: byte for byte the same. */
+    @Test
+    void throughGrpcTheOutputIsTheSame(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        var obs = new dev.sluice.agent.flow.FlowObserver(enricher, 15, () -> 0);
+        records().forEach(obs::publish);
+        String sock = "unix://" + dir.resolve("hubble.sock");
+        try (var servers = dev.sluice.hubble.Transport.serve(List.of(sock),
+                List.of(new dev.sluice.agent.hubble.ObserverService(obs, "node1", sock, 64)))) {
+            golden("compact.golden", stdout("observe", "--server", sock));
+            golden("compact-policies.golden", stdout("observe", "--server", sock, "--print-policy-names"));
+            golden("table.golden", stdout("observe", "--server", sock, "-o", "table"));
+            assertThat(stdout("observe", "--server", sock, "-o", "json")).isEqualTo(render("json", false));
+            assertThat(stdout("observe", "--server", sock, "--from-pod", "y/b").lines()).isEmpty();
+            assertThat(stdout("observe", "--server", sock, "--verdict", "dropped", "--port", "22").lines()).singleElement().asString().contains("y/no-ssh");
+            assertThat(stdout("observe", "--server", sock, "--pod", "y/b", "--last", "2").lines()).hasSize(2);
+        }
+        assertThat(Main.run("observe", "--server", "nowhere")).isEqualTo(2);
+    }
+
+    static String stdout(String... args) {
+        var old = System.out;
+        var bytes = new ByteArrayOutputStream();
+        try (var out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
+            System.setOut(out);
+            assertThat(Main.run(args)).as(String.join(" ", args)).isZero();
+        } finally {
+            System.setOut(old);
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void optionsBecomeHubbleFiltersAsHubbleObserveMakesThem() {
+        var o = new ObserveCommand();
+        new CommandLine(o).parseArgs("--pod", "y/b", "--port", "80", "--verdict", "DROPPED", "--last", "5");
+        var req = HubbleRequests.of(o.params());
+        assertThat(req.getNumber()).isEqualTo(5);
+        assertThat(req.getWhitelistList()).extracting(f -> f.getSourcePodList() + " " + f.getDestinationPodList() + " " + f.getSourcePortList()
+                + " " + f.getDestinationPortList() + " " + f.getVerdictList())
+                .containsExactly("[y/b] [] [80] [] [DROPPED]", "[y/b] [] [] [80] [DROPPED]", "[] [y/b] [80] [] [DROPPED]", "[] [y/b] [] [80] [DROPPED]");
     }
 
     @Test

@@ -189,6 +189,10 @@ public final class Lab {
             progress.accept(n.name() + " agent up (pid " + n.agentPid() + ", health " + st.path("health").asString("?") + ")");
         }
         agents.await(state.nodes(), barrier);
+        if (values.hubbleEnabled() && values.hubbleRelayEnabled()) {
+            long rpid = HubbleRelayProcess.start(agents, state, dir);
+            progress.accept("Hubble Relay ready: " + dir.relaySocket() + " and " + LabNames.WORLD_IP + ":" + HubbleRelayProcess.PORT + " (pid " + rpid + ")");
+        }
         if (!plan.newPods().isEmpty()) startPods(plan.newPods(), plan.writes());
         writeServiceStatus();
         progress.accept("lab " + name + " ready: " + req.nodes() + " node(s), " + state.pods().size() + " pod(s), routing "

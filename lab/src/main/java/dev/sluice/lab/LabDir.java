@@ -26,6 +26,11 @@ public record LabDir(String lab, Path root) {
     public Path podLog(String podKey) { return logs().resolve(LabNames.podLogName(podKey) + ".log"); }
     public Path worldLog() { return logs().resolve("world.log"); }
     public Path apiServerLog() { return logs().resolve("apiserver.log"); }
+    /** Each agent's Hubble Observer socket (the agent puts it beside its API socket). */
+    public Path hubbleSocket(String node) { return dev.sluice.agent.hubble.HubbleApi.socket(socket(node)); }
+    /** Hubble Relay's socket, when hubble.relay.enabled. */
+    public Path relaySocket() { return root.resolve("hubble-relay.sock"); }
+    public Path relayLog() { return logs().resolve("hubble-relay.log"); }
     /** The kubeconfig of the lab's API server (its address is reachable from the lab's world namespace and nodes). */
     public Path kubeconfig() { return root.resolve("kubeconfig"); }
     /** Where the agents of this lab pin their maps. */

@@ -49,7 +49,9 @@ public record Values(
         String healthAddress,
         String monitorAggregation,
         int hubbleEventBufferCapacity,
-        Metrics metrics) {
+        Metrics metrics,
+        String hubbleListenAddress,
+        boolean hubbleRelayEnabled) {
 
     /**
      * Prometheus endpoints (docs/observability.md, "Metrics"): the agent's own metrics on
@@ -105,6 +107,9 @@ public record Values(
     /** Where /healthz and /readyz are served by default: Cilium's health port, on loopback. */
     public static final String DEFAULT_HEALTH_ADDRESS = "127.0.0.1:9879";
 
+    /** hubble.listenAddress's default, Cilium's: the Observer on every address of the node, port 4244. */
+    public static final String DEFAULT_HUBBLE_LISTEN_ADDRESS = ":4244";
+    private static final java.util.regex.Pattern HUBBLE_LISTEN = java.util.regex.Pattern.compile("(\\[[0-9A-Fa-f:.]+]|[A-Za-z0-9.-]*):(\\d{1,5})");
     private static final java.util.regex.Pattern HOST_PORT = java.util.regex.Pattern.compile("(\\[[0-9A-Fa-f:.]+]|[A-Za-z0-9.-]+):(\\d{1,5})");
 
     public static Values defaults() { return read("", Map.of()); }
@@ -192,7 +197,7 @@ public record Values(
         boolean audit = r.bool("policyAuditMode", false);
         List<String> idLabels = r.strings("labels", List.of());
         boolean hubble = r.bool("hubble.enabled", true);
-        r.bool("hubble.relay.enabled", false);
+        boolean relay = r.bool("hubble.relay.enabled", false);
         r.integer("hubble.relay.replicas", 1, 0, 100);
         r.bool("hubble.ui.enabled", false);
         List<String> metrics = r.strings("hubble.metrics.enabled", DEFAULT_HUBBLE_METRICS);
@@ -208,6 +213,10 @@ public record Values(
             r.string(k, "");
         r.bool("debug.enabled", false);
         r.string("cluster.name", "default");
+        String hubbleListen = r.string("hubble.listenAddress", DEFAULT_HUBBLE_LISTEN_ADDRESS);
+        var hl = HUBBLE_LISTEN.matcher(hubbleListen);
+        if (!hubbleListen.isEmpty() && (!hl.matches() || Integer.parseInt(hl.group(2)) < 1 || Integer.parseInt(hl.group(2)) > 65535))
+            throw new ManifestException(file, "", "hubble.listenAddress", "\"" + hubbleListen + "\" (expected: [HOST]:PORT with PORT 1-65535, or \"\" for the Unix socket only)");
         Cidr serviceCidr = r.optCidr("serviceCIDR").orElse(Cidr.parse(DEFAULT_SERVICE_CIDR));
         String health = r.string("healthAddress", DEFAULT_HEALTH_ADDRESS);
         var hp = HOST_PORT.matcher(health);
@@ -220,7 +229,7 @@ public record Values(
         r.bool("cni.uninstall", false);
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
                 noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health,
-                aggregation, capacity, endpoints);
+                aggregation, capacity, endpoints, hubbleListen, relay);
     }
 
     public Values withRoutingMode(RoutingMode m) {
@@ -228,7 +237,7 @@ public record Values(
                 masquerade, ctTcpMax, ctAnyMax, conntrackEnabled, policyMapMax, lbMapMax, lbAlgorithm, serviceNoBackendResponse,
                 maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
                 policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR, healthAddress,
-                monitorAggregation, hubbleEventBufferCapacity, metrics);
+                monitorAggregation, hubbleEventBufferCapacity, metrics, hubbleListenAddress, hubbleRelayEnabled);
     }
 
     /** bpf.monitorAggregation as the data path's level (enum sl_monitor_aggregation: 0 none .. 3 maximum). */

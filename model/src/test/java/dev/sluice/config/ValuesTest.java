@@ -102,6 +102,21 @@ class ValuesTest {
     }
 
     @Test
+    void hubbleListensOn4244AndTheRelayIsOffByDefault() {
+        assertThat(Values.defaults().hubbleEnabled()).isTrue();
+        assertThat(Values.defaults().hubbleListenAddress()).isEqualTo(":4244");
+        assertThat(Values.defaults().hubbleRelayEnabled()).isFalse();
+        Values v = Values.parse("v.yaml", "hubble:\n  listenAddress: \"\"\n  relay:\n    enabled: true\n", Map.of());
+        assertThat(v.hubbleListenAddress()).isEmpty();
+        assertThat(v.hubbleRelayEnabled()).isTrue();
+        assertThat(Values.parse("v.yaml", "hubble:\n  listenAddress: 172.30.0.11:4244\n", Map.of()).hubbleListenAddress()).isEqualTo("172.30.0.11:4244");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "hubble:\n  listenAddress: \"4244\"\n", Map.of()))
+                .hasMessage("v.yaml: hubble.listenAddress: \"4244\" (expected: [HOST]:PORT with PORT 1-65535, or \"\" for the Unix socket only)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "hubble:\n  listenAddress: \":70000\"\n", Map.of()))
+                .hasMessageStartingWith("v.yaml: hubble.listenAddress: \":70000\"");
+    }
+
+    @Test
     void healthAddressDefaultsToLoopbackAndCanBeTurnedOff() {
         assertThat(Values.defaults().healthAddress()).isEqualTo("127.0.0.1:9879");
         assertThat(Values.parse("v.yaml", "healthAddress: \"\"\n", Map.of()).healthAddress()).isEmpty();

@@ -28,7 +28,7 @@ public final class FlowObserver {
     private final Enricher enricher;
     private final FlowRing ring;
     private final LongSupplier lostEvents;
-    private final Set<Follower> followers = ConcurrentHashMap.newKeySet();
+    private final Set<Subscription> followers = ConcurrentHashMap.newKeySet();
     private final AtomicLong enrichFailures = new AtomicLong();
     private final AtomicLong listenerFailures = new AtomicLong();
     private volatile Listener listener = (e, f) -> {};
@@ -62,7 +62,17 @@ public final class FlowObserver {
             // the flow is in the ring already; a metric that failed on it must not stop the reader
             if (listenerFailures.getAndIncrement() == 0) log.warn("flow listener failed: {}", ex.toString());
         }
-        for (Follower w : followers) if (w.filter.test(f) && !w.queue.offer(f)) w.dropped.incrementAndGet();
+        offer(f);
+    }
+
+    /** An enriched flow (without its event: the listener is not told) into the ring and to every follower; never waits. */
+    public void publish(Flow f) {
+        ring.add(f);
+        offer(f);
+    }
+
+    private void offer(Flow f) {
+        for (Subscription w : followers) if (w.filter.test(f) && !w.queue.offer(f)) w.dropped.incrementAndGet();
     }
 
     public FlowRing ring() { return ring; }
@@ -101,11 +111,8 @@ public final class FlowObserver {
      * ({@code {"status":{...}}}).
      */
     public void query(Predicate<Flow> filter, int number, Instant since, boolean follow, Sink sink) throws InterruptedException {
-        Follower w = null;
-        if (follow) {
-            w = new Follower(filter);
-            followers.add(w);   // before reading the ring: no flow falls between the two
-        }
+        Subscription w = null;
+        if (follow) w = subscribe(filter, FOLLOW_QUEUE);   // before reading the ring: no flow falls between the two
         try {
             // a flow both in the ring's answer and in the follower's queue is sent once
             java.util.Set<String> sent = new java.util.HashSet<>();
@@ -130,17 +137,40 @@ public final class FlowObserver {
                 if (!sink.send(FlowJson.response(f))) return;
             }
         } finally {
-            if (w != null) followers.remove(w);
+            if (w != null) w.close();
         }
     }
 
-    int followers() { return followers.size(); }
+    /**
+     * Starts following: new flows that match go into a queue of {@code capacity} that {@link #accept}
+     * fills without waiting; when it is full they are dropped and counted. Close it to stop.
+     */
+    public Subscription subscribe(Predicate<Flow> filter, int capacity) {
+        Subscription s = new Subscription(filter, capacity);
+        followers.add(s);
+        return s;
+    }
 
-    private static final class Follower {
+    /** Readers following now. */
+    public int followers() { return followers.size(); }
+
+    /** One follower's queue. */
+    public final class Subscription implements AutoCloseable {
         final Predicate<Flow> filter;
-        final BlockingQueue<Flow> queue = new ArrayBlockingQueue<>(FOLLOW_QUEUE);
+        final BlockingQueue<Flow> queue;
         final AtomicLong dropped = new AtomicLong();
 
-        Follower(Predicate<Flow> filter) { this.filter = filter; }
+        Subscription(Predicate<Flow> filter, int capacity) {
+            this.filter = filter;
+            this.queue = new ArrayBlockingQueue<>(capacity);
+        }
+
+        /** The next new flow, or null after {@code timeout}. */
+        public Flow poll(long timeout, TimeUnit unit) throws InterruptedException { return queue.poll(timeout, unit); }
+
+        /** Flows that matched but found the queue full, since the start. */
+        public long dropped() { return dropped.get(); }
+
+        @Override public void close() { followers.remove(this); }
     }
 }

@@ -35,17 +35,22 @@ public final class FlowRing {
 
     public synchronized int size() { return (int) Math.min(written, slots.length); }
 
+    /** The flows held now, oldest first. */
+    public List<Flow> snapshot() {
+        synchronized (this) {
+            int n = size();
+            List<Flow> out = new ArrayList<>(n);
+            for (long i = written - n; i < written; i++) out.add(slots[(int) (i % slots.length)]);
+            return out;
+        }
+    }
+
     /**
      * The newest {@code number} flows that match and are not older than {@code since} (null: any),
      * oldest first; {@code number <= 0}: all that match.
      */
     public List<Flow> last(int number, Instant since, Predicate<Flow> filter) {
-        List<Flow> snapshot;
-        synchronized (this) {
-            int n = size();
-            snapshot = new ArrayList<>(n);
-            for (long i = written - n; i < written; i++) snapshot.add(slots[(int) (i % slots.length)]);
-        }
+        List<Flow> snapshot = snapshot();
         List<Flow> out = new ArrayList<>();
         for (int i = snapshot.size() - 1; i >= 0 && (number <= 0 || out.size() < number); i--) {
             Flow f = snapshot.get(i);

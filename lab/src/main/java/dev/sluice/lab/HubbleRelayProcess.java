@@ -1,0 +1,46 @@
+package dev.sluice.lab;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The lab's Hubble Relay (hubble.relay.enabled): {@code sluice hubble-relay} in the world
+ * namespace, as the API server, reading every agent's {@code hubble.sock} and serving
+ * {@code hubble-relay.sock} and {@code <world IP>:4245}. It goes with the world namespace when the
+ * lab is torn down.
+ */
+final class HubbleRelayProcess {
+    private HubbleRelayProcess() {}
+
+    static final int PORT = 4245;
+    static final long START_TIMEOUT_MS = 30_000;
+
+    static List<String> args(LabState state, LabDir dir) {
+        List<String> a = new ArrayList<>(List.of("hubble-relay", "--listen", "unix://" + dir.relaySocket(), "--listen", LabNames.WORLD_IP + ":" + PORT));
+        for (var n : state.nodes()) a.addAll(List.of("--peer", n.name() + "=unix://" + dir.hubbleSocket(n.name())));
+        return a;
+    }
+
+    /** Starts the relay and returns its pid once its socket is there. */
+    static long start(Agents agents, LabState state, LabDir dir) {
+        Path sock = dir.relaySocket();
+        try {
+            Files.deleteIfExists(sock);
+        } catch (java.io.IOException e) {
+            throw new Procs.CommandException("cannot remove " + sock + ": " + e.getMessage());
+        }
+        long pid = Procs.startDetached(LabNet.inNetns(state.world().netns(), agents.sluice(args(state, dir))), null, dir.relayLog());
+        long deadline = System.currentTimeMillis() + START_TIMEOUT_MS;
+        while (!Files.exists(sock)) {
+            if (!Procs.alive(pid))
+                throw new Procs.CommandException("Hubble Relay exited before it served; log " + dir.relayLog() + ": " + Procs.tail(dir.relayLog(), 5));
+            if (System.currentTimeMillis() > deadline)
+                throw new Procs.CommandException("Hubble Relay did not serve " + sock + " within " + START_TIMEOUT_MS / 1000 + " s; log "
+                        + dir.relayLog() + ": " + Procs.tail(dir.relayLog(), 5));
+            Kubelet.sleep(100);
+        }
+        return pid;
+    }
+}
