@@ -199,7 +199,8 @@ class DeployManifestsTest {
         String text = obj("ConfigMap/sluice-config").path("data").path("values.yaml").asString();
         Values inConfigMap = Values.parse("deploy/sluice.yaml: ConfigMap sluice-config: values.yaml", text, Map.of());
         assertThat(YAML.readTree(text)).isEqualTo(values);
-        assertThat(inConfigMap).isEqualTo(Values.defaults());
+        // the agent's defaults, with what a deployment serves turned on (metrics, Hubble's API)
+        assertThat(inConfigMap).isEqualTo(Values.parse("defaults", Values.withObservability("defaults", ""), Map.of()));
     }
 
     /** Backticked keys in the first column of docs/configuration.md's table, braces expanded. */

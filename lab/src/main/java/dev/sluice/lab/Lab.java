@@ -98,8 +98,12 @@ public final class Lab {
         if (req.api() != null && !req.api().equals("kubernetes") && !req.api().equals("manifests"))
             throw new BadInputException("--api: " + req.api() + " (expected one of: kubernetes, manifests)");
         Map<String, Object> over = req.routing() == null ? Map.of() : Map.of("routingMode", req.routing());
+        String valuesFile = req.values() == null ? "values" : req.values().toString();
         String valuesText = req.values() == null ? "" : dev.sluice.k8s.ManifestFiles.read(req.values());
-        Values values = Values.parse(req.values() == null ? "values" : req.values().toString(), valuesText, over);
+        Values.parse(valuesFile, valuesText, over); // errors name the user's file
+        // the lab's agents serve metrics and Hubble's API unless the values turn them off (DESIGN.md's lab contract)
+        valuesText = Values.withObservability(valuesFile, valuesText);
+        Values values = Values.parse(valuesFile, valuesText, over);
         List<Cidr> cidrs = Scheduler.podCidrs(values, req.nodes());
         List<String> nodeNames = new ArrayList<>();
         for (int i = 1; i <= req.nodes(); i++) nodeNames.add(LabNames.nodeName(i));
@@ -133,8 +137,7 @@ public final class Lab {
     }
 
     private void build(UpRequest req, String valuesText, Values values, List<Cidr> cidrs, Planner.ApplyPlan plan) {
-        // the lab's agents serve their metrics unless the values turn them off (DESIGN.md: :9962, :9965 on every node)
-        write(dir.values(), Values.withLabMetrics(dir.values().toString(), valuesText));
+        write(dir.values(), valuesText);
         List<LabState.NodeState> nodes = new ArrayList<>();
         for (int i = 1; i <= req.nodes(); i++) {
             String n = LabNames.nodeName(i);

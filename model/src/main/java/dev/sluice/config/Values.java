@@ -64,22 +64,27 @@ public record Values(
 
     /**
      * Off unless listed, as in Cilium (the agent's {@code --hubble-metrics} and
-     * {@code --prometheus-serve-addr} are empty by default): an agent serves nothing it was not asked
-     * for, and its idle memory stays its own (the two endpoints cost an idle agent about 10 MiB).
-     * The Helm chart and the lab turn both on ({@link #withLabMetrics}).
+     * {@code --prometheus-serve-addr} are empty by default, {@code --enable-hubble} is false): an
+     * agent serves nothing it was not asked for, and its idle memory stays its own (the metrics
+     * endpoints cost an idle agent about 10 MiB, Hubble's gRPC API 10-16 MiB). The Helm chart and the
+     * lab turn them on ({@link #withObservability}).
      */
     public static final List<String> DEFAULT_HUBBLE_METRICS = List.of();
 
     /**
-     * A values file's text with the agent's metrics and every hubble_* metric turned on where it
-     * does not set them itself (what the file says wins): the lab's agents read this, as DESIGN.md's
-     * lab contract has both endpoints on every node. The text must parse ({@link #parse} first).
+     * A values file's text with what a deployment serves turned on where the file does not set it
+     * itself (what the file says wins): the agent's metrics, every hubble_* metric and Hubble's gRPC
+     * API ({@code prometheus.enabled}, {@code hubble.metrics.enabled}, {@code hubble.enabled}). The
+     * Helm chart's values are this; the lab's agents read it (DESIGN.md's lab contract: :9962,
+     * :9965, hubble.sock and :4244 on every node). The relay stays opt-in
+     * ({@code hubble.relay.enabled}). The text must parse ({@link #parse} first).
      */
-    public static String withLabMetrics(String file, String text) {
+    public static String withObservability(String file, String text) {
         JsonNode root = text == null || text.isBlank() ? null
                 : ManifestReader.documents(file, text).stream().filter(d -> d != null && d.isObject()).findFirst().orElse(null);
         var tree = root == null ? tools.jackson.databind.node.JsonNodeFactory.instance.objectNode() : (tools.jackson.databind.node.ObjectNode) root.deepCopy();
         if (!tree.path("prometheus").has("enabled")) tree.withObject("prometheus").put("enabled", true);
+        if (!tree.path("hubble").has("enabled")) tree.withObject("hubble").put("enabled", true);
         if (!tree.path("hubble").path("metrics").has("enabled")) {
             var list = tree.withObject("hubble").withObject("metrics").putArray("enabled");
             HubbleMetric.NAMES.forEach(list::add);
@@ -196,7 +201,7 @@ public record Values(
         if (flat.containsKey("policyEnforceMode")) enf = r.word("policyEnforceMode", enf, "default", "always", "never");
         boolean audit = r.bool("policyAuditMode", false);
         List<String> idLabels = r.strings("labels", List.of());
-        boolean hubble = r.bool("hubble.enabled", true);
+        boolean hubble = r.bool("hubble.enabled", false);
         boolean relay = r.bool("hubble.relay.enabled", false);
         r.integer("hubble.relay.replicas", 1, 0, 100);
         r.bool("hubble.ui.enabled", false);

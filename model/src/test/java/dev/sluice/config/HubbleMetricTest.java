@@ -29,14 +29,17 @@ class HubbleMetricTest {
         assertThat(d.prometheusPort()).isEqualTo(9962);
         assertThat(d.hubblePort()).isEqualTo(9965);
         assertThat(d.hubble()).isEmpty();
-        var lab = Values.parse("v.yaml", Values.withLabMetrics("v.yaml", "hubble:\n  eventBufferCapacity: 8191\n"), Map.of());
+        var lab = Values.parse("v.yaml", Values.withObservability("v.yaml", "hubble:\n  eventBufferCapacity: 8191\n"), Map.of());
         assertThat(lab.metrics().prometheusEnabled()).isTrue();
         assertThat(lab.metrics().hubble()).extracting(HubbleMetric::name).containsExactlyElementsOf(HubbleMetric.NAMES);
         assertThat(lab.hubbleEventBufferCapacity()).isEqualTo(8191);
+        assertThat(lab.hubbleEnabled()).isTrue();
+        assertThat(lab.hubbleRelayEnabled()).isFalse();
         // what the file says wins
-        var own = Values.parse("v.yaml", Values.withLabMetrics("v.yaml", "prometheus: {enabled: false}\nhubble: {metrics: {enabled: [drop]}}\n"), Map.of());
+        var own = Values.parse("v.yaml", Values.withObservability("v.yaml", "prometheus: {enabled: false}\nhubble: {enabled: false, metrics: {enabled: [drop]}}\n"), Map.of());
         assertThat(own.metrics().prometheusEnabled()).isFalse();
         assertThat(own.metrics().hubble()).extracting(HubbleMetric::name).containsExactly("drop");
+        assertThat(own.hubbleEnabled()).isFalse();
         var off = Values.parse("v.yaml", "prometheus: {enabled: false}\nhubble: {metrics: {enabled: []}}\n", Map.of()).metrics();
         assertThat(off.prometheusEnabled()).isFalse();
         assertThat(off.hubble()).isEmpty();

@@ -103,7 +103,7 @@ class ValuesTest {
 
     @Test
     void hubbleListensOn4244AndTheRelayIsOffByDefault() {
-        assertThat(Values.defaults().hubbleEnabled()).isTrue();
+        assertThat(Values.defaults().hubbleEnabled()).isFalse(); // as cilium-agent's --enable-hubble; the chart and the lab turn it on
         assertThat(Values.defaults().hubbleListenAddress()).isEqualTo(":4244");
         assertThat(Values.defaults().hubbleRelayEnabled()).isFalse();
         Values v = Values.parse("v.yaml", "hubble:\n  listenAddress: \"\"\n  relay:\n    enabled: true\n", Map.of());
