@@ -2,7 +2,7 @@
 # What Hubble's gRPC API (Observer and Peer on hubble.sock and :4244) costs an idle agent, in one
 # run, as root, in the conditions of bench-agent's idle measurement (one Node from a manifest
 # directory, the lab's agent JVM flags, a private namespace each): two agents side by side, "on"
-# (hubble.enabled, the default) and "off" (hubble.enabled: false); both without hubble_* metrics
+# (hubble.enabled: true) and "off" (hubble.enabled: false, the default); both without hubble_* metrics
 # (hubble.enabled: false turns those off too, so they are off in both), after BENCH_IDLE (20)
 # seconds: each one's VmRSS and thread count. Then one GetFlows call answered by the "on" agent
 # (sluice observe --server, over its hubble.sock). Only namespaces sl-bnhub-<id>-* and pins under
@@ -74,7 +74,7 @@ await_agent() { # name pid
 status() { awk '/^VmRSS:/ {r=$2} /^Threads:/ {t=$2} END {printf "%.1f MiB, %d threads", r / 1024, t}' "/proc/$1/status"; }
 
 log "machine: $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg); agent JVM: $JOPTS"
-PON=$(start_agent on $'hubble: {metrics: {enabled: []}}\n')
+PON=$(start_agent on $'hubble: {enabled: true, metrics: {enabled: []}}\n')
 POFF=$(start_agent off $'hubble: {enabled: false}\n')
 await_agent on "$PON"
 await_agent off "$POFF"
