@@ -21,7 +21,7 @@ final class Schema {
             "loadBalancer.algorithm", "lb.algorithm", "serviceNoBackendResponse", "maglev.tableSize", "maglev.hashSeed",
             "lbExternalIPPool.cidr", "externalIPs.allowedCIDRs", "nodePort.range", "serviceCIDR",
             "policyEnforcementMode", "policyEnforceMode", "policyAuditMode", "labels",
-            "hubble.enabled", "hubble.listenAddress", "hubble.relay.enabled", "hubble.relay.replicas", "hubble.ui.enabled", "hubble.metrics.enabled",
+            "hubble.enabled", "hubble.listenAddress", "hubble.relay.enabled", "hubble.relay.replicas", "hubble.ui.enabled", "hubble.ui.port", "hubble.metrics.enabled",
             "hubble.metrics.port", "prometheus.enabled", "prometheus.port",
             "resources.limits.cpu", "resources.limits.memory", "resources.requests.cpu", "resources.requests.memory",
             "debug.enabled", "cluster.name", "healthAddress",

@@ -51,7 +51,12 @@ public record Values(
         int hubbleEventBufferCapacity,
         Metrics metrics,
         String hubbleListenAddress,
-        boolean hubbleRelayEnabled) {
+        boolean hubbleRelayEnabled,
+        boolean hubbleUiEnabled,
+        int hubbleUiPort) {
+
+    /** hubble.ui.port's default: Cilium's hubble-ui serves on 12000 (its frontend's port). */
+    public static final int DEFAULT_HUBBLE_UI_PORT = 12000;
 
     /**
      * Prometheus endpoints (docs/observability.md, "Metrics"): the agent's own metrics on
@@ -204,7 +209,10 @@ public record Values(
         boolean hubble = r.bool("hubble.enabled", false);
         boolean relay = r.bool("hubble.relay.enabled", false);
         r.integer("hubble.relay.replicas", 1, 0, 100);
-        r.bool("hubble.ui.enabled", false);
+        boolean ui = r.bool("hubble.ui.enabled", false);
+        int uiPort = r.integer("hubble.ui.port", DEFAULT_HUBBLE_UI_PORT, 1, 65535);
+        if (ui && !relay) throw new ManifestException(file, "", "hubble.ui.enabled", "true (expected: with hubble.relay.enabled: true; the relay serves the UI)");
+        if (ui && uiPort == 4245) throw new ManifestException(file, "", "hubble.ui.port", uiPort + " (expected: a port other than Hubble Relay's 4245)");
         List<String> metrics = r.strings("hubble.metrics.enabled", DEFAULT_HUBBLE_METRICS);
         var endpoints = new Metrics(r.bool("prometheus.enabled", false), r.integer("prometheus.port", 9962, 1, 65535),
                 HubbleMetric.parseAll(file, "hubble.metrics.enabled", metrics), r.integer("hubble.metrics.port", 9965, 1, 65535));
@@ -234,7 +242,7 @@ public record Values(
         r.bool("cni.uninstall", false);
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
                 noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health,
-                aggregation, capacity, endpoints, hubbleListen, relay);
+                aggregation, capacity, endpoints, hubbleListen, relay, ui, uiPort);
     }
 
     public Values withRoutingMode(RoutingMode m) {
@@ -242,7 +250,7 @@ public record Values(
                 masquerade, ctTcpMax, ctAnyMax, conntrackEnabled, policyMapMax, lbMapMax, lbAlgorithm, serviceNoBackendResponse,
                 maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
                 policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR, healthAddress,
-                monitorAggregation, hubbleEventBufferCapacity, metrics, hubbleListenAddress, hubbleRelayEnabled);
+                monitorAggregation, hubbleEventBufferCapacity, metrics, hubbleListenAddress, hubbleRelayEnabled, hubbleUiEnabled, hubbleUiPort);
     }
 
     /** bpf.monitorAggregation as the data path's level (enum sl_monitor_aggregation: 0 none .. 3 maximum). */

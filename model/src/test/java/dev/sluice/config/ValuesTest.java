@@ -102,6 +102,19 @@ class ValuesTest {
     }
 
     @Test
+    void hubbleUiIsOffByDefaultOn12000AndNeedsTheRelay() {
+        assertThat(Values.defaults().hubbleUiEnabled()).isFalse();
+        assertThat(Values.defaults().hubbleUiPort()).isEqualTo(12000);
+        Values v = Values.parse("v.yaml", "hubble:\n  relay:\n    enabled: true\n  ui:\n    enabled: true\n    port: 8081\n", Map.of());
+        assertThat(v.hubbleUiEnabled()).isTrue();
+        assertThat(v.hubbleUiPort()).isEqualTo(8081);
+        assertThatThrownBy(() -> Values.parse("v.yaml", "hubble:\n  ui:\n    enabled: true\n", Map.of()))
+                .hasMessage("v.yaml: hubble.ui.enabled: true (expected: with hubble.relay.enabled: true; the relay serves the UI)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "hubble:\n  ui:\n    port: 0\n", Map.of()))
+                .hasMessageStartingWith("v.yaml: hubble.ui.port: 0");
+    }
+
+    @Test
     void hubbleListensOn4244AndTheRelayIsOffByDefault() {
         assertThat(Values.defaults().hubbleEnabled()).isFalse(); // as cilium-agent's --enable-hubble; the chart and the lab turn it on
         assertThat(Values.defaults().hubbleListenAddress()).isEqualTo(":4244");
