@@ -3,6 +3,7 @@ package dev.sluice.cli;
 import dev.sluice.BadInputException;
 import dev.sluice.agent.api.AgentClient;
 import dev.sluice.agent.flow.FlowJson;
+import dev.sluice.agent.hubble.HubbleRequests;
 import dev.sluice.agent.hubble.ProtoFlows;
 import dev.sluice.hubble.api.observer.GetFlowsResponse;
 import dev.sluice.hubble.api.observer.ObserverGrpc;

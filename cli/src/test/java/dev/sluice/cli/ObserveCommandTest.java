@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.agent.flow.Enricher;
 import dev.sluice.agent.flow.Flow;
+import dev.sluice.agent.hubble.HubbleRequests;
 import dev.sluice.agent.flow.FlowJson;
 import dev.sluice.agent.flow.PolicySource;
 import dev.sluice.datapath.DropReason;

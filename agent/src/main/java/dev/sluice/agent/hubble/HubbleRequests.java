@@ -1,7 +1,6 @@
-package dev.sluice.cli;
+package dev.sluice.agent.hubble;
 
 import dev.sluice.agent.flow.FlowFilter;
-import dev.sluice.agent.hubble.ProtoFlows;
 import dev.sluice.hubble.api.flow.Verdict;
 import dev.sluice.hubble.api.observer.GetFlowsRequest;
 import java.util.ArrayList;
@@ -10,13 +9,13 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * {@code sluice observe}'s filter parameters (the agent socket's, {@link ObserveCommand#params}) as
+ * {@code sluice observe}'s filter parameters (the agent socket's) as
  * Hubble's GetFlowsRequest, the way {@code hubble observe} builds it: a criterion on either end
  * ({@code --pod}, {@code --ip}, {@code --port}...) becomes one whitelist filter per end it may be
  * on, and the filters of all such criteria are crossed, so that each whitelist filter names one
  * end for each.
  */
-final class HubbleRequests {
+public final class HubbleRequests {
     private HubbleRequests() {}
 
     @SuppressWarnings("unchecked")
@@ -25,7 +24,7 @@ final class HubbleRequests {
         return v == null ? List.of() : (List<String>) v;
     }
 
-    static GetFlowsRequest of(Map<String, Object> p) {
+    public static GetFlowsRequest of(Map<String, Object> p) {
         var base = dev.sluice.hubble.api.flow.FlowFilter.newBuilder();
         base.addAllSourcePod(strings(p, "fromPod")).addAllDestinationPod(strings(p, "toPod"));
         for (String ns : strings(p, "fromNamespace")) base.addSourcePod(ns + "/");
