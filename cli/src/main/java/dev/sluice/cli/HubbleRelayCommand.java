@@ -1,9 +1,12 @@
 package dev.sluice.cli;
 
 import dev.sluice.BadInputException;
+import dev.sluice.agent.hubble.ui.HubbleUi;
 import dev.sluice.hubble.Transport;
 import dev.sluice.hubble.relay.Relay;
 import io.grpc.BindableService;
+import io.grpc.ManagedChannel;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,6 +26,8 @@ public final class HubbleRelayCommand implements Callable<Integer> {
     List<String> listen = new ArrayList<>();
     @Option(names = "--peer", required = true, description = "A node's Observer: NAME=unix:///path or NAME=HOST:PORT (repeatable).")
     List<String> peers = new ArrayList<>();
+    @Option(names = "--ui", description = "Also serve Hubble UI, the web page over this relay, on [HOST]:PORT (hubble.ui.enabled; Hubble UI's is :12000).")
+    String ui;
 
     @Override public Integer call() throws Exception {
         Map<String, String> nodes = new LinkedHashMap<>();
@@ -34,16 +39,35 @@ public final class HubbleRelayCommand implements Callable<Integer> {
         for (String l : listen) check("--listen", l);
         for (var e : nodes.entrySet()) check("--peer " + e.getKey(), e.getValue());
         var relay = new Relay(nodes);
+        InetSocketAddress uiAddress = null;
+        if (ui != null) {
+            check("--ui", ui);
+            if (!(Transport.address("--ui", ui) instanceof InetSocketAddress a)) throw new BadInputException("--ui: \"" + ui + "\" (expected: [HOST]:PORT)");
+            uiAddress = a;
+        }
         var servers = Transport.serve(listen, List.<BindableService>of(relay));
+        // the UI asks the relay through its own first address, so that it reads exactly what a client of the relay reads
+        ManagedChannel self = uiAddress == null ? null : Transport.channel("--listen", local(listen.getFirst()));
+        HubbleUi web = uiAddress == null ? null : new HubbleUi(uiAddress, self);
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (web != null) web.close();
+            if (self != null) self.shutdownNow();
             servers.close();
             relay.close();
             stop.countDown();
         }));
-        System.err.println("hubble-relay: serving " + String.join(" and ", listen) + " over " + nodes.size() + " node(s): " + nodes.keySet());
+        System.err.println("hubble-relay: serving " + String.join(" and ", listen) + " over " + nodes.size() + " node(s): " + nodes.keySet()
+                + (web == null ? "" : "; Hubble UI on http://" + ui));
         stop.await();
         return 0;
+    }
+
+    /** A listen address as a client dials it: {@code :4245} and {@code 0.0.0.0:4245} are this host's 127.0.0.1:4245. */
+    static String local(String listen) {
+        if (listen.startsWith(":")) return "127.0.0.1" + listen;
+        if (listen.startsWith("0.0.0.0:")) return "127.0.0.1" + listen.substring("0.0.0.0".length());
+        return listen;
     }
 
     private static void check(String field, String address) {

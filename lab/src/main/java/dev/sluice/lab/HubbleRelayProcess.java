@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * The lab's Hubble Relay (hubble.relay.enabled): {@code sluice hubble-relay} in the world
  * namespace, as the API server, reading every agent's {@code hubble.sock} and serving
- * {@code hubble-relay.sock} and {@code <world IP>:4245}. It goes with the world namespace when the
+ * {@code hubble-relay.sock} and {@code <world IP>:4245}, and Hubble UI on {@code <world IP>:12000}
+ * when hubble.ui.enabled ({@code sluice lab ui} forwards it to the host). It goes with the world namespace when the
  * lab is torn down.
  */
 final class HubbleRelayProcess {
@@ -17,21 +18,23 @@ final class HubbleRelayProcess {
     static final int PORT = 4245;
     static final long START_TIMEOUT_MS = 30_000;
 
-    static List<String> args(LabState state, LabDir dir) {
+    /** @param uiPort where Hubble UI serves on the world's address (hubble.ui.enabled), or 0 for no UI */
+    static List<String> args(LabState state, LabDir dir, int uiPort) {
         List<String> a = new ArrayList<>(List.of("hubble-relay", "--listen", "unix://" + dir.relaySocket(), "--listen", LabNames.WORLD_IP + ":" + PORT));
         for (var n : state.nodes()) a.addAll(List.of("--peer", n.name() + "=unix://" + dir.hubbleSocket(n.name())));
+        if (uiPort != 0) a.addAll(List.of("--ui", LabNames.WORLD_IP + ":" + uiPort));
         return a;
     }
 
     /** Starts the relay and returns its pid once its socket is there. */
-    static long start(Agents agents, LabState state, LabDir dir) {
+    static long start(Agents agents, LabState state, LabDir dir, int uiPort) {
         Path sock = dir.relaySocket();
         try {
             Files.deleteIfExists(sock);
         } catch (java.io.IOException e) {
             throw new Procs.CommandException("cannot remove " + sock + ": " + e.getMessage());
         }
-        long pid = Procs.startDetached(LabNet.inNetns(state.world().netns(), agents.sluice(args(state, dir))), null, dir.relayLog());
+        long pid = Procs.startDetached(LabNet.inNetns(state.world().netns(), agents.sluice(args(state, dir, uiPort))), null, dir.relayLog());
         long deadline = System.currentTimeMillis() + START_TIMEOUT_MS;
         while (!Files.exists(sock)) {
             if (!Procs.alive(pid))

@@ -193,8 +193,10 @@ public final class Lab {
         }
         agents.await(state.nodes(), barrier);
         if (values.hubbleEnabled() && values.hubbleRelayEnabled()) {
-            long rpid = HubbleRelayProcess.start(agents, state, dir);
-            progress.accept("Hubble Relay ready: " + dir.relaySocket() + " and " + LabNames.WORLD_IP + ":" + HubbleRelayProcess.PORT + " (pid " + rpid + ")");
+            int uiPort = values.hubbleUiEnabled() ? values.hubbleUiPort() : 0;
+            long rpid = HubbleRelayProcess.start(agents, state, dir, uiPort);
+            progress.accept("Hubble Relay ready: " + dir.relaySocket() + " and " + LabNames.WORLD_IP + ":" + HubbleRelayProcess.PORT + " (pid " + rpid + ")"
+                    + (uiPort == 0 ? "" : "; Hubble UI on http://" + LabNames.WORLD_IP + ":" + uiPort + " (sluice lab ui --name " + name + ")"));
         }
         if (!plan.newPods().isEmpty()) startPods(plan.newPods(), plan.writes());
         writeServiceStatus();
