@@ -7,7 +7,8 @@ PKGS=(clang curl llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make maven ip
       util-linux procps iputils-ping netcat-openbsd jq
       openssl                      # KubeApiTest: a CA, server and client certificates for the agent's TLS client
       podman runc busybox-static   # podman, runc, busybox-static: PodmanCniIT (a real runtime on the CNI plugin)
-      prometheus)                  # PrometheusIT: a real server scraping the lab's agents (started by the test, in the lab)
+      prometheus                   # PrometheusIT: a real server scraping the lab's agents (started by the test, in the lab)
+      chromium)                    # HubbleUiIT: a real headless browser opening the relay's UI (in the lab's world namespace)
 
 missing=()
 for p in "${PKGS[@]}"; do
