@@ -38,7 +38,7 @@ function el(name, attrs, text) {
 function drawMap(g) {
   const svg = document.getElementById('map');
   svg.replaceChildren();
-  const n = g.nodes.length, cx = 400, cy = 260, r = n < 2 ? 0 : 200;
+  const n = g.nodes.length, cx = 300, cy = 205, r = n < 2 ? 0 : 150;
   const at = {};
   g.nodes.forEach((node, i) => {
     const a = 2 * Math.PI * i / Math.max(n, 1) - Math.PI / 2;
@@ -75,7 +75,7 @@ function drawMap(g) {
   for (const e of g.edges.filter(e => e.verdict === 'DROPPED' || e.verdict === 'AUDIT')) {
     const li = document.createElement('li');
     li.className = 'drop ' + e.verdict;
-    li.textContent = `${e.source} → ${e.target} ${e.ports.join(' ')}: ${e.verdicts[e.verdict]} ${e.verdict}` +
+    li.textContent = `${e.source} → ${e.target}: ${e.verdicts[e.verdict]} ${e.verdict}` +
       (e.deniedBy.length ? ', denied by ' + e.deniedBy.join(', ') : '');
     drops.appendChild(li);
   }
@@ -102,8 +102,8 @@ function row(r) {
   const f = r.flow, tr = document.createElement('tr');
   tr.className = 'flow verdict-' + f.verdict;
   tr.dataset.verdict = f.verdict;
-  const type = f.verdict === 'DROPPED' ? f.drop_reason_desc : (f.trace_observation_point || '').toLowerCase().replace('_', '-');
-  const cells = [f.time.replace('T', ' ').replace(/\.(\d{3})\d*Z$/, '.$1'), f.node_name, endpoint(f, 'source'), endpoint(f, 'destination'),
+  const type = f.verdict === 'DROPPED' ? f.drop_reason_desc : (f.trace_observation_point || '').toLowerCase().replaceAll('_', '-');
+  const cells = [f.time.replace(/^.*T/, '').replace(/\.(\d{3})\d*Z$/, '.$1'), f.node_name, endpoint(f, 'source'), endpoint(f, 'destination'),
     type || '', f.verdict, f.Summary || '', policies(f)];
   cells.forEach((c, i) => {
     const td = document.createElement('td');
