@@ -30,8 +30,10 @@ public final class UiForwarder implements AutoCloseable {
     /** Where a lab's UI is: its world namespace and address. Fails with one line when the lab is not up or has no UI. */
     public record Target(Path netns, InetSocketAddress address) {}
 
-    public static Target target(String lab) {
-        LabDir dir = LabDir.of(lab);
+    public static Target target(String lab) { return target(LabDir.of(lab)); }
+
+    static Target target(LabDir dir) {
+        String lab = dir.lab();
         LabState state = LabState.load(dir.labJson())
                 .orElseThrow(() -> new BadInputException("lab " + lab + ": not up (expected: sluice lab up --name " + lab + " first)"));
         if (state.world() == null || !Files.exists(dir.values()))

@@ -58,7 +58,7 @@ function drawMap(g) {
   const defs = el('defs', {});
   for (const v of ['FORWARDED', 'DROPPED', 'AUDIT']) {
     const m = el('marker', {id: 'arrow-' + v, viewBox: '0 0 10 10', refX: 32, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto'});
-    m.appendChild(el('path', {d: 'M0,0 L10,5 L0,10 z', class: 'edge ' + v, style: 'fill: currentColor'}));
+    m.appendChild(el('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrow ' + v}));
     defs.appendChild(m);
   }
   svg.appendChild(defs);
@@ -132,7 +132,7 @@ async function load() {
     const [g, flows] = await Promise.all([get('/api/map', query), get('/api/flows', query)]);
     drawMap(g);
     addRows(flows.flows);
-    status(`${flows.flows.length} flows, ${g.nodes.length} workloads, ${g.edges.length} edges` + (follow ? '; following' : ''));
+    status(`${flows.flows.length} flows, ${g.nodes.length} map nodes, ${g.edges.length} edges` + (follow ? '; following' : ''));
   } catch (e) {
     status(e.message, true);
     return;
