@@ -42,8 +42,8 @@ public final class HubbleRelayCommand implements Callable<Integer> {
         InetSocketAddress uiAddress = null;
         if (ui != null) {
             check("--ui", ui);
-            if (!(Transport.address("--ui", ui) instanceof InetSocketAddress a)) throw new BadInputException("--ui: \"" + ui + "\" (expected: [HOST]:PORT)");
-            uiAddress = a;
+            if (ui.startsWith("/") || ui.startsWith("unix:")) throw new BadInputException("--ui: \"" + ui + "\" (expected: [HOST]:PORT; the UI is served over TCP)");
+            uiAddress = (InetSocketAddress) Transport.address("--ui", ui);
         }
         var servers = Transport.serve(listen, List.<BindableService>of(relay));
         // the UI asks the relay through its own first address, so that it reads exactly what a client of the relay reads
