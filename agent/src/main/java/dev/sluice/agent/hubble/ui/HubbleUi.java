@@ -137,7 +137,7 @@ public final class HubbleUi implements AutoCloseable {
                 if (kv.isEmpty()) continue;
                 int eq = kv.indexOf('=');
                 String k = decode(eq < 0 ? kv : kv.substring(0, eq)), v = eq < 0 ? "" : decode(kv.substring(eq + 1)).trim();
-                if (!PARAMS.contains(k) && !k.equals("follow")) throw new BadInputException(k + ": unknown parameter (expected one of: " + String.join(", ", PARAMS) + ")");
+                if (!PARAMS.contains(k)) throw new BadInputException(k + ": unknown parameter (expected one of: " + String.join(", ", PARAMS) + ")");
                 if (!v.isEmpty()) q.computeIfAbsent(k, y -> new ArrayList<>()).add(v);
             }
         Map<String, Object> p = new LinkedHashMap<>();
