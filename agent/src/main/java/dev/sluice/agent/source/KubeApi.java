@@ -486,7 +486,11 @@ public final class KubeApi implements AutoCloseable {
         };
     }
 
-    @Override public void close() { http.close(); }
+    /**
+     * Stops at once: open watches and requests are cancelled ({@code HttpClient.close()} would wait
+     * for them, and a watch never ends by itself).
+     */
+    @Override public void close() { http.shutdownNow(); }
 
     @Override public String toString() { return server.toString(); }
 }

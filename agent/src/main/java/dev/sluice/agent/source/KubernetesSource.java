@@ -283,6 +283,10 @@ public final class KubernetesSource implements AutoCloseable {
         private void watch() throws InterruptedException {
             KubeApi.Watch w = api.watch(path(version), resume, this::event);
             open = w;
+            if (closed) { // close() ran while this watch was being opened: it did not see it
+                w.close();
+                return;
+            }
             watching = true;
             try {
                 long silence = config.silence().toNanos();
