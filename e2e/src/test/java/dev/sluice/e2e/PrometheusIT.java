@@ -197,10 +197,11 @@ class PrometheusIT {
         return r;
     }
 
-    /** /api/v1/query, from inside the world namespace (where Prometheus listens); its data.result, or null. */
+    /** /api/v1/query, from inside the world namespace (where Prometheus listens); its data.result, or null (no answer, or not ready). */
     static JsonNode queryOrNull(String q) {
         String url = "http://127.0.0.1:" + PROM_PORT + "/api/v1/query?query=" + URLEncoder.encode(q, StandardCharsets.UTF_8);
-        var r = LabNet.exec(LabNames.worldNetns(LAB), List.of("curl", "-sS", "--max-time", "5", url), 10_000);
+        // -f: a Prometheus still starting answers 503 "Service Unavailable", not JSON: not ready yet
+        var r = LabNet.exec(LabNames.worldNetns(LAB), List.of("curl", "-fsS", "--max-time", "5", url), 10_000);
         if (!r.ok()) return null;
         JsonNode body = Cli.JSON.readTree(r.stdout());
         return body.path("status").asString().equals("success") ? body.path("data").path("result") : null;
