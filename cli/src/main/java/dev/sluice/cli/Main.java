@@ -2,6 +2,7 @@ package dev.sluice.cli;
 
 import dev.sluice.BadInputException;
 import dev.sluice.k8s.ManifestException;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -10,23 +11,24 @@ import picocli.CommandLine.Command;
  * values); every error is one line on stderr naming the file, field or value and what was expected.
  */
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
-        description = "Sluice: a Kubernetes network data plane (eBPF), its agent, offline tools and lab.",
-        subcommands = {
-                AgentCommand.class,
-                StatusCommand.class,
-                EndpointCommand.class,
-                IdentityCommand.class,
-                MonitorCommand.class,
-                ObserveCommand.class,
-                HubbleRelayCommand.class,
-                dev.sluice.cli.bpf.BpfCommand.class,
-                dev.sluice.cli.lab.LabCommand.class,
-                dev.sluice.cli.policy.PolicyCommand.class,
-                dev.sluice.cli.service.ServiceCommand.class,
-                dev.sluice.cli.audit.AuditCommand.class,
-                dev.sluice.cli.connectivity.ConnectivityCommand.class,
-        })
+        description = "Sluice: a Kubernetes network data plane (eBPF), its agent, offline tools and lab.")
 public final class Main {
+    /** The subcommands, in the order the usage lists them. */
+    static final List<Class<?>> SUBCOMMANDS = List.of(
+            AgentCommand.class,
+            StatusCommand.class,
+            EndpointCommand.class,
+            IdentityCommand.class,
+            MonitorCommand.class,
+            ObserveCommand.class,
+            HubbleRelayCommand.class,
+            dev.sluice.cli.bpf.BpfCommand.class,
+            dev.sluice.cli.lab.LabCommand.class,
+            dev.sluice.cli.policy.PolicyCommand.class,
+            dev.sluice.cli.service.ServiceCommand.class,
+            dev.sluice.cli.audit.AuditCommand.class,
+            dev.sluice.cli.connectivity.ConnectivityCommand.class);
+
     public static void main(String[] args) {
         System.exit(run(args));
     }
@@ -40,9 +42,22 @@ public final class Main {
         for (CommandLine sub : cl.getSubcommands().values()) withHelp(sub);
     }
 
+    /**
+     * The command tree for {@code args}: only the named subcommand's when the first argument names
+     * one (picocli's model of every command is a few MiB that a long-running agent or relay would
+     * keep for its lifetime), every subcommand otherwise (usage, version, an unknown name).
+     */
+    static CommandLine tree(String... args) {
+        var cl = new CommandLine(new Main());
+        String first = args.length == 0 ? "" : args[0];
+        List<Class<?>> named = SUBCOMMANDS.stream().filter(c -> c.getAnnotation(Command.class).name().equals(first)).toList();
+        for (Class<?> c : named.isEmpty() ? SUBCOMMANDS : named) cl.addSubcommand(c);
+        return cl;
+    }
+
     /** Runs the command line and returns the exit code (tests call this). */
     public static int run(String... args) {
-        var cl = new CommandLine(new Main());
+        var cl = tree(args);
         withHelp(cl);
         cl.setExecutionStrategy(parsed -> {
             CommandLine last = parsed.asCommandLineList().getLast();
