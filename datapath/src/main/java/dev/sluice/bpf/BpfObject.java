@@ -150,7 +150,7 @@ public final class BpfObject implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             Map<String, MemorySegment> logs = new LinkedHashMap<>();
             for (var e : programs.entrySet()) {
-                MemorySegment buf = a.allocate(opts.logSize());
+                MemorySegment buf = Libbpf.anonymous(a, opts.logSize());
                 logs.put(e.getKey(), buf);
                 int r = Libbpf.call(Libbpf.PROGRAM_SET_LOG_BUF, a, e.getValue(), buf, (long) opts.logSize());
                 if (r < 0) throw new BpfException(progSubject(e.getKey()), "set_log_buf", -r);

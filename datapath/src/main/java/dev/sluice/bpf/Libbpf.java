@@ -174,6 +174,28 @@ final class Libbpf {
     static final MethodHandle MOUNT = c("mount", i(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
     static final MethodHandle STATFS = c("statfs", i(ADDRESS, ADDRESS));
     static final MethodHandle IF_NAMETOINDEX = c("if_nametoindex", i(ADDRESS));
+    private static final MethodHandle MMAP = c("mmap", p(ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = bind(LIBC, "munmap", i(ADDRESS, JAVA_LONG), false);
+    private static final int PROT_READ_WRITE = 0x3, MAP_PRIVATE_ANONYMOUS = 0x22;
+
+    /**
+     * {@code size} bytes of private anonymous memory, unmapped when {@code arena} closes. Its pages
+     * cost nothing until written, and go back to the system at once: for buffers that are large and
+     * rarely written (the verifier log is written only when a load fails). The same size from
+     * malloc is zeroed, so resident, and once freed it can stay in glibc's arena for the process'
+     * life, beyond malloc_trim's reach (it raises its trim threshold after a large free).
+     */
+    static MemorySegment anonymous(Arena arena, long size) {
+        MemorySegment cs = arena.allocate(CAPTURE);
+        MemorySegment p;
+        try {
+            p = (MemorySegment) MMAP.invokeExact(cs, MemorySegment.NULL, size, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0L);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (p.address() == -1L) throw new BpfException("mmap", size + " bytes", errnoOf(-1, cs));
+        return p.reinterpret(size, arena, seg -> plain(MUNMAP, seg, size));
+    }
 
     /** Calls a handle bound with errno capture; returns its int result, or -errno when it failed. */
     static int call(MethodHandle mh, Arena arena, Object... args) {
