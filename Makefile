@@ -12,7 +12,7 @@ BPF_HDR := $(wildcard bpf/lib/*.h bpf/*.h)
 BPF_OBJ := $(patsubst bpf/%.c,$(B)/bpf/%.o,$(BPF_SRC))
 C_BINS := $(B)/bin/sluice-cni $(B)/bin/sluice-pod
 
-.PHONY: deps java build bpf cbins jar test unit-test lab-test demo clean bench bench-agent bench-lab
+.PHONY: deps java build bpf cbins jar test unit-test lab-test demo clean bench bench-agent bench-idle bench-lab
 
 deps:
 	@$(ROOT)/scripts/deps.sh
@@ -51,11 +51,16 @@ demo: build
 bench: build
 	$(ROOT)/scripts/bench.sh
 	$(ROOT)/scripts/bench-agent.sh
+	$(ROOT)/scripts/bench-idle.sh
 	$(ROOT)/scripts/bench-lab.sh
 
 # Agent-side cost of Services and policy beside kube-proxy's iptables restore (issue 13), alone.
 bench-agent: build
 	$(ROOT)/scripts/bench-agent.sh
+
+# The idle agent as a node runs it (sluice agent from the jar, default values), alone.
+bench-idle: build
+	$(ROOT)/scripts/bench-idle.sh
 
 # What a lab user waits for at 10,000 Services through the lab's API server, beside iptables-legacy, alone.
 bench-lab: build

@@ -56,13 +56,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "building the agent's test classes ($TGT)"
-JAVA_HOME=$JH mvn -B -q -o -Dsluice.home="$ROOT" -Dsluice.target="$TGT" -pl agent -am -DskipTests test-compile >"$WORK/build.log" 2>&1 \
+JAVA_HOME=$JH mvn -B -q -o -Dsluice.home="$ROOT" -Dsluice.target="$TGT" -pl agent,cli -am -DskipTests test-compile >"$WORK/build.log" 2>&1 \
     || { tail -20 "$WORK/build.log" >&2; exit 1; }
 JAVA_HOME=$JH mvn -B -q -o -Dsluice.target="$TGT" -pl agent dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" >"$WORK/cp.log" 2>&1 \
     || { tail -20 "$WORK/cp.log" >&2; exit 1; }
 CP="$ROOT/agent/$TGT/classes:$ROOT/agent/$TGT/test-classes:$(cat "$WORK/cp.txt")"
-# the reactor's modules, not the installed jars
+# the reactor's modules, not the installed jars; cli's for its logging setup (dev.sluice.cli.LogSetup)
 for m in model datapath; do CP="$ROOT/$m/$TGT/classes:$CP"; done
+CP="$ROOT/cli/$TGT/classes:$CP"
 
 mkns() { # name
     ip netns add "$1"
@@ -79,9 +80,8 @@ agent_bench() { # suffix mode args...
     mkns "$ns"
     mkdir -p "$WORK/$ns"
     # shellcheck disable=SC2086
-    # the agent logs as it does on a node (cli's logback.xml, INFO); the log goes to $OUT/agent-bench-<mode>.log
+    # the agent logs as it does on a node (cli's LogSetup, INFO); the log goes to $OUT/agent-bench-<mode>.log
     nsenter --net="/var/run/netns/$ns" -- "$JH/bin/java" $JOPTS --enable-native-access=ALL-UNNAMED -Dsluice.home="$ROOT" \
-        -Dlogback.configurationFile="$ROOT/cli/src/main/resources/logback.xml" \
         -cp "$CP" dev.sluice.agent.AgentBench "$WORK/$ns" "/sys/fs/bpf/$ns" "$@" > "$OUT/agent-bench-$1.log" 2>&1 \
         || { tail -30 "$OUT/agent-bench-$1.log" >&2; exit 1; }
     grep '^agent-bench:' "$OUT/agent-bench-$1.log" >&2 || true

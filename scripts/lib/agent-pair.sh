@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start_agent() { # name values-text -> pid on stdout
+start_agent() { # name values-text [health] -> pid on stdout; "health": the health server stays on (its default)
     local ns=$PFX-$1 d=$WORK/$1
     ip netns add "$ns"
     ip -n "$ns" link set lo up
@@ -34,7 +34,7 @@ start_agent() { # name values-text -> pid on stdout
     mkdir -p "$d/manifests"
     echo '{apiVersion: v1, kind: Node, metadata: {name: n1}, spec: {podCIDRs: [10.77.0.0/16]}, status: {addresses: [{type: InternalIP, address: 192.168.77.1}]}}' \
         >"$d/manifests/node.yaml"
-    printf 'healthAddress: ""\n%s' "$2" >"$d/values.yaml"
+    if [ "${3:-}" = health ]; then printf '%s' "$2"; else printf 'healthAddress: ""\n%s' "$2"; fi >"$d/values.yaml"
     # shellcheck disable=SC2086
     nsenter --net="/var/run/netns/$ns" -- "$JH/bin/java" $JOPTS --enable-native-access=ALL-UNNAMED -Dsluice.home="$ROOT" -jar "$JAR" \
         agent --node n1 --manifests "$d/manifests" --state-dir "$d/state" --socket "$d/agent.sock" --bpffs "/sys/fs/bpf/$ns" \
