@@ -1,0 +1,69 @@
+package dev.sluice.policy.flows;
+
+import dev.sluice.policy.EngineConfig;
+import dev.sluice.policy.PolicyInputs;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Recorded flows replayed against a proposed set of policies ({@link FlowVerdicts}): which flows
+ * would change verdict, FORWARDED to DROPPED or DROPPED to FORWARDED, grouped by the policies
+ * behind the new verdict and the pair of workloads (opener to responder) in the checked direction.
+ * The proposed set replaces the policies in force when the flows were recorded: it is every policy
+ * the cluster would hold. Pure.
+ */
+public final class PolicyReplay {
+    private PolicyReplay() {}
+
+    /** One flow whose verdict changes. */
+    public record Change(String where, String time, String node, String from, String to, String l4, boolean reply,
+                         String direction, String recorded, String replayed, String reason) {}
+
+    /** Changes with the same new verdict, policies, direction and workload pair. */
+    public record Group(String change, List<String> policies, String direction, String from, String to, List<String> ports,
+                        List<Change> flows) {}
+
+    /**
+     * @param flows every flow read
+     * @param evaluated those with a policy verdict to compare
+     * @param skipped per reason, the flows without one
+     */
+    public record Report(int flows, int evaluated, int changed, Map<String, Integer> skipped, List<Group> groups) {}
+
+    public static Report replay(PolicyInputs proposed, EngineConfig config, List<RecordedFlow> flows) {
+        FlowVerdicts v = new FlowVerdicts(proposed, config, flows);
+        Map<String, Integer> skipped = new TreeMap<>();
+        record Key(String change, List<String> policies, String direction, String from, String to) {}
+        Map<Key, List<Change>> groups = new TreeMap<>(Comparator.comparing(Key::change).reversed()
+                .thenComparing(k -> String.join(",", k.policies())).thenComparing(Key::direction)
+                .thenComparing(Key::from).thenComparing(Key::to));
+        int evaluated = 0, changed = 0;
+        for (RecordedFlow f : flows) {
+            if (!f.evaluated()) {
+                skipped.merge(f.skip(), 1, Integer::sum);
+                continue;
+            }
+            evaluated++;
+            FlowVerdicts.Verdict now = v.verdict(f);
+            String before = f.policyVerdict();
+            if (before.equals(now.verdict())) continue;
+            changed++;
+            Key k = new Key(before + " -> " + now.verdict(), now.policies(), f.direction().word(), f.opener().workloadKey(), f.responder().workloadKey());
+            groups.computeIfAbsent(k, x -> new ArrayList<>()).add(new Change(f.where(), f.time(), f.node(), f.opener().display(),
+                    f.responder().display(), f.l4(), f.reply(), f.direction().word(), f.verdict(), now.verdict(), now.reason()));
+        }
+        List<Group> out = new ArrayList<>();
+        for (var e : groups.entrySet()) {
+            TreeSet<String> ports = new TreeSet<>();
+            for (Change c : e.getValue()) ports.add(c.l4());
+            Key k = e.getKey();
+            out.add(new Group(k.change(), k.policies(), k.direction(), k.from(), k.to(), List.copyOf(ports), e.getValue()));
+        }
+        return new Report(flows.size(), evaluated, changed, new LinkedHashMap<>(skipped), out);
+    }
+}
