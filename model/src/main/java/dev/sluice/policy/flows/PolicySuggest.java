@@ -181,7 +181,10 @@ public final class PolicySuggest {
     private static Map<String, Object> cilium(Workload w, String name, Rules rules) {
         Map<String, Object> spec = new LinkedHashMap<>();
         spec.put("endpointSelector", Map.of("matchLabels", w.labels()));
-        spec.put("enableDefaultDeny", Map.of("ingress", true, "egress", true));
+        Map<String, Object> deny = new LinkedHashMap<>();
+        deny.put("ingress", true);
+        deny.put("egress", true);
+        spec.put("enableDefaultDeny", deny);
         for (boolean ingress : new boolean[] {true, false}) {
             String pre = ingress ? "from" : "to";
             List<Object> list = new ArrayList<>();
