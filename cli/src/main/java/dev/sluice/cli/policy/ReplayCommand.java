@@ -38,6 +38,7 @@ public final class ReplayCommand implements Callable<Integer> {
         PolicyReplay.Report r = PolicyReplay.replay(proposed, cfg, input.read());
         if (common.output.equals("json")) Output.json(System.out, r);
         else print(r);
+        for (String n : r.notes()) System.err.println("sluice: note: " + n);
         return r.changed() == 0 ? 0 : 1;
     }
 

@@ -1,7 +1,11 @@
 package dev.sluice.policy.flows;
 
+import dev.sluice.k8s.Pod;
 import dev.sluice.policy.EngineConfig;
+import dev.sluice.policy.Policy;
 import dev.sluice.policy.PolicyInputs;
+import dev.sluice.policy.PortSpec;
+import dev.sluice.policy.Rule;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -32,8 +36,9 @@ public final class PolicyReplay {
      * @param flows every flow read
      * @param evaluated those with a policy verdict to compare
      * @param skipped per reason, the flows without one
+     * @param notes what may make the answer differ from the cluster's (named ports of pods known only from flows)
      */
-    public record Report(int flows, int evaluated, int changed, Map<String, Integer> skipped, List<Group> groups) {}
+    public record Report(int flows, int evaluated, int changed, Map<String, Integer> skipped, List<Group> groups, List<String> notes) {}
 
     public static Report replay(PolicyInputs proposed, EngineConfig config, List<RecordedFlow> flows) {
         FlowVerdicts v = new FlowVerdicts(proposed, config, flows);
@@ -64,6 +69,23 @@ public final class PolicyReplay {
             Key k = e.getKey();
             out.add(new Group(k.change(), k.policies(), k.direction(), k.from(), k.to(), List.copyOf(ports), e.getValue()));
         }
-        return new Report(flows.size(), evaluated, changed, new LinkedHashMap<>(skipped), out);
+        return new Report(flows.size(), evaluated, changed, new LinkedHashMap<>(skipped), out, notes(proposed, flows));
+    }
+
+    /**
+     * Named ports resolve against pods' container ports, which flows do not carry: a policy naming a
+     * port reaches a pod known only from flows on no port at all.
+     */
+    static List<String> notes(PolicyInputs proposed, List<RecordedFlow> flows) {
+        TreeSet<String> named = new TreeSet<>();
+        for (Policy p : proposed.policies()) for (Rule r : p.rules()) for (PortSpec ps : r.ports()) if (ps.named()) named.add(p.displayName());
+        if (named.isEmpty()) return List.of();
+        TreeSet<String> manifests = new TreeSet<>();
+        for (Pod p : proposed.pods()) manifests.add(p.key());
+        TreeSet<String> fromFlows = new TreeSet<>(HubbleFlows.pods(flows).keySet());
+        fromFlows.removeAll(manifests);
+        if (fromFlows.isEmpty()) return List.of();
+        return List.of(String.join(", ", named) + " name ports, which pods known only from flows do not declare (" + fromFlows.size()
+                + " pods, e.g. " + fromFlows.first() + "): pass their Pod manifests with -f");
     }
 }

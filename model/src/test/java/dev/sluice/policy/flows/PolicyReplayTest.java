@@ -131,4 +131,30 @@ class PolicyReplayTest {
         assertThat(r.changed()).isEqualTo(1);
         assertThat(r.groups().getFirst().flows().getFirst().reason()).contains("needs the L7 proxy of CiliumNetworkPolicy shop/api-http");
     }
+
+    @Test void namedPortsOfPodsKnownOnlyFromFlowsAreNotedAndAPodManifestResolvesThem() {
+        String named = """
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: api-named, namespace: shop}
+                spec:
+                  podSelector: {matchLabels: {app: api}}
+                  ingress:
+                  - ports: [{port: http}]
+                """;
+        var f = List.of(flow("n:1", WEB, API, "TCP", 8080, "INGRESS", false, "FORWARDED", 0));
+        PolicyReplay.Report r = replay(named, f);
+        assertThat(r.changed()).as("the name resolves to no port of a pod without a manifest").isEqualTo(1);
+        assertThat(r.notes()).containsExactly("NetworkPolicy shop/api-named name ports, which pods known only from flows do not declare"
+                + " (2 pods, e.g. shop/api): pass their Pod manifests with -f");
+        String pod = """
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: api, namespace: shop, labels: {app: api}}
+                spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+                """;
+        PolicyReplay.Report withPod = replay(named + pod, f);
+        assertThat(withPod.changed()).isZero();
+    }
 }
