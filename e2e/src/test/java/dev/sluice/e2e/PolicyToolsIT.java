@@ -160,6 +160,12 @@ class PolicyToolsIT {
         assertThat(table.exit()).isEqualTo(1);
         assertThat(table.out()).contains("FORWARDED -> DROPPED").contains("NetworkPolicy pt/server-only-client").contains("pt/other").contains("pt/server");
         assertThat(table.out()).doesNotContain("pt/client ->");
+        Cli.Run grpc = Cli.sluice("policy", "replay", "-f", policy.toString(), "--server", "unix:///run/sluice/labs/" + LAB + "/nodes/node2/hubble.sock", "-o", "json");
+        assertThat(grpc.exit()).as("through node2's Hubble Observer: %s", grpc.err()).isEqualTo(1);
+        assertThat(grpc.json().path("groups")).hasSize(1);
+        assertThat(grpc.json().path("groups").get(0).path("from").asString()).isEqualTo("pt/other");
+
+        follow(policy);
 
         Cli.sluice("lab", "apply", "--name", LAB, "-f", policy.toString()).ok();
         try {
@@ -168,6 +174,44 @@ class PolicyToolsIT {
             assertThat(connects(OBSERVED.get(2))).as("pt/client -> pt/db:5432 under the policy").isTrue();
         } finally {
             Cli.sluice("lab", "delete", "--name", LAB, "-f", policy.toString()).ok();
+        }
+    }
+
+    /**
+     * {@code --follow}: the agents' flows, then new ones as they come, one JSON line per changing
+     * flow; a new connection of the other to the server shows up while it runs.
+     */
+    static void follow(Path policy) throws Exception {
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:TieredStopAtLevel=1",
+                "-Dsluice.home=" + Cli.home(), "-jar", dev.sluice.lab.LabEnv.detect().jar().toString(),
+                "policy", "replay", "--follow", "--name", LAB, "-f", policy.toString(), "-o", "json");
+        Path out = dir.resolve("follow.out");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            long deadline = System.currentTimeMillis() + 20_000;
+            int before = -1;
+            while (true) {
+                List<String> lines = Files.readAllLines(out).stream().filter(l -> l.startsWith("{")).toList();
+                if (before < 0 && !lines.isEmpty()) {
+                    before = lines.size();
+                    assertThat(connects(OBSERVED.get(1))).isTrue();
+                }
+                if (before >= 0 && lines.size() > before) {
+                    for (String l : lines) {
+                        JsonNode c = Cli.JSON.readTree(l);
+                        assertThat(c.path("from").asString()).isEqualTo("pt/other");
+                        assertThat(c.path("to").asString()).isEqualTo("pt/server");
+                        assertThat(c.path("replayed").asString()).isEqualTo("DROPPED");
+                    }
+                    assertThat(p.isAlive()).as("still following").isTrue();
+                    return;
+                }
+                assertThat(System.currentTimeMillis()).as("replay --follow printed %s", lines).isLessThan(deadline);
+                Thread.sleep(250);
+            }
+        } finally {
+            p.destroy();
+            p.waitFor();
         }
     }
 

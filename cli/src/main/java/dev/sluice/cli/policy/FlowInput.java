@@ -3,17 +3,12 @@ package dev.sluice.cli.policy;
 import dev.sluice.BadInputException;
 import dev.sluice.agent.api.AgentClient;
 import dev.sluice.agent.flow.FlowJson;
-import dev.sluice.agent.hubble.HubbleRequests;
 import dev.sluice.agent.hubble.ProtoFlows;
 import dev.sluice.cli.AgentOptions;
+import dev.sluice.cli.HubbleFlowStream;
 import dev.sluice.cli.Output;
-import dev.sluice.hubble.api.observer.GetFlowsResponse;
-import dev.sluice.hubble.api.observer.ObserverGrpc;
 import dev.sluice.policy.flows.HubbleFlows;
 import dev.sluice.policy.flows.RecordedFlow;
-import io.grpc.ManagedChannel;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -133,24 +128,8 @@ public final class FlowInput {
     }
 
     private void grpc(Map<String, Object> params, Consumer<JsonNode> sink) {
-        ManagedChannel channel;
-        try {
-            channel = dev.sluice.hubble.Transport.channel("--server", server);
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException(e.getMessage());
-        }
-        try {
-            var it = ObserverGrpc.newBlockingStub(channel).getFlows(HubbleRequests.of(params));
-            while (it.hasNext()) {
-                GetFlowsResponse r = it.next();
-                if (r.hasFlow()) sink.accept(Output.JSON.valueToTree(FlowJson.response(ProtoFlows.fromProto(r.getFlow()))));
-            }
-        } catch (StatusRuntimeException e) {
-            if (e.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) throw new BadInputException(e.getStatus().getDescription());
-            throw new dev.sluice.agent.api.AgentException(server + ": " + e.getStatus().getCode()
-                    + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()));
-        } finally {
-            channel.shutdownNow();
-        }
+        HubbleFlowStream.getFlows(server, params, r -> {
+            if (r.hasFlow()) sink.accept(Output.JSON.valueToTree(FlowJson.response(ProtoFlows.fromProto(r.getFlow()))));
+        });
     }
 }
