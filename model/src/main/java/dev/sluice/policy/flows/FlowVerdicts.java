@@ -4,7 +4,6 @@ import dev.sluice.identity.Reserved;
 import dev.sluice.k8s.Namespace;
 import dev.sluice.k8s.Pod;
 import dev.sluice.net.Ip;
-import dev.sluice.policy.Direction;
 import dev.sluice.policy.EndpointPolicy;
 import dev.sluice.policy.EngineConfig;
 import dev.sluice.policy.PolicyEngine;
@@ -57,8 +56,6 @@ public final class FlowVerdicts {
         return new PolicyInputs(List.copyOf(ns.values()), pods, manifests.policies()).withPods(extra);
     }
 
-    public PolicyEngine engine() { return engine; }
-
     /**
      * A flow's verdict under these policies.
      *
@@ -66,9 +63,7 @@ public final class FlowVerdicts {
      *     for a default-deny drop those that isolate the endpoint; empty when nothing enforces
      * @param reason plain words
      */
-    public record Verdict(String verdict, List<String> policies, String reason, PolicyLookup.Result lookup) {
-        public boolean forwarded() { return verdict.equals("FORWARDED"); }
-    }
+    public record Verdict(String verdict, List<String> policies, String reason) {}
 
     /** The verdict of a flow that {@link RecordedFlow#evaluated() is evaluated}. */
     public Verdict verdict(RecordedFlow f) {
@@ -99,7 +94,7 @@ public final class FlowVerdicts {
             policies = List.of();
             reason = "no policy isolates " + local.key() + " for " + d;
         }
-        return new Verdict(r.passes() ? "FORWARDED" : "DROPPED", policies, reason, r);
+        return new Verdict(r.passes() ? "FORWARDED" : "DROPPED", policies, reason);
     }
 
     private int peerIdentity(RecordedFlow.Peer p) {
