@@ -23,6 +23,8 @@ final class Flows {
 
         static End host(String ip) { return new End(ip, "", Map.of(), "host"); }
 
+        static End reserved(String ip, String label) { return new End(ip, "", Map.of(), label); }
+
         String json() {
             var sb = new StringBuilder("{");
             if (!pod.isEmpty()) {
@@ -33,7 +35,7 @@ final class Flows {
                 sb.append("\"identity\":12345,\"namespace\":\"").append(ns).append("\",\"labels\":[").append(String.join(",", ls))
                         .append("],\"pod_name\":\"").append(pod.substring(pod.indexOf('/') + 1)).append('"');
             } else {
-                sb.append("\"identity\":").append(reserved.equals("host") ? 1 : 2).append(",\"labels\":[\"reserved:").append(reserved).append("\"]");
+                sb.append("\"identity\":").append(dev.sluice.identity.Reserved.byLabel(reserved).id).append(",\"labels\":[\"reserved:").append(reserved).append("\"]");
             }
             return sb.append('}').toString();
         }

@@ -42,7 +42,8 @@ class PolicySuggestTest {
                 flow("a:7", NODE, WEB, "TCP", 8080, "INGRESS", false, "FORWARDED", 0),
                 flow("a:8", WEB, DB, "ICMPv4", 0, "EGRESS", false, "FORWARDED", 0),
                 flow("a:9", BARE, DB, "TCP", 5432, "INGRESS", false, "FORWARDED", 0),
-                flow("a:10", WEB, DB, "UDP", 5000, "EGRESS", false, "DROPPED", 140));
+                flow("a:10", WEB, DB, "UDP", 5000, "EGRESS", false, "DROPPED", 140),
+                flow("a:11", DB, End.reserved("10.0.0.2", "remote-node"), "TCP", 10250, "EGRESS", false, "FORWARDED", 0));
     }
 
     static void golden(String file, String text) throws Exception {
@@ -57,7 +58,8 @@ class PolicySuggestTest {
         assertThat(r.notes()).containsExactly(
                 "ICMP flows (shop/web-5c9d7f6b8-abcde -> shop/db-0) are not allowed: only TCP, UDP and SCTP ports are",
                 "shop/debug has no stable labels to select it by: no policy suggested for it",
-                "shop/debug has no stable labels: selected by its address 10.0.1.99/32");
+                "shop/debug has no stable labels: selected by its address 10.0.1.99/32",
+                "the remote-node peer 10.0.0.2 is selected by its address (a NetworkPolicy has no entities)");
         PolicyInputs in = Flows.manifests(r.yaml());
         assertThat(in.policies()).hasSize(2);
         // every TCP and UDP flow keeps its verdict (the drop too) but the audited one, now allowed;
