@@ -1,6 +1,7 @@
 package dev.sluice.policy.flows;
 
 import dev.sluice.k8s.Pod;
+import dev.sluice.policy.Direction;
 import dev.sluice.policy.EngineConfig;
 import dev.sluice.policy.Policy;
 import dev.sluice.policy.PolicyInputs;
@@ -60,7 +61,7 @@ public final class PolicyReplay {
             changed++;
             Key k = new Key(before + " -> " + now.verdict(), now.policies(), f.direction().word(), f.opener().workloadKey(), f.responder().workloadKey());
             groups.computeIfAbsent(k, x -> new ArrayList<>()).add(new Change(f.where(), f.time(), f.node(), f.opener().display(),
-                    f.responder().display(), f.l4(), f.reply(), f.direction().word(), f.verdict(), now.verdict(), now.reason()));
+                    f.responder().display(), f.l4(), f.reply(), f.direction().word(), f.verdict(), now.verdict(), now.reason() + beyond(v, f, now)));
         }
         List<Group> out = new ArrayList<>();
         for (var e : groups.entrySet()) {
@@ -70,6 +71,19 @@ public final class PolicyReplay {
             out.add(new Group(k.change(), k.policies(), k.direction(), k.from(), k.to(), List.copyOf(ports), e.getValue()));
         }
         return new Report(flows.size(), evaluated, changed, new LinkedHashMap<>(skipped), out, notes(proposed, flows));
+    }
+
+    /**
+     * A drop at the opener's egress that now passes was never seen at the responder: when the
+     * responder is a pod whose ingress would drop it, the reason says so (the connection stays
+     * blocked there).
+     */
+    private static String beyond(FlowVerdicts v, RecordedFlow f, FlowVerdicts.Verdict now) {
+        if (!now.verdict().equals("FORWARDED") || f.direction() != Direction.EGRESS || !f.responder().isPod()) return "";
+        RecordedFlow in = new RecordedFlow(f.where(), f.time(), f.node(), f.source(), f.destination(), f.protocol(), f.sourcePort(),
+                f.destinationPort(), Direction.INGRESS, f.reply(), f.verdict(), f.dropReason(), f.skip());
+        FlowVerdicts.Verdict there = v.verdict(in);
+        return there.verdict().equals("DROPPED") ? "; but then " + there.reason() + " (the connection stays blocked)" : "";
     }
 
     /**
