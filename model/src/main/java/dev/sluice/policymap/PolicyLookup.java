@@ -25,13 +25,12 @@ public final class PolicyLookup {
      * @param verdict  the strongest matching entry's verdict ({@link PolicyMaps#DENY} ...), 0 when none matched
      * @param enforced whether the direction is under default deny
      * @param origins  the rules ({@code Kind ns/name path}) behind the deciding entry; empty when none decided
-     * @param dropReason the data path's drop reason code, 0 when it passes
+     * @param drop why it is dropped (the data path's drop reason of the same name), null when it passes
      */
-    public record Result(boolean passes, int verdict, Match match, boolean enforced, List<String> origins, int dropReason) {}
+    public record Result(boolean passes, int verdict, Match match, boolean enforced, List<String> origins, Drop drop) {}
 
-    /** Drop reasons (bpf/lib/drop.h). */
-    static final int DROP_POLICY = 140, DROP_POLICY_DENY = 141, DROP_POLICY_PENDING = 142, DROP_POLICY_FULL = 143,
-            DROP_PROXY_UNAVAILABLE = 144;
+    /** The drop reasons policy_check returns, named as bpf/lib/drop.h and DropReason name them. */
+    public enum Drop { POLICY, POLICY_DENY, POLICY_PENDING, POLICY_FULL, PROXY_UNAVAILABLE }
 
     /**
      * The verdict for a packet of the endpoint in {@code dir} ({@link PolicyMaps#INGRESS} or EGRESS)
@@ -41,9 +40,9 @@ public final class PolicyLookup {
     public static Result decide(PolicyMaps.EndpointMaps m, int dir, int peerIdentity, Integer peerIp, int proto, int port) {
         int flags = m.flags();
         boolean enforced = (flags & (dir == PolicyMaps.INGRESS ? PolicyMaps.F_INGRESS_ENFORCED : PolicyMaps.F_EGRESS_ENFORCED)) != 0;
-        if ((flags & PolicyMaps.F_PENDING) != 0) return new Result(false, 0, Match.NONE, enforced, List.of(), DROP_POLICY_PENDING);
-        if ((flags & PolicyMaps.F_OVERFLOW) != 0) return new Result(false, 0, Match.NONE, enforced, List.of(), DROP_POLICY_FULL);
-        if (dir == PolicyMaps.INGRESS && peerIdentity == Reserved.HOST.id) return new Result(true, 0, Match.HOST, enforced, List.of(), 0);
+        if ((flags & PolicyMaps.F_PENDING) != 0) return new Result(false, 0, Match.NONE, enforced, List.of(), Drop.POLICY_PENDING);
+        if ((flags & PolicyMaps.F_OVERFLOW) != 0) return new Result(false, 0, Match.NONE, enforced, List.of(), Drop.POLICY_FULL);
+        if (dir == PolicyMaps.INGRESS && peerIdentity == Reserved.HOST.id) return new Result(true, 0, Match.HOST, enforced, List.of(), null);
         int dport = proto == 6 || proto == 17 || proto == 132 ? port : 0;
         PolicyMaps.Value best = null;
         Match match = Match.NONE;
@@ -68,9 +67,9 @@ public final class PolicyLookup {
         }
         int verdict = best == null ? 0 : best.verdict();
         List<String> origins = best == null ? List.of() : best.origins();
-        int reason = verdict == PolicyMaps.DENY ? DROP_POLICY_DENY : verdict == PolicyMaps.REDIRECT ? DROP_PROXY_UNAVAILABLE
-                : verdict == 0 && enforced ? DROP_POLICY : 0;
-        return new Result(reason == 0, verdict, match, enforced, origins, reason);
+        Drop drop = verdict == PolicyMaps.DENY ? Drop.POLICY_DENY : verdict == PolicyMaps.REDIRECT ? Drop.PROXY_UNAVAILABLE
+                : verdict == 0 && enforced ? Drop.POLICY : null;
+        return new Result(drop == null, verdict, match, enforced, origins, drop);
     }
 
     /** The longest-prefix match of sl_policy for (direction, identity, protocol, port), or null. */
