@@ -3,14 +3,8 @@ package dev.sluice.cli;
 import dev.sluice.BadInputException;
 import dev.sluice.agent.api.AgentClient;
 import dev.sluice.agent.flow.FlowJson;
-import dev.sluice.agent.hubble.HubbleRequests;
 import dev.sluice.agent.hubble.ProtoFlows;
-import dev.sluice.hubble.api.observer.GetFlowsResponse;
-import dev.sluice.hubble.api.observer.ObserverGrpc;
 import dev.sluice.hubble.api.relay.NodeState;
-import io.grpc.ManagedChannel;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.io.PrintStream;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -139,46 +133,29 @@ public final class ObserveCommand implements Callable<Integer> {
 
     /** The same question of a Hubble Observer (an agent's or the relay's) through gRPC; the same output. */
     int viaServer(String fmt, Map<String, Object> params) {
-        var request = HubbleRequests.of(params);
-        ManagedChannel channel;
-        try {
-            channel = dev.sluice.hubble.Transport.channel("--server", server);
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException(e.getMessage());
-        }
         List<JsonNode> all = new ArrayList<>();
         List<String> notes = new ArrayList<>();
-        try {
-            var it = ObserverGrpc.newBlockingStub(channel).getFlows(request);
-            while (it.hasNext()) {
-                GetFlowsResponse r = it.next();
-                if (r.hasLostEvents())
-                    notes.add("sluice: node " + r.getNodeName() + ": " + r.getLostEvents().getNumEventsLost() + " flows lost (" + r.getLostEvents().getSource() + ")");
-                else if (r.hasNodeStatus() && r.getNodeStatus().getStateChange() != NodeState.NODE_CONNECTED)
-                    notes.add("sluice: " + r.getNodeStatus().getStateChange() + " " + r.getNodeStatus().getNodeNamesList()
-                            + (r.getNodeStatus().getMessage().isEmpty() ? "" : ": " + r.getNodeStatus().getMessage()));
-                if (!r.hasFlow()) {
-                    if (follow) {
-                        notes.forEach(System.err::println);
-                        notes.clear();
-                    }
-                    continue;
-                }
-                JsonNode line = Output.JSON.valueToTree(FlowJson.response(ProtoFlows.fromProto(r.getFlow())));
+        HubbleFlowStream.getFlows(server, params, r -> {
+            if (r.hasLostEvents())
+                notes.add("sluice: node " + r.getNodeName() + ": " + r.getLostEvents().getNumEventsLost() + " flows lost (" + r.getLostEvents().getSource() + ")");
+            else if (r.hasNodeStatus() && r.getNodeStatus().getStateChange() != NodeState.NODE_CONNECTED)
+                notes.add("sluice: " + r.getNodeStatus().getStateChange() + " " + r.getNodeStatus().getNodeNamesList()
+                        + (r.getNodeStatus().getMessage().isEmpty() ? "" : ": " + r.getNodeStatus().getMessage()));
+            if (!r.hasFlow()) {
                 if (follow) {
-                    print(System.out, fmt, line);
-                    System.out.flush();
-                } else {
-                    all.add(line);
+                    notes.forEach(System.err::println);
+                    notes.clear();
                 }
+                return;
             }
-        } catch (StatusRuntimeException e) {
-            if (e.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) throw new BadInputException(e.getStatus().getDescription());
-            throw new dev.sluice.agent.api.AgentException(server + ": " + e.getStatus().getCode() + (e.getStatus().getDescription() == null ? ""
-                    : ": " + e.getStatus().getDescription()));
-        } finally {
-            channel.shutdownNow();
-        }
+            JsonNode line = Output.JSON.valueToTree(FlowJson.response(ProtoFlows.fromProto(r.getFlow())));
+            if (follow) {
+                print(System.out, fmt, line);
+                System.out.flush();
+            } else {
+                all.add(line);
+            }
+        });
         if (fmt.equals("table")) table(System.out, all);
         else for (JsonNode l : all) print(System.out, fmt, l);
         notes.forEach(System.err::println);

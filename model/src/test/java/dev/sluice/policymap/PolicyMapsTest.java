@@ -20,8 +20,8 @@ import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 
 /**
- * The map entries, looked up the way bpf/lib/policy.h looks them up (longest prefix per lookup,
- * three lookups combined), decide every packet exactly as the engine's {@link PolicyState#decide}:
+ * The map entries, looked up the way bpf/lib/policy.h looks them up ({@link PolicyLookup}: longest
+ * prefix per lookup, three lookups combined), decide every packet exactly as the engine's {@link PolicyState#decide}:
  * random states, and the engine's states for egress named ports (pod identities and addresses).
  */
 class PolicyMapsTest {
@@ -29,32 +29,10 @@ class PolicyMapsTest {
     static final int[] PROTOS = {0, 6, 17};
     static final String[] CIDRS = {"10.0.0.0/16", "10.0.1.0/24", "10.0.1.128/25", "10.0.2.0/24", "10.0.0.0/8", "10.0.1.7/32"};
 
-    /** What the data path does with these maps: 0 drop, 1 pass, 2 pass to the proxy. */
+    /** What the data path does with these maps ({@link PolicyLookup}): 0 drop, 1 pass, 2 an L7 redirect (the engine's "allowed at L4"). */
     static int datapath(PolicyMaps.EndpointMaps m, int dir, int peerId, int peerIp, int proto, int port) {
-        int v = lookup(m, dir, peerId, proto, port);
-        v = Math.max(v, lookup(m, dir, 0, proto, port));
-        int cidrSet = cidrLookup(m, dir, peerIp);
-        if (cidrSet != 0) v = Math.max(v, lookup(m, dir, cidrSet, proto, port));
-        boolean enforced = (m.flags() & (dir == PolicyMaps.INGRESS ? PolicyMaps.F_INGRESS_ENFORCED : PolicyMaps.F_EGRESS_ENFORCED)) != 0;
-        if (v == PolicyMaps.DENY) return 0;
-        if (v == PolicyMaps.ALLOW) return 1;
-        if (v == PolicyMaps.REDIRECT) return 2;
-        return enforced ? 0 : 1;
-    }
-
-    static int lookup(PolicyMaps.EndpointMaps m, int dir, int identity, int proto, int port) {
-        var probe = new PolicyMaps.Key(dir, identity, proto, port, 24);
-        PolicyMaps.Key best = null;
-        for (PolicyMaps.Key k : m.entries().keySet())
-            if (k.covers(probe) && (best == null || k.prefixLength() > best.prefixLength())) best = k;
-        return best == null ? 0 : m.entries().get(best).verdict();
-    }
-
-    static int cidrLookup(PolicyMaps.EndpointMaps m, int dir, int ip) {
-        PolicyMaps.CidrKey best = null;
-        for (PolicyMaps.CidrKey k : m.cidrs().keySet())
-            if (k.direction() == dir && k.prefix().contains(ip) && (best == null || k.prefix().prefixLength() > best.prefix().prefixLength())) best = k;
-        return best == null ? 0 : m.cidrs().get(best);
+        var r = PolicyLookup.decide(m, dir, peerId, peerIp, proto, port);
+        return r.verdict() == PolicyMaps.REDIRECT ? 2 : r.passes() ? 1 : 0;
     }
 
     static int model(PolicyState s, Direction d, int peerId, int peerIp, int proto, int port) {

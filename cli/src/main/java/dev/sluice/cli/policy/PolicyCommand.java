@@ -25,13 +25,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code sluice policy}: offline policy tools on manifests, no cluster needed. */
-@Command(name = "policy", description = "Offline policy tools on manifests: matrix, trace, explain, validate, map.",
+@Command(name = "policy", description = "Offline policy tools on manifests: matrix, trace, explain, validate, map; and on recorded flows: replay, suggest.",
         mixinStandardHelpOptions = true,
         subcommands = {PolicyCommand.MatrixCmd.class, PolicyCommand.TraceCmd.class, PolicyCommand.ExplainCmd.class,
-                PolicyCommand.ValidateCmd.class, PolicyCommand.MapCmd.class})
+                PolicyCommand.ValidateCmd.class, PolicyCommand.MapCmd.class,
+                ReplayCommand.class, SuggestCommand.class})
 public final class PolicyCommand implements Runnable {
     @Override public void run() {
-        throw new BadInputException("policy: missing subcommand (expected one of: matrix, trace, explain, validate, map)");
+        throw new BadInputException("policy: missing subcommand (expected one of: matrix, trace, explain, validate, map, replay, suggest)");
     }
 
     /** Options every subcommand shares. */
