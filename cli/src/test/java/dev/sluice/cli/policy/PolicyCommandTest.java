@@ -2,9 +2,7 @@ package dev.sluice.cli.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.cli.Main;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import dev.sluice.cli.CliTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
@@ -14,25 +12,8 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /** sluice policy through Main.run, capturing stdout and stderr. */
-class PolicyCommandTest {
+class PolicyCommandTest extends CliTest {
     @TempDir Path dir;
-    String out, err;
-
-    int run(String... args) {
-        PrintStream o = System.out, e = System.err;
-        var bo = new ByteArrayOutputStream();
-        var be = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(bo, true));
-        System.setErr(new PrintStream(be, true));
-        try {
-            return Main.run(args);
-        } finally {
-            System.setOut(o);
-            System.setErr(e);
-            out = bo.toString();
-            err = be.toString();
-        }
-    }
 
     @BeforeEach void model() throws Exception {
         StringBuilder sb = new StringBuilder();
