@@ -161,8 +161,9 @@ public final class Agent implements AutoCloseable {
         } else if (host.linkExists(TUNNEL_DEV)) {
             host.ip("link", "del", TUNNEL_DEV);
         }
-        datapath.config().put(0, new NodeConfig(Ip.parse(self.internalIP()), tunnelIfindex, NodeConfig.withMonitorAggregation(
-                mode == Values.RoutingMode.TUNNEL ? NodeConfig.TUNNEL : 0, values.monitorAggregationLevel()), uplink.index()));
+        datapath.config().put(0, new NodeConfig(Ip.parse(self.internalIP()), tunnelIfindex, NodeConfig.withMonitorInterval(
+                NodeConfig.withMonitorAggregation(mode == Values.RoutingMode.TUNNEL ? NodeConfig.TUNNEL : 0, values.monitorAggregationLevel()),
+                values.monitorAggregationInterval()), uplink.index()));
         datapath.attachUplink(cfg.uplink(), uplink.index());
 
         policy = new PolicyReconciler(datapath, values.policyMapMax()).localNode(cfg.node());
