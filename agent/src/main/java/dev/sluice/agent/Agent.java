@@ -677,7 +677,8 @@ public final class Agent implements AutoCloseable {
         datapath.mapUse().forEach((name, use) -> maps.add(new AgentViews.MapUse(name, use[0], use[1])));
         return new AgentViews.Status(cfg.node(), all.isEmpty() ? "ok" : "degraded", programmedGeneration, programmedVersions, source.status(),
                 mode.word(), self.internalIP(), ipam.cidr().toString(), new AgentViews.Mtu(underlayMtu, podMtu),
-                new AgentViews.Ipam(ipam.cidr().toString(), ipam.used(), ipam.capacity()), endpointList(), progs, maps, lb.status(), all);
+                new AgentViews.Ipam(ipam.cidr().toString(), ipam.used(), ipam.capacity()), endpointList(), progs, maps, lb.status(),
+                flows.counters(), all);
     }
 
     private List<AgentViews.EndpointView> endpointList() {

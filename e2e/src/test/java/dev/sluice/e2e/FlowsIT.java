@@ -182,6 +182,27 @@ class FlowsIT {
     }
 
     @Test
+    void aPingShowsItsEchoRequestAndEchoReply() throws Exception {
+        // the server (node2) pings the client (node1) across the overlay: no policy restricts either
+        assertThat(CiliumRulesIT.ping(LAB, "fl/server", ips.get("fl/client"))).isTrue();
+        JsonNode req = awaitFlow(List.of("--from-pod", "fl/server", "--to-pod", "fl/client", "--protocol", "icmp"),
+                x -> x.path("trace_observation_point").asString().equals("TO_ENDPOINT"));
+        assertThat(req.path("node_name").asString()).isEqualTo("node1");
+        assertThat(req.path("l4").path("ICMPv4").path("type").asInt()).isEqualTo(8);
+        assertThat(req.path("Summary").asString()).isEqualTo("ICMPv4 EchoRequest");
+        // the reply is the flow's first: reported under the default aggregation (medium) where it reaches the server
+        JsonNode reply = awaitFlow(List.of("--from-pod", "fl/client", "--to-pod", "fl/server", "--protocol", "icmp"),
+                x -> x.path("trace_observation_point").asString().equals("TO_ENDPOINT"));
+        assertThat(reply.path("node_name").asString()).isEqualTo("node2");
+        assertThat(reply.path("is_reply").asBoolean()).isTrue();
+        assertThat(reply.path("l4").path("ICMPv4").has("type")).as("type 0, left out as Hubble's JSON does").isFalse();
+        assertThat(reply.path("Summary").asString()).isEqualTo("ICMPv4 EchoReply");
+        String compact = Cli.sluice("observe", "--name", LAB, "--from-pod", "fl/client", "--to-pod", "fl/server", "--protocol", "icmp",
+                "--last", "1").ok().out();
+        assertThat(compact).contains("fl/client").contains("-> fl/server").contains("(ICMPv4 EchoReply)");
+    }
+
+    @Test
     void badFiltersAreOneLineNamingTheField() {
         var r = Cli.sluice("observe", "--name", LAB, "--verdict", "ALLOWED");
         assertThat(r.exit()).isEqualTo(2);
