@@ -531,9 +531,9 @@ public final class Agent implements AutoCloseable {
             }
         }
         if (services) {
-            List<dev.sluice.agent.lb.LbRuntime.FrontendView> now2 = lb.lbList();
-            dev.sluice.agent.flow.AgentEvents.serviceChanges(frontends, now2, now).forEach(agentEvents::add);
-            frontends = now2;
+            List<dev.sluice.agent.lb.LbRuntime.FrontendView> after = lb.lbList();
+            dev.sluice.agent.flow.AgentEvents.serviceChanges(frontends, after, now).forEach(agentEvents::add);
+            frontends = after;
         }
     }
 

@@ -83,7 +83,12 @@ public final class Peers implements AutoCloseable {
         if (n.getName().isEmpty()) return;
         switch (n.getType()) {
             case PEER_ADDED, PEER_UPDATED -> {
-                if (!n.getAddress().isEmpty()) put(n.getName(), n.getAddress());
+                try {
+                    if (!n.getAddress().isEmpty()) put(n.getName(), n.getAddress());
+                } catch (IllegalArgumentException e) {
+                    // an address the relay cannot dial: that node is left out, discovery goes on
+                    log.warn("peer {}: {}", n.getName(), e.getMessage());
+                }
             }
             case PEER_DELETED -> remove(n.getName());
             default -> { }
