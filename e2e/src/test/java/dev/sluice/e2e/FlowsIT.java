@@ -210,6 +210,23 @@ class FlowsIT {
         assertThat(r.err().strip().lines().count()).isEqualTo(1);
     }
 
+    /** After the traffic above: sluice status counts each node's flows, none lost on the way. */
+    @Test
+    @org.junit.jupiter.api.Order(Integer.MAX_VALUE - 1)
+    void statusCountsTheFlowsAndNoneLost() {
+        JsonNode st = Cli.sluice("status", "--name", LAB, "-o", "json").ok().json();
+        for (JsonNode n : st.path("nodes")) {
+            JsonNode f = n.path("flows");
+            assertThat(f.path("capacity").asInt()).as(n.path("node").asString()).isEqualTo(4095);
+            assertThat(f.path("seen").asLong()).as(n.path("node").asString()).isPositive();
+            assertThat(f.path("flows").asLong()).as(n.path("node").asString()).isEqualTo(Math.min(4095, f.path("seen").asLong()));
+            assertThat(f.path("lostEvents").asLong()).as(n.path("node").asString()).isZero();
+            assertThat(f.path("notEnriched").asLong()).as(n.path("node").asString()).isZero();
+        }
+        assertThat(st.path("nodes")).hasSize(2);
+        assertThat(Cli.sluice("status", "--name", LAB).ok().out()).contains("Flows:").contains("0 lost by the data path");
+    }
+
     /** Last: after all the traffic above, no agent logged an error or an event it could not enrich or read. */
     @Test
     @org.junit.jupiter.api.Order(Integer.MAX_VALUE)
