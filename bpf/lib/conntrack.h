@@ -75,6 +75,8 @@ struct ct_entry {
 	__u16 pad;
 	__u64 packets;
 	__u64 bytes;
+	__u32 last_tx_report;  /* when a packet from the opener, and from the other side, was last */
+	__u32 last_rx_report;  /* reported (events, medium): seconds of bpf_ktime_get_ns(); 0 never */
 };
 
 /* What a lookup found, and what a create stores. Add fields at the end. */
@@ -176,19 +178,33 @@ static __always_inline void ct_fill_state(const struct ct_entry *e, struct ct_st
 }
 
 /* Refreshes an entry for a packet in the given direction (reply = from the side that did not open).
- * Returns 1 when the packet's TCP flags add one not yet reported in its direction (monitor
- * aggregation medium reports such packets); the entry then remembers them. */
+ * Returns 1 when the packet is worth reporting under monitor aggregation medium: its TCP flags add
+ * one not yet reported in its direction, it is the flow's first reply, or the direction's last
+ * report is bpf.monitorAggregationInterval old. The entry then remembers the flags and the time.
+ * Nothing here decides a verdict. */
 static __always_inline int ct_touch(struct ct_entry *e, __u8 proto, __u8 tcpflags, int reply, __u32 len, __u64 now)
 {
 	int monitor = 0;
+	__u32 now_s = now / NSEC_PER_SEC;
 	if (reply) {
-		if ((e->rx_flags_seen | tcpflags) != e->rx_flags_seen) {
+		if ((e->rx_flags_seen | tcpflags) != e->rx_flags_seen || !(e->flags & CT_F_REPLY_SEEN)) {
 			e->rx_flags_seen |= tcpflags;
 			monitor = 1;
 		}
 	} else if ((e->tx_flags_seen | tcpflags) != e->tx_flags_seen) {
 		e->tx_flags_seen |= tcpflags;
 		monitor = 1;
+	}
+	if (!monitor) {
+		__u32 interval = monitor_interval();
+		if (interval && now_s - (reply ? e->last_rx_report : e->last_tx_report) >= interval)
+			monitor = 1;
+	}
+	if (monitor) {
+		if (reply)
+			e->last_rx_report = now_s;
+		else
+			e->last_tx_report = now_s;
 	}
 	__u16 fl = e->flags;
 	if (reply)
@@ -231,7 +247,7 @@ static __always_inline void ct_reverse(const struct ct4_key *k, struct ct4_key *
 static __always_inline int ct_lookup4_(struct __sk_buff *skb, struct flow4 *f, int dir, struct ct_state *st);
 
 /* As ct_lookup4_, and records the result in f for the events: its state and whether it is worth
- * reporting under aggregation (a new or related flow, or TCP flags new in this direction). */
+ * reporting under aggregation (a new or related flow, or what ct_touch says). */
 static __always_inline int ct_lookup4(struct __sk_buff *skb, struct flow4 *f, int dir, struct ct_state *st)
 {
 	f->monitor = 0;
@@ -307,7 +323,9 @@ static __always_inline int ct_create4(struct __sk_buff *skb, const struct flow4 
 	};
 	if (k.proto == IPPROTO_TCP && (tcpflags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN)
 		e.flags |= CT_F_SYN_ONLY;
-	e.lifetime = bpf_ktime_get_ns() + ct_timeout(k.proto, e.flags) * NSEC_PER_SEC;
+	__u64 now = bpf_ktime_get_ns();
+	e.lifetime = now + ct_timeout(k.proto, e.flags) * NSEC_PER_SEC;
+	e.last_tx_report = now / NSEC_PER_SEC;   /* a new flow is reported */
 	__u32 zero = 0, max = 0;
 	struct ct_limits *lim = bpf_map_lookup_elem(&sl_ct_limits, &zero);
 	if (lim)

@@ -61,7 +61,9 @@ enum sl_obs_point {
  *   LOW     forwarded packets only where they leave a hook (TO_*), plus the policy verdict of a
  *           new flow where it enters one (FROM_ENDPOINT with ct NEW);
  *   MEDIUM  as LOW, and a TO_* packet of an established flow only when its TCP flags add one not
- *           yet reported for that connection in that direction (ct_entry.*_flags_seen);
+ *           yet reported for that connection in that direction (ct_entry.*_flags_seen), when it is
+ *           the flow's first reply, or when bpf.monitorAggregationInterval has passed since that
+ *           direction's last report (ct_entry.last_*_report);
  *   MAXIMUM as MEDIUM (Cilium: an alias of the most aggressive level).
  * Drops, audits and translations are always reported (translations: once per new service flow
  * from LOW up). */
@@ -121,6 +123,13 @@ struct flow_event {
 	__be16 orig_dport;
 	__u16 rev_nat_id;      /* EVENT_TRANSLATED: the frontend id */
 	__u64 ktime;           /* bpf_ktime_get_ns() */
+	/* ICMP: the type and code of the packet's own header, the outer one of an error (whose quoted
+	 * packet, which its sender chose, only serves conntrack's RELATED), when the packet carried
+	 * that header (icmp_known 0: a non-first fragment, or a header cut short). */
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u8 icmp_known;
+	__u8 pad[5];
 };
 
 /* Events the ring buffer had no room for, one counter per CPU (index 0). */
@@ -159,13 +168,15 @@ struct flow4 {
 	__u8 more_frags;    /* IP MF set */
 	__u16 l4_off;       /* offset of the L4 header from the start of the frame */
 	__be16 ip_id;
-	__u16 pad;
+	__u8 icmp_code;
+	__u8 pad;
 	__u32 src_identity;
 	__u32 dst_identity;
 	/* for events */
 	__u8 obs_point;     /* the hook's own point: drops and translations are reported there */
 	__u8 ct_state;      /* FLOW_CT_* of the last conntrack lookup */
-	__u8 monitor;       /* the last lookup found something to report: new flow, or TCP flags new in this direction */
+	__u8 monitor;       /* the last lookup found something to report: new flow, first reply, TCP flags new in
+			     * this direction, or bpf.monitorAggregationInterval passed since the last report */
 	__u8 policy_match;  /* POLICY_MATCH_* of the last policy check */
 	__u8 policy_dir;
 	__u8 policy_prefixlen;
@@ -182,6 +193,14 @@ static __always_inline __u8 monitor_aggregation(void)
 	__u32 zero = 0;
 	struct node_config *c = bpf_map_lookup_elem(&sl_config, &zero);
 	return c ? (c->flags & CONFIG_MONITOR_MASK) >> CONFIG_MONITOR_SHIFT : MONITOR_AGG_NONE;
+}
+
+/* bpf.monitorAggregationInterval in seconds (node_config.flags bits 16-31), 0: no periodic report. */
+static __always_inline __u32 monitor_interval(void)
+{
+	__u32 zero = 0;
+	struct node_config *c = bpf_map_lookup_elem(&sl_config, &zero);
+	return c ? c->flags >> CONFIG_MONITOR_INTERVAL_SHIFT : 0;
 }
 
 /* Reports the packet on the events ring buffer; a full ring counts it in sl_events_lost. */
@@ -223,6 +242,12 @@ static __always_inline void emit(struct __sk_buff *skb, __u8 type, __u8 reason, 
 		e->orig_daddr = f->orig_daddr;
 		e->orig_dport = f->orig_dport;
 		e->rev_nat_id = f->rev_nat_id;
+		/* ports_known without a fragment: l4_parse read this packet's own ICMP header */
+		if (f->proto == IPPROTO_ICMP && !f->fragment && f->ports_known) {
+			e->icmp_type = f->icmp_type;
+			e->icmp_code = f->icmp_code;
+			e->icmp_known = 1;
+		}
 	}
 	bpf_ringbuf_submit(e, 0);
 }

@@ -67,7 +67,7 @@ static __always_inline __u32 l4_min_len(__u8 proto)
 	return 0;
 }
 
-/* Fills ports, TCP flags and the ICMP type from the L4 header at f->l4_off; `l4_len` is what the
+/* Fills ports, TCP flags and the ICMP type and code from the L4 header at f->l4_off; `l4_len` is what the
  * IP total length leaves for it. Returns 0, or -1 when the header is cut short. */
 static __always_inline int l4_parse(struct __sk_buff *skb, struct flow4 *f, __u32 l4_len)
 {
@@ -81,6 +81,7 @@ static __always_inline int l4_parse(struct __sk_buff *skb, struct flow4 *f, __u3
 		return -1;
 	if (f->proto == IPPROTO_ICMP) {
 		f->icmp_type = h[0];
+		f->icmp_code = h[1];
 		if (h[0] == ICMP_ECHO)
 			f->sport = *(__be16 *)&h[4];
 		else if (h[0] == ICMP_ECHOREPLY)

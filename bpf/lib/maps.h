@@ -62,17 +62,19 @@ struct ipcache_value {
 };
 
 /* node_config.flags. Bits 8-9 hold bpf.monitorAggregation (enum sl_monitor_aggregation in
- * lib/drop.h): flags, not a new field, so a node's pinned sl_config stays compatible. */
+ * lib/drop.h), bits 16-31 bpf.monitorAggregationInterval in seconds: flags, not new fields, so a
+ * node's pinned sl_config stays compatible. */
 enum sl_config_flags {
 	CONFIG_F_TUNNEL      = 1,
 	CONFIG_MONITOR_SHIFT = 8,
 	CONFIG_MONITOR_MASK  = 0x300,
+	CONFIG_MONITOR_INTERVAL_SHIFT = 16,
 };
 
 struct node_config {
 	__be32 node_ip;
 	__u32 tunnel_ifindex;   /* the VXLAN device, in tunnel mode */
-	__u32 flags;            /* CONFIG_F_*, CONFIG_MONITOR_* */
+	__u32 flags;            /* CONFIG_F_*, CONFIG_MONITOR_*, the interval from CONFIG_MONITOR_INTERVAL_SHIFT */
 	__u32 uplink_ifindex;
 };
 

@@ -7,3 +7,8 @@
 {{- define "sluice.healthPort" -}}
 {{- regexReplaceAll "^.*:" .Values.healthAddress "" -}}
 {{- end -}}
+
+{{/* The port of hubble.listenAddress ([HOST]:PORT): the agents' Observer and Peer service over TCP. */}}
+{{- define "sluice.hubblePort" -}}
+{{- regexReplaceAll "^.*:" .Values.hubble.listenAddress "" -}}
+{{- end -}}

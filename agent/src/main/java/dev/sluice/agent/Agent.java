@@ -78,6 +78,10 @@ public final class Agent implements AutoCloseable {
     private PolicyReconciler policy;
     private Monitor monitor;
     private dev.sluice.agent.flow.FlowObserver flows;
+    /** Hubble's agent events (GetAgentEvents), the last 4095. */
+    private final dev.sluice.agent.flow.AgentEvents agentEvents = new dev.sluice.agent.flow.AgentEvents(4095);
+    /** The service frontends as the last apply that changed them left them, for the service events. */
+    private List<dev.sluice.agent.lb.LbRuntime.FrontendView> frontends = List.of();
     /** Hubble's Observer and Peer API when hubble.enabled (dev.sluice.agent.hubble). */
     private AutoCloseable hubbleApi;
     /** Null when prometheus.enabled is false. */
@@ -161,8 +165,9 @@ public final class Agent implements AutoCloseable {
         } else if (host.linkExists(TUNNEL_DEV)) {
             host.ip("link", "del", TUNNEL_DEV);
         }
-        datapath.config().put(0, new NodeConfig(Ip.parse(self.internalIP()), tunnelIfindex, NodeConfig.withMonitorAggregation(
-                mode == Values.RoutingMode.TUNNEL ? NodeConfig.TUNNEL : 0, values.monitorAggregationLevel()), uplink.index()));
+        datapath.config().put(0, new NodeConfig(Ip.parse(self.internalIP()), tunnelIfindex, NodeConfig.withMonitorInterval(
+                NodeConfig.withMonitorAggregation(mode == Values.RoutingMode.TUNNEL ? NodeConfig.TUNNEL : 0, values.monitorAggregationLevel()),
+                values.monitorAggregationInterval()), uplink.index()));
         datapath.attachUplink(cfg.uplink(), uplink.index());
 
         policy = new PolicyReconciler(datapath, values.policyMapMax()).localNode(cfg.node());
@@ -180,6 +185,13 @@ public final class Agent implements AutoCloseable {
                 dev.sluice.agent.flow.Enricher.monotonicClock()), values.hubbleEventBufferCapacity(),
                 () -> dev.sluice.datapath.maps.FlowEvent.lost(datapath.map("sl_events_lost")));
         monitor.flows(flows::accept);
+        agentEvents.add(new dev.sluice.agent.flow.AgentEvent.Started(java.time.Instant.now()));
+        endpoints.listen((e, deleted) -> {
+            int slash = e.pod().indexOf('/');
+            var pod = flowPods.get(Ip.isIpv4(e.ip()) ? Ip.parse(e.ip()) : 0);
+            agentEvents.add(new dev.sluice.agent.flow.AgentEvent.Endpoint(java.time.Instant.now(), deleted, e.id(),
+                    slash < 0 ? "" : e.pod().substring(0, slash), e.pod().substring(slash + 1), pod == null ? List.of() : pod.labels()));
+        });
         startMetrics();
         // Standalone containers of an earlier run are in the first computation already: without them
         // it would drop their ipcache entries, and their conntrack with them, until restore() is done.
@@ -199,7 +211,7 @@ public final class Agent implements AutoCloseable {
 
         // Before the trim: what starting gRPC allocated goes back with the rest.
         if (values.hubbleEnabled()) hubbleApi = dev.sluice.agent.hubble.HubbleApi.start(cfg.node(), cfg.socket(), values.hubbleListenAddress(), flows,
-                this::nodeIps);
+                agentEvents, this::nodeIps);
 
         // what loading the programs and the first snapshot freed goes back (the heap to the live set, libbpf's to the OS)
         MemoryTrim.trimNow();
@@ -482,6 +494,7 @@ public final class Agent implements AutoCloseable {
         long t5 = System.nanoTime();
         var lbr = lb.apply(changes, podChanges, nodes);
         long t6 = System.nanoTime();
+        agentEvents(s, changes, lbr.changes() > 0);
         errors = List.copyOf(errs);
         errs.forEach(e -> log.warn("skipped: {}", e));
         if (metrics != null) {
@@ -498,6 +511,30 @@ public final class Agent implements AutoCloseable {
         log.info("generation {} programmed: {} ipcache changes, {} route changes, {} service map changes; {} us (decode {}, policy {}, ipcache {},"
                 + " routes {}, endpoints {}, services {})", s.generation(), ipc.changes(), routes, lbr.changes(), (t6 - t0) / 1000, (t1 - t0) / 1000,
                 (t2 - t1) / 1000, (t3 - t2) / 1000, (t4 - t3) / 1000, (t5 - t4) / 1000, (t6 - t5) / 1000);
+    }
+
+    /**
+     * Hubble's agent events of one apply: each policy object that came, changed or went, and, when
+     * the service maps changed, each frontend written or removed (read back from the maps, so only
+     * then).
+     */
+    private void agentEvents(Snapshot s, dev.sluice.agent.reconcile.SnapshotDiff.Changes changes, boolean services) {
+        java.time.Instant now = java.time.Instant.now();
+        Set<String> policyKinds = Set.of(Kinds.NETWORK_POLICY, Kinds.CILIUM_NETWORK_POLICY, Kinds.CILIUM_CLUSTERWIDE_NETWORK_POLICY);
+        for (var list : List.of(changes.upserted(), changes.removed())) {
+            boolean deleted = list == changes.removed();
+            for (var o : list) {
+                if (!policyKinds.contains(o.kind())) continue;
+                var specs = o.body() == null ? null : o.body().json().path("specs");
+                int rules = specs != null && specs.isArray() && !specs.isEmpty() ? specs.size() : 1;
+                agentEvents.add(new dev.sluice.agent.flow.AgentEvent.Policy(now, deleted, o.kind(), o.namespace(), o.name(), s.generation(), rules));
+            }
+        }
+        if (services) {
+            List<dev.sluice.agent.lb.LbRuntime.FrontendView> after = lb.lbList();
+            dev.sluice.agent.flow.AgentEvents.serviceChanges(frontends, after, now).forEach(agentEvents::add);
+            frontends = after;
+        }
     }
 
     /** Node name to InternalIP, for Hubble's Peer service. */
@@ -676,7 +713,8 @@ public final class Agent implements AutoCloseable {
         datapath.mapUse().forEach((name, use) -> maps.add(new AgentViews.MapUse(name, use[0], use[1])));
         return new AgentViews.Status(cfg.node(), all.isEmpty() ? "ok" : "degraded", programmedGeneration, programmedVersions, source.status(),
                 mode.word(), self.internalIP(), ipam.cidr().toString(), new AgentViews.Mtu(underlayMtu, podMtu),
-                new AgentViews.Ipam(ipam.cidr().toString(), ipam.used(), ipam.capacity()), endpointList(), progs, maps, lb.status(), all);
+                new AgentViews.Ipam(ipam.cidr().toString(), ipam.used(), ipam.capacity()), endpointList(), progs, maps, lb.status(),
+                flows.counters(), all);
     }
 
     private List<AgentViews.EndpointView> endpointList() {

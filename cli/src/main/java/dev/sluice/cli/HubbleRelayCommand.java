@@ -3,6 +3,7 @@ package dev.sluice.cli;
 import dev.sluice.BadInputException;
 import dev.sluice.agent.hubble.ui.HubbleUi;
 import dev.sluice.hubble.Transport;
+import dev.sluice.hubble.relay.Peers;
 import dev.sluice.hubble.relay.Relay;
 import io.grpc.BindableService;
 import io.grpc.ManagedChannel;
@@ -24,7 +25,9 @@ import picocli.CommandLine.Option;
 public final class HubbleRelayCommand implements Callable<Integer> {
     @Option(names = "--listen", required = true, description = "Where to serve: unix:///path or [HOST]:PORT (repeatable; Hubble's is :4245).")
     List<String> listen = new ArrayList<>();
-    @Option(names = "--peer", required = true, description = "A node's Observer: NAME=unix:///path or NAME=HOST:PORT (repeatable).")
+    @Option(names = "--peer-service", description = "An agent's Peer service, which names every node's Observer and tells of nodes joining and leaving: unix:///path or HOST:PORT (repeatable: asked in turn until one answers).")
+    List<String> peerServices = new ArrayList<>();
+    @Option(names = "--peer", description = "A fixed node instead: NAME=unix:///path or NAME=HOST:PORT (repeatable).")
     List<String> peers = new ArrayList<>();
     @Option(names = "--ui", description = "Also serve Hubble UI, the web page over this relay, on [HOST]:PORT (hubble.ui.enabled; Hubble UI's is :12000).")
     String ui;
@@ -38,7 +41,15 @@ public final class HubbleRelayCommand implements Callable<Integer> {
         }
         for (String l : listen) check("--listen", l);
         for (var e : nodes.entrySet()) check("--peer " + e.getKey(), e.getValue());
-        var relay = new Relay(nodes);
+        for (String p : peerServices) check("--peer-service", p);
+        if (nodes.isEmpty() == peerServices.isEmpty())
+            throw new BadInputException("--peer-service, --peer: " + (nodes.isEmpty() ? "neither given" : "both given")
+                    + " (expected: --peer-service to learn the nodes from the agents, or --peer for a fixed set)");
+        Peers known = nodes.isEmpty() ? Peers.discover(peerServices) : Peers.of(nodes);
+        // serve once the Peer service named the nodes, so that the first question reaches them all
+        if (nodes.isEmpty() && !known.awaitNodes(300, 10_000))
+            System.err.println("hubble-relay: the Peer service named no node within 10 s; serving, and reading nodes as they are named");
+        var relay = new Relay(known);
         InetSocketAddress uiAddress = null;
         if (ui != null) {
             check("--ui", ui);
@@ -57,7 +68,8 @@ public final class HubbleRelayCommand implements Callable<Integer> {
             relay.close();
             stop.countDown();
         }));
-        System.err.println("hubble-relay: serving " + String.join(" and ", listen) + " over " + nodes.size() + " node(s): " + nodes.keySet()
+        System.err.println("hubble-relay: serving " + String.join(" and ", listen) + " over "
+                + (nodes.isEmpty() ? "the nodes the Peer service at " + String.join(", ", peerServices) + " names" : nodes.size() + " node(s): " + nodes.keySet())
                 + (web == null ? "" : "; Hubble UI on http://" + ui));
         stop.await();
         return 0;

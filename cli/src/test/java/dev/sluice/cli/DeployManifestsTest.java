@@ -263,18 +263,81 @@ class DeployManifestsTest {
         try (Stream<Path> s = Files.list(CHART.resolve("templates"))) {
             templates = s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
         }
-        assertThat(templates).hasSize(rendered.size());
         Set<String> seen = new TreeSet<>();
         for (Path t : templates) {
             JsonNode tpl = YAML.readTree(evaluate(t.getFileName().toString(), Files.readString(t)));
+            if (tpl == null || tpl.isMissingNode() || tpl.isNull()) continue;   // off with the chart's defaults (hubble.relay.enabled: false)
             String key = tpl.path("kind").asString() + "/" + tpl.path("metadata").path("name").asString();
             assertThat(seen.add(key)).as("%s: %s comes from two templates", t, key).isTrue();
             same(t.getFileName() + ": " + key, tpl, obj(key));
         }
+        assertThat(seen).containsExactlyInAnyOrderElementsOf(rendered.keySet());
+    }
+
+    /** The chart's values with hubble.relay.enabled and hubble.ui.enabled. */
+    static JsonNode relayValues() {
+        var v = (tools.jackson.databind.node.ObjectNode) values.deepCopy();
+        ((tools.jackson.databind.node.ObjectNode) v.path("hubble").path("relay")).put("enabled", true);
+        ((tools.jackson.databind.node.ObjectNode) v.path("hubble").path("ui")).put("enabled", true);
+        return v;
+    }
+
+    static JsonNode template(String file, JsonNode with) throws IOException {
+        return YAML.readTree(evaluate(file, Files.readString(CHART.resolve("templates").resolve(file)), with));
+    }
+
+    @Test
+    void withRelayAndUiEnabledTheChartDeploysTheRelayItsServiceTheUiServiceAndThePeerService() throws IOException {
+        JsonNode with = relayValues();
+        Values.parse("values.yaml", YAML.writeValueAsString(with), Map.of());   // a valid values file
+        for (String f : List.of("hubble-relay-deployment.yaml", "hubble-relay-service.yaml", "hubble-ui-service.yaml", "hubble-peer-service.yaml")) {
+            JsonNode off = template(f, values);
+            assertThat(off == null || off.isMissingNode() || off.isNull()).as("%s with the defaults: nothing", f).isTrue();
+        }
+        JsonNode d = template("hubble-relay-deployment.yaml", with);
+        assertThat(d.path("kind").asString()).isEqualTo("Deployment");
+        assertThat(d.path("metadata").path("namespace").asString()).isEqualTo(NAMESPACE);
+        JsonNode pod = d.path("spec").path("template");
+        assertThat(d.path("spec").path("selector").path("matchLabels")).isEqualTo(pod.path("metadata").path("labels"));
+        assertThat(pod.path("spec").path("automountServiceAccountToken").asBoolean(true)).as("no API access").isFalse();
+        JsonNode c = pod.path("spec").path("containers").get(0);
+        assertThat(c.path("securityContext").path("privileged").asBoolean(false)).isFalse();
+        List<String> args = new ArrayList<>();
+        c.path("args").forEach(a -> args.add(a.asString()));
+        assertThat(args.getFirst()).isEqualTo("hubble-relay");
+        HubbleRelayCommand cmd = new HubbleRelayCommand();
+        new CommandLine(cmd).parseArgs(args.subList(1, args.size()).toArray(String[]::new));
+        assertThat(cmd.listen).containsExactly(":4245");
+        assertThat(cmd.peerServices).containsExactly("hubble-peer." + NAMESPACE + ".svc:4244");
+        assertThat(cmd.peers).isEmpty();
+        assertThat(cmd.ui).isEqualTo(":" + values.path("hubble").path("ui").path("port").asInt());
+        Map<String, Integer> ports = new HashMap<>();
+        c.path("ports").forEach(p -> ports.put(p.path("name").asString(), p.path("containerPort").asInt()));
+        assertThat(ports).isEqualTo(Map.of("grpc", 4245, "ui", values.path("hubble").path("ui").path("port").asInt()));
+
+        JsonNode relaySvc = template("hubble-relay-service.yaml", with), uiSvc = template("hubble-ui-service.yaml", with);
+        for (JsonNode svc : List.of(relaySvc, uiSvc))
+            assertThat(svc.path("spec").path("selector")).as(svc.path("metadata").path("name").asString()).isEqualTo(pod.path("metadata").path("labels"));
+        assertThat(relaySvc.path("spec").path("ports").get(0).path("port").asInt()).isEqualTo(80);
+        assertThat(relaySvc.path("spec").path("ports").get(0).path("targetPort").asString()).isEqualTo("grpc");
+        assertThat(uiSvc.path("spec").path("ports").get(0).path("targetPort").asString()).isEqualTo("ui");
+
+        // the peer service reaches the agents' Observer port, which the DaemonSet names
+        JsonNode peer = template("hubble-peer-service.yaml", with);
+        assertThat(peer.path("metadata").path("name").asString() + "." + NAMESPACE + ".svc:" + peer.path("spec").path("ports").get(0).path("port").asInt())
+                .isEqualTo(cmd.peerServices.getFirst());
+        assertThat(peer.path("spec").path("selector")).isEqualTo(obj("DaemonSet/sluice").path("spec").path("selector").path("matchLabels"));
+        String target = peer.path("spec").path("ports").get(0).path("targetPort").asString();
+        Map<String, Integer> agentPorts = new HashMap<>();
+        obj("DaemonSet/sluice").path("spec").path("template").path("spec").path("containers").get(0).path("ports")
+                .forEach(p -> agentPorts.put(p.path("name").asString(), p.path("containerPort").asInt()));
+        assertThat(agentPorts).containsEntry(target, Integer.parseInt(values.path("hubble").path("listenAddress").asString().substring(1)));
     }
 
     /** A template's text with its control lines applied and its expressions replaced (see the class comment). */
-    static String evaluate(String file, String text) {
+    static String evaluate(String file, String text) { return evaluate(file, text, values); }
+
+    static String evaluate(String file, String text, JsonNode values) {
         StringBuilder out = new StringBuilder();
         Deque<Boolean> keep = new ArrayDeque<>();
         Pattern action = Pattern.compile("\\{\\{-?\\s*(.*?)\\s*-?}}");
@@ -285,7 +348,7 @@ class DeployManifestsTest {
                 String a = whole.group(1);
                 if (a.startsWith("/*")) continue;
                 if (a.startsWith("if ")) {
-                    keep.push(truthy(lookup(file, a.substring(3).strip())));
+                    keep.push(truthy(lookup(file, a.substring(3).strip(), values)));
                     continue;
                 }
                 if (a.equals("else")) {
@@ -303,7 +366,7 @@ class DeployManifestsTest {
             if (keep.contains(false)) continue;
             Matcher m = action.matcher(line);
             StringBuilder l = new StringBuilder();
-            while (m.find()) m.appendReplacement(l, Matcher.quoteReplacement(expression(file, m.group(1))));
+            while (m.find()) m.appendReplacement(l, Matcher.quoteReplacement(expression(file, m.group(1), values)));
             m.appendTail(l);
             out.append(l).append('\n');
         }
@@ -311,18 +374,18 @@ class DeployManifestsTest {
         return out.toString();
     }
 
-    static String expression(String file, String e) {
+    static String expression(String file, String e, JsonNode values) {
         if (e.equals(".Release.Namespace")) return NAMESPACE;
         Matcher v = Pattern.compile("(\\.Values\\.[\\w.]+)(\\s*\\|\\s*quote)?").matcher(e);
         if (v.matches()) {
-            JsonNode n = lookup(file, v.group(1));
+            JsonNode n = lookup(file, v.group(1), values);
             if (!n.isValueNode()) fail(file + ": {{ " + e + " }} is not a scalar in values.yaml");
             return v.group(2) != null ? "\"" + n.asString().replace("\\", "\\\\").replace("\"", "\\\"") + "\"" : n.asString();
         }
         return ANY;
     }
 
-    static JsonNode lookup(String file, String expr) {
+    static JsonNode lookup(String file, String expr, JsonNode values) {
         if (!expr.startsWith(".Values.")) fail(file + ": " + expr + " (expected: .Values.KEY; extend this test)");
         JsonNode n = values;
         for (String p : expr.substring(".Values.".length()).split("\\.")) n = n.path(p);

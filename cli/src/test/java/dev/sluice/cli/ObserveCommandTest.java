@@ -59,7 +59,7 @@ class ObserveCommandTest {
                 : "CiliumNetworkPolicy y/no-ssh specs[0].ingressDeny[0]"));
         Flow f = enricher.enrich(new FlowEvent(type, reason, dir, 6, 3, src == A ? 300 : 2, dst == B ? 301 : 2, src, dst, 40000, dport, 74, ep,
                 obs, ct, flags, match, match == 0 && reason != DropReason.POLICY.code ? 0 : PolicyMaps.INGRESS, prefix, 300, rule, orig,
-                orig == 0 ? 0 : 5432, revNat, 1));
+                orig == 0 ? 0 : 5432, revNat, 1, 0, 0, false));
         return f;
     }
 

@@ -139,6 +139,17 @@ public final class BpfObject implements AutoCloseable {
         return (int) Libbpf.plain(Libbpf.MAP_MAX_ENTRIES, mapPtr(mapName));
     }
 
+    /** A map's key and value sizes as the object declares them (its C struct sizes). */
+    public int keySize(String mapName) {
+        requireOpen();
+        return (int) Libbpf.plain(Libbpf.MAP_KEY_SIZE, mapPtr(mapName));
+    }
+
+    public int valueSize(String mapName) {
+        requireOpen();
+        return (int) Libbpf.plain(Libbpf.MAP_VALUE_SIZE, mapPtr(mapName));
+    }
+
     /**
      * bpf_object__load. On failure: {@link BpfException} with the errno; if a program was rejected,
      * its subject is {@code program '<name>' (<file>)} and it carries the verifier log.

@@ -65,7 +65,7 @@ public final class DatapathConstants {
                 new Mirror("sl_ipcache_flags", Map.of("IPCACHE_F_LOCAL_NODE", IpcacheModel.FLAG_LOCAL_NODE,
                         "IPCACHE_F_POD_CIDR", IpcacheModel.FLAG_POD_CIDR), true),
                 new Mirror("sl_config_flags", Map.of("CONFIG_F_TUNNEL", NodeConfig.TUNNEL, "CONFIG_MONITOR_SHIFT", NodeConfig.MONITOR_SHIFT,
-                        "CONFIG_MONITOR_MASK", NodeConfig.MONITOR_MASK), true),
+                        "CONFIG_MONITOR_MASK", NodeConfig.MONITOR_MASK, "CONFIG_MONITOR_INTERVAL_SHIFT", NodeConfig.MONITOR_INTERVAL_SHIFT), true),
                 new Mirror("sl_ct_dir", Map.of("CT_EGRESS", CtKey.EGRESS, "CT_INGRESS", CtKey.INGRESS, "CT_SERVICE", CtKey.SERVICE), true),
                 new Mirror("sl_nat_dir", Map.of("NAT_OUT", CtKey.NAT_OUT, "NAT_IN", CtKey.NAT_IN), true),
                 new Mirror("sl_ct_flags", Map.of("CT_F_SYN_ONLY", CtEntry.SYN_ONLY, "CT_F_REPLY_SEEN", CtEntry.REPLY_SEEN,

@@ -67,7 +67,7 @@ class CodecRoundTripTest {
     }
 
     static CtEntry ctEntry(SplittableRandom r) {
-        return new CtEntry(r.nextLong(), r.nextInt(), r.nextInt(), r.nextInt(), u16(r), u16(r), r.nextInt(), r.nextLong(), r.nextLong());
+        return new CtEntry(r.nextLong(), r.nextInt(), r.nextInt(), r.nextInt(), u16(r), u16(r), r.nextInt(), r.nextLong(), r.nextLong(), r.nextInt(), r.nextInt());
     }
 
     static EndpointInfo endpointInfo(SplittableRandom r) {
@@ -130,6 +130,7 @@ class CodecRoundTripTest {
                 .le("lifetime", v.lifetime()).le("rev_nat_id", v.revNatId()).le("backend_id", v.backendId())
                 .be("nat_addr", v.natAddr()).be("nat_port", v.natPort()).le("flags", v.flags())
                 .le("src_identity", v.srcIdentity()).le("packets", v.packets()).le("bytes", v.bytes())
+                .le("last_tx_report", v.lastTxReport()).le("last_rx_report", v.lastRxReport())
                 .check();
     }
 
@@ -169,7 +170,7 @@ class CodecRoundTripTest {
         var r = new SplittableRandom(SEED);
         var e = new FlowEvent(u8(r), u8(r), u8(r), u8(r), r.nextInt(), r.nextInt(), r.nextInt(), r.nextInt(), r.nextInt(),
                 u16(r), u16(r), r.nextInt(), u16(r), u8(r), u8(r), u8(r), u8(r), u8(r), u8(r), r.nextInt(), r.nextInt(),
-                r.nextInt(), u16(r), u16(r), r.nextLong());
+                r.nextInt(), u16(r), u16(r), r.nextLong(), u8(r), u8(r), r.nextBoolean());
         byte[] c = new Image(Btf.struct(DatapathLayoutTest.obj("tests/layouts.o"), "flow_event").orElseThrow())
                 .le("type", e.type()).le("reason", e.reason()).le("dir", e.direction()).le("proto", e.protocol())
                 .le("ifindex", e.ifindex()).le("src_identity", e.srcIdentity()).le("dst_identity", e.dstIdentity())
@@ -177,7 +178,8 @@ class CodecRoundTripTest {
                 .le("len", e.length()).le("endpoint", e.endpoint()).le("obs_point", e.observationPoint()).le("ct_state", e.ctState())
                 .le("tcp_flags", e.tcpFlags()).le("policy_match", e.policyMatch()).le("policy_dir", e.policyDirection())
                 .le("policy_prefixlen", e.policyPrefixLength()).le("policy_identity", e.policyIdentity()).le("policy_rule", e.policyRule())
-                .be("orig_daddr", e.origDaddr()).be("orig_dport", e.origDport()).le("rev_nat_id", e.revNatId()).le("ktime", e.ktime()).bytes;
+                .be("orig_daddr", e.origDaddr()).be("orig_dport", e.origDport()).le("rev_nat_id", e.revNatId()).le("ktime", e.ktime())
+                .le("icmp_type", e.icmpType()).le("icmp_code", e.icmpCode()).le("icmp_known", e.icmpKnown() ? 1 : 0).bytes;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(c.length, 8);
             MemorySegment.copy(c, 0, s, ValueLayout.JAVA_BYTE, 0, c.length);

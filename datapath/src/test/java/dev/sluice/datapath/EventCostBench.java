@@ -37,7 +37,8 @@ class EventCostBench {
     Setup load(Path obj, int agg) {
         BpfObject o = BpfObject.open(obj, BpfObject.OpenOptions.defaults());
         o.load();
-        o.map("sl_config").typed(NodeConfig.KEY, NodeConfig.CODEC).put(0, new NodeConfig(Ip.parse("172.30.0.11"), 1, NodeConfig.withMonitorAggregation(0, agg), 1));
+        o.map("sl_config").typed(NodeConfig.KEY, NodeConfig.CODEC).put(0, new NodeConfig(Ip.parse("172.30.0.11"), 1,
+                NodeConfig.withMonitorInterval(NodeConfig.withMonitorAggregation(0, agg), 5), 1));   // the default interval: an older build ignores it
         var ipc = o.map("sl_ipcache").typed(IpcacheKey.CODEC, IpcacheValue.CODEC);
         ipc.put(new IpcacheKey(Cidr.parse("10.0.0.5/32")), new IpcacheValue(300, 0, 0));
         ipc.put(new IpcacheKey(Cidr.parse("10.0.0.6/32")), new IpcacheValue(301, 0, 0));

@@ -6,6 +6,8 @@ import dev.sluice.bpf.BpfObject;
 import dev.sluice.bpf.RingBufferReader;
 import dev.sluice.bpf.TestRun;
 import dev.sluice.bpf.TypedMap;
+import dev.sluice.datapath.maps.CtEntry;
+import dev.sluice.datapath.maps.CtKey;
 import dev.sluice.datapath.maps.EndpointInfo;
 import dev.sluice.datapath.maps.EndpointKey;
 import dev.sluice.datapath.maps.FlowEvent;
@@ -43,7 +45,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 @Tag("privileged")
 @EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: BPF")
 class FlowProgramTest {
-    static final int OK = 0, SHOT = 2, REDIRECT = 7, TCP = 6, UDP = 17, SYN = 0x02, ACK = 0x10, PSH = 0x08, FIN = 0x01;
+    static final int OK = 0, SHOT = 2, REDIRECT = 7, ICMP = 1, TCP = 6, UDP = 17, SYN = 0x02, ACK = 0x10, PSH = 0x08, FIN = 0x01;
     static final String A = "10.0.0.5", B = "10.0.0.6", AM = "0a:00:00:00:00:05", BM = "0a:00:00:00:00:06", LXC = "0e:00:00:00:00:01";
     static final String NODE = "172.30.0.11", VIP = "10.96.0.10";
 
@@ -77,8 +79,12 @@ class FlowProgramTest {
     }
 
     void aggregation(int level) {
-        lxc.map("sl_config").typed(NodeConfig.KEY, NodeConfig.CODEC)
-                .put(0, new NodeConfig(Ip.parse(NODE), 1, NodeConfig.withMonitorAggregation(0, level), 1));
+        aggregation(level, 0);
+    }
+
+    void aggregation(int level, int intervalSeconds) {
+        int flags = NodeConfig.withMonitorInterval(NodeConfig.withMonitorAggregation(0, level), intervalSeconds);
+        lxc.map("sl_config").typed(NodeConfig.KEY, NodeConfig.CODEC).put(0, new NodeConfig(Ip.parse(NODE), 1, flags, 1));
     }
 
     void endpoint(String ip, int id, int identity, String mac, int flags) {
@@ -106,6 +112,16 @@ class FlowProgramTest {
         byte[] f = tcp(LXC, BM, A, B, sport, 80, flags);
         ByteBuffer ctx = ByteBuffer.allocate(WireNetns.SK_BUFF_SIZE).order(ByteOrder.nativeOrder()).putInt(8, 0xa5000000 | 300);
         return lxc.program("to_container").testRun(new TestRun.Input(f, 1, ctx.array(), f.length + TestRun.DEFAULT_HEADROOM)).retval();
+    }
+
+    /** Any frame into the pod behind ifindex 1, its source identity marked as the sending hook marks it. */
+    int into(byte[] frame, int srcIdentity) {
+        ByteBuffer ctx = ByteBuffer.allocate(WireNetns.SK_BUFF_SIZE).order(ByteOrder.nativeOrder()).putInt(8, 0xa5000000 | srcIdentity);
+        return lxc.program("to_container").testRun(new TestRun.Input(frame, 1, ctx.array(), frame.length + TestRun.DEFAULT_HEADROOM)).retval();
+    }
+
+    int from(byte[] frame) {
+        return lxc.program("from_container").testRun(TestRun.Input.of(frame)).retval();
     }
 
     int fromA(String dst, int sport, int dport, int flags) {
@@ -293,5 +309,156 @@ class FlowProgramTest {
         int seen = drain().size();
         assertThat(seen).isBetween(1, 99);
         assertThat(seen + lost).isEqualTo(100);
+    }
+
+    // ------------------------------------------------------------------ ICMP type and code
+
+    static byte[] icmp(String srcMac, String dstMac, String src, String dst, int type, int code, int rest, byte[] body) {
+        return Packets.raw(srcMac, dstMac, src, dst, ICMP, Packets.icmp(type, code, rest, body), 1, 0, false, -1);
+    }
+
+    @Test
+    void anEchoAndItsReplyCarryTheirTypeAndCode() {
+        byte[] request = icmp(AM, LXC, A, B, 8, 0, (0x77 << 16) | 1, new byte[8]);
+        byte[] reply = icmp(BM, LXC, B, A, 0, 0, (0x77 << 16) | 1, new byte[8]);
+        // A pings B (both local): A's egress verdict, then the request delivered into B
+        assertThat(from(request)).isEqualTo(REDIRECT);
+        assertThat(into(request, 300)).isEqualTo(OK);
+        assertThat(drain()).hasSize(2).allSatisfy(e -> {
+            assertThat(e.protocol()).isEqualTo(ICMP);
+            assertThat(e.icmpKnown()).isTrue();
+            assertThat(e.icmpType()).isEqualTo(8);
+            assertThat(e.icmpCode()).isZero();
+            assertThat(e.sport()).as("the echo identifier").isEqualTo(0x77);
+            assertThat(e.ctState()).isEqualTo(FlowEvent.CT_NEW);
+        });
+        // B answers: the flow's first reply is reported where it reaches A, under medium too (ICMP
+        // has no flags to tell it by)
+        assertThat(from(reply)).isEqualTo(REDIRECT);
+        assertThat(into(reply, 301)).isEqualTo(OK);
+        assertThat(drain()).singleElement().satisfies(e -> {
+            assertThat(e.icmpType()).isZero();
+            assertThat(e.icmpKnown()).isTrue();
+            assertThat(e.ctState()).isEqualTo(FlowEvent.CT_REPLY);
+            assertThat(e.observationPoint()).isEqualTo(FlowEvent.OBS_TO_ENDPOINT);
+            assertThat(e.endpoint()).isEqualTo(11);
+        });
+        // the same ping again: nothing new
+        assertThat(from(request)).isEqualTo(REDIRECT);
+        assertThat(into(request, 300)).isEqualTo(OK);
+        assertThat(from(reply)).isEqualTo(REDIRECT);
+        assertThat(into(reply, 301)).isEqualTo(OK);
+        assertThat(drain()).isEmpty();
+        // TCP and UDP events say nothing of ICMP
+        assertThat(toB(40000, SYN)).isEqualTo(OK);
+        assertThat(drain()).singleElement().satisfies(e -> assertThat(e.icmpKnown()).isFalse());
+    }
+
+    @Test
+    void anErrorReportsItsOwnTypeNotThePacketItQuotesAndItsVerdictIsUnchanged() {
+        String r = "172.30.0.99";
+        endpoint(B, 12, 301, BM, PolicyMaps.F_INGRESS_ENFORCED);
+        // B sends a datagram out; R's host unreachable about it is related to B's flow: delivered despite default deny
+        assertThat(from(Packets.raw(BM, LXC, B, r, UDP, Packets.udp(6000, 53, new byte[4]), 1, 0, false, -1))).isEqualTo(OK);
+        drain();
+        byte[] related = icmp(LXC, BM, r, B, 3, 1, 0, Packets.quote(B, r, UDP, 6000, 53));
+        assertThat(into(related, 2)).isEqualTo(OK);
+        assertThat(drain()).singleElement().satisfies(e -> {
+            assertThat(e.type()).isEqualTo(FlowEvent.TRACE);
+            assertThat(e.ctState()).isEqualTo(FlowEvent.CT_RELATED);
+            assertThat(e.icmpType()).isEqualTo(3);
+            assertThat(e.icmpCode()).isEqualTo(1);
+            assertThat(Ip.format(e.saddr())).isEqualTo(r);
+        });
+        // an error whose quote the sender made up (an echo request, type 8, of a flow B never had):
+        // dropped by B's default deny as before, and reported as the error it is, not as what it quotes
+        byte[] forged = icmp(LXC, BM, r, B, 3, 3, 0, Packets.quote(B, r, ICMP, 0x0800, 0x77));
+        assertThat(into(forged, 2)).isEqualTo(SHOT);
+        assertThat(drain()).singleElement().satisfies(e -> {
+            assertThat(e.type()).isEqualTo(FlowEvent.DROP);
+            assertThat(e.reason()).isEqualTo(DropReason.POLICY.code);
+            assertThat(e.icmpKnown()).isTrue();
+            assertThat(e.icmpType()).isEqualTo(3);
+            assertThat(e.icmpCode()).isEqualTo(3);
+            assertThat(e.ctState()).isEqualTo(FlowEvent.CT_NEW);
+        });
+        // a time exceeded quoting a packet of the related flow but with a forged inner type: related, type 11
+        assertThat(into(icmp(LXC, BM, r, B, 11, 0, 0, Packets.quote(B, r, UDP, 6000, 53)), 2)).isEqualTo(OK);
+        assertThat(drain()).singleElement().satisfies(e -> {
+            assertThat(e.icmpType()).isEqualTo(11);
+            assertThat(e.icmpCode()).isZero();
+        });
+    }
+
+    @Test
+    void aNonFirstFragmentDoesNotClaimAnIcmpType() {
+        aggregation(FlowEvent.AGG_NONE);
+        byte[] frag = Packets.raw(LXC, BM, A, B, ICMP, new byte[16], 9, 3, false, -1);
+        assertThat(into(frag, 300)).isEqualTo(OK);
+        assertThat(drain()).singleElement().satisfies(e -> {
+            assertThat(e.protocol()).isEqualTo(ICMP);
+            assertThat(e.icmpKnown()).isFalse();
+            assertThat(e.icmpType()).isZero();
+        });
+    }
+
+    // ------------------------------------------------------------------ bpf.monitorAggregationInterval
+
+    TypedMap<CtKey, CtEntry> ctAny() { return lxc.map("sl_ct_any").typed(CtKey.CODEC, CtEntry.CODEC); }
+
+    /**
+     * Sets an entry's last reports to that many seconds ago (-1: unchanged), as if its flow had been
+     * quiet that long. bpf_ktime_get_ns() and System.nanoTime() are both CLOCK_MONOTONIC; the next
+     * packet may see a second more (a second boundary passed), never less.
+     */
+    void lastReported(CtKey k, int txSecondsAgo, int rxSecondsAgo) {
+        CtEntry e = ctAny().get(k).orElseThrow();
+        int now = (int) (System.nanoTime() / 1_000_000_000L);
+        ctAny().put(k, new CtEntry(e.lifetime(), e.revNatId(), e.backendId(), e.natAddr(), e.natPort(), e.flags(), e.srcIdentity(),
+                e.packets(), e.bytes(), txSecondsAgo < 0 ? e.lastTxReport() : now - txSecondsAgo,
+                rxSecondsAgo < 0 ? e.lastRxReport() : now - rxSecondsAgo));
+    }
+
+    @Test
+    void aQuietFlowIsReportedOncePerIntervalInEachDirection() {
+        String r = "172.30.0.99";
+        aggregation(FlowEvent.AGG_MEDIUM, 5);
+        byte[] out = Packets.raw(BM, LXC, B, r, UDP, Packets.udp(6000, 53, new byte[4]), 1, 0, false, -1);
+        byte[] back = Packets.raw(LXC, BM, r, B, UDP, Packets.udp(53, 6000, new byte[4]), 1, 0, false, -1);
+        CtKey k = new CtKey(Ip.parse(B), Ip.parse(r), 6000, 53, UDP, CtKey.EGRESS);
+        assertThat(from(out)).isEqualTo(OK);
+        assertThat(drain()).extracting(FlowEvent::observationPoint).containsExactly(FlowEvent.OBS_FROM_ENDPOINT, FlowEvent.OBS_TO_STACK);
+        assertThat(ctAny().get(k).orElseThrow().lastTxReport()).as("the new flow's report").isPositive();
+        assertThat(into(back, 2)).isEqualTo(OK);
+        assertThat(drain()).singleElement().satisfies(e -> assertThat(e.ctState()).isEqualTo(FlowEvent.CT_REPLY));
+        // within the interval, nothing in either direction
+        assertThat(from(out)).isEqualTo(OK);
+        assertThat(into(back, 2)).isEqualTo(OK);
+        assertThat(drain()).isEmpty();
+        // the replies' last report 10 s old: the next reply is reported, once; the other direction stays quiet
+        lastReported(k, -1, 10);
+        assertThat(into(back, 2)).isEqualTo(OK);
+        assertThat(into(back, 2)).isEqualTo(OK);
+        assertThat(from(out)).isEqualTo(OK);
+        assertThat(drain()).singleElement().satisfies(e -> {
+            assertThat(e.ctState()).isEqualTo(FlowEvent.CT_REPLY);
+            assertThat(e.observationPoint()).isEqualTo(FlowEvent.OBS_TO_ENDPOINT);
+        });
+        // 2 s ago is within the interval (a second boundary passing makes it 3), 5 s ago is not
+        lastReported(k, 2, -1);
+        assertThat(from(out)).isEqualTo(OK);
+        assertThat(drain()).isEmpty();
+        lastReported(k, 5, -1);
+        assertThat(from(out)).isEqualTo(OK);
+        assertThat(drain()).singleElement().satisfies(e -> {
+            assertThat(e.ctState()).isEqualTo(FlowEvent.CT_ESTABLISHED);
+            assertThat(e.observationPoint()).isEqualTo(FlowEvent.OBS_TO_STACK);
+        });
+        // no interval: a quiet flow is not reported again however long it was quiet
+        aggregation(FlowEvent.AGG_MEDIUM, 0);
+        lastReported(k, 3600, 3600);
+        assertThat(from(out)).isEqualTo(OK);
+        assertThat(into(back, 2)).isEqualTo(OK);
+        assertThat(drain()).isEmpty();
     }
 }

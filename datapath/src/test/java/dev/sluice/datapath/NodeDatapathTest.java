@@ -64,6 +64,18 @@ class NodeDatapathTest {
         }
     }
 
+    @Test void aConntrackMapOfAnOlderLayoutIsRecreatedAtTheConfiguredSize() throws IOException {
+        Files.createDirectories(pins);
+        // ct_entry before the report times: 48 bytes
+        try (BpfMap old = BpfMap.create(BpfMap.TYPE_LRU_HASH, "sl_ct_tcp", 16, 48, 4096, 0)) {
+            old.pin(pins.resolve("sl_ct_tcp"));
+        }
+        try (NodeDatapath dp = NodeDatapath.load(OBJECTS, pins, java.util.Map.of("sl_ct_tcp", 4096))) {
+            assertThat(dp.map("sl_ct_tcp").valueSize()).isEqualTo((int) dev.sluice.datapath.maps.CtEntry.LAYOUT.byteSize());
+            assertThat(dp.map("sl_ct_tcp").maxEntries()).isEqualTo(4096);
+        }
+    }
+
     @Test void aPinnedMapWithStateOfAnotherShapeIsRefusedByName() throws IOException {
         Files.createDirectories(pins);
         try (BpfMap old = BpfMap.create(BpfMap.TYPE_HASH, "sl_endpoints", 8, 8, 16, 0)) {

@@ -182,11 +182,49 @@ class FlowsIT {
     }
 
     @Test
+    void aPingShowsItsEchoRequestAndEchoReply() throws Exception {
+        // the server (node2) pings the client (node1) across the overlay: no policy restricts either
+        assertThat(CiliumRulesIT.ping(LAB, "fl/server", ips.get("fl/client"))).isTrue();
+        JsonNode req = awaitFlow(List.of("--from-pod", "fl/server", "--to-pod", "fl/client", "--protocol", "icmp"),
+                x -> x.path("trace_observation_point").asString().equals("TO_ENDPOINT"));
+        assertThat(req.path("node_name").asString()).isEqualTo("node1");
+        assertThat(req.path("l4").path("ICMPv4").path("type").asInt()).isEqualTo(8);
+        assertThat(req.path("Summary").asString()).isEqualTo("ICMPv4 EchoRequest");
+        // the reply is the flow's first: reported under the default aggregation (medium) where it reaches the server
+        JsonNode reply = awaitFlow(List.of("--from-pod", "fl/client", "--to-pod", "fl/server", "--protocol", "icmp"),
+                x -> x.path("trace_observation_point").asString().equals("TO_ENDPOINT"));
+        assertThat(reply.path("node_name").asString()).isEqualTo("node2");
+        assertThat(reply.path("is_reply").asBoolean()).isTrue();
+        assertThat(reply.path("l4").path("ICMPv4").has("type")).as("type 0, left out as Hubble's JSON does").isFalse();
+        assertThat(reply.path("Summary").asString()).isEqualTo("ICMPv4 EchoReply");
+        String compact = Cli.sluice("observe", "--name", LAB, "--from-pod", "fl/client", "--to-pod", "fl/server", "--protocol", "icmp",
+                "--last", "1").ok().out();
+        assertThat(compact).contains("fl/client").contains("-> fl/server").contains("(ICMPv4 EchoReply)");
+    }
+
+    @Test
     void badFiltersAreOneLineNamingTheField() {
         var r = Cli.sluice("observe", "--name", LAB, "--verdict", "ALLOWED");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err().strip()).contains("verdict: ALLOWED (expected one of: FORWARDED, DROPPED, AUDIT, TRANSLATED)");
         assertThat(r.err().strip().lines().count()).isEqualTo(1);
+    }
+
+    /** After the traffic above: sluice status counts each node's flows, none lost on the way. */
+    @Test
+    @org.junit.jupiter.api.Order(Integer.MAX_VALUE - 1)
+    void statusCountsTheFlowsAndNoneLost() {
+        JsonNode st = Cli.sluice("status", "--name", LAB, "-o", "json").ok().json();
+        for (JsonNode n : st.path("nodes")) {
+            JsonNode f = n.path("flows");
+            assertThat(f.path("capacity").asInt()).as(n.path("node").asString()).isEqualTo(4095);
+            assertThat(f.path("seen").asLong()).as(n.path("node").asString()).isPositive();
+            assertThat(f.path("flows").asLong()).as(n.path("node").asString()).isEqualTo(Math.min(4095, f.path("seen").asLong()));
+            assertThat(f.path("lostEvents").asLong()).as(n.path("node").asString()).isZero();
+            assertThat(f.path("notEnriched").asLong()).as(n.path("node").asString()).isZero();
+        }
+        assertThat(st.path("nodes")).hasSize(2);
+        assertThat(Cli.sluice("status", "--name", LAB).ok().out()).contains("Flows:").contains("0 lost by the data path");
     }
 
     /** Last: after all the traffic above, no agent logged an error or an event it could not enrich or read. */

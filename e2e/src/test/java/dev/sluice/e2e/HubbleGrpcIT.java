@@ -6,6 +6,7 @@ import dev.sluice.hubble.Transport;
 import dev.sluice.hubble.api.flow.DropReason;
 import dev.sluice.hubble.api.flow.FlowFilter;
 import dev.sluice.hubble.api.flow.Verdict;
+import dev.sluice.hubble.api.observer.GetAgentEventsRequest;
 import dev.sluice.hubble.api.observer.GetFlowsRequest;
 import dev.sluice.hubble.api.observer.GetFlowsResponse;
 import dev.sluice.hubble.api.observer.GetNodesRequest;
@@ -161,6 +162,24 @@ class HubbleGrpcIT {
             ctx.cancel(null);
             reader.join(5000);
         }
+    }
+
+    @Test
+    void agentEventsNameTheStartTheServersEndpointAndItsPolicy() {
+        List<String> got = new ArrayList<>();
+        ObserverGrpc.newBlockingStub(node2).withDeadlineAfter(10, TimeUnit.SECONDS).getAgentEvents(GetAgentEventsRequest.getDefaultInstance())
+                .forEachRemaining(r -> {
+                    var e = r.getAgentEvent();
+                    got.add(e.getType() + " " + switch (e.getNotificationCase()) {
+                        case ENDPOINT_UPDATE -> e.getEndpointUpdate().getNamespace() + "/" + e.getEndpointUpdate().getPodName();
+                        case POLICY_UPDATE -> e.getPolicyUpdate().getLabelsList().toString();
+                        default -> "";
+                    } + " @" + r.getNodeName());
+                });
+        assertThat(got).as("node2's agent events").contains("AGENT_STARTED  @node2", "ENDPOINT_CREATED gr/server @node2",
+                "POLICY_UPDATED [k8s:io.cilium.k8s.policy.derived-from=NetworkPolicy, k8s:io.cilium.k8s.policy.name=server-in,"
+                        + " k8s:io.cilium.k8s.policy.namespace=gr] @node2");
+        assertThat(got.getFirst()).startsWith("AGENT_STARTED");
     }
 
     @Test

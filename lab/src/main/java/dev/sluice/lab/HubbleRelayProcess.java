@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * The lab's Hubble Relay (hubble.relay.enabled): {@code sluice hubble-relay} in the world
- * namespace, as the API server, reading every agent's {@code hubble.sock} and serving
+ * namespace, as the API server, learning the nodes from the agents' Peer service (any agent's
+ * {@code hubble.sock}) and reading each at {@code <InternalIP>:4244}; serving
  * {@code hubble-relay.sock} and {@code <world IP>:4245}, and Hubble UI on {@code <world IP>:12000}
  * when hubble.ui.enabled ({@code sluice lab ui} forwards it to the host). It goes with the world namespace when the
  * lab is torn down.
@@ -21,7 +22,8 @@ final class HubbleRelayProcess {
     /** @param uiPort where Hubble UI serves on the world's address (hubble.ui.enabled), or 0 for no UI */
     static List<String> args(LabState state, LabDir dir, int uiPort) {
         List<String> a = new ArrayList<>(List.of("hubble-relay", "--listen", "unix://" + dir.relaySocket(), "--listen", LabNames.WORLD_IP + ":" + PORT));
-        for (var n : state.nodes()) a.addAll(List.of("--peer", n.name() + "=unix://" + dir.hubbleSocket(n.name())));
+        // the nodes come from the agents' Peer service (their <InternalIP>:4244), as Hubble Relay learns them
+        for (var n : state.nodes()) a.addAll(List.of("--peer-service", "unix://" + dir.hubbleSocket(n.name())));
         if (uiPort != 0) a.addAll(List.of("--ui", LabNames.WORLD_IP + ":" + uiPort));
         return a;
     }

@@ -17,7 +17,7 @@ final class Schema {
             "ipam.mode", "ipam.operator.clusterPoolIPv4PodCIDRList", "ipam.operator.clusterPoolIPv4MaskSize",
             "kubeProxyReplacement", "k8sServiceHost", "k8sServicePort",
             "bpf.masquerade", "bpf.ctTcpMax", "bpf.ctAnyMax", "bpf.policyMapMax", "bpf.lbMapMax", "conntrack.enabled",
-            "bpf.monitorAggregation", "hubble.eventBufferCapacity",
+            "bpf.monitorAggregation", "bpf.monitorAggregationInterval", "bpf.monitorInterval", "hubble.eventBufferCapacity",
             "loadBalancer.algorithm", "lb.algorithm", "serviceNoBackendResponse", "maglev.tableSize", "maglev.hashSeed",
             "lbExternalIPPool.cidr", "externalIPs.allowedCIDRs", "nodePort.range", "serviceCIDR",
             "policyEnforcementMode", "policyEnforceMode", "policyAuditMode", "labels",

@@ -48,6 +48,7 @@ public record Values(
         Cidr serviceCIDR,
         String healthAddress,
         String monitorAggregation,
+        int monitorAggregationInterval,
         int hubbleEventBufferCapacity,
         Metrics metrics,
         String hubbleListenAddress,
@@ -111,6 +112,12 @@ public record Values(
 
     /** bpf.monitorAggregation levels, as Cilium names them (docs/observability.md). */
     public static final List<String> MONITOR_AGGREGATION = List.of("none", "low", "medium", "maximum");
+    /** bpf.monitorAggregationInterval's default in seconds, Cilium's (5s). */
+    public static final int DEFAULT_MONITOR_INTERVAL = 5;
+    /** Its largest value: 16 bits of node_config.flags hold it. */
+    public static final int MAX_MONITOR_INTERVAL = 65535;
+    private static final java.util.regex.Pattern DURATION = java.util.regex.Pattern.compile("((\\d+)(h|m|s|ms))+");
+    private static final java.util.regex.Pattern DURATION_PART = java.util.regex.Pattern.compile("(\\d+)(h|ms|m|s)");
     /** hubble.eventBufferCapacity's default, Cilium's. */
     public static final int DEFAULT_EVENT_BUFFER_CAPACITY = 4095;
 
@@ -219,6 +226,9 @@ public record Values(
         if (endpoints.prometheusEnabled() && !endpoints.hubble().isEmpty() && endpoints.prometheusPort() == endpoints.hubblePort())
             throw new ManifestException(file, "", "hubble.metrics.port", endpoints.hubblePort() + " (expected: a port other than prometheus.port's)");
         String aggregation = r.word("bpf.monitorAggregation", "medium", MONITOR_AGGREGATION.toArray(String[]::new));
+        int interval = flat.containsKey("bpf.monitorAggregationInterval")
+                ? seconds(file, "bpf.monitorAggregationInterval", r.string("bpf.monitorAggregationInterval", ""))
+                : seconds(file, "bpf.monitorInterval", r.string("bpf.monitorInterval", DEFAULT_MONITOR_INTERVAL + "s"));
         int capacity = r.integer("hubble.eventBufferCapacity", DEFAULT_EVENT_BUFFER_CAPACITY, 1, (1 << 30) - 1);
         if ((capacity & (capacity + 1)) != 0)
             throw new ManifestException(file, "", "hubble.eventBufferCapacity", capacity + " (expected: a power of two minus one, e.g. 4095 or 65535)");
@@ -242,7 +252,25 @@ public record Values(
         r.bool("cni.uninstall", false);
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
                 noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health,
-                aggregation, capacity, endpoints, hubbleListen, relay, ui, uiPort);
+                aggregation, interval, capacity, endpoints, hubbleListen, relay, ui, uiPort);
+    }
+
+    /**
+     * A duration as Cilium writes them ({@code 5s}, {@code 1m30s}, {@code 1500ms}) in whole seconds,
+     * 0 (no periodic report) to {@link #MAX_MONITOR_INTERVAL}.
+     */
+    static int seconds(String file, String key, String text) {
+        String expected = " (expected: a duration of whole seconds from 0s to " + MAX_MONITOR_INTERVAL + "s, e.g. 5s or 1m30s)";
+        if (!DURATION.matcher(text).matches()) throw new ManifestException(file, "", key, "\"" + text + "\"" + expected);
+        long ms = 0;
+        var m = DURATION_PART.matcher(text);
+        while (m.find()) {
+            if (m.group(1).length() > 9) throw new ManifestException(file, "", key, "\"" + text + "\"" + expected);
+            long n = Long.parseLong(m.group(1));
+            ms += switch (m.group(2)) { case "h" -> n * 3_600_000; case "m" -> n * 60_000; case "s" -> n * 1000; default -> n; };
+        }
+        if (ms % 1000 != 0 || ms / 1000 > MAX_MONITOR_INTERVAL) throw new ManifestException(file, "", key, "\"" + text + "\"" + expected);
+        return (int) (ms / 1000);
     }
 
     public Values withRoutingMode(RoutingMode m) {
@@ -250,7 +278,8 @@ public record Values(
                 masquerade, ctTcpMax, ctAnyMax, conntrackEnabled, policyMapMax, lbMapMax, lbAlgorithm, serviceNoBackendResponse,
                 maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
                 policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR, healthAddress,
-                monitorAggregation, hubbleEventBufferCapacity, metrics, hubbleListenAddress, hubbleRelayEnabled, hubbleUiEnabled, hubbleUiPort);
+                monitorAggregation, monitorAggregationInterval, hubbleEventBufferCapacity, metrics, hubbleListenAddress, hubbleRelayEnabled,
+                hubbleUiEnabled, hubbleUiPort);
     }
 
     /** bpf.monitorAggregation as the data path's level (enum sl_monitor_aggregation: 0 none .. 3 maximum). */

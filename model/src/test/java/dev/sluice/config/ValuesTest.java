@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.k8s.ManifestException;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -93,6 +94,20 @@ class ValuesTest {
                 .hasMessageStartingWith("v.yaml: hubble.eventBufferCapacity: 0 (expected: an integer 1-");
         assertThatThrownBy(() -> Values.parse("v.yaml", "bpf:\n  monitorAggregation: high\n", Map.of()))
                 .hasMessage("v.yaml: bpf.monitorAggregation: high (expected: one of none, low, medium, maximum)");
+    }
+
+    @Test
+    void monitorAggregationIntervalIsADurationOfWholeSeconds() {
+        assertThat(Values.defaults().monitorAggregationInterval()).isEqualTo(5);
+        assertThat(Values.parse("v.yaml", "bpf:\n  monitorAggregationInterval: 1m30s\n", Map.of()).monitorAggregationInterval()).isEqualTo(90);
+        assertThat(Values.parse("v.yaml", "bpf:\n  monitorAggregationInterval: 2000ms\n", Map.of()).monitorAggregationInterval()).isEqualTo(2);
+        assertThat(Values.parse("v.yaml", "bpf:\n  monitorAggregationInterval: 0s\n", Map.of()).monitorAggregationInterval()).isZero();
+        // Cilium's Helm key for the same setting
+        assertThat(Values.parse("v.yaml", "bpf:\n  monitorInterval: 1h\n", Map.of()).monitorAggregationInterval()).isEqualTo(3600);
+        String expected = " (expected: a duration of whole seconds from 0s to 65535s, e.g. 5s or 1m30s)";
+        for (String bad : List.of("5", "1500ms", "5 s", "-5s", "19h", "s", "99999999999s"))
+            assertThatThrownBy(() -> Values.parse("v.yaml", "bpf:\n  monitorAggregationInterval: \"" + bad + "\"\n", Map.of()))
+                    .as(bad).hasMessage("v.yaml: bpf.monitorAggregationInterval: \"" + bad + "\"" + expected);
     }
 
     @Test

@@ -64,6 +64,16 @@ public final class EndpointManager {
         Files.createDirectories(dir);
     }
 
+    /** Hears of endpoints created and forgotten (Hubble's agent events); called under this manager's lock, must not block. */
+    @FunctionalInterface
+    public interface Listener {
+        void changed(Endpoint e, boolean deleted);
+    }
+
+    private volatile Listener listener = (e, deleted) -> {};
+
+    public void listen(Listener l) { listener = l; }
+
     static String attachment(String containerId, String ifname) { return containerId + "/" + ifname; }
 
     /**
@@ -170,6 +180,7 @@ public final class EndpointManager {
                 persist(e);
                 byAttachment.put(attachment(containerId, ifname), e);
                 log.info("endpoint {} {} on {} (ifindex {})", pod, e.ip(), hostIf, ifindex);
+                listener.changed(e, false);
                 return e;
             } catch (RuntimeException | IOException ex) {
                 try {
@@ -237,6 +248,7 @@ public final class EndpointManager {
         log.debug("endpoint {} {}: removed {} conntrack, {} NAT, {} affinity entries", e.pod(), e.ip(), ct.removedCt(), ct.removedNat(),
                 ct.removedAffinity());
         byAttachment.remove(attachment(e.containerId(), e.ifname()));
+        listener.changed(e, true);
         Files.deleteIfExists(file(e.containerId(), e.ifname()));
         ipam.release(e.containerId(), e.ifname());
     }

@@ -99,7 +99,7 @@ public final class Enricher {
             case 6 -> new Flow.Tcp(e.sport(), e.dport(), Flow.TcpFlags.of(e.tcpFlags()));
             case 17 -> new Flow.Udp(e.sport(), e.dport());
             case 132 -> new Flow.Sctp(e.sport(), e.dport());
-            case 1 -> new Flow.Icmpv4(e.sport(), e.dport());
+            case 1 -> new Flow.Icmpv4(e.sport(), e.dport(), e.icmpKnown() ? e.icmpType() : -1, e.icmpKnown() ? e.icmpCode() : -1);
             default -> new Flow.Other(e.protocol());
         };
         Flow.Service service = e.revNatId() == 0 ? null : cluster.serviceOf(e.revNatId()).map(Enricher::service).orElse(null);
@@ -165,7 +165,7 @@ public final class Enricher {
             case Flow.Tcp t -> "TCP Flags: " + t.flags().text();
             case Flow.Udp u -> "UDP";
             case Flow.Sctp u -> "SCTP";
-            case Flow.Icmpv4 i -> "ICMPv4";
+            case Flow.Icmpv4 i -> i.known() ? "ICMPv4 " + i.typeName() : "ICMPv4";
             case Flow.Other o -> "IP protocol " + o.number();
         };
     }

@@ -60,9 +60,18 @@ public record Flow(Instant time, String uuid, Verdict verdict, int dropReason, S
         public String protocol() { return "SCTP"; }
     }
 
-    /** ICMP; echo flows carry their identifier in the ports, as the data path tracks them. */
-    public record Icmpv4(int sourcePort, int destinationPort) implements L4 {
+    /**
+     * ICMP: the type and code of the packet's own header (an error's outer one), -1 when the packet
+     * did not carry it (a non-first fragment); echo flows carry their identifier in the ports, as
+     * the data path tracks them.
+     */
+    public record Icmpv4(int sourcePort, int destinationPort, int type, int code) implements L4 {
         public String protocol() { return "ICMP"; }
+
+        public boolean known() { return type >= 0; }
+
+        /** Hubble's name of the type and code ({@code EchoRequest}), "" when not known. */
+        public String typeName() { return known() ? HubbleNames.icmpv4(type, code) : ""; }
     }
 
     /** A protocol Hubble's Layer4 has no member for: the number only. */

@@ -78,9 +78,11 @@ public final class FlowJson {
             case Flow.Other o -> null;
         };
         if (name == null) return Map.of();
-        if (l4 instanceof Flow.Icmpv4) {
-            // Hubble's ICMPv4 has type and code, which the event does not carry
-            return Map.of(name, Map.of());
+        if (l4 instanceof Flow.Icmpv4 i) {
+            // as Hubble's JSON: zero values left out (an echo reply is {})
+            if (i.type() > 0) p.put("type", i.type());
+            if (i.code() > 0) p.put("code", i.code());
+            return Map.of(name, p);
         }
         if (l4.sourcePort() != 0) p.put("source_port", l4.sourcePort());
         if (l4.destinationPort() != 0) p.put("destination_port", l4.destinationPort());

@@ -32,6 +32,7 @@ public final class FlowObserver {
     private final AtomicLong enrichFailures = new AtomicLong();
     private final AtomicLong listenerFailures = new AtomicLong();
     private volatile Listener listener = (e, f) -> {};
+    private final long started = System.nanoTime();
 
     /** Sees every flow as it enters the ring, on the reader thread: it must not block (the Hubble metrics). */
     @FunctionalInterface
@@ -80,21 +81,42 @@ public final class FlowObserver {
     /** One listener: set before the reader starts. */
     public void listen(Listener l) { listener = l; }
 
-    /** The counters readers see: capacity, flows held and seen, overwritten, lost by the data path, not enriched. */
-    public Map<String, Object> status() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("capacity", ring.capacity());
-        m.put("flows", ring.size());
-        m.put("seen", ring.written());
-        m.put("overwritten", ring.overwritten());
+    /**
+     * The flow ring's and the event path's counters ({@code sluice status}, the end of a query).
+     *
+     * @param capacity the ring's size (hubble.eventBufferCapacity), {@code flows} how many it holds
+     * @param seen flows that entered the ring since the agent started; {@code overwritten} of them
+     *     the ring dropped, oldest first, to make room
+     * @param lostEvents events the data path's ring buffer had no room for (sl_events_lost, summed
+     *     over CPUs); -1 when it could not be read
+     * @param notEnriched events the agent could not turn into flows
+     * @param flowsPerSecond {@code seen} over the seconds since the observer started
+     */
+    public record Counters(int capacity, int flows, long seen, long overwritten, long lostEvents, long notEnriched, double flowsPerSecond) {}
+
+    public Counters counters() {
         long lost;
         try {
             lost = lostEvents.getAsLong();
         } catch (RuntimeException ex) {
             lost = -1;
         }
-        m.put("lostEvents", lost);
-        m.put("notEnriched", enrichFailures.get());
+        long seen = ring.written();
+        double up = (System.nanoTime() - started) / 1e9;
+        return new Counters(ring.capacity(), ring.size(), seen, ring.overwritten(), lost, enrichFailures.get(),
+                up <= 0 ? 0 : Math.round(seen / up * 100) / 100.0);
+    }
+
+    /** The counters readers see at the end of a query: capacity, flows held and seen, overwritten, lost by the data path, not enriched. */
+    public Map<String, Object> status() {
+        Counters c = counters();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("capacity", c.capacity());
+        m.put("flows", c.flows());
+        m.put("seen", c.seen());
+        m.put("overwritten", c.overwritten());
+        m.put("lostEvents", c.lostEvents());
+        m.put("notEnriched", c.notEnriched());
         return m;
     }
 

@@ -75,4 +75,32 @@ public final class HubbleNames {
             default -> "none";
         };
     }
+
+    /** ICMPv4 types by number, with the names of their codes where a type has several (RFC 792, 950, 1256). */
+    private static final java.util.Map<Integer, String> ICMP4_TYPES = java.util.Map.ofEntries(
+            java.util.Map.entry(0, "EchoReply"), java.util.Map.entry(3, "DestinationUnreachable"), java.util.Map.entry(4, "SourceQuench"),
+            java.util.Map.entry(5, "Redirect"), java.util.Map.entry(8, "EchoRequest"), java.util.Map.entry(9, "RouterAdvertisement"),
+            java.util.Map.entry(10, "RouterSolicitation"), java.util.Map.entry(11, "TimeExceeded"), java.util.Map.entry(12, "ParameterProblem"),
+            java.util.Map.entry(13, "TimestampRequest"), java.util.Map.entry(14, "TimestampReply"), java.util.Map.entry(15, "InfoRequest"),
+            java.util.Map.entry(16, "InfoReply"), java.util.Map.entry(17, "AddressMaskRequest"), java.util.Map.entry(18, "AddressMaskReply"));
+    private static final java.util.Map<Integer, java.util.List<String>> ICMP4_CODES = java.util.Map.of(
+            3, java.util.List.of("Net", "Host", "Protocol", "Port", "FragmentationNeeded", "SourceRoutingFailed", "NetUnknown",
+                    "HostUnknown", "SourceIsolated", "NetAdminProhibited", "HostAdminProhibited", "NetTOS", "HostTOS",
+                    "CommAdminProhibited", "HostPrecedence", "PrecedenceCutoff"),
+            5, java.util.List.of("Net", "Host", "TOS+Net", "TOS+Host"),
+            11, java.util.List.of("TTLExceeded", "FragmentReassemblyTimeExceeded"),
+            12, java.util.List.of("PointerIndicatesError", "MissingOption", "BadLength"));
+
+    /**
+     * An ICMPv4 type and code as Hubble names them (its {@code hubble_icmp_total} type label and
+     * its flow summaries, after gopacket): {@code EchoRequest}, {@code DestinationUnreachable(Port)},
+     * {@code EchoReply(Code: 1)} for a code a type does not use, {@code 42(0)} for an unknown type.
+     */
+    public static String icmpv4(int type, int code) {
+        String t = ICMP4_TYPES.get(type);
+        if (t == null) return type + "(" + code + ")";
+        java.util.List<String> codes = ICMP4_CODES.get(type);
+        if (codes == null) return code == 0 ? t : t + "(Code: " + code + ")";
+        return code < codes.size() ? t + "(" + codes.get(code) + ")" : t + "(Code: " + code + ")";
+    }
 }

@@ -31,7 +31,7 @@ public final class HubbleApi {
      * @param nodeIps node name to InternalIP, for the Peer service
      */
     public static Transport.Servers start(String node, Path agentSocket, String listenAddress, FlowObserver flows,
-                                          Supplier<Map<String, String>> nodeIps) throws IOException {
+                                          dev.sluice.agent.flow.AgentEvents agentEvents, Supplier<Map<String, String>> nodeIps) throws IOException {
         Path sock = socket(agentSocket);
         String port = listenAddress.isEmpty() ? "" : listenAddress.substring(listenAddress.lastIndexOf(':') + 1);
         List<String> listen = new ArrayList<>(List.of("unix://" + sock));
@@ -42,7 +42,7 @@ public final class HubbleApi {
             return out;
         };
         var servers = Transport.serve(listen, List.<BindableService>of(
-                new ObserverService(flows, node, listenAddress.isEmpty() ? "unix://" + sock : listenAddress, CLIENT_QUEUE), new PeerService(peers)));
+                new ObserverService(flows, agentEvents, node, listenAddress.isEmpty() ? "unix://" + sock : listenAddress, CLIENT_QUEUE), new PeerService(peers)));
         log.info("Hubble API on {}", String.join(" and ", listen));
         return servers;
     }

@@ -2,11 +2,24 @@ package dev.sluice.agent.hubble;
 
 import com.google.protobuf.UInt32Value;
 import dev.sluice.BadInputException;
+import dev.sluice.agent.flow.AgentEvent;
+import dev.sluice.agent.flow.AgentEvents;
 import dev.sluice.agent.flow.Flow;
 import dev.sluice.agent.flow.FlowObserver;
 import dev.sluice.hubble.StreamSender;
+import dev.sluice.hubble.api.flow.AgentEventType;
+import dev.sluice.hubble.api.flow.EndpointUpdateNotification;
 import dev.sluice.hubble.api.flow.LostEvent;
 import dev.sluice.hubble.api.flow.LostEventSource;
+import dev.sluice.hubble.api.flow.PolicyUpdateNotification;
+import dev.sluice.hubble.api.flow.ServiceDeleteNotification;
+import dev.sluice.hubble.api.flow.ServiceUpsertNotification;
+import dev.sluice.hubble.api.flow.ServiceUpsertNotificationAddr;
+import dev.sluice.hubble.api.flow.TimeNotification;
+import dev.sluice.hubble.api.observer.GetAgentEventsRequest;
+import dev.sluice.hubble.api.observer.GetAgentEventsResponse;
+import dev.sluice.hubble.api.observer.GetDebugEventsRequest;
+import dev.sluice.hubble.api.observer.GetDebugEventsResponse;
 import dev.sluice.hubble.api.observer.GetFlowsRequest;
 import dev.sluice.hubble.api.observer.GetFlowsResponse;
 import dev.sluice.hubble.api.observer.GetNodesRequest;
@@ -24,6 +37,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
@@ -40,6 +54,7 @@ public final class ObserverService extends ObserverGrpc.ObserverImplBase {
     public static final String VERSION = "sluice-0.1.0";
 
     private final FlowObserver flows;
+    private final AgentEvents agentEvents;
     private final String node;
     private final String address;
     private final int queueCapacity;
@@ -50,7 +65,13 @@ public final class ObserverService extends ObserverGrpc.ObserverImplBase {
      * @param queueCapacity flows one following client may have waiting before it loses some
      */
     public ObserverService(FlowObserver flows, String node, String address, int queueCapacity) {
+        this(flows, new AgentEvents(1), node, address, queueCapacity);
+    }
+
+    /** @param agentEvents what GetAgentEvents reports */
+    public ObserverService(FlowObserver flows, AgentEvents agentEvents, String node, String address, int queueCapacity) {
         this.flows = flows;
+        this.agentEvents = agentEvents;
         this.node = node;
         this.address = address;
         this.queueCapacity = queueCapacity;
@@ -67,26 +88,31 @@ public final class ObserverService extends ObserverGrpc.ObserverImplBase {
             return new Query(filter, r.getNumber(), r.getFirst(), r.getFollow(), since, until);
         }
 
-        boolean inTime(Flow f) { return (since == null || !f.time().isBefore(since)) && (until == null || !f.time().isAfter(until)); }
+        boolean inTime(Flow f) { return inTime(f.time()); }
 
         /** The ring's flows this query answers before following: last (or first) number of those that match, oldest first. */
-        List<Flow> select(List<Flow> ring) {
-            // following without number or since starts at the end, as Hubble's
-            if (follow && number == 0 && since == null) return List.of();
-            List<Flow> out = new ArrayList<>();
-            if (first) {
-                for (Flow f : ring) {
-                    if (number > 0 && out.size() >= number) break;
-                    if (inTime(f) && filter.test(f)) out.add(f);
-                }
-                return out;
+        List<Flow> select(List<Flow> ring) { return ObserverService.select(ring, f -> inTime(f.time()) && filter.test(f), number, first, follow, since); }
+
+        boolean inTime(Instant t) { return (since == null || !t.isBefore(since)) && (until == null || !t.isAfter(until)); }
+    }
+
+    /** The last (or first) {@code number} of a ring's entries that match, oldest first; none when following from now. */
+    static <T> List<T> select(List<T> ring, Predicate<T> match, long number, boolean first, boolean follow, Instant since) {
+        // following without number or since starts at the end, as Hubble's
+        if (follow && number == 0 && since == null) return List.of();
+        List<T> out = new ArrayList<>();
+        if (first) {
+            for (T x : ring) {
+                if (number > 0 && out.size() >= number) break;
+                if (match.test(x)) out.add(x);
             }
-            for (int i = ring.size() - 1; i >= 0 && (number == 0 || out.size() < number); i--) {
-                Flow f = ring.get(i);
-                if (inTime(f) && filter.test(f)) out.add(f);
-            }
-            return out.reversed();
+            return out;
         }
+        for (int i = ring.size() - 1; i >= 0 && (number == 0 || out.size() < number); i--) {
+            T x = ring.get(i);
+            if (match.test(x)) out.add(x);
+        }
+        return out.reversed();
     }
 
     @Override public void getFlows(GetFlowsRequest request, StreamObserver<GetFlowsResponse> responses) {
@@ -141,6 +167,86 @@ public final class ObserverService extends ObserverGrpc.ObserverImplBase {
         } finally {
             if (sub != null) sub.close();
         }
+    }
+
+    /**
+     * GetAgentEvents: the agent's last (or first) {@code number} events, or those between since and
+     * until, then with follow the new ones, on a virtual thread of its own as GetFlows.
+     */
+    @Override public void getAgentEvents(GetAgentEventsRequest request, StreamObserver<GetAgentEventsResponse> responses) {
+        Query q;
+        try {
+            // the same fields and checks as GetFlows', without filters
+            var asFlows = GetFlowsRequest.newBuilder().setNumber(request.getNumber()).setFirst(request.getFirst()).setFollow(request.getFollow());
+            if (request.hasSince()) asFlows.setSince(request.getSince());
+            if (request.hasUntil()) asFlows.setUntil(request.getUntil());
+            q = Query.of(asFlows.build());
+        } catch (BadInputException e) {
+            responses.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+            return;
+        }
+        Query query = q;
+        BlockingQueue<AgentEvent> sub = q.follow() ? agentEvents.follow(queueCapacity) : null;
+        var thread = new AtomicReference<Thread>();
+        var sender = new StreamSender<>((ServerCallStreamObserver<GetAgentEventsResponse>) responses, () -> {
+            if (sub != null) agentEvents.unfollow(sub);
+            Thread t = thread.get();
+            if (t != null) t.interrupt();
+        });
+        thread.set(Thread.ofVirtual().name("hubble-agentevents").start(() -> {
+            try {
+                for (AgentEvent e : select(agentEvents.snapshot(), e -> query.inTime(e.time()), query.number(), query.first(), query.follow(), query.since()))
+                    if (!sender.send(agentEventResponse(e))) return;
+                if (sub == null) {
+                    sender.complete();
+                    return;
+                }
+                while (query.until() == null || !Instant.now().isAfter(query.until())) {
+                    AgentEvent e = sub.poll(500, TimeUnit.MILLISECONDS);
+                    if (e != null && query.inTime(e.time()) && !sender.send(agentEventResponse(e))) return;
+                }
+                sender.complete();
+            } catch (InterruptedException e) {
+                // cancelled
+            } finally {
+                if (sub != null) agentEvents.unfollow(sub);
+            }
+        }));
+    }
+
+    /** GetDebugEvents: the data path emits no debug events, so the answer is empty (following: open until the client goes). */
+    @Override public void getDebugEvents(GetDebugEventsRequest request, StreamObserver<GetDebugEventsResponse> responses) {
+        if (request.getFirst() && request.getFollow()) {
+            responses.onError(Status.INVALID_ARGUMENT.withDescription("first: true (expected: false with follow; first reads the oldest events, follow the newest)")
+                    .asRuntimeException());
+            return;
+        }
+        if (!request.getFollow()) responses.onCompleted();
+    }
+
+    GetAgentEventsResponse agentEventResponse(AgentEvent e) {
+        var b = dev.sluice.hubble.api.flow.AgentEvent.newBuilder();
+        switch (e) {
+            case AgentEvent.Started s -> b.setType(AgentEventType.AGENT_STARTED)
+                    .setAgentStart(TimeNotification.newBuilder().setTime(ProtoFlows.timestamp(s.time())));
+            case AgentEvent.Policy p -> b.setType(p.deleted() ? AgentEventType.POLICY_DELETED : AgentEventType.POLICY_UPDATED)
+                    .setPolicyUpdate(PolicyUpdateNotification.newBuilder().addAllLabels(p.labels()).setRevision(p.revision()).setRuleCount(p.ruleCount()));
+            case AgentEvent.Endpoint ep -> b.setType(ep.deleted() ? AgentEventType.ENDPOINT_DELETED : AgentEventType.ENDPOINT_CREATED)
+                    .setEndpointUpdate(EndpointUpdateNotification.newBuilder().setId(ep.id()).addAllLabels(ep.labels()).setPodName(ep.podName())
+                            .setNamespace(ep.namespace()));
+            case AgentEvent.ServiceUpsert u -> {
+                var n = ServiceUpsertNotification.newBuilder().setId(u.id()).setFrontendAddress(addr(u.frontend())).setType(u.type())
+                        .setName(u.name()).setNamespace(u.namespace());
+                u.backends().forEach(x -> n.addBackendAddresses(addr(x)));
+                b.setType(AgentEventType.SERVICE_UPSERTED).setServiceUpsert(n);
+            }
+            case AgentEvent.ServiceDelete d -> b.setType(AgentEventType.SERVICE_DELETED).setServiceDelete(ServiceDeleteNotification.newBuilder().setId(d.id()));
+        }
+        return GetAgentEventsResponse.newBuilder().setAgentEvent(b).setNodeName(node).setTime(ProtoFlows.timestamp(e.time())).build();
+    }
+
+    private static ServiceUpsertNotificationAddr addr(AgentEvent.Address a) {
+        return ServiceUpsertNotificationAddr.newBuilder().setIp(a.ip()).setPort(a.port()).build();
     }
 
     static GetFlowsResponse response(Flow f) {

@@ -69,7 +69,8 @@ public final class ProtoFlows {
         var x = FlowExtra.newBuilder().setReasonCode(e.reasonCode()).setReason(e.reason()).setCtState(e.ctState())
                 .setPolicyMatch(e.policyMatch()).setEndpoint(e.endpoint()).setIfindex(e.ifindex()).setLength(e.length()).setFrontend(e.frontend());
         if (f.l4() instanceof Flow.Other o) x.setOtherProtocol(o.number());
-        if (f.l4() instanceof Flow.Icmpv4 i) x.setIcmpSourcePort(i.sourcePort()).setIcmpDestinationPort(i.destinationPort());
+        if (f.l4() instanceof Flow.Icmpv4 i)
+            x.setIcmpSourcePort(i.sourcePort()).setIcmpDestinationPort(i.destinationPort()).setIcmpTypeUnknown(!i.known());
         b.setExtensions(Any.pack(x.build()));
         return b.build();
     }
@@ -104,7 +105,8 @@ public final class ProtoFlows {
             case TCP -> new Flow.Tcp(l.getTCP().getSourcePort(), l.getTCP().getDestinationPort(), flags(l.getTCP().getFlags()));
             case UDP -> new Flow.Udp(l.getUDP().getSourcePort(), l.getUDP().getDestinationPort());
             case SCTP -> new Flow.Sctp(l.getSCTP().getSourcePort(), l.getSCTP().getDestinationPort());
-            case ICMPV4 -> new Flow.Icmpv4(x.getIcmpSourcePort(), x.getIcmpDestinationPort());
+            case ICMPV4 -> x.getIcmpTypeUnknown() ? new Flow.Icmpv4(x.getIcmpSourcePort(), x.getIcmpDestinationPort(), -1, -1)
+                    : new Flow.Icmpv4(x.getIcmpSourcePort(), x.getIcmpDestinationPort(), l.getICMPv4().getType(), l.getICMPv4().getCode());
             default -> new Flow.Other(x.getOtherProtocol());
         };
         // a flow that was not dropped has no reason ("" in ours, the enum's zero on the wire)
@@ -137,8 +139,9 @@ public final class ProtoFlows {
                     .setFlags(flags(t.flags()))).build();
             case Flow.Udp u -> Layer4.newBuilder().setUDP(UDP.newBuilder().setSourcePort(u.sourcePort()).setDestinationPort(u.destinationPort())).build();
             case Flow.Sctp s -> Layer4.newBuilder().setSCTP(SCTP.newBuilder().setSourcePort(s.sourcePort()).setDestinationPort(s.destinationPort())).build();
-            // the event carries no ICMP type and code: Hubble's message goes with both zero
-            case Flow.Icmpv4 i -> Layer4.newBuilder().setICMPv4(ICMPv4.getDefaultInstance()).build();
+            // a type not known (a non-first fragment) goes as zero; FlowExtra says it was not known
+            case Flow.Icmpv4 i -> Layer4.newBuilder().setICMPv4(i.known() ? ICMPv4.newBuilder().setType(i.type()).setCode(i.code()).build()
+                    : ICMPv4.getDefaultInstance()).build();
             case Flow.Other o -> Layer4.getDefaultInstance();
         };
     }

@@ -154,9 +154,9 @@ public final class HubbleMetrics {
             };
             case "icmp" -> new Handler(m, ctx, "hubble_icmp_total", "Number of ICMP messages", List.of("family", "type"), false) {
                 void process(Flow f, int prefix) {
-                    // flow events carry no ICMP type: an echo flow's request and reply are told apart by conntrack
-                    if (f.l4() instanceof Flow.Icmpv4)
-                        count(f, "IPv4", f.isReply() == null ? "Unknown" : f.isReply() ? "EchoReply" : "EchoRequest");
+                    // the type and code of the packet's own header, named as Hubble names them; a
+                    // non-first fragment carries none and is not counted (Hubble sees no ICMP layer there)
+                    if (f.l4() instanceof Flow.Icmpv4 i && i.known()) count(f, "IPv4", i.typeName());
                 }
             };
             case "policy" -> new Handler(m, ctx, "hubble_policy_verdicts_total", "Total number of Cilium network policy verdicts",

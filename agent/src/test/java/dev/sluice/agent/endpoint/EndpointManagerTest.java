@@ -58,7 +58,7 @@ class EndpointManagerTest {
         Files.writeString(state.resolve(e.hostIfname() + ".json"), JsonMapper.builder().build().writeValueAsString(e));
         dp.endpoints().put(new EndpointKey(pod), new EndpointInfo(e.hostIfindex(), 300, e.id(), 0, e.podMac(), e.hostMac()));
         var lb = dp.lb();
-        CtEntry live = new CtEntry(System.nanoTime() + 3_600_000_000_000L, 0, 0, 0, 0, 0, 300, 1, 60);
+        CtEntry live = new CtEntry(System.nanoTime() + 3_600_000_000_000L, 0, 0, 0, 0, 0, 300, 1, 60, 0, 0);
         CtKey reply = new CtKey(remote, pod, 80, 40000, 6, CtKey.INGRESS), unrelated = new CtKey(other, remote, 40000, 80, 6, CtKey.EGRESS);
         lb.ctTcp().put(reply, live);
         lb.ctTcp().put(unrelated, live);

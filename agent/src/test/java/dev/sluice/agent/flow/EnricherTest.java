@@ -44,7 +44,7 @@ class EnricherTest {
     static FlowEvent event(int type, int reason, int dir, int ep, int src, int srcId, int dst, int dstId, int sport, int dport, int obs, int ct,
                            int flags, int match, int pdir, int prefix, int pid, int rule, int revNat, int orig, int origPort) {
         return new FlowEvent(type, reason, dir, 6, 100, srcId, dstId, src, dst, sport, dport, 74, ep, obs, ct, flags, match, pdir, prefix, pid,
-                rule, orig, origPort, revNat, 1000);
+                rule, orig, origPort, revNat, 1000, 0, 0, false);
     }
 
     @Test
@@ -127,5 +127,43 @@ class EnricherTest {
         var json = JsonMapper.builder().build().writerWithDefaultPrettyPrinter();
         String got = json.writeValueAsString(FlowJson.response(drop)) + "\n" + json.writeValueAsString(FlowJson.response(fwd)) + "\n";
         Golden.check("flow/hubble-json.golden", got);
+    }
+
+    static FlowEvent icmp(int obs, int ct, int type, int code, boolean known) {
+        return new FlowEvent(FlowEvent.TRACE, 0, PolicyMaps.INGRESS, 1, 100, 300, 301, A, B, 0x77, 0, 98, 12, obs, ct, 0, 0, 0, 0, 0, 0, 0, 0,
+                0, 1000, type, code, known);
+    }
+
+    @Test
+    void anIcmpFlowCarriesItsTypeAndCodeAsHubbleDoes() throws Exception {
+        Flow echo = enricher.enrich(icmp(FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_NEW, 8, 0, true));
+        assertThat(echo.l4()).isEqualTo(new Flow.Icmpv4(0x77, 0, 8, 0));
+        assertThat(echo.summary()).isEqualTo("ICMPv4 EchoRequest");
+        Flow unreach = enricher.enrich(icmp(FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_RELATED, 3, 3, true));
+        assertThat(unreach.summary()).isEqualTo("ICMPv4 DestinationUnreachable(Port)");
+        var json = JsonMapper.builder().build();
+        assertThat(json.writeValueAsString(FlowJson.l4(unreach.l4()))).isEqualTo("{\"ICMPv4\":{\"type\":3,\"code\":3}}");
+        // an echo reply is type 0 code 0: Hubble's JSON leaves both out
+        Flow reply = enricher.enrich(icmp(FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_REPLY, 0, 0, true));
+        assertThat(reply.summary()).isEqualTo("ICMPv4 EchoReply");
+        assertThat(json.writeValueAsString(FlowJson.l4(reply.l4()))).isEqualTo("{\"ICMPv4\":{}}");
+        // a non-first fragment carried no ICMP header: no type, whatever the bytes say
+        Flow frag = enricher.enrich(icmp(FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_NEW, 0, 0, false));
+        assertThat(((Flow.Icmpv4) frag.l4()).known()).isFalse();
+        assertThat(frag.summary()).isEqualTo("ICMPv4");
+    }
+
+    @Test
+    void icmpTypesAndCodesAreNamedAsHubbleNamesThem() {
+        assertThat(HubbleNames.icmpv4(8, 0)).isEqualTo("EchoRequest");
+        assertThat(HubbleNames.icmpv4(0, 0)).isEqualTo("EchoReply");
+        assertThat(HubbleNames.icmpv4(0, 1)).isEqualTo("EchoReply(Code: 1)");
+        assertThat(HubbleNames.icmpv4(3, 4)).isEqualTo("DestinationUnreachable(FragmentationNeeded)");
+        assertThat(HubbleNames.icmpv4(3, 15)).isEqualTo("DestinationUnreachable(PrecedenceCutoff)");
+        assertThat(HubbleNames.icmpv4(3, 16)).isEqualTo("DestinationUnreachable(Code: 16)");
+        assertThat(HubbleNames.icmpv4(5, 2)).isEqualTo("Redirect(TOS+Net)");
+        assertThat(HubbleNames.icmpv4(11, 0)).isEqualTo("TimeExceeded(TTLExceeded)");
+        assertThat(HubbleNames.icmpv4(12, 2)).isEqualTo("ParameterProblem(BadLength)");
+        assertThat(HubbleNames.icmpv4(42, 7)).isEqualTo("42(7)");
     }
 }

@@ -31,7 +31,7 @@ class FlowFilterTest {
 
     final Flow aToB = flow("10.0.0.5", "x/client-1", "10.0.1.6", "y/db-0", Flow.Verdict.FORWARDED, new Flow.Tcp(40000, 5432, Flow.TcpFlags.of(2)));
     final Flow aToWorld = flow("10.0.0.5", "x/client-1", "8.8.8.8", "", Flow.Verdict.DROPPED, new Flow.Udp(5353, 53));
-    final Flow worldToB = flow("8.8.4.4", "", "10.0.1.6", "y/db-0", Flow.Verdict.AUDIT, new Flow.Icmpv4(7, 0));
+    final Flow worldToB = flow("8.8.4.4", "", "10.0.1.6", "y/db-0", Flow.Verdict.AUDIT, new Flow.Icmpv4(7, 0, 8, 0));
     final List<Flow> all = List.of(aToB, aToWorld, worldToB);
 
     List<Flow> select(String json) { return all.stream().filter(filter(json)).toList(); }

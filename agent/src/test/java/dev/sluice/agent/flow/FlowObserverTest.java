@@ -25,7 +25,7 @@ class FlowObserverTest {
 
     static FlowEvent ev(int type, int dport) {
         return new FlowEvent(type, type == FlowEvent.DROP ? 140 : 0, PolicyMaps.EGRESS, 17, 1, 300, 2, Ip.parse("10.0.0.5"), Ip.parse("8.8.8.8"),
-                5000, dport, 60, 11, FlowEvent.OBS_TO_STACK, FlowEvent.CT_NEW, 0, 0, 0, 0, 0, 0, 0, 0, 0, dport);
+                5000, dport, 60, 11, FlowEvent.OBS_TO_STACK, FlowEvent.CT_NEW, 0, 0, 0, 0, 0, 0, 0, 0, 0, dport, 0, 0, false);
     }
 
     @Test

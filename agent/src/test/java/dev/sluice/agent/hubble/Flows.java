@@ -48,7 +48,7 @@ final class Flows {
             case 0 -> new Flow.Tcp(ports, portd, Flow.TcpFlags.of(r.nextInt(256)));
             case 1 -> new Flow.Udp(ports, portd);
             case 2 -> new Flow.Sctp(ports, portd);
-            case 3 -> new Flow.Icmpv4(ports, portd);
+            case 3 -> r.nextInt(4) == 0 ? new Flow.Icmpv4(ports, portd, -1, -1) : new Flow.Icmpv4(ports, portd, r.nextInt(256), r.nextInt(256));
             default -> new Flow.Other(r.nextInt(256));
         };
         Flow.Endpoint src = r.nextBoolean() ? pod("ns" + r.nextInt(3), "pod-" + r.nextInt(100), r.nextLong(1L << 32), "a" + r.nextInt(3))

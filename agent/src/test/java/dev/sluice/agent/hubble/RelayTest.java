@@ -149,4 +149,102 @@ class RelayTest {
         while ((nodes.get(0).followers() > 0 || nodes.get(1).followers() > 0) && System.nanoTime() < deadline) Thread.sleep(5);
         assertThat(nodes.get(0).followers() + nodes.get(1).followers()).as("the relay's calls to the nodes end with the client's").isZero();
     }
+
+    // ------------------------------------------------------------------ following with number, peers from Peer.Notify
+
+    /** Reads a following call on a thread of its own into {@code got} (flows as uuids, node statuses as "STATE [names]"). */
+    static Thread follow(ObserverGrpc.ObserverBlockingStub stub, GetFlowsRequest req, Context.CancellableContext ctx, List<String> got) {
+        return Thread.ofVirtual().start(() -> ctx.run(() -> {
+            try {
+                stub.getFlows(req).forEachRemaining(r -> {
+                    if (r.hasFlow()) got.add(r.getFlow().getUuid());
+                    else if (r.hasNodeStatus()) got.add(r.getNodeStatus().getStateChange().name() + " " + r.getNodeStatus().getNodeNamesList());
+                });
+            } catch (StatusRuntimeException e) {
+                // cancelled
+            }
+        }));
+    }
+
+    static void await(java.util.function.BooleanSupplier done, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("not within 20 s: " + what);
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
+    void followWithNumberSendsTheLastNumberAcrossAllNodesThenNewFlowsOnce() throws Exception {
+        for (int i = 1; i <= 10; i++) {
+            nodes.get(0).ring().add(Flows.forwarded(2 * i, "node-1", 53));       // 2, 4, ... 20
+            nodes.get(1).ring().add(Flows.forwarded(2 * i + 1, "node-2", 53));   // 3, 5, ... 21
+        }
+        var ctx = Context.current().withCancellation();
+        List<String> got = new CopyOnWriteArrayList<>();
+        Thread reader = follow(stub, GetFlowsRequest.newBuilder().setFollow(true).setNumber(4).build(), ctx, got);
+        await(() -> got.stream().filter(x -> x.startsWith("f-")).count() >= 4, "the history");
+        await(() -> nodes.get(0).followers() == 1 && nodes.get(1).followers() == 1, "both nodes followed");
+        nodes.get(1).publish(Flows.forwarded(23, "node-2", 53));
+        await(() -> got.contains("f-node-2-23"), "a new flow");
+        ctx.cancel(null);
+        reader.join(5000);
+        assertThat(got.stream().filter(x -> x.startsWith("f-")).toList()).as("4 in all, not 4 per node, in time order; then the new one")
+                .containsExactly("f-node-1-18", "f-node-2-19", "f-node-1-20", "f-node-2-21", "f-node-2-23");
+        assertThat(got.stream().filter(x -> x.startsWith("NODE_")).toList()).as("node-3, which is not there, named once")
+                .containsExactly("NODE_CONNECTED [node-1, node-2]", "NODE_UNAVAILABLE [node-3]");
+    }
+
+    /** A node's Observer on its own socket. */
+    FlowObserver node(String name, Map<String, String> cluster) throws Exception {
+        var obs = new FlowObserver(new Enricher(name, ObserverServiceTest.NONE, PolicySource.NONE, k -> Instant.EPOCH), 1023, () -> 0);
+        String sock = "unix://" + dir.resolve(name + ".sock");
+        servers.add(Transport.serve(List.of(sock), List.of(new ObserverService(obs, name, sock, 64))));
+        cluster.put(name, sock);
+        return obs;
+    }
+
+    @Test
+    void theRelayLearnsNodesFromThePeerServiceAndFollowsThemJoiningAndLeaving() throws Exception {
+        // the cluster as an agent's Peer service sees it: node-a and node-b at first
+        Map<String, String> cluster = new java.util.concurrent.ConcurrentSkipListMap<>();
+        FlowObserver a = node("node-a", cluster), b = node("node-b", cluster);
+        String peerSock = "unix://" + dir.resolve("peer.sock");
+        servers.add(Transport.serve(List.of(peerSock), List.of(new PeerService(() -> Map.copyOf(cluster)))));
+        var peers = dev.sluice.hubble.relay.Peers.discover(List.of("unix://" + dir.resolve("nobody.sock"), peerSock));
+        assertThat(peers.awaitNodes(300, 20_000)).isTrue();
+        try (Relay learnt = new Relay(peers)) {
+            String sock = "unix://" + dir.resolve("learnt.sock");
+            servers.add(Transport.serve(List.of(sock), List.of(learnt)));
+            ManagedChannel ch = Transport.channel("learnt", sock);
+            try {
+                var s = ObserverGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS);
+                a.ring().add(Flows.forwarded(1, "node-a", 53));
+                b.ring().add(Flows.forwarded(2, "node-b", 53));
+                assertThat(flowsOf(s.getFlows(GetFlowsRequest.getDefaultInstance()))).extracting(r -> r.getFlow().getUuid())
+                        .containsExactly("f-node-a-1", "f-node-b-2");
+                var ctx = Context.current().withCancellation();
+                List<String> got = new CopyOnWriteArrayList<>();
+                Thread reader = follow(s, GetFlowsRequest.newBuilder().setFollow(true).build(), ctx, got);
+                await(() -> a.followers() == 1 && b.followers() == 1, "both nodes followed");
+                // node-c joins: the following call reads it from then on
+                FlowObserver c = node("node-c", cluster);
+                await(() -> got.contains("NODE_CONNECTED [node-c]") && c.followers() == 1, "node-c read");
+                c.publish(Flows.forwarded(3, "node-c", 53));
+                await(() -> got.contains("f-node-c-3"), "node-c's flow");
+                // node-a leaves: let go, and not reported unavailable
+                cluster.remove("node-a");
+                await(() -> got.contains("NODE_GONE [node-a]") && a.followers() == 0, "node-a let go");
+                b.publish(Flows.forwarded(4, "node-b", 53));
+                await(() -> got.contains("f-node-b-4"), "node-b's flow");
+                ctx.cancel(null);
+                reader.join(5000);
+                assertThat(got).doesNotContain("NODE_UNAVAILABLE [node-a]");
+                assertThat(s.getNodes(GetNodesRequest.getDefaultInstance()).getNodesList()).extracting(n -> n.getName() + " " + n.getState())
+                        .containsExactly("node-b NODE_CONNECTED", "node-c NODE_CONNECTED");
+            } finally {
+                ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+    }
 }

@@ -55,7 +55,7 @@ class CtGcTest {
         }
     }
 
-    static CtEntry ct(int natAddr) { return new CtEntry(System.nanoTime() + 3_600_000_000_000L, 0, 0, natAddr, natAddr == 0 ? 0 : 8080, 0, 300, 1, 60); }
+    static CtEntry ct(int natAddr) { return new CtEntry(System.nanoTime() + 3_600_000_000_000L, 0, 0, natAddr, natAddr == 0 ? 0 : 8080, 0, 300, 1, 60, 0, 0); }
 
     static NatEntry nat(int to) { return new NatEntry(System.nanoTime() + 3_600_000_000_000L, to, 40000, 0, 0); }
 
@@ -106,7 +106,7 @@ class CtGcTest {
     void sweepRemovesWhatExpiredThroughTheSameWalk() {
         long now = System.nanoTime();
         CtKey expired = new CtKey(POD, REMOTE, 40000, 80, TCP, CtKey.EGRESS), alive = new CtKey(OTHER, REMOTE, 40000, 80, TCP, CtKey.EGRESS);
-        lb.ctTcp().put(expired, new CtEntry(now - 1, 0, 0, 0, 0, 0, 300, 1, 60));
+        lb.ctTcp().put(expired, new CtEntry(now - 1, 0, 0, 0, 0, 0, 300, 1, 60, 0, 0));
         lb.ctTcp().put(alive, ct(0));
         lb.ctFill().put(0, 2L);
         lb.snat().put(new CtKey(POD, REMOTE, 40000, 80, TCP, CtKey.NAT_OUT), new NatEntry(now - 1, NODE, 61000, 0, 0));

@@ -57,8 +57,8 @@ class HubbleMetricsTest {
     static final Flow TO_WORLD = flow(Flow.Verdict.FORWARDED, "", new Flow.Udp(5353, 53), CLIENT, WORLD, Flow.TrafficDirection.EGRESS, "TO_STACK", false, "new", "cidr");
     static final Flow TO_WORLD_DROPPED = flow(Flow.Verdict.DROPPED, "POLICY_DENIED", tcp(443, SYN), CLIENT, WORLD, Flow.TrafficDirection.EGRESS, "FROM_ENDPOINT", false, "new", "none");
     static final Flow WORLD_REPLY = flow(Flow.Verdict.FORWARDED, "", new Flow.Udp(53, 5353), WORLD, CLIENT, Flow.TrafficDirection.EGRESS, "TO_ENDPOINT", true, "reply", "cidr");
-    static final Flow PING = flow(Flow.Verdict.FORWARDED, "", new Flow.Icmpv4(7, 0), CLIENT, SERVER, Flow.TrafficDirection.EGRESS, "FROM_ENDPOINT", false, "new", "any");
-    static final Flow PONG = flow(Flow.Verdict.FORWARDED, "", new Flow.Icmpv4(0, 7), SERVER, CLIENT, Flow.TrafficDirection.EGRESS, "TO_ENDPOINT", true, "reply", "any");
+    static final Flow PING = flow(Flow.Verdict.FORWARDED, "", new Flow.Icmpv4(7, 0, 8, 0), CLIENT, SERVER, Flow.TrafficDirection.EGRESS, "FROM_ENDPOINT", false, "new", "any");
+    static final Flow PONG = flow(Flow.Verdict.FORWARDED, "", new Flow.Icmpv4(0, 7, 0, 0), SERVER, CLIENT, Flow.TrafficDirection.EGRESS, "TO_ENDPOINT", true, "reply", "any");
     static final Flow FROM_HOST = flow(Flow.Verdict.FORWARDED, "", tcp(80, SYN), HOST, SERVER, Flow.TrafficDirection.INGRESS, "TO_ENDPOINT", false, "new", "host");
     static final Flow AUDITED = flow(Flow.Verdict.AUDIT, "", tcp(9090, SYN), CLIENT, SERVER, Flow.TrafficDirection.INGRESS, "TO_ENDPOINT", false, "new", "none");
     static final List<Flow> ALL = List.of(SYN_OUT, SYN_IN, SYN_ACK, FIN_ACK, DENIED, DENY_RULE, TO_WORLD, TO_WORLD_DROPPED, WORLD_REPLY, PING, PONG,
@@ -136,6 +136,22 @@ class HubbleMetricsTest {
         assertThat(samples(fed("icmp"), "hubble_icmp_total")).isEqualTo("""
                 hubble_icmp_total{family="IPv4",type="EchoReply"} 1.0
                 hubble_icmp_total{family="IPv4",type="EchoRequest"} 1.0""");
+    }
+
+    @Test
+    void icmpCountsTheTypeAndCodeOfTheMessageNotWhatConntrackSaid() {
+        HubbleMetrics m = metrics("icmp");
+        // an error related to a flow (is_reply unknown), an echo reply conntrack did not see as one,
+        // and a non-first fragment (no ICMP header: not counted)
+        m.accept(flow(Flow.Verdict.FORWARDED, "", new Flow.Icmpv4(0, 0, 3, 3), WORLD, CLIENT, Flow.TrafficDirection.EGRESS, "TO_ENDPOINT",
+                null, "related", "none"), 0);
+        m.accept(flow(Flow.Verdict.DROPPED, "POLICY_DENIED", new Flow.Icmpv4(0, 7, 0, 0), WORLD, CLIENT, Flow.TrafficDirection.INGRESS,
+                "TO_ENDPOINT", false, "new", "none"), 0);
+        m.accept(flow(Flow.Verdict.FORWARDED, "", new Flow.Icmpv4(0, 0, -1, -1), WORLD, CLIENT, Flow.TrafficDirection.INGRESS, "TO_ENDPOINT",
+                false, "new", "none"), 0);
+        assertThat(samples(m, "hubble_icmp_total")).isEqualTo("""
+                hubble_icmp_total{family="IPv4",type="DestinationUnreachable(Port)"} 1.0
+                hubble_icmp_total{family="IPv4",type="EchoReply"} 1.0""");
     }
 
     @Test
@@ -246,7 +262,7 @@ class HubbleMetricsTest {
             Flow.L4 l4 = switch (rnd.nextInt(4)) {
                 case 0 -> tcp(rnd.nextInt(1, 65536), flags);
                 case 1 -> new Flow.Udp(rnd.nextInt(1, 65536), rnd.nextInt(1, 65536));
-                case 2 -> new Flow.Icmpv4(rnd.nextInt(65536), 0);
+                case 2 -> new Flow.Icmpv4(rnd.nextInt(65536), 0, 8, 0);
                 default -> new Flow.Other(47);
             };
             Flow f = flow(v, v == Flow.Verdict.DROPPED ? (rnd.nextBoolean() ? "POLICY_DENIED" : "CT_MAP_INSERTION_FAILED") : "", l4,

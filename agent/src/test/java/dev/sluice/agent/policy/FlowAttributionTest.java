@@ -106,7 +106,7 @@ class FlowAttributionTest {
         PolicyMaps.Value v = r.programmed(ep).orElseThrow().entries().get(key);
         assertThat(v).as("entry %s of endpoint %d", key, ep).isNotNull();
         return new FlowEvent(type, reason, key.direction(), 6, 101, 0, 0, 0, 0, 40000, dport, 60, ep, FlowEvent.OBS_TO_ENDPOINT,
-                FlowEvent.CT_NEW, 2, match, key.direction(), key.prefixLength(), key.identity(), PolicyMaps.ruleId(v.origins()), 0, 0, 0, 0);
+                FlowEvent.CT_NEW, 2, match, key.direction(), key.prefixLength(), key.identity(), PolicyMaps.ruleId(v.origins()), 0, 0, 0, 0, 0, 0, false);
     }
 
     PolicyMaps.Key entry(int ep, int dir, int port, int verdict) {
@@ -145,15 +145,15 @@ class FlowAttributionTest {
     @Test
     void aDefaultDenyDropNamesThePoliciesIsolatingTheEndpointInThatDirection() {
         FlowEvent egress = new FlowEvent(FlowEvent.DROP, DropReason.POLICY.code, PolicyMaps.EGRESS, 6, 100, 0, 0, 0, 0, 40000, 443, 60, 7,
-                FlowEvent.OBS_FROM_ENDPOINT, FlowEvent.CT_NEW, 2, FlowEvent.MATCH_NONE, PolicyMaps.EGRESS, 0, 0, 0, 0, 0, 0, 0);
+                FlowEvent.OBS_FROM_ENDPOINT, FlowEvent.CT_NEW, 2, FlowEvent.MATCH_NONE, PolicyMaps.EGRESS, 0, 0, 0, 0, 0, 0, 0, 0, 0, false);
         assertThat(Attribution.of(egress, source).egressDeniedBy()).containsExactly(new PolicyRef("lock-a", "x", "NetworkPolicy"));
         FlowEvent ingress = new FlowEvent(FlowEvent.DROP, DropReason.POLICY.code, PolicyMaps.INGRESS, 6, 101, 0, 0, 0, 0, 40000, 22, 60, 8,
-                FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_NEW, 2, FlowEvent.MATCH_NONE, PolicyMaps.INGRESS, 0, 0, 0, 0, 0, 0, 0);
+                FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_NEW, 2, FlowEvent.MATCH_NONE, PolicyMaps.INGRESS, 0, 0, 0, 0, 0, 0, 0, 0, 0, false);
         assertThat(Attribution.of(ingress, source).ingressDeniedBy()).containsExactly(new PolicyRef("no-81", "x", "CiliumNetworkPolicy"),
                 new PolicyRef("a-to-b", "x", "NetworkPolicy"), new PolicyRef("web", "x", "NetworkPolicy"));
         // a's ingress is not isolated: nothing to name
         FlowEvent open = new FlowEvent(FlowEvent.TRACE, 0, PolicyMaps.INGRESS, 6, 100, 0, 0, 0, 0, 40000, 22, 60, 7,
-                FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_NEW, 2, FlowEvent.MATCH_NONE, PolicyMaps.INGRESS, 0, 0, 0, 0, 0, 0, 0);
+                FlowEvent.OBS_TO_ENDPOINT, FlowEvent.CT_NEW, 2, FlowEvent.MATCH_NONE, PolicyMaps.INGRESS, 0, 0, 0, 0, 0, 0, 0, 0, 0, false);
         assertThat(Attribution.of(open, source).isEmpty()).isTrue();
     }
 
@@ -172,15 +172,15 @@ class FlowAttributionTest {
     void theMatchedKeyCoversThePortUnderItsPrefix() {
         // a range entry 8080-8083 is one prefix of 22 bits: the event's port 8082 names it
         FlowEvent e = new FlowEvent(FlowEvent.TRACE, 0, PolicyMaps.INGRESS, 6, 1, 0, 0, 0, 0, 40000, 8082, 60, 8, FlowEvent.OBS_TO_ENDPOINT,
-                FlowEvent.CT_NEW, 2, FlowEvent.MATCH_IDENTITY, PolicyMaps.INGRESS, 22, 300, 1, 0, 0, 0, 0);
+                FlowEvent.CT_NEW, 2, FlowEvent.MATCH_IDENTITY, PolicyMaps.INGRESS, 22, 300, 1, 0, 0, 0, 0, 0, 0, false);
         assertThat(Attribution.matchedKey(e)).isEqualTo(new PolicyMaps.Key(PolicyMaps.INGRESS, 300, 6, 8080, 22));
         // a reply is checked against the opener's destination port: the packet's source port
         FlowEvent reply = new FlowEvent(FlowEvent.TRACE, 0, PolicyMaps.INGRESS, 6, 1, 0, 0, 0, 0, 80, 40000, 60, 8, FlowEvent.OBS_TO_ENDPOINT,
-                FlowEvent.CT_REPLY, 0x12, FlowEvent.MATCH_ANY, PolicyMaps.EGRESS, 24, 0, 1, 0, 0, 0, 0);
+                FlowEvent.CT_REPLY, 0x12, FlowEvent.MATCH_ANY, PolicyMaps.EGRESS, 24, 0, 1, 0, 0, 0, 0, 0, 0, false);
         assertThat(Attribution.matchedKey(reply)).isEqualTo(new PolicyMaps.Key(PolicyMaps.EGRESS, 0, 6, 80, 24));
         // any protocol
         FlowEvent any = new FlowEvent(FlowEvent.TRACE, 0, PolicyMaps.INGRESS, 17, 1, 0, 0, 0, 0, 5, 53, 60, 8, FlowEvent.OBS_TO_ENDPOINT,
-                FlowEvent.CT_NEW, 0, FlowEvent.MATCH_IDENTITY, PolicyMaps.INGRESS, 0, 300, 1, 0, 0, 0, 0);
+                FlowEvent.CT_NEW, 0, FlowEvent.MATCH_IDENTITY, PolicyMaps.INGRESS, 0, 300, 1, 0, 0, 0, 0, 0, 0, false);
         assertThat(Attribution.matchedKey(any)).isEqualTo(new PolicyMaps.Key(PolicyMaps.INGRESS, 300, 0, 0, 0));
     }
 

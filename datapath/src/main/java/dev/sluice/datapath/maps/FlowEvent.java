@@ -15,11 +15,15 @@ import java.lang.invoke.VarHandle;
  *     policy map entry, {@code policyRule} that entry's rule id
  * @param origDaddr for {@link #TRANSLATED}: the frontend the packet was sent to (and {@code origDport})
  * @param ktime bpf_ktime_get_ns() when it was seen (CLOCK_MONOTONIC)
+ * @param icmpType for ICMP with {@code icmpKnown}: the type and code of the packet's own header (an
+ *     error's outer one, never the packet it quotes); {@code icmpKnown} false when the packet did
+ *     not carry the header (a non-first fragment)
  */
 public record FlowEvent(int type, int reason, int direction, int protocol, int ifindex, int srcIdentity, int dstIdentity,
                         int saddr, int daddr, int sport, int dport, int length, int endpoint, int observationPoint, int ctState,
                         int tcpFlags, int policyMatch, int policyDirection, int policyPrefixLength, int policyIdentity, int policyRule,
-                        int origDaddr, int origDport, int revNatId, long ktime) {
+                        int origDaddr, int origDport, int revNatId, long ktime,
+                        int icmpType, int icmpCode, boolean icmpKnown) {
     /** {@code type}: enum sl_event_type. */
     public static final int DROP = 1, AUDIT = 2, TRACE = 3, TRANSLATED = 4;
     /** {@code observationPoint}: enum sl_obs_point, numbered as Hubble's TraceObservationPoint. */
@@ -40,7 +44,9 @@ public record FlowEvent(int type, int reason, int direction, int protocol, int i
             Layouts.U8.withName("obs_point"), Layouts.U8.withName("ct_state"), Layouts.U8.withName("tcp_flags"),
             Layouts.U8.withName("policy_match"), Layouts.U8.withName("policy_dir"), Layouts.U8.withName("policy_prefixlen"),
             Layouts.U32.withName("policy_identity"), Layouts.U32.withName("policy_rule"), Layouts.BE32.withName("orig_daddr"),
-            Layouts.BE16.withName("orig_dport"), Layouts.U16.withName("rev_nat_id"), Layouts.U64.withName("ktime"));
+            Layouts.BE16.withName("orig_dport"), Layouts.U16.withName("rev_nat_id"), Layouts.U64.withName("ktime"),
+            Layouts.U8.withName("icmp_type"), Layouts.U8.withName("icmp_code"), Layouts.U8.withName("icmp_known"),
+            MemoryLayout.sequenceLayout(5, Layouts.U8).withName("pad"));
     private static final VarHandle TYPE = Layouts.field(LAYOUT, "type"), REASON = Layouts.field(LAYOUT, "reason"),
             DIR = Layouts.field(LAYOUT, "dir"), PROTO = Layouts.field(LAYOUT, "proto"), IFINDEX = Layouts.field(LAYOUT, "ifindex"),
             SRC_IDENTITY = Layouts.field(LAYOUT, "src_identity"), DST_IDENTITY = Layouts.field(LAYOUT, "dst_identity"),
@@ -50,14 +56,16 @@ public record FlowEvent(int type, int reason, int direction, int protocol, int i
             P_MATCH = Layouts.field(LAYOUT, "policy_match"), P_DIR = Layouts.field(LAYOUT, "policy_dir"),
             P_PREFIX = Layouts.field(LAYOUT, "policy_prefixlen"), P_IDENTITY = Layouts.field(LAYOUT, "policy_identity"),
             P_RULE = Layouts.field(LAYOUT, "policy_rule"), ORIG_DADDR = Layouts.field(LAYOUT, "orig_daddr"),
-            ORIG_DPORT = Layouts.field(LAYOUT, "orig_dport"), REV_NAT = Layouts.field(LAYOUT, "rev_nat_id"), KTIME = Layouts.field(LAYOUT, "ktime");
+            ORIG_DPORT = Layouts.field(LAYOUT, "orig_dport"), REV_NAT = Layouts.field(LAYOUT, "rev_nat_id"), KTIME = Layouts.field(LAYOUT, "ktime"),
+            ICMP_TYPE = Layouts.field(LAYOUT, "icmp_type"), ICMP_CODE = Layouts.field(LAYOUT, "icmp_code"),
+            ICMP_KNOWN = Layouts.field(LAYOUT, "icmp_known");
 
     public static FlowEvent read(MemorySegment s) {
         return new FlowEvent(u8(TYPE, s), u8(REASON, s), u8(DIR, s), u8(PROTO, s), (int) IFINDEX.get(s), (int) SRC_IDENTITY.get(s),
                 (int) DST_IDENTITY.get(s), (int) SADDR.get(s), (int) DADDR.get(s), u16(SPORT, s), u16(DPORT, s), (int) LEN.get(s),
                 u16(ENDPOINT, s), u8(OBS, s), u8(CT, s), u8(TCP_FLAGS, s), u8(P_MATCH, s), u8(P_DIR, s), u8(P_PREFIX, s),
                 (int) P_IDENTITY.get(s), (int) P_RULE.get(s), (int) ORIG_DADDR.get(s), u16(ORIG_DPORT, s), u16(REV_NAT, s),
-                (long) KTIME.get(s));
+                (long) KTIME.get(s), u8(ICMP_TYPE, s), u8(ICMP_CODE, s), u8(ICMP_KNOWN, s) != 0);
     }
 
     /** Writes the record as the data path lays it out (tests and tools that replay events). */
@@ -87,6 +95,9 @@ public record FlowEvent(int type, int reason, int direction, int protocol, int i
         ORIG_DPORT.set(s, (short) origDport);
         REV_NAT.set(s, (short) revNatId);
         KTIME.set(s, ktime);
+        ICMP_TYPE.set(s, (byte) icmpType);
+        ICMP_CODE.set(s, (byte) icmpCode);
+        ICMP_KNOWN.set(s, (byte) (icmpKnown ? 1 : 0));
     }
 
     /** The events the ring had no room for, summed over CPUs, from sl_events_lost. */

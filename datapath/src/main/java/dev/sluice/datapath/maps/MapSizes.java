@@ -13,7 +13,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Configured map sizes, applied to an opened object before load. libbpf reuses a pinned map only
  * when its max_entries equals the object's, so a size change (e.g. bpf.ctTcpMax) removes the old
- * pin first and the map is recreated, empty, at the new size.
+ * pin first and the map is recreated, empty, at the new size. The same for these maps (conntrack
+ * and the service maps, whose contents the agent rewrites or which only cache flows) when an
+ * upgrade changed their key or value layout (e.g. ct_entry's report times): their old entries
+ * cannot be read by the new programs anyway. Other maps of another shape are refused by name.
  */
 public final class MapSizes {
     private static final Logger log = LoggerFactory.getLogger(MapSizes.class);
@@ -26,12 +29,19 @@ public final class MapSizes {
             o.setMaxEntries(e.getKey(), e.getValue());
             Path pin = pinDir.resolve(e.getKey());
             if (!Files.exists(pin)) continue;
-            int have;
+            int have, key, value;
             try (BpfMap m = BpfMap.openPinned(pin)) {
                 have = m.maxEntries();
+                key = m.keySize();
+                value = m.valueSize();
             }
-            if (have == e.getValue()) continue;
-            log.warn("map {}: pinned with max_entries {}, configured {}: recreating it (its entries are lost)", e.getKey(), have, e.getValue());
+            int wantKey = o.keySize(e.getKey()), wantValue = o.valueSize(e.getKey());
+            if (have == e.getValue() && key == wantKey && value == wantValue) continue;
+            if (have != e.getValue())
+                log.warn("map {}: pinned with max_entries {}, configured {}: recreating it (its entries are lost)", e.getKey(), have, e.getValue());
+            else
+                log.warn("map {}: pinned with key/value size {}/{}, this build's {}/{} (an upgrade changed its layout): recreating it"
+                        + " (its entries are lost)", e.getKey(), key, value, wantKey, wantValue);
             try {
                 Files.delete(pin);
             } catch (IOException ex) {

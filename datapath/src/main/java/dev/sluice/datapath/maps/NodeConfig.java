@@ -10,11 +10,20 @@ public record NodeConfig(int nodeIp, int tunnelIfindex, int flags, int uplinkIfi
     public static final int TUNNEL = 1;
     /** flags bits 8-9: bpf.monitorAggregation ({@code FlowEvent.AGG_*}). */
     public static final int MONITOR_SHIFT = 8, MONITOR_MASK = 0x300;
+    /** flags bits 16-31: bpf.monitorAggregationInterval in seconds (0: no periodic report). */
+    public static final int MONITOR_INTERVAL_SHIFT = 16, MONITOR_INTERVAL_MAX = 0xffff;
 
     /** {@code flags} with the monitor aggregation level set. */
     public static int withMonitorAggregation(int flags, int level) {
         if (level < 0 || level > 3) throw new IllegalArgumentException("monitor aggregation: " + level + " (expected: 0-3)");
         return (flags & ~MONITOR_MASK) | (level << MONITOR_SHIFT);
+    }
+
+    /** {@code flags} with the monitor aggregation interval set, in whole seconds. */
+    public static int withMonitorInterval(int flags, int seconds) {
+        if (seconds < 0 || seconds > MONITOR_INTERVAL_MAX)
+            throw new IllegalArgumentException("monitor aggregation interval: " + seconds + "s (expected: 0-" + MONITOR_INTERVAL_MAX + "s)");
+        return (flags & ((1 << MONITOR_INTERVAL_SHIFT) - 1)) | (seconds << MONITOR_INTERVAL_SHIFT);
     }
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.BE32.withName("node_ip"), Layouts.U32.withName("tunnel_ifindex"), Layouts.U32.withName("flags"),

@@ -3,7 +3,7 @@ package dev.sluice.hubble.relay;
 import com.google.protobuf.Timestamp;
 import com.google.protobuf.UInt32Value;
 import dev.sluice.hubble.StreamSender;
-import dev.sluice.hubble.Transport;
+import dev.sluice.hubble.relay.Peers.Peer;
 import dev.sluice.hubble.api.observer.GetFlowsRequest;
 import dev.sluice.hubble.api.observer.GetFlowsResponse;
 import dev.sluice.hubble.api.observer.GetNodesRequest;
@@ -15,7 +15,6 @@ import dev.sluice.hubble.api.observer.ServerStatusResponse;
 import dev.sluice.hubble.api.relay.NodeState;
 import dev.sluice.hubble.api.relay.NodeStatusEvent;
 import io.grpc.Context;
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -31,10 +30,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Hubble Relay's Observer: one API over every node's. GetFlows asks each node the same question and
- * merges the answers in time order: without follow it takes the last (or first) {@code number} of
- * all nodes' together; following, flows wait in a sort window ({@link #WINDOW_MS} after they
- * arrive, at most {@link #WINDOW_MAX} of them) so that nodes' streams interleave in time order.
+ * Hubble Relay's Observer: one API over every node's ({@link Peers}: given, or learnt from the
+ * agents' Peer service). GetFlows asks each node the same question and merges the answers in time
+ * order: the last (or first) {@code number} of all nodes' flows together; following, after those,
+ * the nodes' new flows wait in a sort window ({@link #WINDOW_MS} after they arrive, at most
+ * {@link #WINDOW_MAX} of them) so that their streams interleave in time order, and a node that
+ * joins meanwhile is read from then on (NODE_CONNECTED), one that leaves is let go (NODE_GONE).
  * Nodes that do not answer are named in a NODE_UNAVAILABLE node_status and in ServerStatus.
  */
 public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCloseable {
@@ -42,16 +43,14 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
     static final int WINDOW_MAX = 10_000;
     static final long CALL_SECONDS = 10;
 
-    /** One node the relay reads. */
-    public record Peer(String name, String address, ManagedChannel channel) {}
-
-    private final List<Peer> peers = new ArrayList<>();
+    private final Peers peers;
     private final long startNanos = System.nanoTime();
 
     /** @param nodes node name to its Observer address ({@code unix:///...} or {@code host:port}) */
-    public Relay(Map<String, String> nodes) {
-        nodes.forEach((n, a) -> peers.add(new Peer(n, a, Transport.channel("node " + n, a))));
-    }
+    public Relay(Map<String, String> nodes) { this(Peers.of(nodes)); }
+
+    /** Over these nodes; the relay closes them when it closes. */
+    public Relay(Peers peers) { this.peers = peers; }
 
     private static final Comparator<GetFlowsResponse> BY_TIME = Comparator.comparingLong((GetFlowsResponse r) -> r.getTime().getSeconds())
             .thenComparingInt(r -> r.getTime().getNanos());
@@ -88,9 +87,12 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
         return Timestamp.newBuilder().setSeconds(ms / 1000).setNanos((int) (ms % 1000) * 1_000_000).build();
     }
 
-    private void once(GetFlowsRequest req, StreamSender<GetFlowsResponse> s, Context.CancellableContext ctx) throws InterruptedException {
+    /** What the nodes answered to one question without follow, merged: flows in time order, trimmed to {@code number}. */
+    private record Collected(List<GetFlowsResponse> flows, List<GetFlowsResponse> other, List<String> up, List<String> down, String why) {}
+
+    private Collected collect(GetFlowsRequest req, Context.CancellableContext ctx, List<Peer> nodes) {
         Map<Peer, CompletableFuture<List<GetFlowsResponse>>> answers = new LinkedHashMap<>();
-        for (Peer p : peers)
+        for (Peer p : nodes)
             answers.put(p, CompletableFuture.supplyAsync(() -> {
                 Context prev = ctx.attach();
                 try {
@@ -113,29 +115,52 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
                 if (c instanceof StatusRuntimeException st && st.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) throw st;
                 down.add(e.getKey().name());
                 why = e.getKey().name() + ": " + c.getMessage();
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+                throw Status.CANCELLED.asRuntimeException();
             }
         }
-        if (!up.isEmpty() && !s.send(nodeStatus(NodeState.NODE_CONNECTED, up, ""))) return;
-        if (!down.isEmpty() && !s.send(nodeStatus(NodeState.NODE_UNAVAILABLE, down, why))) return;
         List<GetFlowsResponse> flows = new ArrayList<>(), other = new ArrayList<>();
         for (var r : all) (r.hasFlow() ? flows : other).add(r);
         flows.sort(BY_TIME);
         long n = req.getNumber();
         if (n > 0 && flows.size() > n) flows = req.getFirst() ? flows.subList(0, (int) n) : flows.subList(flows.size() - (int) n, flows.size());
-        for (var r : other) if (!s.send(r)) return;
-        for (var r : flows) if (!s.send(r)) return;
-        s.complete();
+        return new Collected(flows, other, up, down, why);
+    }
+
+    /** Sends the node statuses and flows of an answer; false: the client went away. */
+    private static boolean send(Collected c, StreamSender<GetFlowsResponse> s, java.util.Set<String> uuids) throws InterruptedException {
+        if (!c.up().isEmpty() && !s.send(nodeStatus(NodeState.NODE_CONNECTED, c.up(), ""))) return false;
+        if (!c.down().isEmpty() && !s.send(nodeStatus(NodeState.NODE_UNAVAILABLE, c.down(), c.why()))) return false;
+        for (var r : c.other()) if (!s.send(r)) return false;
+        for (var r : c.flows()) {
+            if (!s.send(r)) return false;
+            if (uuids != null) uuids.add(r.getFlow().getUuid());
+        }
+        return true;
+    }
+
+    private void once(GetFlowsRequest req, StreamSender<GetFlowsResponse> s, Context.CancellableContext ctx) throws InterruptedException {
+        if (send(collect(req, ctx, peers.list()), s, null)) s.complete();
     }
 
     private record Pending(GetFlowsResponse response, long arrived) {}
 
+    /**
+     * Following: the nodes' new flows only ({@code number} 0, no {@code since}), asked before the
+     * history so that nothing falls between the two; the history (the last {@code number} across
+     * all nodes, or since {@code since}) is asked as one merged question and sent first, and a new
+     * flow that was in it is not sent again.
+     */
     private void follow(GetFlowsRequest req, StreamSender<GetFlowsResponse> s, Context.CancellableContext ctx) throws InterruptedException {
         PriorityQueue<Pending> window = new PriorityQueue<>(Comparator.comparing(Pending::response, BY_TIME));
         AtomicReference<StatusRuntimeException> invalid = new AtomicReference<>();
-        List<String> down = new java.util.concurrent.CopyOnWriteArrayList<>();
-        s.send(nodeStatus(NodeState.NODE_CONNECTED, peers.stream().map(Peer::name).toList(), ""));
-        for (Peer p : peers) {
-            ctx.run(() -> ObserverGrpc.newStub(p.channel()).getFlows(req, new StreamObserver<>() {
+        java.util.Queue<GetFlowsResponse> changes = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.Set<Peer> reading = java.util.concurrent.ConcurrentHashMap.newKeySet(), leaving = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        GetFlowsRequest live = req.toBuilder().setNumber(0).clearSince().build();
+        java.util.function.Consumer<Peer> read = p -> {
+            if (!reading.add(p)) return;
+            ctx.run(() -> ObserverGrpc.newStub(p.channel()).getFlows(live, new StreamObserver<>() {
                 public void onNext(GetFlowsResponse r) {
                     synchronized (window) {
                         window.add(new Pending(r, System.nanoTime()));
@@ -145,7 +170,8 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
 
                 public void onError(Throwable t) {
                     if (t instanceof StatusRuntimeException e && e.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) invalid.set(e);
-                    else if (!ctx.isCancelled()) down.add(p.name() + ": " + t.getMessage());
+                    else if (!ctx.isCancelled() && !leaving.contains(p))
+                        changes.add(nodeStatus(NodeState.NODE_UNAVAILABLE, List.of(p.name()), p.name() + ": " + t.getMessage()));
                     synchronized (window) {
                         window.notifyAll();
                     }
@@ -153,30 +179,64 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
 
                 public void onCompleted() {}
             }));
-        }
-        int reported = 0;
-        while (!ctx.isCancelled()) {
-            if (invalid.get() != null) throw invalid.get();
-            if (down.size() > reported) {
-                List<String> names = down.subList(reported, down.size()).stream().map(x -> x.substring(0, x.indexOf(':'))).toList();
-                if (!s.send(nodeStatus(NodeState.NODE_UNAVAILABLE, names, down.get(down.size() - 1)))) return;
-                reported = down.size();
+        };
+        Peers.Listener membership = new Peers.Listener() {
+            public void added(Peer p) {
+                read.accept(p);
+                changes.add(nodeStatus(NodeState.NODE_CONNECTED, List.of(p.name()), ""));
+                synchronized (window) {
+                    window.notifyAll();
+                }
             }
-            GetFlowsResponse next = null;
-            synchronized (window) {
-                Pending head = window.peek();
-                long due = head == null ? 0 : head.arrived() + TimeUnit.MILLISECONDS.toNanos(WINDOW_MS);
-                if (head != null && (System.nanoTime() >= due || window.size() > WINDOW_MAX)) next = window.poll().response();
-                else window.wait(head == null ? 500 : Math.max(1, TimeUnit.NANOSECONDS.toMillis(due - System.nanoTime())));
+
+            public void removed(Peer p) {
+                leaving.add(p);
+                changes.add(nodeStatus(NodeState.NODE_GONE, List.of(p.name()), ""));
+                synchronized (window) {
+                    window.notifyAll();
+                }
             }
-            if (next != null && !s.send(next)) return;
+        };
+        List<Peer> now = peers.listen(membership);
+        try {
+            for (Peer p : now) read.accept(p);
+            java.util.Set<String> sent = new java.util.HashSet<>(), down = new java.util.HashSet<>();
+            if (req.getNumber() > 0 || req.hasSince()) {
+                Collected history = collect(req.toBuilder().setFollow(false).build(), ctx, now);
+                down.addAll(history.down());
+                if (!send(history, s, sent)) return;
+            } else if (!s.send(nodeStatus(NodeState.NODE_CONNECTED, now.stream().map(Peer::name).toList(), ""))) {
+                return;
+            }
+            while (!ctx.isCancelled()) {
+                if (invalid.get() != null) throw invalid.get();
+                for (GetFlowsResponse c; (c = changes.poll()) != null; ) {
+                    // a node is named unavailable once, until it connects again
+                    var ev = c.getNodeStatus();
+                    if (ev.getStateChange() == NodeState.NODE_UNAVAILABLE && !down.addAll(ev.getNodeNamesList())) continue;
+                    if (ev.getStateChange() != NodeState.NODE_UNAVAILABLE) ev.getNodeNamesList().forEach(down::remove);
+                    if (!s.send(c)) return;
+                }
+                GetFlowsResponse next = null;
+                synchronized (window) {
+                    Pending head = window.peek();
+                    long due = head == null ? 0 : head.arrived() + TimeUnit.MILLISECONDS.toNanos(WINDOW_MS);
+                    if (head != null && (System.nanoTime() >= due || window.size() > WINDOW_MAX)) next = window.poll().response();
+                    else if (changes.isEmpty() && invalid.get() == null)
+                        window.wait(head == null ? 500 : Math.max(1, TimeUnit.NANOSECONDS.toMillis(due - System.nanoTime())));
+                }
+                if (next == null || next.hasFlow() && !sent.isEmpty() && sent.remove(next.getFlow().getUuid())) continue;
+                if (!s.send(next)) return;
+            }
+        } finally {
+            peers.unlisten(membership);
         }
     }
 
     /** Each node's status, or why it has none. */
     private Map<Peer, Object> statuses() {
         Map<Peer, CompletableFuture<ServerStatusResponse>> fs = new LinkedHashMap<>();
-        for (Peer p : peers)
+        for (Peer p : peers.list())
             fs.put(p, CompletableFuture.supplyAsync(() -> ObserverGrpc.newBlockingStub(p.channel()).withDeadlineAfter(5, TimeUnit.SECONDS)
                     .serverStatus(ServerStatusRequest.getDefaultInstance()), r -> Thread.ofVirtual().start(r)));
         Map<Peer, Object> out = new LinkedHashMap<>();
@@ -192,9 +252,11 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
 
     @Override public void serverStatus(ServerStatusRequest request, StreamObserver<ServerStatusResponse> out) {
         long num = 0, max = 0, seen = 0, uptime = 0;
+        int up = 0;
         List<String> down = new ArrayList<>();
         for (var e : statuses().entrySet()) {
             if (e.getValue() instanceof ServerStatusResponse s) {
+                up++;
                 num += s.getNumFlows();
                 max += s.getMaxFlows();
                 seen += s.getSeenFlows();
@@ -204,7 +266,7 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
             }
         }
         out.onNext(ServerStatusResponse.newBuilder().setNumFlows(num).setMaxFlows(max).setSeenFlows(seen)
-                .setUptimeNs(Math.max(uptime, System.nanoTime() - startNanos)).setNumConnectedNodes(UInt32Value.of(peers.size() - down.size()))
+                .setUptimeNs(Math.max(uptime, System.nanoTime() - startNanos)).setNumConnectedNodes(UInt32Value.of(up))
                 .setNumUnavailableNodes(UInt32Value.of(down.size())).addAllUnavailableNodes(down).setVersion("sluice-0.1.0").build());
         out.onCompleted();
     }
@@ -223,7 +285,5 @@ public final class Relay extends ObserverGrpc.ObserverImplBase implements AutoCl
         out.onCompleted();
     }
 
-    @Override public void close() {
-        for (Peer p : peers) p.channel().shutdownNow();
-    }
+    @Override public void close() { peers.close(); }
 }
