@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
                 dev.sluice.cli.service.ServiceCommand.class,
                 dev.sluice.cli.audit.AuditCommand.class,
                 dev.sluice.cli.connectivity.ConnectivityCommand.class,
+                dev.sluice.cli.bench.BenchCommand.class,
         })
 public final class Main {
     public static void main(String[] args) {
