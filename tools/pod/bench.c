@@ -1,3 +1,5 @@
+// sluice-pod bench: request/response (rr), connect/request/response (crr) or stream throughput to one
+// address for a time, over C connections; one JSON line with the rate and latency percentiles.
 #include "pod.h"
 
 /* Log-linear latency histogram in nanoseconds: 64 sub-buckets per power of two. */

@@ -1,3 +1,5 @@
+// sluice-pod craft: raw IPv4 packets (TCP, UDP, SCTP, ICMP; fragments, bad checksums, VXLAN) for the
+// security tests.
 #include "pod.h"
 
 static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
@@ -331,5 +333,3 @@ int cmd_craft(int argc, char **argv) {
     print_line(&b);
     return 0;
 }
-
-/* One received IPv4 packet as JSON: addresses, protocol, length, then what its L4 bytes hold. */

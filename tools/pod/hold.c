@@ -1,3 +1,5 @@
+// sluice-pod hold: one TCP connection held open, a message sent every interval and its echo awaited;
+// one JSON line: sent, echoed, whether the connection was reset.
 #include "pod.h"
 
 int cmd_hold(int argc, char **argv) {

@@ -1,3 +1,4 @@
+// sluice-pod http: one HTTP/1.1 request; the status and body as a JSON line.
 #include "pod.h"
 
 int cmd_http(int argc, char **argv) {

@@ -1,3 +1,4 @@
+// sluice-pod: dispatches to the subcommand (see pod.h).
 #include "pod.h"
 
 const char *g_prog = "sluice-pod";

@@ -1,3 +1,4 @@
+// sluice-pod probe: TCP or UDP reachability of many targets at once; one JSON line per target.
 #include "pod.h"
 
 struct probe {

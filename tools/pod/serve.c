@@ -1,3 +1,5 @@
+// sluice-pod serve: the lab pod's server: HTTP (answering with the pod's name), echo and sink on TCP
+// ports, echo on UDP ports; epoll workers, "ready" on stdout once listening.
 #include "pod.h"
 
 #define MAX_PORTS 256

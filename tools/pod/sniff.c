@@ -1,5 +1,7 @@
+// sluice-pod sniff: raw IPv4 packets of one protocol received until a timeout or a count; a JSON line.
 #include "pod.h"
 
+/* One received IPv4 packet as JSON: addresses, protocol, length, then what its L4 bytes hold. */
 static void sniff_describe(struct buf *b, const uint8_t *p, size_t n) {
     char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
     uint32_t src, dst;
