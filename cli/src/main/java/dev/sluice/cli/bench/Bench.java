@@ -20,11 +20,13 @@ import tools.jackson.databind.json.JsonMapper;
  * paths take turns (a different order each round): each one's rules are programmed from nothing
  * and one Service is added (both timed), then each path's new-connection rate ({@code sluice-pod
  * bench --mode crr}) and request/response latency ({@code --mode rr}) are measured to the last
- * Service, one connection at a time, interleaved so drift on a busy host lands on all of them.
+ * Service, one connection at a time, after an unrecorded warm-up run of each, interleaved so
+ * drift on a busy host lands on all of them.
  * Everything is removed at the end, also on failure or Ctrl-C.
  */
 final class Bench {
     static final JsonMapper JSON = JsonMapper.builder().build();
+    static final double WARMUP_SECONDS = 0.5;
 
     /** What to run; validated by the command. */
     record Plan(List<Integer> services, int repeat, double seconds, int backends, String lab, Path out) {}
@@ -94,9 +96,12 @@ final class Bench {
             r.add(p.name(), n, Results.FULL_SYNC_MS, full);
             r.add(p.name(), n, Results.ONE_CHANGE_MS, one);
         }
+        // an unrecorded warm-up first: a path just set up or synced (a lab's agent compiling, caches
+        // cold) would otherwise pay for it in the first measured run only
+        for (DataPath p : order) traffic(p, "crr", p.target(n), Math.min(WARMUP_SECONDS, plan.seconds()));
         for (DataPath p : order) {
             String to = p.target(n);
-            JsonNode crr = traffic(p, "crr", to), rr = traffic(p, "rr", to);
+            JsonNode crr = traffic(p, "crr", to, plan.seconds()), rr = traffic(p, "rr", to, plan.seconds());
             log.accept(tag + ": " + p.name() + " -> " + to + ": " + Math.round(crr.path("rate").asDouble()) + " conn/s, rr p50 "
                     + rr.path("p50_us").asDouble() + " us, p99 " + rr.path("p99_us").asDouble() + " us");
             r.add(p.name(), n, Results.CONN_PER_SEC, crr.path("rate").asDouble());
@@ -106,10 +111,10 @@ final class Bench {
     }
 
     /** One {@code sluice-pod bench} run from the path's client; its result line. */
-    private JsonNode traffic(DataPath p, String mode, String to) {
-        long timeout = (long) (plan.seconds() * 1000) + 30_000;
+    private JsonNode traffic(DataPath p, String mode, String to, double seconds) {
+        long timeout = (long) (seconds * 1000) + 30_000;
         var res = LabNet.exec(p.clientNetns(), List.of(env.podTool().toString(), "bench", "--mode", mode, "--proto", "tcp", "--to", to,
-                "--seconds", Double.toString(plan.seconds()), "--conns", "1"), timeout);
+                "--seconds", Double.toString(seconds), "--conns", "1"), timeout);
         String line = res.stdout().lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b).orElse("");
         if (!res.ok() || line.isEmpty()) throw new IllegalStateException(p.name() + ": " + mode + " to " + to + " failed: " + res.describe());
         JsonNode j = JSON.readTree(line);
