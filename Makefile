@@ -12,7 +12,7 @@ BPF_HDR := $(wildcard bpf/lib/*.h bpf/*.h)
 BPF_OBJ := $(patsubst bpf/%.c,$(B)/bpf/%.o,$(BPF_SRC))
 C_BINS := $(B)/bin/sluice-cni $(B)/bin/sluice-pod
 
-.PHONY: deps java build bpf cbins jar test unit-test lab-test demo clean bench bench-agent bench-idle bench-lab
+.PHONY: deps java build bpf cbins ctest jar test unit-test lab-test demo clean bench bench-agent bench-idle bench-lab
 
 deps:
 	@$(ROOT)/scripts/deps.sh
@@ -27,13 +27,27 @@ $(B)/bpf/%.o: bpf/%.c $(BPF_HDR)
 # Test harnesses include an entry file.
 $(B)/bpf/tests/overlay_test.o: bpf/bpf_overlay.c
 
+# The C tools: sluice-pod (one file per subcommand, tools/pod/) and the CNI plugin share tools/lib/.
+C_FLAGS := -O2 -Wall -Wextra -Werror -I$(ROOT)/tools
+LIB_SRC := $(wildcard tools/lib/*.c)
+LIB_HDR := $(wildcard tools/lib/*.h)
+POD_SRC := $(wildcard tools/pod/*.c)
+CNI_LIB := tools/lib/buf.c tools/lib/json.c tools/lib/net.c
+
 cbins: $(C_BINS)
-$(B)/bin/sluice-cni: cni/sluice-cni.c
+$(B)/bin/sluice-cni: cni/sluice-cni.c $(CNI_LIB) $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	gcc -O2 -Wall -Wextra -Werror -static -o $@ $<
-$(B)/bin/sluice-pod: tools/sluice-pod.c
+	gcc $(C_FLAGS) -static -o $@ cni/sluice-cni.c $(CNI_LIB)
+$(B)/bin/sluice-pod: $(POD_SRC) tools/pod/pod.h $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	gcc -O2 -Wall -Wextra -Werror -static -pthread -o $@ $<
+	gcc $(C_FLAGS) -static -pthread -o $@ $(POD_SRC) $(LIB_SRC)
+
+# The C tools' own unit tests (tools/lib/tests), built and run.
+ctest: $(B)/tests/lib_test
+	$(B)/tests/lib_test
+$(B)/tests/lib_test: tools/lib/tests/lib_test.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	gcc $(C_FLAGS) -o $@ tools/lib/tests/lib_test.c $(LIB_SRC)
 
 jar:
 	$(MVN) -DskipTests install
@@ -41,7 +55,7 @@ jar:
 build: deps bpf cbins jar
 
 # Unit, golden, BPF_PROG_TEST_RUN and lab end-to-end tests: everything.
-test: deps bpf cbins
+test: deps bpf cbins ctest
 	@rm -rf */target/surefire-reports */target/failsafe-reports
 	@$(MVN) install; rc=$$?; $(ROOT)/scripts/test-summary.sh; exit $$rc
 

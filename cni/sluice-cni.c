@@ -21,6 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
+#include "lib/json.h"
+#include "lib/net.h"
+
 #define DEFAULT_SOCKET "/var/run/sluice/agent.sock"
 #define DEFAULT_TIMEOUT_MS 60000
 #define MAX_DEPTH 256
@@ -45,112 +49,19 @@ enum {
     E_NOT_AVAILABLE = 50,
 };
 
-/* ------------------------------------------------------------------ buffers */
+/* ------------------------------------------------------------------ memory */
 
-struct buf {
-    char *p;
-    size_t len, cap;
-};
-
-static void oom(void) {
+void oom(void) {
     static const char m[] = "{\"cniVersion\":\"1.1.0\",\"code\":5,\"msg\":\"out of memory\"}\n";
     ssize_t r = write(1, m, sizeof(m) - 1);
     (void)r;
     _exit(1);
 }
 
-static void buf_reserve(struct buf *b, size_t extra) {
-    if (b->len + extra + 1 <= b->cap) return;
-    size_t nc = b->cap ? b->cap : 1024;
-    while (nc < b->len + extra + 1) {
-        if (nc > SIZE_MAX / 2) oom();
-        nc *= 2;
-    }
-    char *p = realloc(b->p, nc);
-    if (!p) oom();
-    b->p = p;
-    b->cap = nc;
-}
-
-static void buf_put(struct buf *b, const void *d, size_t n) {
-    buf_reserve(b, n);
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-static void buf_puts(struct buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-
-/* Length of a valid UTF-8 sequence at s (max n bytes), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
-    else return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
-/* Appends s as a quoted JSON string; invalid UTF-8 bytes become U+FFFD. */
-static void buf_json_str(struct buf *b, const char *s) {
-    size_t n = strlen(s);
-    buf_puts(b, "\"");
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        char tmp[8];
-        switch (c) {
-        case '"': buf_puts(b, "\\\""); i++; continue;
-        case '\\': buf_puts(b, "\\\\"); i++; continue;
-        case '\n': buf_puts(b, "\\n"); i++; continue;
-        case '\r': buf_puts(b, "\\r"); i++; continue;
-        case '\t': buf_puts(b, "\\t"); i++; continue;
-        default: break;
-        }
-        if (c < 0x20 || c == 0x7f) {
-            snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-            buf_puts(b, tmp);
-            i++;
-            continue;
-        }
-        size_t l = utf8_len((const unsigned char *)s + i, n - i);
-        if (l == 0) {
-            buf_puts(b, "\\ufffd");
-            i++;
-        } else {
-            buf_put(b, s + i, l);
-            i += l;
-        }
-    }
-    buf_puts(b, "\"");
-}
-
 /* ------------------------------------------------------------------ errors */
 
 static const char *g_version = "1.1.0"; /* cniVersion used in error results */
 static int g_exit = 1;                    /* exit code of fail() */
-
-static int write_all(int fd, const char *d, size_t n) {
-    while (n > 0) {
-        ssize_t k = write(fd, d, n);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        d += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
 
 static void fail(int code, const char *details, const char *fmt, ...) __attribute__((format(printf, 3, 4), noreturn));
 static void fail(int code, const char *details, const char *fmt, ...) {
@@ -161,14 +72,14 @@ static void fail(int code, const char *details, const char *fmt, ...) {
     va_end(ap);
     struct buf b = {0};
     buf_puts(&b, "{\"cniVersion\":");
-    buf_json_str(&b, g_version);
+    buf_json_str_utf8(&b, g_version);
     char tmp[32];
     snprintf(tmp, sizeof(tmp), ",\"code\":%d,\"msg\":", code);
     buf_puts(&b, tmp);
-    buf_json_str(&b, msg);
+    buf_json_str_utf8(&b, msg);
     if (details && *details) {
         buf_puts(&b, ",\"details\":");
-        buf_json_str(&b, details);
+        buf_json_str_utf8(&b, details);
     }
     buf_puts(&b, "}\n");
     write_all(1, b.p, b.len);
@@ -455,25 +366,6 @@ static char *j_decode(const char *tok, size_t len) {
 
 /* ------------------------------------------------------------------ I/O */
 
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Waits for events on fd until deadline: 1 ready, 0 timed out. */
-static int wait_fd(int fd, short events, uint64_t deadline) {
-    for (;;) {
-        uint64_t t = now_ms();
-        if (t >= deadline) return 0;
-        struct pollfd pf = {.fd = fd, .events = events};
-        uint64_t left = deadline - t;
-        int r = poll(&pf, 1, left > 1000000 ? 1000000 : (int)left);
-        if (r < 0 && errno == EINTR) continue;
-        if (r != 0) return 1; /* errors surface on the next read/write */
-    }
-}
-
 static void read_stdin(struct buf *b) {
     char tmp[65536];
     for (;;) {
@@ -521,7 +413,7 @@ int main(void) {
     if (!(is_add || is_del || is_check || is_gc || is_status)) {
         char details[] = "expected: one of ADD, DEL, CHECK, GC, STATUS, VERSION";
         struct buf q = {0};
-        buf_json_str(&q, cmd);
+        buf_json_str_utf8(&q, cmd);
         fail(E_INVALID_ENV, details, "CNI_COMMAND %s is not a known command", q.p);
     }
 
@@ -549,7 +441,7 @@ int main(void) {
         fail(E_INVALID_CONFIG, "expected: a string field \"cniVersion\"", "invalid network configuration: cniVersion is missing or not a string");
     if (!supported_version(version)) {
         struct buf q = {0};
-        buf_json_str(&q, version);
+        buf_json_str_utf8(&q, version);
         fail(E_INCOMPATIBLE_VERSION, "supported versions: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0",
              "incompatible CNI version %s", q.p);
     }
@@ -590,7 +482,7 @@ int main(void) {
     /* The request line. */
     struct buf req = {0};
     buf_puts(&req, "{\"method\":\"cni\",\"params\":{\"command\":");
-    buf_json_str(&req, cmd);
+    buf_json_str_utf8(&req, cmd);
     static const struct { const char *key, *env; } fields[] = {
         {"containerID", "CNI_CONTAINERID"}, {"netns", "CNI_NETNS"}, {"ifname", "CNI_IFNAME"},
         {"args", "CNI_ARGS"}, {"path", "CNI_PATH"},
@@ -600,14 +492,14 @@ int main(void) {
         buf_puts(&req, ",\"");
         buf_puts(&req, fields[i].key);
         buf_puts(&req, "\":");
-        buf_json_str(&req, v ? v : "");
+        buf_json_str_utf8(&req, v ? v : "");
     }
     buf_puts(&req, ",\"config\":");
     buf_put(&req, j.out.p, j.out.len);
     buf_puts(&req, "}}\n");
 
     int unavailable = is_status ? E_NOT_AVAILABLE : E_TRY_AGAIN;
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) fail(E_IO, strerror(errno), "cannot create a Unix socket");
     if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
@@ -615,13 +507,13 @@ int main(void) {
         int connected = 0;
         if (e == EINPROGRESS || e == EAGAIN) {
             /* listen backlog full: retry until the deadline */
-            while (!connected && now_ms() < deadline) {
+            while (!connected && now_ns() < deadline) {
                 struct timespec ts = {0, 20 * 1000000L};
                 nanosleep(&ts, NULL);
                 if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 || errno == EISCONN) connected = 1;
                 else if (errno != EAGAIN && errno != EINPROGRESS && errno != EALREADY) { e = errno; break; }
             }
-            if (!connected && now_ms() >= deadline) e = ETIMEDOUT;
+            if (!connected && now_ns() >= deadline) e = ETIMEDOUT;
         }
         if (!connected) {
             char details[512];

@@ -27,7 +27,8 @@ public final class Main {
             dev.sluice.cli.policy.PolicyCommand.class,
             dev.sluice.cli.service.ServiceCommand.class,
             dev.sluice.cli.audit.AuditCommand.class,
-            dev.sluice.cli.connectivity.ConnectivityCommand.class);
+            dev.sluice.cli.connectivity.ConnectivityCommand.class,
+            dev.sluice.cli.bench.BenchCommand.class);
 
     public static void main(String[] args) {
         System.exit(run(args));
