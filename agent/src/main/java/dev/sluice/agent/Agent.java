@@ -80,8 +80,6 @@ public final class Agent implements AutoCloseable {
     private dev.sluice.agent.flow.FlowObserver flows;
     /** Hubble's agent events (GetAgentEvents), the last 4095. */
     private final dev.sluice.agent.flow.AgentEvents agentEvents = new dev.sluice.agent.flow.AgentEvents(4095);
-    /** The service frontends as the last apply that changed them left them, for the service events. */
-    private List<dev.sluice.agent.lb.LbRuntime.FrontendView> frontends = List.of();
     /** Hubble's Observer and Peer API when hubble.enabled (dev.sluice.agent.hubble). */
     private AutoCloseable hubbleApi;
     /** Null when prometheus.enabled is false. */
@@ -243,7 +241,7 @@ public final class Agent implements AutoCloseable {
                 })
                 .register("ipcache", (p, out) -> out.result(ipcacheList()))
                 .register("metrics", (p, out) -> out.result(metricsList()))
-                .register("services", (p, out) -> out.result(lb.services()))
+                .register("services", (p, out) -> out.result(lb.services(p.path("type").asString(""))))
                 .register("lb", (p, out) -> out.result(lb.lbList()))
                 .register("maglev", (p, out) -> out.result(lb.maglev(p.path("service").asString(""))))
                 .register("ct", (p, out) -> out.result(lb.ctList()))
@@ -515,8 +513,8 @@ public final class Agent implements AutoCloseable {
 
     /**
      * Hubble's agent events of one apply: each policy object that came, changed or went, and, when
-     * the service maps changed, each frontend written or removed (read back from the maps, so only
-     * then).
+     * the service maps changed, each frontend written or removed (as the LB reconciler wrote it: the
+     * cost of the change, not of the node's frontends).
      */
     private void agentEvents(Snapshot s, dev.sluice.agent.reconcile.SnapshotDiff.Changes changes, boolean services) {
         java.time.Instant now = java.time.Instant.now();
@@ -531,9 +529,8 @@ public final class Agent implements AutoCloseable {
             }
         }
         if (services) {
-            List<dev.sluice.agent.lb.LbRuntime.FrontendView> after = lb.lbList();
-            dev.sluice.agent.flow.AgentEvents.serviceChanges(frontends, after, now).forEach(agentEvents::add);
-            frontends = after;
+            var c = lb.lastChanges();
+            dev.sluice.agent.flow.AgentEvents.serviceChanges(c.written(), c.removed(), now).forEach(agentEvents::add);
         }
     }
 

@@ -4,9 +4,7 @@ import dev.sluice.agent.lb.LbRuntime;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -44,24 +42,19 @@ public final class AgentEvents {
     public int followers() { return followers.size(); }
 
     /**
-     * The service events between two readings of the node's frontends ({@code sluice bpf lb list}):
-     * SERVICE_UPSERTED for a frontend that is new or whose backends, type or owner changed,
-     * SERVICE_DELETED for one that went; by frontend id, in id order.
+     * The service events of one apply: SERVICE_UPSERTED for each frontend the LB reconciler wrote
+     * (new, or its backends, type or owner changed), by id, then SERVICE_DELETED for each it removed.
      */
-    public static List<AgentEvent> serviceChanges(List<LbRuntime.FrontendView> before, List<LbRuntime.FrontendView> after, Instant time) {
-        Map<Integer, LbRuntime.FrontendView> old = new HashMap<>();
-        for (var f : before) old.put(f.id(), f);
+    public static List<AgentEvent> serviceChanges(List<LbRuntime.FrontendView> written, List<Integer> removed, Instant time) {
         List<AgentEvent> out = new ArrayList<>();
-        for (var f : after.stream().sorted(java.util.Comparator.comparingInt(LbRuntime.FrontendView::id)).toList()) {
-            var was = old.remove(f.id());
-            if (f.equals(was)) continue;
+        for (var f : written.stream().sorted(java.util.Comparator.comparingInt(LbRuntime.FrontendView::id)).toList()) {
             List<AgentEvent.Address> backends = new ArrayList<>();
             for (var b : f.backends()) if (b.id() != 0) backends.add(AgentEvent.Address.parse(b.backend()));
             int slash = f.service().indexOf('/');
             out.add(new AgentEvent.ServiceUpsert(time, f.id(), AgentEvent.Address.parse(f.frontend()), backends, f.type(),
                     slash < 0 ? "" : f.service().substring(0, slash), slash < 0 ? f.service() : f.service().substring(slash + 1)));
         }
-        old.keySet().stream().sorted().forEach(id -> out.add(new AgentEvent.ServiceDelete(time, id)));
+        removed.stream().sorted().forEach(id -> out.add(new AgentEvent.ServiceDelete(time, id)));
         return out;
     }
 }

@@ -77,6 +77,9 @@ public final class LbReconciler {
     }
 
     /** Counts of one reconcile. */
+    private final Set<LbServiceKey> written = new java.util.LinkedHashSet<>();
+    private final List<Integer> removedIds = new ArrayList<>();
+
     public record Result(int frontendsWritten, int frontendsRemoved, int backendsWritten, int backendsRemoved) {
         public int changes() { return frontendsWritten + frontendsRemoved + backendsWritten + backendsRemoved; }
     }
@@ -134,6 +137,8 @@ public final class LbReconciler {
      * ({@code ServiceModel.lastChanged()}; null: compare all), so not even the comparison is O(Services).
      */
     public Result reconcile(LbState state, Set<String> changed) {
+        written.clear();
+        removedIds.clear();
         boolean reject = state.noBackendResponse().equals("reject");
         Set<LbServiceKey> dirty = new HashSet<>(retry);
         retry.clear();
@@ -296,6 +301,11 @@ public final class LbReconciler {
     /** Records what the kernel now holds for {@code k} (null: nothing), keeping the backend references counted. */
     private void track(LbServiceKey k, Programmed p) {
         Programmed old = p == null ? have.remove(k) : have.put(k, p);
+        if (p != null) written.add(k);
+        else if (old != null) {
+            written.remove(k);
+            removedIds.add(old.value.id());
+        }
         if (old != null) {
             for (int b : old.slots) if (refs.merge(b, -1, Integer::sum) <= 0) {
                 refs.remove(b);
@@ -314,6 +324,18 @@ public final class LbReconciler {
 
     /** How many frontends the maps hold. */
     public int frontendCount() { return have.size(); }
+
+    /** The frontends the last reconcile wrote (or renamed), in the order written: what Hubble's agent events report. */
+    public Set<LbServiceKey> written() { return java.util.Collections.unmodifiableSet(written); }
+
+    /** The ids of the frontends the last reconcile removed. */
+    public List<Integer> removedIds() { return java.util.Collections.unmodifiableList(removedIds); }
+
+    /** What the maps hold for {@code k} as last written, or null. */
+    Programmed programmed(LbServiceKey k) { return have.get(k); }
+
+    /** The backend with this id as last written, or null. */
+    LbBackend backend(int id) { return backends.get(id); }
 
     /** From how many frontends (or backends) on writes go in batches. */
     static final int BULK = 64;

@@ -225,13 +225,17 @@ public final class LbRuntime implements AutoCloseable {
     public record ConntrackView(@com.fasterxml.jackson.annotation.JsonUnwrapped CtGc.StatusView gc, long fillTcp, long fillAny, int maxTcp, int maxAny, long refusedFull) {}
 
     /** {@code services}: every Service with its status as the model computed it plus programming errors. */
-    public List<ServiceView> services() {
+    public List<ServiceView> services() { return services(""); }
+
+    /** {@link #services()} of one type (ClusterIP, NodePort, LoadBalancer) only, or all when {@code type} is empty. */
+    public List<ServiceView> services(String type) {
         LbState st = state;
         Map<String, List<String>> errs = reconciler.errors();
         Map<String, ServiceView> byKey = new TreeMap<>();
         if (st != null) {
             for (ServiceLb lb : st.services().values()) {
                 ServiceStatus s = lb.status();
+                if (!type.isEmpty() && !s.type().name().equals(type)) continue;
                 List<String> external = new ArrayList<>(s.ingressIPs());
                 Map<String, Integer> backends = new LinkedHashMap<>();
                 for (Frontend f : lb.frontends()) {
@@ -250,7 +254,7 @@ public final class LbRuntime implements AutoCloseable {
                         s.nodePorts(), backends, conds, conds.stream().noneMatch(c -> c.level().equals("ERROR"))));
             }
         }
-        decodeErrors.forEach((k, e) -> byKey.put(k, new ServiceView(k, "", "", List.of(), List.of(), List.of(), List.of(), Map.of(),
+        if (type.isEmpty()) decodeErrors.forEach((k, e) -> byKey.put(k, new ServiceView(k, "", "", List.of(), List.of(), List.of(), List.of(), Map.of(),
                 List.of(new ConditionView("ERROR", "InvalidSpec", e)), false)));
         return new ArrayList<>(byKey.values());
     }
@@ -268,19 +272,36 @@ public final class LbRuntime implements AutoCloseable {
                 .thenComparingInt(e -> e.getKey().port()).thenComparingInt(e -> e.getKey().proto()));
         List<FrontendView> out = new ArrayList<>();
         for (var e : entries) {
-            LbServiceKey k = e.getKey();
             LbService v = e.getValue();
-            List<SlotView> bs = new ArrayList<>();
-            for (int s = 1; s <= v.count(); s++) {
-                Integer bid = slots.get(new LbSlotKey(v.id(), s));
-                LbBackend b = bid == null ? null : backends.get(bid);
-                bs.add(new SlotView(s, bid == null ? 0 : bid, b == null ? "(missing)" : Ip.format(b.address()) + ":" + b.port(),
-                        bid == null ? "" : pods.getOrDefault(bid, "")));
-            }
-            out.add(new FrontendView(Ip.format(k.address()) + ":" + k.port() + "/" + protoName(k.proto()), v.id(), v.typeName(), flagNames(v),
-                    owners.getOrDefault(k, ""), bs));
+            out.add(view(e.getKey(), v, owners.getOrDefault(e.getKey(), ""), s -> slots.get(new LbSlotKey(v.id(), s)), backends::get, pods));
         }
         return out;
+    }
+
+    /** What the last {@link #apply} changed in the maps: the frontends written (from what was written, not read back) and the ids removed. */
+    public record FrontendChanges(List<FrontendView> written, List<Integer> removed) {}
+
+    /** The frontends the last {@link #apply} wrote or removed: what it cost, not what the node holds. */
+    public synchronized FrontendChanges lastChanges() {
+        List<FrontendView> written = new ArrayList<>();
+        for (LbServiceKey k : reconciler.written()) {
+            LbReconciler.Programmed p = reconciler.programmed(k);
+            if (p == null) continue;
+            written.add(view(k, p.value(), p.service(), s -> s <= p.slots().length ? p.slots()[s - 1] : null, reconciler::backend, Map.of()));
+        }
+        return new FrontendChanges(written, List.copyOf(reconciler.removedIds()));
+    }
+
+    private static FrontendView view(LbServiceKey k, LbService v, String service, java.util.function.IntFunction<Integer> slot,
+                                     java.util.function.Function<Integer, LbBackend> backend, Map<Integer, String> pods) {
+        List<SlotView> bs = new ArrayList<>();
+        for (int s = 1; s <= v.count(); s++) {
+            Integer bid = slot.apply(s);
+            LbBackend b = bid == null ? null : backend.apply(bid);
+            bs.add(new SlotView(s, bid == null ? 0 : bid, b == null ? "(missing)" : Ip.format(b.address()) + ":" + b.port(),
+                    bid == null ? "" : pods.getOrDefault(bid, "")));
+        }
+        return new FrontendView(Ip.format(k.address()) + ":" + k.port() + "/" + protoName(k.proto()), v.id(), v.typeName(), flagNames(v), service, bs);
     }
 
     /** {@code maglev}: the Maglev tables of one Service's frontends on this node, read from the inner maps. */

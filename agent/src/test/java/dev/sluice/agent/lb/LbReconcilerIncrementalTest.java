@@ -73,6 +73,18 @@ class LbReconcilerIncrementalTest {
         return fe + "\nbackends=" + new TreeMap<>(lb.backends().all()) + "\nslots=" + slots.size() + "/" + slotTotal + " revnat=" + rn.size();
     }
 
+    /** Each frontend: its id, then its entry and slots. */
+    static Map<LbServiceKey, String> frontends(LbMaps lb) {
+        var slots = lb.slots().all();
+        Map<LbServiceKey, String> out = new HashMap<>();
+        lb.services().all().forEach((k, v) -> {
+            List<Integer> s = new ArrayList<>();
+            for (int i = 1; i <= v.count(); i++) s.add(slots.get(new LbSlotKey(v.id(), i)));
+            out.put(k, v.id() + " " + v + " " + s);
+        });
+        return out;
+    }
+
     static Service service(SplittableRandom r, int i) {
         Service.Type type = r.nextInt(4) == 0 ? Service.Type.NodePort : Service.Type.ClusterIP;
         List<Service.ServicePort> ports = new ArrayList<>();
@@ -116,8 +128,19 @@ class LbReconcilerIncrementalTest {
                 }
                 var state = model.state();
                 if (r.nextInt(10) == 0) rec.resync(); // as after a failed apply: a full pass against the maps
+                var before = frontends(a.lb());
                 var result = hint ? rec.reconcile(state, model.lastChanged()) : rec.reconcile(state);
                 assertThat(rec.errors()).isEmpty();
+                // what the reconciler says it changed (Hubble's service events) is what changed in the maps
+                var after = frontends(a.lb());
+                for (var e : after.entrySet())
+                    if (!e.getValue().equals(before.get(e.getKey())))
+                        assertThat(rec.written()).as("seed %d step %d: %s changed", seed, step, e.getKey()).contains(e.getKey());
+                assertThat(after.keySet()).as("seed %d step %d", seed, step).containsAll(rec.written());
+                List<Integer> gone = new ArrayList<>();
+                for (var e : before.entrySet())
+                    if (!after.containsKey(e.getKey())) gone.add(Integer.parseInt(e.getValue().substring(0, e.getValue().indexOf(' '))));
+                assertThat(rec.removedIds()).as("seed %d step %d", seed, step).containsExactlyInAnyOrderElementsOf(gone);
                 if (step % 10 == 9) {
                     try (Maps b = new Maps()) {
                         new LbReconciler(b.lb(), "n1").reconcile(state);
