@@ -28,6 +28,8 @@ public final class ApiClusterStore implements ClusterStore, AutoCloseable {
     /** Connections a large apply writes over at once. */
     static final int PARALLEL = 8;
     static final long NAMESPACE_TIMEOUT_MS = 30_000;
+    /** An apply of more objects than this lists their kinds instead of reading each one. */
+    static final int LIST_ABOVE = 64;
     private final ApiClient client;
     private final Path kubeconfig;
     private final Map<String, Long> written = new ConcurrentHashMap<>();
@@ -53,6 +55,53 @@ public final class ApiClusterStore implements ClusterStore, AutoCloseable {
         return out;
     }
 
+    /**
+     * Reads what a plan of {@code incoming} needs and no more: the incoming objects' stored versions
+     * (one GET each, or one list per kind for a large apply), the namespaces, and lazily the
+     * Services (for a small apply only to check a requested ClusterIP: the server allocates the
+     * others) or a namespace's contents.
+     */
+    @Override public Planner.Stored stored(List<KubeObject> incoming) {
+        Map<String, KubeObject> have = new ConcurrentHashMap<>();
+        boolean large = incoming.size() > LIST_ABOVE;
+        if (large) {
+            for (String kind : new java.util.TreeSet<>(incoming.stream().map(KubeObject::kind).filter(Kinds.ALL::containsKey).toList()))
+                all(kind).forEach(o -> have.put(o.key(), o));
+        } else {
+            List<Callable<Void>> calls = new ArrayList<>();
+            for (KubeObject o : incoming) {
+                if (!Kinds.ALL.containsKey(o.kind())) continue;
+                calls.add(() -> {
+                    get(o.kind(), o.namespace(), o.name()).ifPresent(x -> have.put(x.key(), x));
+                    return null;
+                });
+            }
+            client.parallel(calls, PARALLEL);
+        }
+        java.util.Set<String> namespaces = new java.util.LinkedHashSet<>();
+        all(Kinds.NAMESPACE).forEach(o -> namespaces.add(o.name()));
+        return new Planner.Stored() {
+            private List<KubeObject> services;
+            // a large apply reads every Service anyway (its cost is the apply's) and allocates itself, so its writes stay parallel
+            @Override public boolean allocatesClusterIPs() { return !large; }
+            @Override public Optional<KubeObject> get(String key) { return Optional.ofNullable(have.get(key)); }
+            @Override public java.util.Set<String> namespaces() { return namespaces; }
+            @Override public List<KubeObject> inNamespace(String ns) {
+                List<KubeObject> out = new ArrayList<>();
+                for (String kind : new java.util.TreeSet<>(Kinds.ALL.keySet())) {
+                    ApiTypes.Type t = type(kind);
+                    if (!t.namespaced()) continue;
+                    for (JsonNode item : client.ok("GET", collection(t, ns), null, null).path("items")) decode(item).ifPresent(out::add);
+                }
+                return out;
+            }
+            @Override public List<KubeObject> services() {
+                if (services == null) services = all(Kinds.SERVICE);
+                return services;
+            }
+        };
+    }
+
     @Override public Optional<KubeObject> get(String kind, String namespace, String name) {
         ApiTypes.Type t = type(kind);
         var r = client.call("GET", path(t, namespace, name), null, null);
@@ -61,7 +110,7 @@ public final class ApiClusterStore implements ClusterStore, AutoCloseable {
         return decode(r.body());
     }
 
-    @Override public void put(JsonNode body) {
+    @Override public JsonNode put(JsonNode body) {
         String kind = body.path("kind").asString("");
         ApiTypes.Type t = ApiTypes.ofKind(body.path("apiVersion").asString(""), kind).orElseGet(() -> type(kind));
         ObjectNode b = (ObjectNode) body.deepCopy();
@@ -74,21 +123,34 @@ public final class ApiClusterStore implements ClusterStore, AutoCloseable {
         record(kind, stored, r);
         if (t.status() && b.has("status") && !b.get("status").equals(stored.get("status"))) {
             var st = client.call("PUT", path(t, ns, name) + "/status", b, null);
-            record(kind, check(st, t, name), st);
+            stored = check(st, t, name);
+            record(kind, stored, st);
         }
+        return stored;
     }
 
-    @Override public void putAll(List<? extends JsonNode> bodies) {
-        // namespaces (and nodes) first, one after the other: the rest may need them
-        List<JsonNode> first = new ArrayList<>(), rest = new ArrayList<>();
-        for (JsonNode b : bodies) (Kinds.NAMESPACE.equals(b.path("kind").asString()) || Kinds.NODE.equals(b.path("kind").asString()) ? first : rest).add(b);
-        first.forEach(this::put);
-        List<Callable<Void>> calls = new ArrayList<>();
-        for (JsonNode b : rest) calls.add(() -> {
-            put(b);
-            return null;
-        });
-        client.parallel(calls, PARALLEL);
+    /**
+     * Namespaces (and nodes) first, then Services that leave their ClusterIP to the server, each one
+     * after the other in the order given (the server's allocation is then the same as the order of
+     * the manifests), then the rest in parallel.
+     */
+    @Override public List<JsonNode> putAll(List<? extends JsonNode> bodies) {
+        JsonNode[] out = new JsonNode[bodies.size()];
+        List<Integer> first = new ArrayList<>(), ordered = new ArrayList<>(), rest = new ArrayList<>();
+        for (int i = 0; i < bodies.size(); i++) {
+            JsonNode b = bodies.get(i);
+            String kind = b.path("kind").asString();
+            if (Kinds.NAMESPACE.equals(kind) || Kinds.NODE.equals(kind)) first.add(i);
+            else if (Kinds.SERVICE.equals(kind) && b.path("spec").path("clusterIP").asString("").isEmpty()) ordered.add(i);
+            else rest.add(i);
+        }
+        for (int i : first) out[i] = put(bodies.get(i));
+        for (int i : ordered) out[i] = put(bodies.get(i));
+        List<Callable<JsonNode>> calls = new ArrayList<>();
+        for (int i : rest) calls.add(() -> put(bodies.get(i)));
+        List<JsonNode> done = client.parallel(calls, PARALLEL);
+        for (int j = 0; j < rest.size(); j++) out[rest.get(j)] = done.get(j);
+        return List.of(out);
     }
 
     @Override public void remove(String kind, String namespace, String name) {

@@ -20,11 +20,14 @@ public interface ClusterStore {
 
     Optional<KubeObject> get(String kind, String namespace, String name);
 
-    /** Creates or replaces an object (its kind and metadata say which), status included. */
-    void put(JsonNode body);
+    /** What a plan of {@code incoming} reads of this store (every object here; a store may read less). */
+    default Planner.Stored stored(List<KubeObject> incoming) { return Planner.Stored.of(all()); }
 
-    /** {@link #put} for many; a store may write them in parallel, kinds in the order given. */
-    default void putAll(List<? extends JsonNode> bodies) { bodies.forEach(this::put); }
+    /** Creates or replaces an object (its kind and metadata say which), status included; returns it as stored. */
+    JsonNode put(JsonNode body);
+
+    /** {@link #put} for many; a store may write them in parallel, kinds in the order given. Returns them as stored, in that order. */
+    default List<JsonNode> putAll(List<? extends JsonNode> bodies) { return bodies.stream().map(this::put).toList(); }
 
     void remove(String kind, String namespace, String name);
 

@@ -25,6 +25,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
@@ -330,7 +331,7 @@ public final class Lab {
         state();
         try (var lock = lock()) {
             ClusterStore store = store();
-            Planner.ApplyPlan plan = Planner.apply(store.all(), incoming, state.nodes().stream().map(LabState.NodeState::name).toList(),
+            Planner.ApplyPlan plan = Planner.apply(store.stored(incoming), incoming, state.nodes().stream().map(LabState.NodeState::name).toList(),
                     Values.load(dir.values(), Map.of()).serviceCIDR(), state.pods().size());
             String missing = env.missing(!plan.newPods().isEmpty());
             if (missing != null) throw new IllegalStateException(missing);
@@ -342,7 +343,13 @@ public final class Lab {
                 String key = b.path("metadata").path("namespace").asString() + "/" + b.path("metadata").path("name").asString();
                 if (!Kinds.POD.equals(b.path("kind").asString()) || !newKeys.contains(key)) now.add(b);
             }
-            store.putAll(now);
+            List<JsonNode> stored = store.putAll(now);
+            for (int i = 0; i < now.size(); i++) {
+                JsonNode b = now.get(i);
+                if (Kinds.SERVICE.equals(b.path("kind").asString()) && b.path("spec").path("clusterIP").asString("").isEmpty())
+                    progress.accept("service " + stored.get(i).path("metadata").path("namespace").asString() + "/"
+                            + stored.get(i).path("metadata").path("name").asString() + " clusterIP " + stored.get(i).path("spec").path("clusterIP").asString());
+            }
             if (!plan.newPods().isEmpty()) {
                 startPods(plan.newPods(), plan.writes());
             } else {
@@ -363,7 +370,7 @@ public final class Lab {
      */
     private void writeServiceStatus() {
         if (state.nodes().isEmpty()) return;
-        var services = dev.sluice.agent.api.AgentClient.call(dir.socket(state.nodes().getFirst().name()), "services", Map.of());
+        var services = dev.sluice.agent.api.AgentClient.call(dir.socket(state.nodes().getFirst().name()), "services", Map.of("type", "LoadBalancer"));
         boolean changed = false;
         for (var s : services) {
             String[] key = s.path("service").asString("").split("/", 2);
@@ -387,7 +394,7 @@ public final class Lab {
         state();
         try (var lock = lock()) {
             ClusterStore store = store();
-            Planner.DeletePlan plan = Planner.delete(store.all(), incoming);
+            Planner.DeletePlan plan = Planner.delete(store.stored(incoming), incoming);
             // contents before their namespace: the API server would otherwise take them with it later
             List<KubeObject> removals = new ArrayList<>(plan.removals());
             removals.sort(java.util.Comparator.comparing(o -> o.kind().equals(Kinds.NAMESPACE)));

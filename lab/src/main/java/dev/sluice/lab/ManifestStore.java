@@ -56,7 +56,7 @@ public final class ManifestStore implements ClusterStore {
     }
 
     /** Writes an object (its kind and metadata say where); namespaced objects get metadata.namespace set. */
-    @Override public void put(JsonNode body) {
+    @Override public JsonNode put(JsonNode body) {
         ObjectNode o = (ObjectNode) body.deepCopy();
         String kind = o.path("kind").asString();
         ObjectNode meta = (ObjectNode) o.get("metadata");
@@ -69,6 +69,7 @@ public final class ManifestStore implements ClusterStore {
             meta.put("namespace", ns);
         }
         writeAtomically(file(kind, ns, name), YAML.writeValueAsString(o));
+        return o;
     }
 
     @Override public void remove(String kind, String namespace, String name) {

@@ -45,14 +45,57 @@ public final class Planner {
     public record DeletePlan(List<KubeObject> removals, List<String> pods) {}
 
     /**
+     * What a plan reads of the stored state, and no more, so that a change of one object costs what
+     * one object costs and not what the cluster holds: the stored version of each incoming object,
+     * the namespaces, what is in a namespace being deleted, and, only when a new Service needs an
+     * address, every Service.
+     */
+    public interface Stored {
+        /** The stored object of {@link KubeObject#key()}. */
+        java.util.Optional<KubeObject> get(String key);
+
+        Set<String> namespaces();
+
+        /** Every stored object in namespace {@code ns}; asked only when that namespace is deleted. */
+        List<KubeObject> inNamespace(String ns);
+
+        /** Every stored Service; asked only when an incoming Service is new (for its ClusterIP). */
+        List<KubeObject> services();
+
+        /**
+         * Whether the store gives a new Service without spec.clusterIP its address itself (an API
+         * server): the plan then leaves it unset instead of reading every Service.
+         */
+        default boolean allocatesClusterIPs() { return false; }
+
+        /** Everything in {@code all}. */
+        static Stored of(List<KubeObject> all) {
+            Map<String, KubeObject> byKey = new LinkedHashMap<>();
+            all.forEach(o -> byKey.put(o.key(), o));
+            return new Stored() {
+                @Override public java.util.Optional<KubeObject> get(String key) { return java.util.Optional.ofNullable(byKey.get(key)); }
+                @Override public Set<String> namespaces() {
+                    Set<String> out = new LinkedHashSet<>();
+                    for (KubeObject o : byKey.values()) if (o.kind().equals(Kinds.NAMESPACE)) out.add(o.name());
+                    return out;
+                }
+                @Override public List<KubeObject> inNamespace(String ns) { return byKey.values().stream().filter(o -> o.namespace().equals(ns)).toList(); }
+                @Override public List<KubeObject> services() { return byKey.values().stream().filter(o -> o.kind().equals(Kinds.SERVICE)).toList(); }
+            };
+        }
+    }
+
+    public static ApplyPlan apply(List<KubeObject> stored, List<KubeObject> incoming, List<String> nodes, Cidr serviceCidr, int placedSoFar) {
+        return apply(Stored.of(stored), incoming, nodes, serviceCidr, placedSoFar);
+    }
+
+    /**
      * Validates {@code incoming} against {@code stored} and plans the apply.
      *
      * @param nodes       the lab's node names, for spec.nodeName and round-robin placement
      * @param placedSoFar number of pods already placed, where round-robin continues
      */
-    public static ApplyPlan apply(List<KubeObject> stored, List<KubeObject> incoming, List<String> nodes, Cidr serviceCidr, int placedSoFar) {
-        Map<String, KubeObject> have = new LinkedHashMap<>();
-        stored.forEach(o -> have.put(o.key(), o));
+    public static ApplyPlan apply(Stored have, List<KubeObject> incoming, List<String> nodes, Cidr serviceCidr, int placedSoFar) {
         Map<String, KubeObject> in = new LinkedHashMap<>();
         for (KubeObject o : incoming) {
             if (o.kind().equals(Kinds.NODE))
@@ -66,8 +109,7 @@ public final class Planner {
         List<ObjectNode> pods = new ArrayList<>();
         List<NewPod> newPods = new ArrayList<>();
 
-        Set<String> nsKnown = new LinkedHashSet<>();
-        for (KubeObject o : have.values()) if (o.kind().equals(Kinds.NAMESPACE)) nsKnown.add(o.name());
+        Set<String> nsKnown = new LinkedHashSet<>(have.namespaces());
         for (KubeObject o : in.values()) {
             if (!o.kind().equals(Kinds.NAMESPACE)) continue;
             Namespace.decode(o);
@@ -81,13 +123,8 @@ public final class Planner {
             }
         }
 
-        // the addresses in use, kept as the API server keeps them: one allocation costs what it costs, not a pass over every Service
-        ClusterIpAllocator.Pool ips = new ClusterIpAllocator(serviceCidr).pool();
-        for (KubeObject o : have.values()) {
-            if (!o.kind().equals(Kinds.SERVICE)) continue;
-            Service s = Service.decode(o);
-            if (s.hasClusterIP()) ips.hold(s.clusterIP(), s.key());
-        }
+        // the addresses in use, read only when a new Service needs one
+        ClusterIpAllocator.Pool ips = null;
         List<Pod> toPlace = new ArrayList<>();
         Map<String, ObjectNode> newPodBodies = new LinkedHashMap<>();
         for (KubeObject o : in.values()) {
@@ -95,7 +132,7 @@ public final class Planner {
                 case Kinds.NAMESPACE -> { }
                 case Kinds.POD -> {
                     Pod p = Pod.decode(o);
-                    KubeObject old = have.get(o.key());
+                    KubeObject old = have.get(o.key()).orElse(null);
                     ObjectNode body = copy(o);
                     if (body.get("status") != null) body.remove("status");
                     if (old == null) {
@@ -117,7 +154,7 @@ public final class Planner {
                 }
                 case Kinds.SERVICE -> {
                     Service s = Service.decode(o);
-                    KubeObject old = have.get(o.key());
+                    KubeObject old = have.get(o.key()).orElse(null);
                     ObjectNode body = copy(o);
                     String ip = s.clusterIP();
                     if (old != null) {
@@ -125,7 +162,11 @@ public final class Planner {
                         if (!ip.isEmpty() && !ip.equals(was))
                             throw new BadInputException(o.file() + ": Service " + s.key() + ": spec.clusterIP: " + ip + " (expected: " + was + "; the field is immutable)");
                         ip = was;
+                    } else if (ip.isEmpty() && have.allocatesClusterIPs()) {
+                        others.add(body); // the store allocates, in the order of the manifests
+                        continue;
                     } else {
+                        if (ips == null) ips = inUse(have, serviceCidr);
                         ip = ips.allocate(s);
                         if (s.clusterIP().isEmpty()) notes.add("service " + s.key() + " clusterIP " + ip);
                     }
@@ -150,19 +191,29 @@ public final class Planner {
         return new ApplyPlan(writes, newPods, notes);
     }
 
+    /** The ClusterIPs the stored Services hold, kept as the API server keeps them: one allocation then costs what it costs. */
+    private static ClusterIpAllocator.Pool inUse(Stored have, Cidr serviceCidr) {
+        ClusterIpAllocator.Pool ips = new ClusterIpAllocator(serviceCidr).pool();
+        for (KubeObject o : have.services()) {
+            Service s = Service.decode(o);
+            if (s.hasClusterIP()) ips.hold(s.clusterIP(), s.key());
+        }
+        return ips;
+    }
+
+    public static DeletePlan delete(List<KubeObject> stored, List<KubeObject> incoming) { return delete(Stored.of(stored), incoming); }
+
     /** Validates a delete: every object must be stored; deleting a namespace deletes what is in it. */
-    public static DeletePlan delete(List<KubeObject> stored, List<KubeObject> incoming) {
-        Map<String, KubeObject> have = new LinkedHashMap<>();
-        stored.forEach(o -> have.put(o.key(), o));
+    public static DeletePlan delete(Stored have, List<KubeObject> incoming) {
         Map<String, KubeObject> out = new LinkedHashMap<>();
         for (KubeObject o : incoming) {
             if (o.kind().equals(Kinds.NODE))
                 throw new BadInputException(o.file() + ": " + o.displayName() + ": the lab's nodes go with the lab (expected: `sluice lab down`)");
-            KubeObject h = have.get(o.key());
+            KubeObject h = have.get(o.key()).orElse(null);
             if (h == null) throw new BadInputException(o.file() + ": " + o.displayName() + ": not found in the lab (expected: an object the lab holds)");
             out.put(h.key(), h);
             if (o.kind().equals(Kinds.NAMESPACE))
-                for (KubeObject x : have.values()) if (x.namespace().equals(o.name())) out.put(x.key(), x);
+                for (KubeObject x : have.inNamespace(o.name())) out.put(x.key(), x);
         }
         List<String> pods = out.values().stream().filter(o -> o.kind().equals(Kinds.POD)).map(o -> o.namespace() + "/" + o.name()).toList();
         return new DeletePlan(List.copyOf(out.values()), pods);

@@ -155,4 +155,28 @@ class PlannerTest {
         assertThatThrownBy(() -> Planner.label(o, List.of("a=b c"))).isInstanceOf(BadInputException.class).hasMessageContaining("invalid value");
         assertThatThrownBy(() -> Planner.label(o, List.of())).isInstanceOf(BadInputException.class);
     }
+
+    /** A store that allocates (the API server): a new Service's plan reads no other Service; a requested address is still checked first. */
+    @Test void aStoreThatAllocatesIsAskedForTheServicesOnlyToCheckARequestedAddress() {
+        List<KubeObject> stored = stored(Planner.apply(List.of(), parse(svc("x", "s1", "10.96.0.10")), NODES, SVC, 0));
+        int[] asked = {0};
+        var allocating = new Planner.Stored() {
+            final Planner.Stored all = Planner.Stored.of(stored);
+            public java.util.Optional<KubeObject> get(String key) { return all.get(key); }
+            public java.util.Set<String> namespaces() { return all.namespaces(); }
+            public List<KubeObject> inNamespace(String ns) { return all.inNamespace(ns); }
+            public List<KubeObject> services() {
+                asked[0]++;
+                return all.services();
+            }
+            @Override public boolean allocatesClusterIPs() { return true; }
+        };
+        var plan = Planner.apply(allocating, parse(svc("x", "s2", "")), NODES, SVC, 0);
+        assertThat(plan.writes().getLast().path("spec").has("clusterIP")).isFalse();
+        assertThat(plan.notes()).isEmpty();
+        assertThat(asked[0]).isZero();
+        assertThatThrownBy(() -> Planner.apply(allocating, parse(svc("x", "s3", "10.96.0.10")), NODES, SVC, 0))
+                .isInstanceOf(ManifestException.class).hasMessageContaining("spec.clusterIP: 10.96.0.10 (already in use by Service x/s1)");
+        assertThat(asked[0]).isEqualTo(1);
+    }
 }
