@@ -141,16 +141,27 @@ class HubbleUiTest {
         var resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
         assertThat(resp.statusCode()).isEqualTo(200);
         assertThat(resp.headers().firstValue("Content-Type")).contains("text/event-stream");
+        // the relay's follow starts some time after the stream opens: flows go on coming until one is read (a
+        // forwarded and a dropped one each time, ids odd for dropped), and the read gives up after 30 s
+        var publisher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        var next = new java.util.concurrent.atomic.AtomicInteger(100);
+        publisher.scheduleAtFixedRate(() -> {
+            int id = next.getAndAdd(2);
+            node.publish(UiFlows.flow(id, dev.sluice.agent.flow.Flow.Verdict.FORWARDED, UiFlows.WORLD, UiFlows.HOST, 1, false, List.of()));
+            node.publish(UiFlows.flow(id + 1, dev.sluice.agent.flow.Flow.Verdict.DROPPED, UiFlows.WORLD, UiFlows.HOST, 1, false, UiFlows.DENY));
+        }, 0, 200, TimeUnit.MILLISECONDS);
         try (var in = new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8))) {
-            assertThat(in.readLine()).isEqualTo(": following the relay");
-            Thread.sleep(500); // the relay's follow is set up
-            node.publish(UiFlows.flow(100, dev.sluice.agent.flow.Flow.Verdict.FORWARDED, UiFlows.WORLD, UiFlows.HOST, 1, false, List.of()));
-            node.publish(UiFlows.flow(101, dev.sluice.agent.flow.Flow.Verdict.DROPPED, UiFlows.WORLD, UiFlows.HOST, 1, false, UiFlows.DENY));
-            String line;
-            do line = in.readLine(); while (line != null && !line.startsWith("data: "));
+            String line = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                assertThat(in.readLine()).isEqualTo(": following the relay");
+                String l;
+                do l = in.readLine(); while (l != null && !l.startsWith("data: "));
+                return l;
+            });
             assertThat(line).isNotNull();
             JsonNode f = JSON.readTree(line.substring("data: ".length()));
-            assertThat(f.path("flow").path("uuid").asString()).isEqualTo("u101");
+            assertThat(f.path("flow").path("uuid").asString()).as("only dropped flows (odd ids)").matches("u1[0-9]*[13579]");
+        } finally {
+            publisher.shutdownNow();
         }
     }
 }
