@@ -116,6 +116,19 @@ public record Values(
         return new tools.jackson.dataformat.yaml.YAMLMapper().writeValueAsString(tree);
     }
 
+    /**
+     * A values file's text with {@code l2announcements.enabled: true} where the file does not set it
+     * (what the file says wins): the lab's default when it runs its API server, so LoadBalancer and
+     * external addresses answer ARP on the lab's LAN (docs/lab.md). The text must parse.
+     */
+    public static String withL2Announcements(String file, String text) {
+        JsonNode root = text == null || text.isBlank() ? null
+                : ManifestReader.documents(file, text).stream().filter(d -> d != null && d.isObject()).findFirst().orElse(null);
+        var tree = root == null ? tools.jackson.databind.node.JsonNodeFactory.instance.objectNode() : (tools.jackson.databind.node.ObjectNode) root.deepCopy();
+        if (!tree.path("l2announcements").has("enabled")) tree.withObject("l2announcements").put("enabled", true);
+        return new tools.jackson.dataformat.yaml.YAMLMapper().writeValueAsString(tree);
+    }
+
     public enum RoutingMode { NATIVE, TUNNEL;
         public String word() { return name().toLowerCase(); } }
 
