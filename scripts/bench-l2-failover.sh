@@ -68,6 +68,7 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "round $r ($ROUTING): $dead's agent killed; neighbour entry moved to the other node after $(( (t1 - t0) / 1000000 )) ms, world -> $LB:80 answered after $(( (t2 - t0) / 1000000 )) ms"
   mapfile -t cmd < "$WORK/cmd"
   setsid nsenter --net=/var/run/netns/sl-$LAB-$dead -- "${cmd[@]}" >> /run/sluice/labs/$LAB/logs/$dead.log 2>&1 &
+  disown
   until "$SLUICE" status --name $LAB --node $dead >/dev/null 2>&1; do sleep 0.3; done
   sleep 3
 done
