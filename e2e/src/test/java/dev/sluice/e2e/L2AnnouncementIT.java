@@ -149,6 +149,22 @@ class L2AnnouncementIT {
             assertThat(status).contains("L2 announce: 2/2 candidate addresses announced here (2 leases held");
             String table = Cli.sluice("bpf", "l2", "list", "--name", lab, "--node", other).ok().out();
             assertThat(table).contains(LB_IP, EXT_IP, "announcing");
+
+            if (routing.equals("native")) {
+                // a CiliumLoadBalancerIPPool applied later puts the world on its LAN too, and takes it off when deleted
+                Path pool = Files.writeString(dir.resolve("pool.yaml"), """
+                        apiVersion: cilium.io/v2
+                        kind: CiliumLoadBalancerIPPool
+                        metadata: {name: later}
+                        spec: {blocks: [{start: 10.212.0.10, stop: 10.212.0.13}]}
+                        """);
+                Cli.sluice("lab", "apply", "--name", lab, "-f", pool.toString()).ok();
+                assertThat(Procs.check(List.of("ip", "-n", world, "route", "show")).stdout())
+                        .contains("10.212.0.10/31 dev eth0 proto 77", "10.212.0.12/31 dev eth0 proto 77");
+                Cli.sluice("lab", "delete", "--name", lab, "-f", pool.toString()).ok();
+                assertThat(Procs.check(List.of("ip", "-n", world, "route", "show")).stdout()).doesNotContain("10.212.0.")
+                        .contains("10.210.0.1 dev eth0 proto 77");
+            }
         } finally {
             Cli.down(lab);
         }

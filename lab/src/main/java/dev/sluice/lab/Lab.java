@@ -238,20 +238,20 @@ public final class Lab {
      * addresses, as an outside host does on a real one: an on-link route (inside the world namespace
      * only) to the values' {@code lbExternalIPPool.cidr}, every {@code externalIPs.allowedCIDRs} and
      * every CiliumLoadBalancerIPPool block, so it asks ARP for them and the announcing node answers.
-     * Routes of pools that went are removed. Without announcements the world has none (as before).
+     * Run at lab up and after an apply or delete that touched a pool; routes of pools that went are
+     * removed. Without announcements the world has none (as before).
      */
     private void syncWorldRoutes() {
         Values v = Values.load(dir.values(), Map.of());
+        if (!v.l2announcements().enabled()) return; // fixed at lab up: then the world never had such routes
         java.util.Set<String> want = new java.util.TreeSet<>();
-        if (v.l2announcements().enabled()) {
-            v.lbExternalIPPoolCidr().ifPresent(c -> want.add(c.toString()));
-            v.externalIPsAllowedCIDRs().forEach(c -> want.add(c.toString()));
-            for (KubeObject o : store().all(Kinds.CILIUM_LB_IP_POOL)) {
-                try {
-                    for (var b : dev.sluice.k8s.LbIpPool.decode(o).blocks()) rangeCidrs(b.first(), b.last()).forEach(c -> want.add(c.toString()));
-                } catch (dev.sluice.k8s.ManifestException e) {
-                    // the agents report it
-                }
+        v.lbExternalIPPoolCidr().ifPresent(c -> want.add(c.toString()));
+        v.externalIPsAllowedCIDRs().forEach(c -> want.add(c.toString()));
+        for (KubeObject o : store().all(Kinds.CILIUM_LB_IP_POOL)) {
+            try {
+                for (var b : dev.sluice.k8s.LbIpPool.decode(o).blocks()) rangeCidrs(b.first(), b.last()).forEach(c -> want.add(c.toString()));
+            } catch (dev.sluice.k8s.ManifestException e) {
+                // the agents report it
             }
         }
         String ns = LabNames.worldNetns(name);
@@ -409,7 +409,7 @@ public final class Lab {
             writeServiceStatus();
             var barrier = store.commit();
             agents.await(state.nodes(), barrier);
-            syncWorldRoutes();
+            if (incoming.stream().anyMatch(o -> o.kind().equals(Kinds.CILIUM_LB_IP_POOL))) syncWorldRoutes();
             progress.accept("applied " + incoming.size() + " object(s); " + describe(barrier) + " programmed on every node");
             return barrier;
         }
@@ -460,7 +460,7 @@ public final class Lab {
             }
             var barrier = store.commit();
             agents.await(state.nodes(), barrier);
-            syncWorldRoutes();
+            if (plan.removals().stream().anyMatch(o -> o.kind().equals(Kinds.CILIUM_LB_IP_POOL))) syncWorldRoutes();
             progress.accept("deleted " + plan.removals().size() + " object(s); " + describe(barrier) + " programmed on every node");
             return barrier;
         }

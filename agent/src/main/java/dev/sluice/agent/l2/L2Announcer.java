@@ -14,7 +14,6 @@ import dev.sluice.lb.LbState;
 import dev.sluice.net.Ip;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,8 +71,6 @@ public final class L2Announcer implements AutoCloseable {
             L2AnnouncementPolicy::name);
     private volatile List<L2Selection.Announcement> candidates = List.of();
     private volatile Map<String, String> decodeErrors = Map.of();
-    /** What the last reconcile wrote (guarded by this). */
-    private final Set<L2ResponderKey> written = new HashSet<>();
     private ScheduledExecutorService timer;
 
     public L2Announcer(Values.L2Announcements config, String node, List<Iface> ifaces, TypedMap<L2ResponderKey, L2ResponderValue> responder,
@@ -86,7 +83,6 @@ public final class L2Announcer implements AutoCloseable {
         this.elector = elector;
         this.sender = sender;
         this.nanos = nanos;
-        responder.all().keySet().forEach(written::add); // an earlier run's entries: kept while their lease is ours
     }
 
     /** After each snapshot: the policies' changes and the Services as the LB model left them. */
@@ -161,8 +157,6 @@ public final class L2Announcer implements AutoCloseable {
             responder.remove(k);
             log.info("no longer announcing {} on ifindex {}", Ip.format(k.address()), k.ifindex());
         }
-        written.clear();
-        written.addAll(want.keySet());
     }
 
     /** {@code l2}: every candidate address with its lease's holder, and the ARP counters. */
