@@ -430,6 +430,7 @@ public final class Agent implements AutoCloseable {
         nodeObjects = new dev.sluice.agent.reconcile.Decoded<>(Kinds.NODE, ClusterNode::decode, ClusterNode::name);
         policy.resync();
         lb.resync();
+        if (l2 != null) l2.resync();
         ipcacheDone = false;
         podIps.clear();
         podsByIp.clear();
@@ -510,7 +511,8 @@ public final class Agent implements AutoCloseable {
         ipcacheDone = true;
         long t5 = System.nanoTime();
         var lbr = lb.apply(changes, podChanges, nodes);
-        if (l2 != null) l2.apply(changes, lb.state(), nodes.stream().filter(n -> n.name().equals(cfg.node())).findFirst().orElse(self));
+        if (l2 != null) l2.apply(changes, lb.state(), nodes.stream().filter(n -> n.name().equals(cfg.node())).findFirst().orElse(self),
+                lbr.changes() > 0);
         long t6 = System.nanoTime();
         agentEvents(s, changes, lbr.changes() > 0);
         errors = List.copyOf(errs);

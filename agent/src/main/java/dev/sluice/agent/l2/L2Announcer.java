@@ -71,6 +71,8 @@ public final class L2Announcer implements AutoCloseable {
             L2AnnouncementPolicy::name);
     private volatile List<L2Selection.Announcement> candidates = List.of();
     private volatile Map<String, String> decodeErrors = Map.of();
+    /** This node as the last computed selection saw it (null before the first). */
+    private ClusterNode lastSelf;
     private ScheduledExecutorService timer;
 
     public L2Announcer(Values.L2Announcements config, String node, List<Iface> ifaces, TypedMap<L2ResponderKey, L2ResponderValue> responder,
@@ -85,15 +87,30 @@ public final class L2Announcer implements AutoCloseable {
         this.nanos = nanos;
     }
 
-    /** After each snapshot: the policies' changes and the Services as the LB model left them. */
-    public synchronized void apply(SnapshotDiff.Changes changes, LbState services, ClusterNode self) {
-        policies.update(changes);
+    /** After each snapshot: the policies' changes and the Services as the LB model left them (always recomputed). */
+    public void apply(SnapshotDiff.Changes changes, LbState services, ClusterNode self) { apply(changes, services, self, true); }
+
+    /**
+     * As above; {@code servicesChanged} false when the LB model's frontends on this node are as the
+     * previous snapshot left them: then only a policy or this node's labels changing recompute the
+     * selection, so a snapshot that touched neither costs nothing here.
+     */
+    public synchronized void apply(SnapshotDiff.Changes changes, LbState services, ClusterNode self, boolean servicesChanged) {
+        boolean policiesChanged = !policies.update(changes).isEmpty();
+        if (!servicesChanged && !policiesChanged && self.equals(lastSelf)) return;
+        lastSelf = self;
         decodeErrors = Map.copyOf(policies.errors());
         var before = candidates;
         candidates = services == null || policies.values().isEmpty() ? List.of()
                 : L2Selection.forNode(policies.values(), services.services().values(), self, ifaces.stream().map(Iface::name).toList());
         // a new or changed candidate is tried now, not at the next retry period
         if (timer != null && !before.equals(candidates)) timer.execute(this::tickQuietly);
+    }
+
+    /** After a failed apply: the next snapshot comes whole, and the selection is computed again from it. */
+    public synchronized void resync() {
+        policies = new Decoded<>(Kinds.CILIUM_L2_ANNOUNCEMENT_POLICY, L2AnnouncementPolicy::decode, L2AnnouncementPolicy::name);
+        lastSelf = null;
     }
 
     /** Starts the election loop: one try per candidate lease every retry period. */

@@ -200,6 +200,23 @@ class L2AnnouncerTest {
     }
 
     @Test
+    void aSnapshotThatChangedNeitherServicesNorPoliciesNorTheNodeKeepsTheSelection() {
+        var m1 = map();
+        var a = node(1, m1, new ArrayList<>());
+        a.tick();
+        // unchanged: nothing recomputed, even given no Services at all
+        a.apply(new SnapshotDiff.Changes(List.of(), List.of()), null, nodes.getFirst(), false);
+        assertThat(a.view().announcements()).hasSize(1);
+        // this node's labels changed: recomputed (here against no Services: nothing to announce)
+        var relabelled = new ClusterNode("node1", Map.of("zone", "b"), "192.168.1.1", nodes.getFirst().podCIDRs());
+        a.apply(new SnapshotDiff.Changes(List.of(), List.of()), null, relabelled, false);
+        assertThat(a.view().announcements()).isEmpty();
+        a.resync();
+        a.apply(new SnapshotDiff.Changes(List.of(policy), List.of()), services, relabelled, false);
+        assertThat(a.view().announcements()).as("after a resync the whole snapshot is taken again").hasSize(1);
+    }
+
+    @Test
     void whenThePolicyGoesTheHolderReleasesTheLeaseAndStopsAnswering() {
         var m1 = map();
         var a = node(1, m1, new ArrayList<>());
