@@ -7,6 +7,7 @@
 #include "lib/drop.h"
 #include "lib/l3.h"
 #include "lib/lb.h"
+#include "lib/l2.h"
 #include "lib/constants.h"
 
 /* Whether the L2 neighbour that sent the frame is the next hop this node would use towards the
@@ -60,8 +61,11 @@ SEC("tc")
 int from_netdev(struct __sk_buff *skb)
 {
 	struct flow4 f = { .obs_point = OBS_FROM_NETWORK };
-	if (parse4(skb, &f) != PARSE_OK)
-		return TC_ACT_OK;   /* ARP, IPv6 and others belong to the node's own stack, which validates them */
+	int parsed = parse4(skb, &f);
+	if (parsed == PARSE_ARP)
+		return l2_respond_arp(skb);   /* announced addresses answered here, the rest to the stack (lib/l2.h) */
+	if (parsed != PARSE_OK)
+		return TC_ACT_OK;   /* IPv6 and others belong to the node's own stack, which validates them */
 	struct node_config *cfg = node_config();
 	if (!cfg)
 		return TC_ACT_OK;

@@ -14,6 +14,7 @@
 #include "nat.h"
 #include "lb.h"
 #include "policy.h"
+#include "l2.h"
 
 struct sl_constants {
 	enum sl_identity identity;
@@ -36,6 +37,7 @@ struct sl_constants {
 	enum sl_lb_config_flags lb_config_flags;
 	enum sl_verdict verdict;
 	enum sl_endpoint_flags endpoint_flags;
+	enum sl_l2_outcome l2_outcome;
 };
 
 const volatile struct sl_constants sl_constants_btf __attribute__((used)) = {};

@@ -73,6 +73,8 @@ public final class Agent implements AutoCloseable {
     private EndpointManager endpoints;
     private NodeReconciler reconciler;
     private dev.sluice.agent.lb.LbRuntime lb;
+    /** Null unless l2announcements.enabled. */
+    private dev.sluice.agent.l2.L2Announcer l2;
     private ClusterSource source;
     private ApiServer api;
     private PolicyReconciler policy;
@@ -136,7 +138,11 @@ public final class Agent implements AutoCloseable {
             health.start();
         }
 
-        source = cfg.kubernetes().<ClusterSource>map(k -> new KubernetesClusterSource(dev.sluice.agent.source.KubeApi.configure(k.kubeconfig()),
+        if (values.l2announcements().enabled() && cfg.kubernetes().isEmpty())
+            throw new IllegalArgumentException("l2announcements.enabled: true (expected: the Kubernetes API as the cluster source; the node that"
+                    + " announces each Service is elected with coordination.k8s.io Leases, which a manifest directory does not have)");
+        dev.sluice.agent.source.KubeApi kube = cfg.kubernetes().map(k -> dev.sluice.agent.source.KubeApi.configure(k.kubeconfig())).orElse(null);
+        source = cfg.kubernetes().<ClusterSource>map(k -> new KubernetesClusterSource(kube,
                 KubernetesSource.Config.DEFAULT, k.syncTimeout(), this::onSnapshot)).orElseGet(() -> ClusterSource.manifests(cfg.manifests(), this::onSnapshot));
         String origin = source.status().from();
         Snapshot first = source.first();
@@ -173,6 +179,14 @@ public final class Agent implements AutoCloseable {
         datapath.endpoints().all().values().forEach(i -> flags.put(i.id(), i.flags()));
         policy.restore(flags);
         lb = new dev.sluice.agent.lb.LbRuntime(datapath, values, cfg.node());
+        if (values.l2announcements().enabled()) {
+            var l2v = values.l2announcements();
+            var elector = new dev.sluice.agent.l2.LeaseElector(new dev.sluice.agent.l2.KubeLeaseStore(kube, dev.sluice.agent.l2.KubeLeaseStore.NAMESPACE),
+                    cfg.node(), l2v.leaseDuration(), l2v.renewDeadline(), System::nanoTime, java.time.Instant::now);
+            NodeDatapath dp = datapath;
+            l2 = new dev.sluice.agent.l2.L2Announcer(l2v, cfg.node(), List.of(new dev.sluice.agent.l2.L2Announcer.Iface(uplink.name(), uplink.index(),
+                    uplink.mac())), datapath.l2Responder(), dp::l2Stats, elector, dev.sluice.netlink.PacketSocket::send, System::nanoTime);
+        }
         endpoints = new EndpointManager(cfg.stateDir().resolve("endpoints"), ipam, datapath, policy, lb.conntrack());
         reconciler = new NodeReconciler(datapath.ipcache());
         ipcacheState = new dev.sluice.agent.node.IpcacheState(cfg.node(), mode);
@@ -246,9 +260,12 @@ public final class Agent implements AutoCloseable {
                 .register("maglev", (p, out) -> out.result(lb.maglev(p.path("service").asString(""))))
                 .register("ct", (p, out) -> out.result(lb.ctList()))
                 .register("ct-gc", (p, out) -> out.result(lb.gcNow()))
-                .register("nat", (p, out) -> out.result(lb.natList()));
+                .register("nat", (p, out) -> out.result(lb.natList()))
+                .register("l2", (p, out) -> out.result(l2 != null ? l2.view() : new dev.sluice.agent.l2.L2Announcer.View(cfg.node(), false,
+                        "", "", "", List.of(), Map.of(), List.of())));
         api.start();
         source.start();
+        if (l2 != null) l2.start();
         // Last: the conflist tells the kubelet that pods may come, so it is written only once the data
         // path is attached, the first snapshot is programmed and the API answers the plugin.
         if (cniInstaller != null) {
@@ -411,6 +428,7 @@ public final class Agent implements AutoCloseable {
         nodeObjects = new dev.sluice.agent.reconcile.Decoded<>(Kinds.NODE, ClusterNode::decode, ClusterNode::name);
         policy.resync();
         lb.resync();
+        if (l2 != null) l2.resync();
         ipcacheDone = false;
         podIps.clear();
         podsByIp.clear();
@@ -491,6 +509,8 @@ public final class Agent implements AutoCloseable {
         ipcacheDone = true;
         long t5 = System.nanoTime();
         var lbr = lb.apply(changes, podChanges, nodes);
+        if (l2 != null) l2.apply(changes, lb.state(), nodes.stream().filter(n -> n.name().equals(cfg.node())).findFirst().orElse(self),
+                lbr.changes() > 0);
         long t6 = System.nanoTime();
         agentEvents(s, changes, lbr.changes() > 0);
         errors = List.copyOf(errs);
@@ -711,7 +731,7 @@ public final class Agent implements AutoCloseable {
         return new AgentViews.Status(cfg.node(), all.isEmpty() ? "ok" : "degraded", programmedGeneration, programmedVersions, source.status(),
                 mode.word(), self.internalIP(), ipam.cidr().toString(), new AgentViews.Mtu(underlayMtu, podMtu),
                 new AgentViews.Ipam(ipam.cidr().toString(), ipam.used(), ipam.capacity()), endpointList(), progs, maps, lb.status(),
-                flows.counters(), all);
+                flows.counters(), all, l2 == null ? new dev.sluice.agent.l2.L2Announcer.StatusView(false, 0, 0, 0, List.of()) : l2.status());
     }
 
     private List<AgentViews.EndpointView> endpointList() {
@@ -817,6 +837,7 @@ public final class Agent implements AutoCloseable {
         metricsServers.forEach(dev.sluice.agent.metrics.MetricsServer::close);
         if (api != null) api.close();
         if (source != null) source.close();
+        if (l2 != null) l2.close();
         if (lb != null) lb.close();
         if (datapath != null) datapath.close();
         if (health != null) health.close();

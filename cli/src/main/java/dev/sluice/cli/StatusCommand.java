@@ -68,6 +68,8 @@ public final class StatusCommand implements Callable<Integer> {
                     e.path("interface").asString());
         JsonNode fl = n.path("flows");
         if (fl.isObject()) out.println("  Flows:       " + flows(fl));
+        JsonNode l2 = n.path("l2announcements");
+        if (l2.isObject()) out.println("  L2 announce: " + l2(l2));
         out.printf("  Programs:    %d attached%n", n.path("programs").size());
         for (JsonNode p : n.path("programs"))
             out.printf("    %-15s %-8s %s%n", p.path("device").asString(), p.path("direction").asString(), p.path("program").asString());
@@ -75,6 +77,15 @@ public final class StatusCommand implements Callable<Integer> {
         for (JsonNode m : n.path("maps"))
             out.printf("    %-14s %d/%d%n", m.path("name").asString(), m.path("entries").asInt(), m.path("max").asInt());
         for (JsonNode e : n.path("errors")) out.println("  Error: " + e.asString());
+    }
+
+    /** {@code disabled}, or {@code 1/2 addresses announced here (1 lease held)}, with the first problem. */
+    static String l2(JsonNode l) {
+        if (!l.path("enabled").asBoolean()) return "disabled";
+        String s = l.path("announced").asInt() + "/" + l.path("candidates").asInt() + " candidate addresses announced here ("
+                + l.path("leasesHeld").asInt() + " lease" + (l.path("leasesHeld").asInt() == 1 ? "" : "s") + " held; see 'sluice bpf l2 list')";
+        if (!l.path("warnings").isEmpty()) s += "; " + l.path("warnings").get(0).asString();
+        return s;
     }
 
     /**

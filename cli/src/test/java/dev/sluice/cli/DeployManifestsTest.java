@@ -159,10 +159,13 @@ class DeployManifestsTest {
     void rbacGrantsExactlyWhatTheAgentNeeds() {
         Set<String> expected = new TreeSet<>();
         for (String r : List.of("/namespaces", "/pods", "/services", "/nodes", "discovery.k8s.io/endpointslices", "networking.k8s.io/networkpolicies",
-                "cilium.io/ciliumnetworkpolicies", "cilium.io/ciliumclusterwidenetworkpolicies", "cilium.io/ciliumloadbalancerippools"))
+                "cilium.io/ciliumnetworkpolicies", "cilium.io/ciliumclusterwidenetworkpolicies", "cilium.io/ciliumloadbalancerippools",
+                "cilium.io/ciliuml2announcementpolicies"))
             for (String verb : List.of("get", "list", "watch")) expected.add(r + " " + verb);
         expected.addAll(List.of("/services/status update", "/services/status patch",
-                "apiextensions.k8s.io/customresourcedefinitions get", "apiextensions.k8s.io/customresourcedefinitions create"));
+                "apiextensions.k8s.io/customresourcedefinitions get", "apiextensions.k8s.io/customresourcedefinitions create",
+                // l2announcements: one Lease per announced Service
+                "coordination.k8s.io/leases get", "coordination.k8s.io/leases create", "coordination.k8s.io/leases update"));
 
         Set<String> granted = new TreeSet<>();
         for (JsonNode rule : obj("ClusterRole/sluice").path("rules")) {

@@ -78,7 +78,16 @@ public final class DatapathConstants {
                 new Mirror("sl_lb_type", Map.of("LB_T_CLUSTER_IP", LbService.CLUSTER_IP, "LB_T_NODE_PORT", LbService.NODE_PORT,
                         "LB_T_EXTERNAL_IP", LbService.EXTERNAL_IP, "LB_T_LOAD_BALANCER", LbService.LOAD_BALANCER), true),
                 new Mirror("sl_lb_config_flags", Map.of("LB_CFG_ENABLED", LbConfig.ENABLED, "LB_CFG_MASQUERADE", LbConfig.MASQUERADE,
-                        "LB_CFG_STATELESS", LbConfig.STATELESS), true));
+                        "LB_CFG_STATELESS", LbConfig.STATELESS), true),
+                new Mirror("sl_l2_outcome", l2Outcomes(), true));
+    }
+
+    private static Map<String, Integer> l2Outcomes() {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        var names = dev.sluice.datapath.maps.L2ResponderValue.OUTCOMES;
+        for (int i = 0; i < names.size(); i++) m.put(names.get(i), i);
+        m.put("L2_OUTCOME_MAX", names.size());
+        return m;
     }
 
     /** Every difference between the object's enums and Java's constants; empty when they agree. */

@@ -35,7 +35,7 @@ public final class NodeDatapath implements AutoCloseable {
     public static final int TC_HANDLE = 1, TC_PRIORITY = 1;
     /** Maps without state: a pinned one of another size (an older agent's) is replaced rather than refused. */
     static final List<String> STATELESS = List.of("sl_events");
-    public static final List<String> MAPS = List.of("sl_endpoints", "sl_lxc", "sl_ipcache", "sl_config", "sl_metrics", "sl_events", "sl_policy", "sl_policy_cidr");
+    public static final List<String> MAPS = List.of("sl_endpoints", "sl_lxc", "sl_ipcache", "sl_config", "sl_metrics", "sl_events", "sl_policy", "sl_policy_cidr", "sl_l2_responder");
 
     private final Path pinDir;
     /** Every pinned map, by name (the objects share them). */
@@ -115,6 +115,19 @@ public final class NodeDatapath implements AutoCloseable {
     public TypedMap<dev.sluice.datapath.maps.PolicyCidrKey, Integer> policyCidr() {
         return map("sl_policy_cidr").typed(dev.sluice.datapath.maps.PolicyCidrKey.CODEC, dev.sluice.datapath.maps.PolicyCidrKey.VALUE);
     }
+    /** The addresses this node answers ARP for, per interface (bpf/lib/l2.h). */
+    public TypedMap<dev.sluice.datapath.maps.L2ResponderKey, dev.sluice.datapath.maps.L2ResponderValue> l2Responder() {
+        return map("sl_l2_responder").typed(dev.sluice.datapath.maps.L2ResponderKey.CODEC, dev.sluice.datapath.maps.L2ResponderValue.CODEC);
+    }
+
+    /** ARP frames on the uplink per outcome (enum sl_l2_outcome), summed over CPUs. */
+    public long[] l2Stats() {
+        long[] out = new long[dev.sluice.datapath.maps.L2ResponderValue.OUTCOMES.size()];
+        var m = map("sl_l2_stats").typed(LxcInfo.KEY, dev.sluice.datapath.maps.L2ResponderValue.COUNTER);
+        for (int i = 0; i < out.length; i++) out[i] = m.getPerCpu(i).map(l -> l.stream().mapToLong(Long::longValue).sum()).orElse(0L);
+        return out;
+    }
+
     public BpfMap map(String name) {
         BpfMap m = maps.get(name);
         if (m == null) throw new IllegalArgumentException("map " + name + ": not in the data path (maps: " + maps.keySet() + ")");

@@ -52,6 +52,8 @@ class DatapathLayoutTest {
                 Arguments.of("bpf_lxc.o", "lb_affinity_value", dev.sluice.datapath.maps.LbAffinityValue.LAYOUT),
                 Arguments.of("bpf_lxc.o", "lb_config", dev.sluice.datapath.maps.LbConfig.LAYOUT),
                 Arguments.of("bpf_netdev.o", "lb4_service", dev.sluice.datapath.maps.LbService.LAYOUT),
+                Arguments.of("bpf_netdev.o", "l2_responder_key", dev.sluice.datapath.maps.L2ResponderKey.LAYOUT),
+                Arguments.of("bpf_netdev.o", "l2_responder_value", dev.sluice.datapath.maps.L2ResponderValue.LAYOUT),
                 Arguments.of("bpf_overlay.o", "nat4_entry", dev.sluice.datapath.maps.NatEntry.LAYOUT),
                 // every object must agree, since they share the pinned maps
                 Arguments.of("bpf_netdev.o", "endpoint_info", EndpointInfo.LAYOUT),

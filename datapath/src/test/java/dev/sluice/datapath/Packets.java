@@ -92,6 +92,25 @@ final class Packets {
         return (int) (~s & 0xffff);
     }
 
+    /**
+     * An Ethernet frame carrying an ARP packet: hardware type {@code htype}, protocol type
+     * {@code ptype}, their lengths, operation {@code op}, sender and target (hardware, protocol)
+     * addresses. {@code pad}: bytes of zero padding after the ARP packet (60-byte minimum frames).
+     */
+    static byte[] arp(String ethDst, String ethSrc, int htype, int ptype, int hlen, int plen, int op, String sha, String spa,
+                      String tha, String tpa, int pad) {
+        ByteBuffer b = ByteBuffer.allocate(14 + 28 + pad);
+        b.put(mac(ethDst)).put(mac(ethSrc)).putShort((short) ETH_P_ARP);
+        b.putShort((short) htype).putShort((short) ptype).put((byte) hlen).put((byte) plen).putShort((short) op)
+                .put(mac(sha)).putInt(Ip.parse(spa)).put(mac(tha)).putInt(Ip.parse(tpa));
+        return b.array();
+    }
+
+    /** A well-formed Ethernet/IPv4 ARP request, broadcast, from (mac, ip) for {@code target}. */
+    static byte[] arpRequest(String mac, String ip, String target) {
+        return arp("ff:ff:ff:ff:ff:ff", mac, 1, ETH_P_IP, 6, 4, 1, mac, ip, "00:00:00:00:00:00", target, 0);
+    }
+
     static byte[] ethernet(int ethType, int payloadLen) {
         ByteBuffer b = ByteBuffer.allocate(14 + payloadLen);
         b.put(mac("ff:ff:ff:ff:ff:ff")).put(mac("02:00:00:00:00:01")).putShort((short) ethType);

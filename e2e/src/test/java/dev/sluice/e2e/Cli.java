@@ -78,12 +78,22 @@ public final class Cli {
      * line, in the node's namespace, appending to its log); returns once it answers {@code status}.
      */
     public static void restartAgent(String lab, String node) throws IOException, InterruptedException {
+        startAgent(lab, node, killAgent(lab, node));
+    }
+
+    /** Kills a lab node's agent JVM with SIGKILL and waits until it is gone; returns its command line for {@link #startAgent}. */
+    public static List<String> killAgent(String lab, String node) throws IOException, InterruptedException {
         String sock = "/run/sluice/labs/" + lab + "/nodes/" + node + "/agent.sock";
         var found = Procs.run(List.of("pgrep", "-f", "--", "--socket " + sock));
         long pid = Long.parseLong(found.stdout().strip().lines().findFirst().orElseThrow(() -> new AssertionError("no agent for " + sock)));
         List<String> cmdline = List.of(new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8).split("\0"));
         Procs.check(List.of("kill", "-9", Long.toString(pid)));
         while (Files.exists(Path.of("/proc/" + pid))) TimeUnit.MILLISECONDS.sleep(50);
+        return cmdline;
+    }
+
+    /** Starts a killed agent again exactly as the lab did (its command line, in the node's namespace, appending to its log). */
+    public static void startAgent(String lab, String node, List<String> cmdline) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("setsid", "nsenter", "--net=/var/run/netns/sl-" + lab + "-" + node, "--"));
         cmd.addAll(cmdline);
         new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of("/run/sluice/labs", lab, "logs", node + ".log").toFile()))

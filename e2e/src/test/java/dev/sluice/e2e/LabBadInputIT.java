@@ -48,6 +48,21 @@ class LabBadInputIT {
         assertThat(LabNet.labNetns(LAB)).isEmpty();
     }
 
+    @Test void l2AnnouncementsWithoutTheApiServerAreRefusedAndMakeNothing() throws IOException {
+        Path values = Files.writeString(dir.resolve("l2-values.yaml"), "l2announcements:\n  enabled: true\n");
+        var r = Cli.sluice("lab", "up", "--name", LAB, "--api", "manifests", "--values", values.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo("sluice: " + values + ": l2announcements.enabled: true (expected: false with --api manifests;"
+                + " the node that announces each Service is elected with Leases, which only the lab's API server holds)");
+        assertThat(LabNet.labNetns(LAB)).isEmpty();
+        Path lease = Files.writeString(dir.resolve("lease-values.yaml"), "l2announcements:\n  leaseDuration: 5s\n");
+        r = Cli.sluice("lab", "up", "--name", LAB, "--values", lease.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo("sluice: " + lease + ": l2announcements.leaseRenewDeadline: 5s (expected: less than"
+                + " l2announcements.leaseDuration 5s)");
+        assertThat(LabNet.labNetns(LAB)).isEmpty();
+    }
+
     @Test void anExhaustedPodCidrFailsThatPodOnly() throws IOException {
         Path values = Files.writeString(dir.resolve("small.yaml"), "ipam:\n  operator:\n    clusterPoolIPv4MaskSize: 30\n");
         Path two = Files.writeString(dir.resolve("two.yaml"), pod("p1") + "---\n" + pod("p2"));

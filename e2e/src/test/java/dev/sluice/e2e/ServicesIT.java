@@ -30,8 +30,9 @@ import tools.jackson.databind.JsonNode;
  * added and removed under an open connection; masquerade to the world; probe via Services equal to
  * the direct probe; bad Services reported in `service list` while every other Service works.
  *
- * <p>The world host has no routes to LoadBalancer or external IPs (as a real outside host without
- * BGP or L2 announcements); the test adds one route per range via node1, playing the upstream router.
+ * <p>The world host reaches the LoadBalancer and external IPs as a host on the same LAN: the lab
+ * gives it on-link routes to the announced ranges, and the node holding each Service's lease answers
+ * its ARP (a CiliumL2AnnouncementPolicy below; L2AnnouncementIT covers the failover).
  */
 @Tag("privileged")
 @EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
@@ -122,6 +123,11 @@ class ServicesIT {
             kind: Service
             metadata: {name: s-client-2, namespace: svc}
             spec: {selector: {pod: client-2}, ports: [{port: 80}]}
+            ---
+            apiVersion: cilium.io/v2alpha1
+            kind: CiliumL2AnnouncementPolicy
+            metadata: {name: lan}
+            spec: {loadBalancerIPs: true, externalIPs: true}
             """;
     // Conflicts go to the Service that sorts later by namespace/name (the model decides claims from
     // scratch, first by name), so the conflicting ones are named x-*.
@@ -177,9 +183,28 @@ class ServicesIT {
                 "-f", dir.resolve("pods.yaml").toString(), "-f", dir.resolve("services.yaml").toString()).ok();
         for (JsonNode s : Cli.sluice("service", "list", "--name", LAB, "-o", "json").ok().json())
             cip.put(s.path("service").asString(), s.path("clusterIP").asString());
-        // the upstream router: LoadBalancer and external addresses via node1
-        Cli.exec(LAB, "world", "ip", "route", "add", LB_IP + "/32", "via", N1).ok();
-        Cli.exec(LAB, "world", "ip", "route", "add", EXT_IP + "/32", "via", N1).ok();
+        // no route by hand: a node answers the world's ARP for the LoadBalancer and external addresses
+        awaitAnnounced(LB_IP, EXT_IP);
+    }
+
+    /** Waits (20 s at most) until some node announces each address: leases are taken just after the agents program the Services. */
+    static void awaitAnnounced(String... addresses) {
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (true) {
+            JsonNode r = Cli.sluice("bpf", "l2", "list", "--name", LAB, "-o", "json").ok().json();
+            Set<String> announced = new HashSet<>();
+            for (JsonNode n : r.path("nodes"))
+                for (JsonNode a : n.path("result").path("announcements"))
+                    if (a.path("state").asString().equals("announcing")) announced.add(a.path("address").asString());
+            if (announced.containsAll(List.of(addresses))) return;
+            assertThat(System.currentTimeMillis()).as("%s announced: %s", List.of(addresses), r).isLessThan(deadline);
+            try {
+                TimeUnit.MILLISECONDS.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     @AfterAll static void tearDown() { Cli.down(LAB); }

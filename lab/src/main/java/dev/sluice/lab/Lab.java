@@ -104,7 +104,12 @@ public final class Lab {
         Values.parse(valuesFile, valuesText, over); // errors name the user's file
         // the lab's agents serve metrics and Hubble's API unless the values turn them off (DESIGN.md's lab contract)
         valuesText = Values.withObservability(valuesFile, valuesText);
+        // and answer ARP for LoadBalancer and external addresses (leases need the API server)
+        if (req.apiServer()) valuesText = Values.withL2Announcements(valuesFile, valuesText);
         Values values = Values.parse(valuesFile, valuesText, over);
+        if (!req.apiServer() && values.l2announcements().enabled())
+            throw new BadInputException(valuesFile + ": l2announcements.enabled: true (expected: false with --api manifests; the node that"
+                    + " announces each Service is elected with Leases, which only the lab's API server holds)");
         List<Cidr> cidrs = Scheduler.podCidrs(values, req.nodes());
         List<String> nodeNames = new ArrayList<>();
         for (int i = 1; i <= req.nodes(); i++) nodeNames.add(LabNames.nodeName(i));
@@ -193,6 +198,7 @@ public final class Lab {
             progress.accept(n.name() + " agent up (pid " + n.agentPid() + ", health " + st.path("health").asString("?") + ")");
         }
         agents.await(state.nodes(), barrier);
+        syncWorldRoutes();
         if (values.hubbleEnabled() && values.hubbleRelayEnabled()) {
             int uiPort = values.hubbleUiEnabled() ? values.hubbleUiPort() : 0;
             long rpid = HubbleRelayProcess.start(agents, state, dir, uiPort);
@@ -223,6 +229,58 @@ public final class Lab {
         LabNet.veth(fabric, "w0", ns, "eth0", UNDERLAY_MTU);
         LabNet.enslave(fabric, "w0", "br0");
         LabNet.address(ns, "eth0", LabNames.WORLD_IP + "/" + LabNames.UNDERLAY_LEN);
+    }
+
+    /** The routing protocol number that marks the world's on-link routes to announced ranges as the lab's own. */
+    static final String WORLD_ROUTE_PROTO = "77";
+
+    /**
+     * With L2 announcements, the world sits on the same LAN as the LoadBalancer and external
+     * addresses, as an outside host does on a real one: an on-link route (inside the world namespace
+     * only) to the values' {@code lbExternalIPPool.cidr}, every {@code externalIPs.allowedCIDRs} and
+     * every CiliumLoadBalancerIPPool block, so it asks ARP for them and the announcing node answers.
+     * Run at lab up and after an apply or delete that touched a pool; routes of pools that went are
+     * removed. Without announcements the world has none (as before).
+     */
+    private void syncWorldRoutes() {
+        Values v = Values.load(dir.values(), Map.of());
+        if (!v.l2announcements().enabled()) return; // fixed at lab up: then the world never had such routes
+        java.util.Set<String> want = new java.util.TreeSet<>();
+        v.lbExternalIPPoolCidr().ifPresent(c -> want.add(c.toString()));
+        v.externalIPsAllowedCIDRs().forEach(c -> want.add(c.toString()));
+        for (KubeObject o : store().all(Kinds.CILIUM_LB_IP_POOL)) {
+            try {
+                for (var b : dev.sluice.k8s.LbIpPool.decode(o).blocks()) rangeCidrs(b.first(), b.last()).forEach(c -> want.add(c.toString()));
+            } catch (dev.sluice.k8s.ManifestException e) {
+                // the agents report it
+            }
+        }
+        String ns = LabNames.worldNetns(name);
+        java.util.Set<String> have = new java.util.TreeSet<>();
+        for (var r : ManifestStore.YAML.readTree(LabNet.ip(ns, "-j", "route", "show", "proto", WORLD_ROUTE_PROTO).stdout()))
+            have.add(Cidr.parse(r.path("dst").asString().contains("/") ? r.path("dst").asString() : r.path("dst").asString() + "/32").toString());
+        for (String c : want)
+            if (!have.contains(c)) LabNet.ip(ns, "route", "replace", c, "dev", "eth0", "proto", WORLD_ROUTE_PROTO);
+        for (String c : have)
+            if (!want.contains(c)) LabNet.ip(ns, "route", "del", c, "dev", "eth0", "proto", WORLD_ROUTE_PROTO);
+        if (!want.equals(have)) progress.accept("world: on-link routes to announced ranges " + (want.isEmpty() ? "none" : String.join(", ", want)));
+    }
+
+    /** The fewest CIDRs that cover exactly the addresses first..last (unsigned, inclusive). */
+    static List<Cidr> rangeCidrs(int first, int last) {
+        List<Cidr> out = new ArrayList<>();
+        long a = Integer.toUnsignedLong(first), z = Integer.toUnsignedLong(last);
+        while (a <= z) {
+            int len = 32;
+            while (len > 0) {
+                long size = 1L << (32 - (len - 1));
+                if ((a & (size - 1)) != 0 || a + size - 1 > z) break;
+                len--;
+            }
+            out.add(new Cidr((int) a, len));
+            a += 1L << (32 - len);
+        }
+        return out;
     }
 
     /** Package-level pieces of {@link #up} for tests that check the topology without agents. */
@@ -358,6 +416,7 @@ public final class Lab {
             writeServiceStatus();
             var barrier = store.commit();
             agents.await(state.nodes(), barrier);
+            if (incoming.stream().anyMatch(o -> o.kind().equals(Kinds.CILIUM_LB_IP_POOL))) syncWorldRoutes();
             progress.accept("applied " + incoming.size() + " object(s); " + describe(barrier) + " programmed on every node");
             return barrier;
         }
@@ -408,6 +467,7 @@ public final class Lab {
             }
             var barrier = store.commit();
             agents.await(state.nodes(), barrier);
+            if (plan.removals().stream().anyMatch(o -> o.kind().equals(Kinds.CILIUM_LB_IP_POOL))) syncWorldRoutes();
             progress.accept("deleted " + plan.removals().size() + " object(s); " + describe(barrier) + " programmed on every node");
             return barrier;
         }

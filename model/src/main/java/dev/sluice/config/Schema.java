@@ -20,6 +20,7 @@ final class Schema {
             "bpf.monitorAggregation", "bpf.monitorAggregationInterval", "bpf.monitorInterval", "hubble.eventBufferCapacity",
             "loadBalancer.algorithm", "lb.algorithm", "serviceNoBackendResponse", "maglev.tableSize", "maglev.hashSeed",
             "lbExternalIPPool.cidr", "externalIPs.allowedCIDRs", "nodePort.range", "serviceCIDR",
+            "l2announcements.enabled", "l2announcements.leaseDuration", "l2announcements.leaseRenewDeadline", "l2announcements.leaseRetryPeriod",
             "policyEnforcementMode", "policyEnforceMode", "policyAuditMode", "labels",
             "hubble.enabled", "hubble.listenAddress", "hubble.relay.enabled", "hubble.relay.replicas", "hubble.ui.enabled", "hubble.ui.port", "hubble.metrics.enabled",
             "hubble.metrics.port", "prometheus.enabled", "prometheus.port",

@@ -54,7 +54,25 @@ public record Values(
         String hubbleListenAddress,
         boolean hubbleRelayEnabled,
         boolean hubbleUiEnabled,
-        int hubbleUiPort) {
+        int hubbleUiPort,
+        L2Announcements l2announcements) {
+
+    /**
+     * {@code l2announcements.*}, as Cilium names them: whether this node takes part in answering ARP
+     * for LoadBalancer and external addresses that a CiliumL2AnnouncementPolicy selects, and the
+     * leader election of one node per Service (a coordination.k8s.io Lease). Off by default, as in
+     * Cilium; the lab turns it on (docs/lab.md).
+     *
+     * @param leaseDuration how long a lease holds without renewal: how long a dead holder's node
+     *                      keeps answering, and the longest wait before another node takes over
+     * @param renewDeadline how long the holder keeps trying to renew before it gives the address up
+     * @param retryPeriod   how often every candidate tries to acquire or renew
+     */
+    public record L2Announcements(boolean enabled, java.time.Duration leaseDuration, java.time.Duration renewDeadline,
+                                  java.time.Duration retryPeriod) {
+        public static final L2Announcements DEFAULT = new L2Announcements(false, java.time.Duration.ofSeconds(15),
+                java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(2));
+    }
 
     /** hubble.ui.port's default: Cilium's hubble-ui serves on 12000 (its frontend's port). */
     public static final int DEFAULT_HUBBLE_UI_PORT = 12000;
@@ -95,6 +113,19 @@ public record Values(
             var list = tree.withObject("hubble").withObject("metrics").putArray("enabled");
             HubbleMetric.NAMES.forEach(list::add);
         }
+        return new tools.jackson.dataformat.yaml.YAMLMapper().writeValueAsString(tree);
+    }
+
+    /**
+     * A values file's text with {@code l2announcements.enabled: true} where the file does not set it
+     * (what the file says wins): the lab's default when it runs its API server, so LoadBalancer and
+     * external addresses answer ARP on the lab's LAN (docs/lab.md). The text must parse.
+     */
+    public static String withL2Announcements(String file, String text) {
+        JsonNode root = text == null || text.isBlank() ? null
+                : ManifestReader.documents(file, text).stream().filter(d -> d != null && d.isObject()).findFirst().orElse(null);
+        var tree = root == null ? tools.jackson.databind.node.JsonNodeFactory.instance.objectNode() : (tools.jackson.databind.node.ObjectNode) root.deepCopy();
+        if (!tree.path("l2announcements").has("enabled")) tree.withObject("l2announcements").put("enabled", true);
         return new tools.jackson.dataformat.yaml.YAMLMapper().writeValueAsString(tree);
     }
 
@@ -248,12 +279,43 @@ public record Values(
         // The chart's own keys: checked here too, so a bad one fails in the agent's ConfigMap copy as well as in the chart.
         for (String k : List.of("image.repository", "image.tag", "devices", "cni.binPath", "cni.confPath")) r.string(k, "");
         r.word("image.pullPolicy", "IfNotPresent", "Always", "IfNotPresent", "Never");
+        boolean l2 = r.bool("l2announcements.enabled", false);
+        var lease = duration(file, "l2announcements.leaseDuration", r.string("l2announcements.leaseDuration", "15s"), 1000, 3_600_000);
+        var renew = duration(file, "l2announcements.leaseRenewDeadline", r.string("l2announcements.leaseRenewDeadline", "5s"), 200, 3_600_000);
+        var retry = duration(file, "l2announcements.leaseRetryPeriod", r.string("l2announcements.leaseRetryPeriod", "2s"), 100, 3_600_000);
+        if (renew.compareTo(lease) >= 0)
+            throw new ManifestException(file, "", "l2announcements.leaseRenewDeadline", text(renew) + " (expected: less than l2announcements.leaseDuration " + text(lease) + ")");
+        if (retry.compareTo(renew) >= 0)
+            throw new ManifestException(file, "", "l2announcements.leaseRetryPeriod", text(retry) + " (expected: less than l2announcements.leaseRenewDeadline " + text(renew) + ")");
+        var l2a = new L2Announcements(l2, lease, renew, retry);
         r.bool("cni.install", true);
         r.bool("cni.uninstall", false);
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
                 noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health,
-                aggregation, interval, capacity, endpoints, hubbleListen, relay, ui, uiPort);
+                aggregation, interval, capacity, endpoints, hubbleListen, relay, ui, uiPort, l2a);
     }
+
+    /**
+     * A duration as Cilium writes them ({@code 15s}, {@code 1m}, {@code 1500ms}) from {@code minMs}
+     * to {@code maxMs} milliseconds.
+     */
+    static java.time.Duration duration(String file, String key, String text, long minMs, long maxMs) {
+        String expected = " (expected: a duration from " + text(java.time.Duration.ofMillis(minMs)) + " to "
+                + text(java.time.Duration.ofMillis(maxMs)) + ", e.g. 15s, 1m30s or 1500ms)";
+        if (!DURATION.matcher(text).matches()) throw new ManifestException(file, "", key, "\"" + text + "\"" + expected);
+        long ms = 0;
+        var m = DURATION_PART.matcher(text);
+        while (m.find()) {
+            if (m.group(1).length() > 9) throw new ManifestException(file, "", key, "\"" + text + "\"" + expected);
+            long n = Long.parseLong(m.group(1));
+            ms += switch (m.group(2)) { case "h" -> n * 3_600_000; case "m" -> n * 60_000; case "s" -> n * 1000; default -> n; };
+        }
+        if (ms < minMs || ms > maxMs) throw new ManifestException(file, "", key, "\"" + text + "\"" + expected);
+        return java.time.Duration.ofMillis(ms);
+    }
+
+    /** A duration as the values write it: whole seconds as {@code 15s}, else milliseconds. */
+    public static String text(java.time.Duration d) { return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms"; }
 
     /**
      * A duration as Cilium writes them ({@code 5s}, {@code 1m30s}, {@code 1500ms}) in whole seconds,
@@ -279,7 +341,7 @@ public record Values(
                 maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
                 policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR, healthAddress,
                 monitorAggregation, monitorAggregationInterval, hubbleEventBufferCapacity, metrics, hubbleListenAddress, hubbleRelayEnabled,
-                hubbleUiEnabled, hubbleUiPort);
+                hubbleUiEnabled, hubbleUiPort, l2announcements);
     }
 
     /** bpf.monitorAggregation as the data path's level (enum sl_monitor_aggregation: 0 none .. 3 maximum). */

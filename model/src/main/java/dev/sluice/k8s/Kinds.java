@@ -18,6 +18,7 @@ public final class Kinds {
     public static final String CILIUM_NETWORK_POLICY = "CiliumNetworkPolicy";
     public static final String CILIUM_CLUSTERWIDE_NETWORK_POLICY = "CiliumClusterwideNetworkPolicy";
     public static final String CILIUM_LB_IP_POOL = "CiliumLoadBalancerIPPool";
+    public static final String CILIUM_L2_ANNOUNCEMENT_POLICY = "CiliumL2AnnouncementPolicy";
 
     public static final Map<String, Kind> ALL = Map.of(
             NAMESPACE, new Kind(NAMESPACE, Set.of("v1"), false),
@@ -28,5 +29,6 @@ public final class Kinds {
             NETWORK_POLICY, new Kind(NETWORK_POLICY, Set.of("networking.k8s.io/v1"), true),
             CILIUM_NETWORK_POLICY, new Kind(CILIUM_NETWORK_POLICY, Set.of("cilium.io/v2"), true),
             CILIUM_CLUSTERWIDE_NETWORK_POLICY, new Kind(CILIUM_CLUSTERWIDE_NETWORK_POLICY, Set.of("cilium.io/v2"), false),
-            CILIUM_LB_IP_POOL, new Kind(CILIUM_LB_IP_POOL, Set.of("cilium.io/v2alpha1", "cilium.io/v2"), false));
+            CILIUM_LB_IP_POOL, new Kind(CILIUM_LB_IP_POOL, Set.of("cilium.io/v2alpha1", "cilium.io/v2"), false),
+            CILIUM_L2_ANNOUNCEMENT_POLICY, new Kind(CILIUM_L2_ANNOUNCEMENT_POLICY, Set.of("cilium.io/v2alpha1"), false));
 }

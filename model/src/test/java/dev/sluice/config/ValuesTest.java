@@ -111,6 +111,35 @@ class ValuesTest {
     }
 
     @Test
+    void l2AnnouncementsAreOffByDefaultWithCiliumsLeaseTimes() {
+        var d = Values.defaults().l2announcements();
+        assertThat(d.enabled()).isFalse();
+        assertThat(d.leaseDuration()).isEqualTo(java.time.Duration.ofSeconds(15));
+        assertThat(d.renewDeadline()).isEqualTo(java.time.Duration.ofSeconds(5));
+        assertThat(d.retryPeriod()).isEqualTo(java.time.Duration.ofSeconds(2));
+        var v = Values.parse("v.yaml", "l2announcements:\n  enabled: true\n  leaseDuration: 6s\n  leaseRenewDeadline: 3s\n  leaseRetryPeriod: 500ms\n",
+                Map.of()).l2announcements();
+        assertThat(v).isEqualTo(new Values.L2Announcements(true, java.time.Duration.ofSeconds(6), java.time.Duration.ofSeconds(3),
+                java.time.Duration.ofMillis(500)));
+    }
+
+    @Test
+    void badL2AnnouncementValuesAreOneLineNamingTheKey() {
+        assertThatThrownBy(() -> Values.parse("v.yaml", "l2announcements:\n  enabled: yes please\n", Map.of()))
+                .hasMessageStartingWith("v.yaml: l2announcements.enabled: yes please (expected: ");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "l2announcements:\n  leaseDuration: 15\n", Map.of()))
+                .hasMessage("v.yaml: l2announcements.leaseDuration: \"15\" (expected: a duration from 1s to 3600s, e.g. 15s, 1m30s or 1500ms)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "l2announcements:\n  leaseDuration: 500ms\n", Map.of()))
+                .hasMessage("v.yaml: l2announcements.leaseDuration: \"500ms\" (expected: a duration from 1s to 3600s, e.g. 15s, 1m30s or 1500ms)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "l2announcements:\n  leaseDuration: 5s\n", Map.of()))
+                .hasMessage("v.yaml: l2announcements.leaseRenewDeadline: 5s (expected: less than l2announcements.leaseDuration 5s)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "l2announcements:\n  leaseRetryPeriod: 5s\n", Map.of()))
+                .hasMessage("v.yaml: l2announcements.leaseRetryPeriod: 5s (expected: less than l2announcements.leaseRenewDeadline 5s)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "l2announcements:\n  leaseDurations: 5s\n", Map.of()))
+                .hasMessageContaining("did you mean l2announcements.leaseDuration?");
+    }
+
+    @Test
     void overridesWin() {
         Values v = Values.parse("v.yaml", "routingMode: tunnel\n", Map.of("routingMode", "native"));
         assertThat(v.routingMode()).isEqualTo(Values.RoutingMode.NATIVE);

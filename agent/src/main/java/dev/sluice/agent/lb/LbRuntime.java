@@ -146,6 +146,9 @@ public final class LbRuntime implements AutoCloseable {
         }
     }
 
+    /** The Services as the last apply computed them (null before the first). */
+    public LbState state() { return state; }
+
     /** Runs GC now (the API's ct gc method and tests). */
     public CtGc.Stats gcNow() { return gc.sweep(); }
 

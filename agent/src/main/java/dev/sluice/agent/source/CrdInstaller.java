@@ -26,7 +26,7 @@ public final class CrdInstaller {
     private static final Logger log = LoggerFactory.getLogger(CrdInstaller.class);
     /** The CRD files, as packaged from deploy/crds. */
     public static final List<String> FILES = List.of("ciliumnetworkpolicies.yaml", "ciliumclusterwidenetworkpolicies.yaml",
-            "ciliumloadbalancerippools.yaml");
+            "ciliumloadbalancerippools.yaml", "ciliuml2announcementpolicies.yaml");
 
     /** What happened to one CRD. */
     public record Outcome(String crd, boolean created) {}

@@ -303,6 +303,11 @@ public final class KubeApi implements AutoCloseable {
         return send(request(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))));
     }
 
+    /** PUT a whole object to its path (an update: with metadata.resourceVersion, 409 Conflict when another write came first). */
+    public JsonNode replace(String path, JsonNode body) {
+        return send(request(path).header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))));
+    }
+
     /**
      * Lists a collection page by page ({@code limit}, then {@code continue} while the API gives
      * one): every item and the resourceVersion to watch from. A continue token that expired

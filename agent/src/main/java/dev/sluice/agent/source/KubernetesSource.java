@@ -43,7 +43,8 @@ import tools.jackson.databind.node.ObjectNode;
  * <p>Reads only. RBAC (ClusterRole rules): {@code list, watch} on {@code namespaces, nodes, pods,
  * services} (core), {@code discovery.k8s.io endpointslices}, {@code networking.k8s.io
  * networkpolicies} and {@code cilium.io ciliumnetworkpolicies, ciliumclusterwidenetworkpolicies,
- * ciliumloadbalancerippools}. The agent's writes are {@link CrdInstaller}'s.
+ * ciliumloadbalancerippools, ciliuml2announcementpolicies}; with l2announcements.enabled, {@code get,
+ * create, update} on {@code coordination.k8s.io leases} (dev.sluice.agent.l2.KubeLeaseStore). The agent's writes are {@link CrdInstaller}'s.
  */
 public final class KubernetesSource implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(KubernetesSource.class);
@@ -69,7 +70,8 @@ public final class KubernetesSource implements AutoCloseable {
             new Resource(Kinds.NETWORK_POLICY, "networking.k8s.io", List.of("v1"), "networkpolicies", true),
             new Resource(Kinds.CILIUM_NETWORK_POLICY, "cilium.io", List.of("v2"), "ciliumnetworkpolicies", true),
             new Resource(Kinds.CILIUM_CLUSTERWIDE_NETWORK_POLICY, "cilium.io", List.of("v2"), "ciliumclusterwidenetworkpolicies", false),
-            new Resource(Kinds.CILIUM_LB_IP_POOL, "cilium.io", List.of("v2", "v2alpha1"), "ciliumloadbalancerippools", false));
+            new Resource(Kinds.CILIUM_LB_IP_POOL, "cilium.io", List.of("v2", "v2alpha1"), "ciliumloadbalancerippools", false),
+            new Resource(Kinds.CILIUM_L2_ANNOUNCEMENT_POLICY, "cilium.io", List.of("v2alpha1"), "ciliuml2announcementpolicies", false));
 
     /**
      * @param retry how long to wait before listing a kind again after its list was refused (a CRD

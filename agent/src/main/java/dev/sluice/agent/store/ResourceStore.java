@@ -40,7 +40,7 @@ public final class ResourceStore {
     /** The kinds held, in delivery order: what other objects refer to comes first. */
     public static final List<String> KINDS = List.of(Kinds.NAMESPACE, Kinds.NODE, Kinds.POD, Kinds.SERVICE,
             Kinds.ENDPOINT_SLICE, Kinds.NETWORK_POLICY, Kinds.CILIUM_NETWORK_POLICY,
-            Kinds.CILIUM_CLUSTERWIDE_NETWORK_POLICY, Kinds.CILIUM_LB_IP_POOL);
+            Kinds.CILIUM_CLUSTERWIDE_NETWORK_POLICY, Kinds.CILIUM_LB_IP_POOL, Kinds.CILIUM_L2_ANNOUNCEMENT_POLICY);
 
     /** Identity of an object in the store; ordered as deltas are delivered. */
     public record Key(String kind, String namespace, String name) implements Comparable<Key> {

@@ -34,7 +34,8 @@ class CrdInstallerTest {
             assertThat(spec.getVersions()).filteredOn(v -> v.getStorage()).hasSize(1);
         }
         assertThat(crds).extracting(c -> c.getSpec().getNames().getKind())
-                .containsExactly("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy", "CiliumLoadBalancerIPPool");
+                .containsExactly("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy", "CiliumLoadBalancerIPPool",
+                        "CiliumL2AnnouncementPolicy");
     }
 
     @Test void createsOnlyTheAbsentAndNeverChangesAnExistingOne() {
@@ -46,7 +47,8 @@ class CrdInstallerTest {
         assertThat(installer.install()).containsExactly(
                 new CrdInstaller.Outcome("ciliumnetworkpolicies.cilium.io", false),
                 new CrdInstaller.Outcome("ciliumclusterwidenetworkpolicies.cilium.io", true),
-                new CrdInstaller.Outcome("ciliumloadbalancerippools.cilium.io", true));
+                new CrdInstaller.Outcome("ciliumloadbalancerippools.cilium.io", true),
+                new CrdInstaller.Outcome("ciliuml2announcementpolicies.cilium.io", true));
         var kept = client.apiextensions().v1().customResourceDefinitions().withName("ciliumnetworkpolicies.cilium.io").get();
         assertThat(kept.getMetadata().getLabels()).containsEntry("owner", "cilium");
         assertThat(installer.install()).extracting(CrdInstaller.Outcome::created).containsOnly(false);

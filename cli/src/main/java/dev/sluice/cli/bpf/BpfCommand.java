@@ -11,5 +11,6 @@ import picocli.CommandLine.Command;
                 BpfLbCommands.Lb.class,
                 BpfLbCommands.Ct.class,
                 BpfLbCommands.Nat.class,
+                BpfL2Command.class,
         })
 public final class BpfCommand {}

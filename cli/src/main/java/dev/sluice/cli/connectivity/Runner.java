@@ -158,15 +158,32 @@ final class Runner {
     }
 
     /**
-     * The world host has no route to LoadBalancer addresses (no BGP or L2 announcement in the lab):
-     * as the upstream router would, a /32 via the first node, added in the world namespace for the
-     * run and removed at its end.
+     * The world host reaches a LoadBalancer address when a node announces it (L2 announcements: the
+     * lab gives the world an on-link route to the pool, and the lease holder answers its ARP), or
+     * through a route via a node someone added. Otherwise (no CiliumL2AnnouncementPolicy selects the
+     * Service, or announcements are off), as the upstream router would: a /32 via the first node,
+     * added in the world namespace for the run and removed at its end.
      */
     private void routeFromWorld(LabState st, String ip) {
-        if (LabNet.exec(st.world().netns(), List.of("ip", "route", "get", ip), 5_000).ok()) return;
+        if (announced(st, ip)) return;
+        var get = LabNet.exec(st.world().netns(), List.of("ip", "route", "get", ip), 5_000);
+        if (get.ok() && get.stdout().contains(" via ")) return;
         var r = LabNet.exec(st.world().netns(), List.of("ip", "route", "add", ip + "/32", "via", st.nodes().getFirst().ip()), 5_000);
         if (!r.ok()) throw new IllegalStateException("world route to " + ip + ": " + r.describe());
         worldRoutes.add(ip + "/32");
+    }
+
+    /** Whether some node answers ARP for {@code ip} now (its agent's {@code l2} view says announcing). */
+    private static boolean announced(LabState st, String ip) {
+        for (var n : st.nodes()) {
+            try {
+                for (JsonNode a : AgentClient.call(Path.of(n.socket()), "l2", Map.of()).path("announcements"))
+                    if (a.path("address").asString().equals(ip) && a.path("state").asString().equals("announcing")) return true;
+            } catch (RuntimeException e) {
+                // an agent that does not answer announces nothing we can count on
+            }
+        }
+        return false;
     }
 
     private boolean probe(String netns, String t) {
