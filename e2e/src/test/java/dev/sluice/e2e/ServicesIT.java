@@ -123,8 +123,8 @@ class ServicesIT {
             metadata: {name: s-client-2, namespace: svc}
             spec: {selector: {pod: client-2}, ports: [{port: 80}]}
             """;
-    // Conflicts go to the Service that sorts later by namespace/name (the model decides claims from
-    // scratch, first by name), so the conflicting ones are named x-*.
+    // Conflicts go to the younger Service (metadata.creationTimestamp, set by the lab's API server),
+    // as at a real API server: these are applied after lab up, so they lose whatever their names.
     static final String BAD = """
             apiVersion: v1
             kind: Service
