@@ -192,6 +192,9 @@ int to_container(struct __sk_buff *skb)
 		/* The reply of a backend to this pod's service flow: source back to the frontend. */
 		if (lb4_rev_nat(skb, &f, ct.rev_nat_id, ct.flags) < 0)
 			return drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, ep->id, &f);
+	} else if (ctr == CT_RELATED && lb4_icmp_err_rev_nat(skb, &f, &ct) < 0) {
+		/* An ICMP error about this pod's service flow now names the frontend (lib/icmp_nat.h). */
+		return drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, ep->id, &f);
 	}
 	count(REASON_FORWARDED, METRIC_INGRESS, ep->id, skb->len);
 	trace_forward(skb, METRIC_INGRESS, ep->id, &f, OBS_TO_ENDPOINT);

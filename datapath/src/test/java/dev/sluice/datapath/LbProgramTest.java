@@ -336,6 +336,140 @@ class LbProgramTest {
         assertThat(new Pkt(ci.dataOut()).dst()).isEqualTo(VIP);
     }
 
+    // ---------------------------------------------------------------- ICMP errors about Service flows
+
+    static final String WORLD = "172.30.0.200", NODE_MAC = "02:00:00:00:00:11", ROUTER = "10.0.1.1";
+
+    /** An ICMP error (fragmentation needed carries next-hop MTU 1200) quoting {@code quote}, valid checksums. */
+    static byte[] icmpError(String srcMac, String dstMac, String src, String dst, int type, int code, byte[] quote) {
+        return Packets.raw(srcMac, dstMac, src, dst, 1, Packets.icmp(type, code, type == 3 && code == 4 ? 1200 : 0, quote), 1, 0, false, -1);
+    }
+
+    /** The IP packet of a frame, at most {@code len} bytes of it: what an error quotes. */
+    static byte[] ipOf(byte[] frame, int len) { return java.util.Arrays.copyOfRange(frame, 14, Math.min(frame.length, 14 + len)); }
+
+    /** The quote an ICMP error frame carries. */
+    static byte[] quoteOf(byte[] frame) { return java.util.Arrays.copyOfRange(frame, 14 + 20 + 8, frame.length); }
+
+    static void assertIcmpChecksums(byte[] o) {
+        assertThat(Pkt.fold(Pkt.sum(o, 14, 34))).as("outer IP checksum").isZero();
+        assertThat(Pkt.fold(Pkt.sum(o, 34, o.length))).as("ICMP checksum").isZero();
+    }
+
+    @Test
+    void anIcmpErrorAboutAPodsServiceFlowNamesTheFrontendAgain() {
+        service(VIP, 80, TCP, 12, 0, 0, LbService.CLUSTER_IP, 7, REMOTE, 8080);
+        byte[] sent = Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 40200, 80, SYN);
+        byte[] wire = run(lxc, "from_container", sent).dataOut();
+        assertThat(new Pkt(wire).dst()).isEqualTo(REMOTE);
+        // the backend's node says "fragmentation needed", quoting the whole packet (TCP checksum included)
+        var e = run(lxc, "to_container", icmpError(LXC_A, A_MAC, REMOTE, A, 3, 4, ipOf(wire, 9999)));
+        assertThat(e.retval()).isEqualTo(TC_ACT_OK);
+        byte[] o = e.dataOut();
+        assertThat(new Pkt(o).src()).as("the backend itself sent it: now the frontend").isEqualTo(VIP);
+        assertThat(new Pkt(o).dst()).isEqualTo(A);
+        assertThat(quoteOf(o)).as("the quote is the packet the pod sent, checksums included").isEqualTo(ipOf(sent, 9999));
+        assertIcmpChecksums(o);
+        // from a router on the way, quoting only the IP header and 8 bytes (RFC 792): the router stays the source
+        var r = run(lxc, "to_container", icmpError(LXC_A, A_MAC, ROUTER, A, 3, 4, ipOf(wire, 28)));
+        assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+        assertThat(new Pkt(r.dataOut()).src()).isEqualTo(ROUTER);
+        assertThat(quoteOf(r.dataOut())).isEqualTo(ipOf(sent, 28));
+        assertIcmpChecksums(r.dataOut());
+        // time exceeded too
+        var t = run(lxc, "to_container", icmpError(LXC_A, A_MAC, ROUTER, A, 11, 0, ipOf(wire, 9999)));
+        assertThat(quoteOf(t.dataOut())).isEqualTo(ipOf(sent, 9999));
+    }
+
+    @Test
+    void udpQuotesKeepTheirChecksumOrItsAbsence() {
+        service(VIP, 53, UDP, 13, 0, 0, LbService.CLUSTER_IP, 8, REMOTE, 5353);
+        byte[] sent = Pkt.l4(A_MAC, LXC_A, A, VIP, UDP, 41200, 53, 0);
+        byte[] wire = run(lxc, "from_container", sent).dataOut();
+        var e = run(lxc, "to_container", icmpError(LXC_A, A_MAC, ROUTER, A, 3, 4, ipOf(wire, 9999)));
+        assertThat(quoteOf(e.dataOut())).isEqualTo(ipOf(sent, 9999));
+        assertIcmpChecksums(e.dataOut());
+        byte[] noSum = Pkt.l4(A_MAC, LXC_A, A, VIP, UDP, 41201, 53, 0);
+        noSum[40] = 0;
+        noSum[41] = 0;
+        byte[] wire2 = run(lxc, "from_container", noSum).dataOut();
+        var n = run(lxc, "to_container", icmpError(LXC_A, A_MAC, ROUTER, A, 3, 4, ipOf(wire2, 9999)));
+        assertThat(quoteOf(n.dataOut())).as("no checksum stays none").isEqualTo(ipOf(noSum, 9999));
+        assertIcmpChecksums(n.dataOut());
+    }
+
+    /**
+     * The attacks: errors that do not quote the pod's own packet to its backend are never
+     * translated (they stay exactly as they came, to the verdicts they had before): another port of
+     * the backend, a quote too short to carry the ports, an error quoting an error, a quote whose
+     * source is another pod, and a quote of a flow that was never translated.
+     */
+    @Test
+    void errorsThatDoNotQuoteTheServiceFlowStayAsTheyAre() {
+        service(VIP, 80, TCP, 14, 0, 0, LbService.CLUSTER_IP, 7, REMOTE, 8080);
+        byte[] wire = run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, VIP, TCP, 40300, 80, SYN)).dataOut();
+        byte[] otherPort = ipOf(wire, 9999);
+        otherPort[22] = (byte) 0x23;   // destination port 8080 -> 8995, IP checksum untouched (not in it)
+        byte[] truncated = ipOf(wire, 22);
+        byte[] nested = ipOf(icmpError(LXC_A, A_MAC, REMOTE, A, 3, 4, ipOf(wire, 28)), 9999);
+        byte[] fromB = ipOf(Pkt.l4("0a:00:00:00:00:06", LXC_A, B, REMOTE, TCP, 40300, 8080, SYN), 9999);
+        byte[] untranslated = ipOf(run(lxc, "from_container", Pkt.l4(A_MAC, LXC_A, A, REMOTE, TCP, 40301, 8080, SYN)).dataOut(), 9999);
+        for (byte[] quote : java.util.List.of(otherPort, truncated, nested, fromB, untranslated)) {
+            byte[] in = icmpError(LXC_A, A_MAC, REMOTE, A, 3, 4, quote);
+            var r = run(lxc, "to_container", in);
+            if (r.retval() == TC_ACT_OK) assertThat(r.dataOut()).as("delivered untouched").isEqualTo(in);
+            else assertThat(r.retval()).isEqualTo(TC_ACT_SHOT);
+        }
+    }
+
+    @Test
+    void anIcmpErrorAboutANodePortFlowReachesTheWorldClientFromTheFrontend() {
+        service(NODE, 30080, TCP, 15, LbService.EXTERNAL, 0, LbService.NODE_PORT, 5, REMOTE, 80);
+        byte[] sent = Pkt.l4(WireNetns.WORLD_MAC, NODE_MAC, WORLD, NODE, TCP, 45100, 30080, SYN);
+        var r = run(netdev, "from_netdev", sent);
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+        byte[] wire = r.dataOut();
+        assertThat(new Pkt(wire).src()).isEqualTo(NODE);   // source-NATed towards the backend's node
+        // the backend answers "fragmentation needed" to this node, quoting what it got
+        var e = run(netdev, "from_netdev", icmpError(WireNetns.NODE2_MAC, NODE_MAC, REMOTE, NODE, 3, 4, ipOf(wire, 9999)));
+        assertThat(e.retval()).isEqualTo(TC_ACT_REDIRECT);   // out of the uplink, to the client
+        byte[] o = e.dataOut();
+        assertThat(new Pkt(o).dst()).isEqualTo(WORLD);
+        assertThat(new Pkt(o).src()).as("from the frontend the client knows").isEqualTo(NODE);
+        assertThat(quoteOf(o)).as("the client's own packet to the NodePort").isEqualTo(ipOf(sent, 9999));
+        assertIcmpChecksums(o);
+        // not about a flow this node translated: left to the node's stack, untouched
+        byte[] otherPort = ipOf(wire, 9999);
+        otherPort[20] = (byte) 0x11;   // the SNAT source port changed
+        byte[] in = icmpError(WireNetns.NODE2_MAC, NODE_MAC, REMOTE, NODE, 3, 4, otherPort);
+        var n = run(netdev, "from_netdev", in);
+        assertThat(n.retval()).isEqualTo(TC_ACT_OK);
+        assertThat(n.dataOut()).isEqualTo(in);
+        // a quote whose source is not this node (someone else's flow) is not ours either
+        byte[] notOurs = ipOf(Pkt.l4(WireNetns.WORLD_MAC, NODE_MAC, WORLD, REMOTE, TCP, 45100, 80, SYN), 9999);
+        byte[] in2 = icmpError(WireNetns.NODE2_MAC, NODE_MAC, REMOTE, NODE, 3, 4, notOurs);
+        assertThat(run(netdev, "from_netdev", in2).dataOut()).isEqualTo(in2);
+    }
+
+    @Test
+    void anIcmpErrorAboutAMasqueradedFlowReachesThePod() {
+        config(LbConfig.MASQUERADE, 0);
+        byte[] sent = Pkt.l4(A_MAC, LXC_A, A, "8.8.8.8", UDP, 42100, 53, 0);
+        byte[] wire = run(lxc, "from_container", sent).dataOut();
+        assertThat(new Pkt(wire).src()).isEqualTo(NODE);
+        var e = run(netdev, "from_netdev", icmpError("02:00:00:00:00:01", NODE_MAC, "8.8.8.8", NODE, 3, 4, ipOf(wire, 9999)));
+        assertThat(e.retval()).isEqualTo(TC_ACT_REDIRECT);   // into A
+        byte[] o = e.dataOut();
+        assertThat(new Pkt(o).dst()).isEqualTo(A);
+        assertThat(new Pkt(o).src()).isEqualTo("8.8.8.8");
+        assertThat(quoteOf(o)).isEqualTo(ipOf(sent, 9999));
+        assertIcmpChecksums(o);
+        // and to_container takes it as related to A's flow, untouched
+        var in = run(lxc, "to_container", o);
+        assertThat(in.retval()).isEqualTo(TC_ACT_OK);
+        assertThat(in.dataOut()).isEqualTo(o);
+    }
+
     static byte[] u32(int v) { return ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(v).array(); }
 
     /** An IPv4 TCP/UDP frame with valid checksums, and readers for the fields the tests check. */
