@@ -34,6 +34,8 @@ enum sl_reason {
 	DROP_CT_FULL          = 151,
 	DROP_FRAGMENT         = 152,  /* a non-first fragment whose first fragment was not seen, where ports are needed */
 	DROP_NAT_NO_PORT      = 153,  /* no free port for source NAT (masquerade, NodePort to another node) */
+	DROP_DSR_INVALID      = 154,  /* a DSR option the node does not accept (lib/dsr.h): forged, or from a pod */
+	DROP_DSR_NO_ROOM      = 155,  /* no room for the DSR option: IP options present, or over the MTU */
 };
 
 enum sl_event_type {

@@ -52,6 +52,8 @@ enum sl_lb_config_flags {
 	LB_CFG_ENABLED    = 0x01,   /* kubeProxyReplacement */
 	LB_CFG_MASQUERADE = 0x02,   /* bpf.masquerade */
 	LB_CFG_STATELESS  = 0x04,   /* conntrack.enabled false: no CT_SERVICE entries, hash choice */
+	LB_CFG_DSR_TCP    = 0x08,   /* loadBalancer.mode dsr or hybrid: TCP to another node's backend by DSR (lib/dsr.h) */
+	LB_CFG_DSR_UDP    = 0x10,   /* loadBalancer.mode dsr: UDP too */
 };
 
 struct lb4_key {
@@ -416,6 +418,8 @@ static __always_inline int lb4_forward(struct __sk_buff *skb, struct flow4 *f, c
 	return bpf_redirect_neigh(cfg->uplink_ifindex, NULL, 0, 0);
 }
 
+#include "dsr.h"
+
 /* Packets arriving at the node from the uplink or the tunnel: replies to flows this node
  * source-NATed, and external clients of NodePort, ExternalIP and LoadBalancer frontends.
  * Returns -1 when the packet is none of these (the caller continues as before), else a tc verdict. */
@@ -462,7 +466,13 @@ static __always_inline int lb4_node_ingress(struct __sk_buff *skb, struct flow4 
 		count(REASON_FORWARDED, METRIC_INGRESS, dep->id, skb->len);
 		return deliver_local(skb, dep, METRIC_INGRESS, dep->id, f);
 	}
-	/* A backend on another node: SNAT to this node so the replies come back here to be translated. */
+	/* A backend on another node: direct server return when configured (lib/dsr.h), else SNAT to
+	 * this node so the replies come back here to be translated. */
+	r = dsr4_egress(skb, f, cfg, lc);
+	if (r < 0)
+		return drop(skb, -r, METRIC_INGRESS, 0, f);
+	if (r > 0)
+		return lb4_forward(skb, f, cfg, IDENTITY_HOST, METRIC_INGRESS, 0);
 	r = nat4_snat(skb, f, cfg->node_ip, lc->snat_min, lc->snat_max, res.rev_nat_id);
 	if (r < 0 || r > 1)
 		return drop(skb, r < 0 ? DROP_INVALID_PACKET : r, METRIC_INGRESS, 0, f);

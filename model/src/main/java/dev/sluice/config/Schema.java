@@ -18,7 +18,7 @@ final class Schema {
             "kubeProxyReplacement", "k8sServiceHost", "k8sServicePort",
             "bpf.masquerade", "bpf.ctTcpMax", "bpf.ctAnyMax", "bpf.policyMapMax", "bpf.lbMapMax", "conntrack.enabled",
             "bpf.monitorAggregation", "bpf.monitorAggregationInterval", "bpf.monitorInterval", "hubble.eventBufferCapacity",
-            "loadBalancer.algorithm", "lb.algorithm", "serviceNoBackendResponse", "maglev.tableSize", "maglev.hashSeed",
+            "loadBalancer.algorithm", "loadBalancer.mode", "lb.algorithm", "serviceNoBackendResponse", "maglev.tableSize", "maglev.hashSeed",
             "lbExternalIPPool.cidr", "externalIPs.allowedCIDRs", "nodePort.range", "serviceCIDR",
             "policyEnforcementMode", "policyEnforceMode", "policyAuditMode", "labels",
             "hubble.enabled", "hubble.listenAddress", "hubble.relay.enabled", "hubble.relay.replicas", "hubble.ui.enabled", "hubble.ui.port", "hubble.metrics.enabled",
