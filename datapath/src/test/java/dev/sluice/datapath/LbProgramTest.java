@@ -470,6 +470,173 @@ class LbProgramTest {
         assertThat(in.dataOut()).isEqualTo(o);
     }
 
+    // ---------------------------------------------------------------- DSR (lib/dsr.h)
+
+    static final String NODE2 = "172.30.0.12", LB_IP = "10.200.0.1";
+
+    /** The frame with the DSR option (frontend, entry node) inserted after its 20-byte IP header. */
+    static byte[] withDsr(byte[] frame, String vip, int vport, String entry) {
+        ByteBuffer b = ByteBuffer.allocate(frame.length + 12);
+        b.put(frame, 0, 34).put((byte) 0x9e).put((byte) 12).putShort((short) vport).putInt(Ip.parse(vip)).putInt(Ip.parse(entry))
+                .put(frame, 34, frame.length - 34);
+        byte[] a = b.array();
+        a[14] = 0x48;
+        int tot = ((a[16] & 0xff) << 8 | (a[17] & 0xff)) + 12;
+        a[16] = (byte) (tot >> 8);
+        a[17] = (byte) tot;
+        a[24] = 0;
+        a[25] = 0;
+        int c = Pkt.fold(Pkt.sum(a, 14, 46));
+        a[24] = (byte) (c >> 8);
+        a[25] = (byte) c;
+        return a;
+    }
+
+    /** The frame without its 12-byte option (what the pod must receive). */
+    static byte[] withoutDsr(byte[] a) {
+        byte[] f = new byte[a.length - 12];
+        System.arraycopy(a, 0, f, 0, 34);
+        System.arraycopy(a, 46, f, 34, a.length - 46);
+        f[14] = 0x45;
+        int tot = ((f[16] & 0xff) << 8 | (f[17] & 0xff)) - 12;
+        f[16] = (byte) (tot >> 8);
+        f[17] = (byte) tot;
+        f[24] = 0;
+        f[25] = 0;
+        int c = Pkt.fold(Pkt.sum(f, 14, 34));
+        f[24] = (byte) (c >> 8);
+        f[25] = (byte) c;
+        return f;
+    }
+
+    void dsrNode(int lbFlags) {
+        config(lbFlags, 0);
+        lxc.map("sl_ipcache").typed(IpcacheKey.CODEC, IpcacheValue.CODEC)
+                .put(new IpcacheKey(Cidr.parse(NODE2 + "/32")), new IpcacheValue(6, 0, 0));
+    }
+
+    @Test
+    void dsrKeepsTheClientAndCarriesTheFrontendOnTheSynOnly() {
+        dsrNode(LbConfig.DSR_TCP | LbConfig.DSR_UDP);
+        service(NODE, 30080, TCP, 20, LbService.EXTERNAL, 0, LbService.NODE_PORT, 5, REMOTE, 80);
+        var r = run(netdev, "from_netdev", Pkt.l4(WireNetns.WORLD_MAC, NODE_MAC, WORLD, NODE, TCP, 46000, 30080, SYN));
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+        byte[] o = r.dataOut();
+        assertThat(o[14]).as("IP header of 32 bytes").isEqualTo((byte) 0x48);
+        ByteBuffer b = ByteBuffer.wrap(o);
+        assertThat(Ip.format(b.getInt(26))).as("the client stays the source").isEqualTo(WORLD);
+        assertThat(Ip.format(b.getInt(30))).isEqualTo(REMOTE);
+        assertThat(o[34] & 0xff).isEqualTo(0x9e);
+        assertThat(o[35]).isEqualTo((byte) 12);
+        assertThat(b.getShort(36) & 0xffff).isEqualTo(30080);
+        assertThat(Ip.format(b.getInt(38))).isEqualTo(NODE);
+        assertThat(Ip.format(b.getInt(42))).as("entry node").isEqualTo(NODE);
+        assertThat(Pkt.fold(Pkt.sum(o, 14, 46))).as("IP checksum over the option").isZero();
+        new Pkt(withoutDsr(o)).assertChecksums();   // TCP untouched by the option
+        assertThat(new Pkt(withoutDsr(o)).dport()).isEqualTo(80);
+        // the rest of the connection: translated, no option, no SNAT
+        byte[] ack = run(netdev, "from_netdev", Pkt.l4(WireNetns.WORLD_MAC, NODE_MAC, WORLD, NODE, TCP, 46000, 30080, ACK)).dataOut();
+        assertThat(ack[14]).isEqualTo((byte) 0x45);
+        assertThat(new Pkt(ack).src()).isEqualTo(WORLD);
+        assertThat(new Pkt(ack).dst()).isEqualTo(REMOTE);
+        new Pkt(ack).assertChecksums();
+        assertThat(lb.snat().all()).isEmpty();
+        // UDP: the option on every datagram
+        service(NODE, 30053, UDP, 21, LbService.EXTERNAL, 0, LbService.NODE_PORT, 6, REMOTE, 53);
+        for (int i = 0; i < 2; i++)
+            assertThat(run(netdev, "from_netdev", Pkt.l4(WireNetns.WORLD_MAC, NODE_MAC, WORLD, NODE, UDP, 46001, 30053, 0)).dataOut()[14])
+                    .isEqualTo((byte) 0x48);
+        // a client with IP options of its own leaves no room: dropped with its reason
+        byte[] opts = withDsr(Pkt.l4(WireNetns.WORLD_MAC, NODE_MAC, WORLD, NODE, TCP, 46002, 30080, SYN), "1.1.1.1", 0x0101, "1.1.1.1");
+        java.util.Arrays.fill(opts, 34, 46, (byte) 1);   // twelve NOP options
+        int c = Pkt.fold(Pkt.sum(opts, 14, 24) + Pkt.sum(opts, 26, 46));
+        opts[24] = (byte) (c >> 8);
+        opts[25] = (byte) c;
+        assertThat(run(netdev, "from_netdev", opts).retval()).isEqualTo(TC_ACT_SHOT);
+        assertThat(count(DropReason.DSR_NO_ROOM.code, 1)).isEqualTo(1);
+    }
+
+    @Test
+    void hybridIsDsrForTcpAndSnatForUdp() {
+        dsrNode(LbConfig.DSR_TCP);
+        service(NODE, 30080, TCP, 22, LbService.EXTERNAL, 0, LbService.NODE_PORT, 5, REMOTE, 80);
+        service(NODE, 30053, UDP, 23, LbService.EXTERNAL, 0, LbService.NODE_PORT, 6, REMOTE, 53);
+        assertThat(run(netdev, "from_netdev", Pkt.l4(WireNetns.WORLD_MAC, NODE_MAC, WORLD, NODE, TCP, 46010, 30080, SYN)).dataOut()[14])
+                .isEqualTo((byte) 0x48);
+        Pkt udp = new Pkt(run(netdev, "from_netdev", Pkt.l4(WireNetns.WORLD_MAC, NODE_MAC, WORLD, NODE, UDP, 46011, 30053, 0)).dataOut());
+        assertThat(udp.src()).isEqualTo(NODE);
+        // and snat mode never adds the option
+        config(0, 0);
+        Pkt tcp = new Pkt(run(netdev, "from_netdev", Pkt.l4(WireNetns.WORLD_MAC, NODE_MAC, WORLD, NODE, TCP, 46012, 30080, SYN)).dataOut());
+        assertThat(tcp.src()).isEqualTo(NODE);
+    }
+
+    @Test
+    void theBackendsNodeDeliversWithoutTheOptionAndAnswersFromTheFrontend() {
+        dsrNode(LbConfig.DSR_TCP | LbConfig.DSR_UDP);
+        service(NODE, 30080, TCP, 24, LbService.EXTERNAL, 0, LbService.NODE_PORT, 5, B, 8080);
+        // node2 chose B (here) for a world client of its own NodePort 30080
+        byte[] sent = Pkt.l4(WireNetns.NODE2_MAC, NODE_MAC, WORLD, B, TCP, 46100, 8080, SYN);
+        var r = run(netdev, "from_netdev", withDsr(sent, NODE2, 30080, NODE2));
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);   // into B
+        byte[] in = r.dataOut();
+        assertThat(java.util.Arrays.copyOfRange(in, 12, in.length)).as("the client's packet, without the option")
+                .isEqualTo(java.util.Arrays.copyOfRange(sent, 12, sent.length));
+        var e = lb.ctTcp().get(new CtKey(Ip.parse(WORLD), Ip.parse(B), 46100, 8080, TCP, CtKey.INGRESS)).orElseThrow();
+        assertThat(e.flags() & dev.sluice.datapath.maps.CtEntry.DSR).isNotZero();
+        // B's answer leaves this node straight to the client, from node2's NodePort
+        var back = run(lxc, "from_container", Pkt.l4("0a:00:00:00:00:06", "0e:00:00:00:00:06", B, WORLD, TCP, 8080, 46100, SYN | ACK));
+        assertThat(back.retval()).isEqualTo(TC_ACT_REDIRECT);
+        Pkt p = new Pkt(back.dataOut());
+        assertThat(p.src()).isEqualTo(NODE2);
+        assertThat(p.sport()).isEqualTo(30080);
+        assertThat(p.dst()).isEqualTo(WORLD);
+        assertThat(p.dport()).isEqualTo(46100);
+        p.assertChecksums();
+        // a LoadBalancer address, the same on every node
+        service(LB_IP, 80, TCP, 25, LbService.EXTERNAL, 0, LbService.LOAD_BALANCER, 5, B, 8080);
+        byte[] lbSent = Pkt.l4(WireNetns.NODE2_MAC, NODE_MAC, WORLD, B, TCP, 46101, 8080, SYN);
+        assertThat(run(netdev, "from_netdev", withDsr(lbSent, LB_IP, 80, NODE2)).retval()).isEqualTo(TC_ACT_REDIRECT);
+        Pkt lbBack = new Pkt(run(lxc, "from_container", Pkt.l4("0a:00:00:00:00:06", "0e:00:00:00:00:06", B, WORLD, TCP, 8080, 46101, SYN | ACK)).dataOut());
+        assertThat(lbBack.src()).isEqualTo(LB_IP);
+        assertThat(lbBack.sport()).isEqualTo(80);
+    }
+
+    /**
+     * The attacks: an option this node must not believe, each dropped with DROP_DSR_INVALID and no
+     * conntrack entry made (so no reply would ever leave as the claimed frontend): from the world's
+     * link address, naming an entry that is no node, a frontend that does not exist, a NodePort at
+     * another address than the entry node's, a ClusterIP (not reachable from outside), a
+     * destination that is no local pod, a client inside the cluster, a node not in DSR mode, and a
+     * pod sending the option itself.
+     */
+    @Test
+    void aForgedDsrOptionIsDroppedAndAnswersAsNothing() {
+        dsrNode(LbConfig.DSR_TCP | LbConfig.DSR_UDP);
+        service(NODE, 30080, TCP, 26, LbService.EXTERNAL, 0, LbService.NODE_PORT, 5, B, 8080);
+        service(VIP, 80, TCP, 27, 0, 0, LbService.CLUSTER_IP, 5, B, 8080);
+        byte[] fromNode2 = Pkt.l4(WireNetns.NODE2_MAC, NODE_MAC, WORLD, B, TCP, 46200, 8080, SYN);
+        java.util.List<byte[]> forged = java.util.List.of(
+                withDsr(Pkt.l4(WireNetns.WORLD_MAC, NODE_MAC, WORLD, B, TCP, 46200, 8080, SYN), NODE2, 30080, NODE2),
+                withDsr(Pkt.l4(WireNetns.WORLD_MAC, NODE_MAC, WORLD, B, TCP, 46200, 8080, SYN), WORLD, 30080, WORLD),
+                withDsr(fromNode2, "10.99.0.1", 80, NODE2),
+                withDsr(fromNode2, "172.30.0.99", 30080, NODE2),
+                withDsr(fromNode2, VIP, 80, NODE2),
+                withDsr(Pkt.l4(WireNetns.NODE2_MAC, NODE_MAC, WORLD, "10.0.0.99", TCP, 46200, 8080, SYN), NODE2, 30080, NODE2),
+                withDsr(Pkt.l4(WireNetns.NODE2_MAC, NODE_MAC, REMOTE, B, TCP, 46200, 8080, SYN), NODE2, 30080, NODE2));
+        long before = count(DropReason.DSR_INVALID.code, 1);
+        for (byte[] f : forged) assertThat(run(netdev, "from_netdev", f).retval()).isEqualTo(TC_ACT_SHOT);
+        assertThat(count(DropReason.DSR_INVALID.code, 1) - before).isEqualTo(forged.size());
+        config(0, 0);   // snat mode: even a well-formed option is not believed
+        assertThat(run(netdev, "from_netdev", withDsr(fromNode2, NODE2, 30080, NODE2)).retval()).isEqualTo(TC_ACT_SHOT);
+        assertThat(lb.ctTcp().all().keySet()).noneMatch(k -> k.dir() == CtKey.INGRESS);
+        // a pod may not send the option at all
+        dsrNode(LbConfig.DSR_TCP | LbConfig.DSR_UDP);
+        assertThat(run(lxc, "from_container", withDsr(Pkt.l4(A_MAC, LXC_A, A, REMOTE, TCP, 46201, 80, SYN), NODE, 30080, NODE)).retval())
+                .isEqualTo(TC_ACT_SHOT);
+        assertThat(count(DropReason.DSR_INVALID.code, 2)).isEqualTo(1);
+    }
+
     static byte[] u32(int v) { return ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(v).array(); }
 
     /** An IPv4 TCP/UDP frame with valid checksums, and readers for the fields the tests check. */
