@@ -145,4 +145,78 @@ static __always_inline int nat4_icmp_err_rev_snat(struct __sk_buff *skb, struct 
 	return 1;
 }
 
+#ifndef ICMP_FRAG_NEEDED
+#define ICMP_FRAG_NEEDED 4
+#endif
+
+/* "Fragmentation needed" with the next-hop MTU, quoting the IP header and 8 bytes (RFC 1191). */
+struct icmp4_frag_needed {
+	__u8 type;
+	__u8 code;
+	__sum16 check;
+	__be16 unused;
+	__be16 mtu;
+	__u8 orig[28];
+};
+
+/* A packet translated to a local backend (its destination is now the backend; the client sent it
+ * to `vip`:`vport`) that does not fit the backend's veth and may not be fragmented. The node's
+ * stack would answer it, but quoting the backend, which the client does not know: so the data path
+ * answers instead. The packet becomes the "fragmentation needed" (next-hop MTU `mtu`) from the
+ * frontend to the client, quoting the client's packet as the client sent it (destination and port
+ * restored, the quoted IP checksum and a quoted UDP checksum with them), Ethernet addresses
+ * swapped for the way back. 0 done (send it back out of skb->ifindex), -1 not done (no DF, IP
+ * options, not TCP/UDP: the caller delivers as before). */
+static __always_inline int icmp4_frag_needed_xlated(struct __sk_buff *skb, const struct flow4 *f, __be32 vip, __be16 vport,
+						    __u32 mtu)
+{
+	struct ethhdr eth;
+	struct icmp4_frag_needed icmp = { .type = ICMP_DEST_UNREACH, .code = ICMP_FRAG_NEEDED, .mtu = bpf_htons((__u16)mtu) };
+	if ((f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP) || f->fragment || mtu < 68 || mtu > 0xffff)
+		return -1;
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0 || bpf_skb_load_bytes(skb, ETH_HLEN, icmp.orig, sizeof(icmp.orig)) < 0)
+		return -1;
+	struct iphdr *o = (struct iphdr *)icmp.orig;
+	if (o->ihl != 5 || !(o->frag_off & bpf_htons(0x4000)))   /* IP_DF: else the stack fragments it */
+		return -1;
+	__be16 *ports = (__be16 *)(icmp.orig + sizeof(struct iphdr));
+	__be32 backend = o->daddr;
+	__be16 bport = ports[1];
+	o->check = csum_update(o->check, backend, vip, 0, 0);
+	o->daddr = vip;
+	ports[1] = vport;
+	if (f->proto == IPPROTO_UDP && ports[3]) {
+		__sum16 c = csum_update(ports[3], backend, vip, bport, vport);
+		ports[3] = c ? c : 0xffff;
+	}
+	struct iphdr ip = {
+		.version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_ICMP,
+		.tot_len = bpf_htons(sizeof(struct iphdr) + sizeof(icmp)), .saddr = vip, .daddr = o->saddr,
+	};
+	ip.check = csum_fold32(bpf_csum_diff(NULL, 0, (__be32 *)&ip, sizeof(ip), 0));
+	icmp.check = csum_fold32(bpf_csum_diff(NULL, 0, (__be32 *)&icmp, sizeof(icmp), 0));
+	__u8 mac[ETH_ALEN];
+	__builtin_memcpy(mac, eth.h_dest, ETH_ALEN);
+	__builtin_memcpy(eth.h_dest, eth.h_source, ETH_ALEN);
+	__builtin_memcpy(eth.h_source, mac, ETH_ALEN);
+	if (bpf_skb_change_tail(skb, ETH_HLEN + sizeof(ip) + sizeof(icmp), 0) < 0)
+		return -1;
+	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) < 0 || bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0) < 0 ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(ip), &icmp, sizeof(icmp), 0) < 0)
+		return -1;
+	return 0;
+}
+
+/* Before delivering a translated packet to the local backend behind `ifindex`: 1 when it was too
+ * big and became the frontend's "fragmentation needed" (send it back: bpf_redirect(skb->ifindex)),
+ * 0 to deliver as before. */
+static __always_inline int icmp4_too_big_for_backend(struct __sk_buff *skb, const struct flow4 *f, __u32 ifindex, __be32 vip,
+						     __be16 vport)
+{
+	__u32 mtu = 0;
+	if (bpf_check_mtu(skb, ifindex, &mtu, 0, 0) != BPF_MTU_CHK_RET_FRAG_NEEDED)
+		return 0;
+	return icmp4_frag_needed_xlated(skb, f, vip, vport, mtu) == 0;
+}
+
 #endif

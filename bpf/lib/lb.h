@@ -460,6 +460,9 @@ static __always_inline int lb4_node_ingress(struct __sk_buff *skb, struct flow4 
 	struct endpoint_info *dep = lookup_endpoint4(f->daddr);
 	trace_translated(skb, METRIC_INGRESS, dep ? dep->id : 0, f, res.new_flow);
 	if (dep) {
+		/* Too big for the backend's veth, DF set: the frontend's own "fragmentation needed". */
+		if (icmp4_too_big_for_backend(skb, f, dep->ifindex, f->orig_daddr, f->orig_dport))
+			return bpf_redirect(skb->ifindex, 0);
 		/* A local backend sees the client as it is; its replies are translated in from_container. */
 		skb->mark = MARK_MAGIC_LB | (res.rev_nat_id & 0xffff);
 		f->dst_identity = dep->identity;

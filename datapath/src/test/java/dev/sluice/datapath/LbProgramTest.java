@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sluice.bpf.BpfMap;
 import dev.sluice.bpf.BpfObject;
 import dev.sluice.bpf.Bpffs;
+import dev.sluice.bpf.Netns;
 import dev.sluice.bpf.TestRun;
 import dev.sluice.bpf.UpdateFlag;
 import dev.sluice.datapath.maps.CtKey;
@@ -468,6 +469,62 @@ class LbProgramTest {
         var in = run(lxc, "to_container", o);
         assertThat(in.retval()).isEqualTo(TC_ACT_OK);
         assertThat(in.dataOut()).isEqualTo(o);
+    }
+
+    /** A TCP segment with {@code payload} bytes and DF set, valid checksums. */
+    static byte[] bigDf(String srcMac, String dstMac, String src, String dst, int sport, int dport, int payload) {
+        ByteBuffer b = ByteBuffer.allocate(14 + 20 + 20 + payload);
+        b.put(Packets.mac(dstMac)).put(Packets.mac(srcMac)).putShort((short) 0x0800);
+        b.put((byte) 0x45).put((byte) 0).putShort((short) (40 + payload)).putShort((short) 7).putShort((short) 0x4000)
+                .put((byte) 64).put((byte) TCP).putShort((short) 0).putInt(Ip.parse(src)).putInt(Ip.parse(dst));
+        b.putShort((short) sport).putShort((short) dport).putInt(1000).putInt(1).put((byte) 0x50).put((byte) ACK).putShort((short) 8192).putInt(0);
+        byte[] a = b.array();
+        int ipc = Pkt.fold(Pkt.sum(a, 14, 34));
+        a[24] = (byte) (ipc >> 8);
+        a[25] = (byte) ipc;
+        int c = Pkt.fold(Pkt.l4Sum(a));
+        a[50] = (byte) (c >> 8);
+        a[51] = (byte) c;
+        return a;
+    }
+
+    /**
+     * A NodePort packet for a local backend behind a smaller MTU, DF set: the data path answers
+     * "fragmentation needed" itself, from the frontend, quoting the client's packet as the client
+     * sent it (the node's stack would quote the backend's address, which the client ignores).
+     * Without DF it is delivered as before (the stack fragments it).
+     */
+    @Test
+    void aNodePortPacketTooBigForItsLocalBackendIsAnsweredFromTheFrontend() throws Exception {
+        int up1 = Netns.inNetns(wire.path, () -> Netns.ifindex("up1"));
+        assertThat(new ProcessBuilder("ip", "-n", wire.name, "link", "set", "up1", "mtu", "1280").start().waitFor()).isZero();
+        lxc.map("sl_endpoints").typed(EndpointKey.CODEC, EndpointInfo.CODEC)
+                .put(new EndpointKey(Ip.parse("10.0.0.8")), new EndpointInfo(up1, 303, 14, 0, "0a:00:00:00:00:08", "0e:00:00:00:00:08"));
+        service(NODE, 30080, TCP, 28, LbService.EXTERNAL, 0, LbService.NODE_PORT, 9, "10.0.0.8", 8080);
+        byte[] sent = bigDf(WireNetns.WORLD_MAC, NODE_MAC, WORLD, NODE, 47000, 30080, 1400);
+        var r = wire.run(netdev.program("from_netdev"), sent);
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);   // back where it came from
+        byte[] o = r.dataOut();
+        assertThat(o).hasSize(14 + 20 + 8 + 28);
+        assertThat(Packets.dstMac(o)).isEqualTo(WireNetns.WORLD_MAC);
+        Pkt p = new Pkt(o);
+        assertThat(p.src()).as("from the frontend").isEqualTo(NODE);
+        assertThat(p.dst()).isEqualTo(WORLD);
+        assertThat(o[34] & 0xff).isEqualTo(3);
+        assertThat(o[35] & 0xff).isEqualTo(4);
+        assertThat(ByteBuffer.wrap(o).getShort(40) & 0xffff).as("next-hop MTU").isEqualTo(1280);
+        assertThat(quoteOf(o)).as("the client's packet as it sent it").isEqualTo(ipOf(sent, 28));
+        assertIcmpChecksums(o);
+        // without DF: delivered through the stack, which fragments it
+        byte[] noDf = bigDf(WireNetns.WORLD_MAC, NODE_MAC, WORLD, NODE, 47001, 30080, 1400);
+        noDf[20] = 0;
+        int c = Pkt.fold(Pkt.sum(noDf, 14, 24) + Pkt.sum(noDf, 26, 34));
+        noDf[24] = (byte) (c >> 8);
+        noDf[25] = (byte) c;
+        assertThat(wire.run(netdev.program("from_netdev"), noDf).retval()).isEqualTo(TC_ACT_OK);
+        // a packet that fits is delivered to the backend
+        assertThat(wire.run(netdev.program("from_netdev"), bigDf(WireNetns.WORLD_MAC, NODE_MAC, WORLD, NODE, 47002, 30080, 1000)).retval())
+                .isEqualTo(TC_ACT_REDIRECT);
     }
 
     // ---------------------------------------------------------------- DSR (lib/dsr.h)

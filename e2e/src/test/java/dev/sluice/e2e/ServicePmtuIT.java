@@ -21,14 +21,15 @@ import tools.jackson.databind.JsonNode;
  * packet; the data path must give that error the frontend's addresses, or the client's stack finds
  * no socket for it, keeps resending 1500-byte segments and the upload stalls (checked by hand with
  * the translation disabled: a few hundred KB in 3 s, the socket buffer, instead of tens of MB).
- * Two paths: a pod on node1 through the ClusterIP (the error reaches the pod's to_container), and
- * the world through node1's NodePort, source-NATed to node2 (the error reaches node1's uplink).
+ * Three paths: a pod on node1 through the ClusterIP (the error reaches the pod's to_container),
+ * the world through node1's NodePort, source-NATed to node2 (the error reaches node1's uplink), and
+ * the world through node2's own NodePort (the data path answers for the local backend).
  * Native routing, so node2's error goes straight back.
  */
 @Tag("privileged")
 @EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
 class ServicePmtuIT {
-    static final String LAB = "svcpmtu", N1 = "172.30.0.11";
+    static final String LAB = "svcpmtu", N1 = "172.30.0.11", N2 = "172.30.0.12";
     static final String MANIFESTS = """
             apiVersion: v1
             kind: Pod
@@ -88,5 +89,16 @@ class ServicePmtuIT {
     void theWorldsUploadThroughANodePortToAnotherNodeFindsThePathMtu() {
         long bytes = upload("world", N1 + ":30090");
         assertThat(bytes).as("world -> node1:30090, backend on node2 behind a 1200-byte MTU").isGreaterThan(ENOUGH);
+    }
+
+    /**
+     * The world through node2's own NodePort, whose backend is local: the packet is too big for
+     * the pod's veth, and the data path itself answers "fragmentation needed" from the frontend,
+     * quoting the client's packet as the client sent it (the node's stack would quote the backend).
+     */
+    @Test
+    void theWorldsUploadThroughANodePortWithALocalBackendFindsThePathMtu() {
+        long bytes = upload("world", N2 + ":30090");
+        assertThat(bytes).as("world -> node2:30090, local backend behind a 1200-byte MTU").isGreaterThan(ENOUGH);
     }
 }
