@@ -86,4 +86,30 @@ class ServiceDsrIT {
         String nat = Cli.sluice("bpf", "nat", "list", "--name", LAB, "--node", "node1", "-o", "json").ok().out();
         assertThat(nat).doesNotContain(webIp);
     }
+
+    /**
+     * DSR does not bypass the backend's policy: the backend's node delivers the DSR packet through
+     * the pod's own ingress check, with the real client address, so a policy that admits only pods
+     * shuts the world out of the NodePort; deleting it lets the world in again.
+     */
+    @Test
+    void theBackendsPolicyStillDecides() throws Exception {
+        Path deny = Files.createTempFile("dsr-policy", ".yaml");
+        Files.writeString(deny, """
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: web-from-pods-only, namespace: svc}
+                spec:
+                  podSelector: {matchLabels: {app: web}}
+                  policyTypes: [Ingress]
+                  ingress: [{from: [{podSelector: {}}]}]
+                """);
+        Cli.sluice("lab", "apply", "--name", LAB, "-f", deny.toString()).ok();
+        Cli.Run r = Cli.exec(LAB, "world", pod, "http", "--to", N1 + ":30080", "--timeout-ms", "1500");
+        assertThat(r.exit()).as("world -> node1:30080 under a policy admitting pods only: %s", r.out()).isNotZero();
+        Cli.sluice("lab", "delete", "--name", LAB, "-f", deny.toString()).ok();
+        Cli.Run ok = Cli.exec(LAB, "world", pod, "http", "--to", N1 + ":30080", "--timeout-ms", "3000");
+        assertThat(ok.exit()).as("without the policy: %s", ok.err()).isZero();
+        Files.deleteIfExists(deny);
+    }
 }
