@@ -35,7 +35,12 @@ class ServiceDsrIT {
             apiVersion: v1
             kind: Service
             metadata: {name: web, namespace: svc}
-            spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, nodePort: 30080}]}
+            spec:
+              type: NodePort
+              selector: {app: web}
+              ports:
+              - {name: http, port: 80, nodePort: 30080}
+              - {name: dns, port: 80, protocol: UDP, nodePort: 30081}
             """;
     static String pod, webIp;
 
@@ -111,5 +116,17 @@ class ServiceDsrIT {
         Cli.Run ok = Cli.exec(LAB, "world", pod, "http", "--to", N1 + ":30080", "--timeout-ms", "3000");
         assertThat(ok.exit()).as("without the policy: %s", ok.err()).isZero();
         Files.deleteIfExists(deny);
+    }
+
+    /** UDP in dsr mode: the option on every datagram, the answer straight from node2. */
+    @Test
+    void udpAnswersComeStraightFromTheBackendsNode() throws Exception {
+        Process fromWeb = sniff("node1", "--link", "eth0", "--proto", "udp", "--from", webIp, "--timeout-ms", "3000");
+        Thread.sleep(800);
+        for (int i = 0; i < 3; i++) {
+            Cli.Run r = Cli.exec(LAB, "world", pod, "probe", "--proto", "udp", "--timeout-ms", "2000", N1 + ":30081");
+            assertThat(r.exit()).as("world -> node1:30081/udp: %s %s", r.out(), r.err()).isZero();
+        }
+        assertThat(matched(fromWeb)).as("UDP from the backend at node1's uplink").isZero();
     }
 }
