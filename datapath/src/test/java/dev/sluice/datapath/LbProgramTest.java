@@ -400,6 +400,38 @@ class LbProgramTest {
     }
 
     /**
+     * Over random flows (seeded, printed): TCP or UDP (with and without checksum), any ports, a
+     * quote of any length from the RFC 792 minimum to the whole packet, the backend or a router as
+     * the error's source: the quote that reaches the pod is always its own packet to the frontend,
+     * byte for byte up to the quoted length, and the ICMP and outer checksums hold.
+     */
+    @Test
+    void anyQuoteOfAServiceFlowComesBackAsThePodsOwnPacket() {
+        long seed = Long.getLong("sluice.seed", System.nanoTime());   // -Dsluice.seed=N replays a run
+        System.out.println("icmp quote property seed=" + seed);
+        var r = new java.util.SplittableRandom(seed);
+        for (int i = 0; i < 60; i++) {
+            int proto = r.nextBoolean() ? TCP : UDP, vport = r.nextInt(1, 65536), bport = r.nextInt(1, 65536);
+            int id = 100 + i, sport = r.nextInt(1024, 65536);
+            service(VIP, vport, proto, id, 0, 0, LbService.CLUSTER_IP, 200 + i, REMOTE, bport);
+            byte[] sent = Pkt.l4(A_MAC, LXC_A, A, VIP, proto, sport, vport, SYN);
+            if (proto == UDP && r.nextBoolean()) {
+                sent[40] = 0;
+                sent[41] = 0;
+            }
+            byte[] wire = run(lxc, "from_container", sent).dataOut();
+            int len = r.nextInt(28, wire.length - 14 + 1);
+            String from = r.nextBoolean() ? REMOTE : ROUTER;
+            var e = run(lxc, "to_container", icmpError(LXC_A, A_MAC, from, A, r.nextBoolean() ? 3 : 11, r.nextInt(0, 5), ipOf(wire, len)));
+            String what = "seed " + seed + " case " + i + " proto " + proto + " quote " + len + " from " + from;
+            assertThat(e.retval()).as(what).isEqualTo(TC_ACT_OK);
+            assertThat(quoteOf(e.dataOut())).as(what).isEqualTo(ipOf(sent, len));
+            assertThat(new Pkt(e.dataOut()).src()).as(what).isEqualTo(from.equals(REMOTE) ? VIP : ROUTER);
+            assertIcmpChecksums(e.dataOut());
+        }
+    }
+
+    /**
      * The attacks: errors that do not quote the pod's own packet to its backend are never
      * translated (they stay exactly as they came, to the verdicts they had before): another port of
      * the backend, a quote too short to carry the ports, an error quoting an error, a quote whose
