@@ -183,8 +183,9 @@ static __always_inline int dsr4_ingress(struct __sk_buff *skb, struct flow4 *f, 
 	if (cr)
 		return drop(skb, cr, METRIC_INGRESS, dep->id, f);
 	f->dst_identity = dep->identity;
-	if (icmp4_too_big_for_backend(skb, f, dep->ifindex, h.opt.address, h.opt.port))
-		return bpf_redirect(skb->ifindex, 0);   /* the frontend's "fragmentation needed", straight to the client */
+	__u32 mtu = icmp4_too_big_for_backend(skb, f, dep->ifindex);
+	if (mtu)   /* the frontend's "fragmentation needed", straight to the client */
+		return icmp4_answer_too_big(skb, f, mtu, h.opt.address, h.opt.port, dep->id);
 	trace_forward(skb, METRIC_INGRESS, dep->id, f, OBS_FROM_NETWORK);
 	return deliver_local(skb, dep, METRIC_INGRESS, dep->id, f);
 }

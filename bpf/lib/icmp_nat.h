@@ -8,7 +8,8 @@
  * TCP or UDP packet with its ports, and only when the quote is exactly the translated flow's packet
  * as this node sent it (checked by the caller against conntrack, or here against sl_snat), are
  * rewritten: the quoted address and port, the quoted IP header checksum, the quoted L4 checksum
- * when the quote is long enough to carry it (a UDP checksum of 0 stays 0), the ICMP checksum, and
+ * when the quote is long enough to carry it (a UDP checksum of 0 stays 0; a quote that ends inside
+ * it keeps its one byte, whose new value would depend on the missing one), the ICMP checksum, and
  * the outer header's addresses with its checksum. Anything else (a truncated quote, a quoted ICMP
  * message, a quote of another flow) is left exactly as it is, to the verdicts that existed before. */
 #ifndef SLUICE_ICMP_NAT_H
@@ -207,16 +208,32 @@ static __always_inline int icmp4_frag_needed_xlated(struct __sk_buff *skb, const
 	return 0;
 }
 
-/* Before delivering a translated packet to the local backend behind `ifindex`: 1 when it was too
- * big and became the frontend's "fragmentation needed" (send it back: bpf_redirect(skb->ifindex)),
- * 0 to deliver as before. */
-static __always_inline int icmp4_too_big_for_backend(struct __sk_buff *skb, const struct flow4 *f, __u32 ifindex, __be32 vip,
-						     __be16 vport)
+/* Before delivering a translated packet to the local backend behind `ifindex`: that interface's
+ * MTU when the packet exceeds it and may not be fragmented (DF set, a whole TCP/UDP packet with a
+ * 20-byte header: what icmp4_frag_needed_xlated answers), else 0 (deliver as before; without DF
+ * the stack fragments it). */
+static __always_inline __u32 icmp4_too_big_for_backend(struct __sk_buff *skb, const struct flow4 *f, __u32 ifindex)
 {
 	__u32 mtu = 0;
+	struct iphdr ip;
+	if ((f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP) || f->fragment)
+		return 0;
 	if (bpf_check_mtu(skb, ifindex, &mtu, 0, 0) != BPF_MTU_CHK_RET_FRAG_NEEDED)
 		return 0;
-	return icmp4_frag_needed_xlated(skb, f, vip, vport, mtu) == 0;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 || ip.ihl != 5 || !(ip.frag_off & bpf_htons(0x4000)))
+		return 0;
+	return mtu >= 68 && mtu <= 0xffff ? mtu : 0;
+}
+
+/* Reports the packet as DROP_FRAG_NEEDED (counted, an event), then turns it into the frontend's
+ * "fragmentation needed" back out of the interface it came in on. */
+static __always_inline int icmp4_answer_too_big(struct __sk_buff *skb, const struct flow4 *f, __u32 mtu, __be32 vip, __be16 vport,
+						__u16 ep)
+{
+	drop(skb, DROP_FRAG_NEEDED, METRIC_INGRESS, ep, f);
+	if (icmp4_frag_needed_xlated(skb, f, vip, vport, mtu) < 0)
+		return TC_ACT_SHOT;
+	return bpf_redirect(skb->ifindex, 0);
 }
 
 #endif

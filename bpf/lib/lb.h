@@ -461,8 +461,9 @@ static __always_inline int lb4_node_ingress(struct __sk_buff *skb, struct flow4 
 	trace_translated(skb, METRIC_INGRESS, dep ? dep->id : 0, f, res.new_flow);
 	if (dep) {
 		/* Too big for the backend's veth, DF set: the frontend's own "fragmentation needed". */
-		if (icmp4_too_big_for_backend(skb, f, dep->ifindex, f->orig_daddr, f->orig_dport))
-			return bpf_redirect(skb->ifindex, 0);
+		__u32 mtu = icmp4_too_big_for_backend(skb, f, dep->ifindex);
+		if (mtu)
+			return icmp4_answer_too_big(skb, f, mtu, f->orig_daddr, f->orig_dport, dep->id);
 		/* A local backend sees the client as it is; its replies are translated in from_container. */
 		skb->mark = MARK_MAGIC_LB | (res.rev_nat_id & 0xffff);
 		f->dst_identity = dep->identity;

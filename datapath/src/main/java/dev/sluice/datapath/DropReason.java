@@ -26,7 +26,8 @@ public enum DropReason {
     FRAGMENT(152, "Fragment whose first fragment was not seen"),
     NAT_NO_PORT(153, "No free port for source NAT"),
     DSR_INVALID(154, "DSR option not accepted (forged, or from a pod)"),
-    DSR_NO_ROOM(155, "No room for the DSR option (IP options present, or over the MTU)");
+    DSR_NO_ROOM(155, "No room for the DSR option (IP options present, or over the MTU)"),
+    FRAG_NEEDED(156, "Too big for the backend, DF set (answered fragmentation needed)");
 
     public final int code;
     public final String text;

@@ -425,7 +425,14 @@ class LbProgramTest {
             var e = run(lxc, "to_container", icmpError(LXC_A, A_MAC, from, A, r.nextBoolean() ? 3 : 11, r.nextInt(0, 5), ipOf(wire, len)));
             String what = "seed " + seed + " case " + i + " proto " + proto + " quote " + len + " from " + from;
             assertThat(e.retval()).as(what).isEqualTo(TC_ACT_OK);
-            assertThat(quoteOf(e.dataOut())).as(what).isEqualTo(ipOf(sent, len));
+            byte[] got = quoteOf(e.dataOut()), want = ipOf(sent, len);
+            if (proto == TCP && len == 20 + 17) {
+                // cut inside the TCP checksum: its one quoted byte cannot be recomputed (the new value
+                // depends on the missing byte's carry), so it stays as the backend saw it
+                got = java.util.Arrays.copyOf(got, 36);
+                want = java.util.Arrays.copyOf(want, 36);
+            }
+            assertThat(got).as(what).isEqualTo(want);
             assertThat(new Pkt(e.dataOut()).src()).as(what).isEqualTo(from.equals(REMOTE) ? VIP : ROUTER);
             assertIcmpChecksums(e.dataOut());
         }
@@ -547,6 +554,7 @@ class LbProgramTest {
         assertThat(ByteBuffer.wrap(o).getShort(40) & 0xffff).as("next-hop MTU").isEqualTo(1280);
         assertThat(quoteOf(o)).as("the client's packet as it sent it").isEqualTo(ipOf(sent, 28));
         assertIcmpChecksums(o);
+        assertThat(count(DropReason.FRAG_NEEDED.code, 1)).as("reported with its reason").isEqualTo(1);
         // without DF: delivered through the stack, which fragments it
         byte[] noDf = bigDf(WireNetns.WORLD_MAC, NODE_MAC, WORLD, NODE, 47001, 30080, 1400);
         noDf[20] = 0;

@@ -31,6 +31,7 @@ public final class HubbleNames {
             case NAT_NO_PORT -> new Reason("NO_MAPPING_FOR_NAT_MASQUERADE", 167);
             case DSR_INVALID -> new Reason("INVALID_PACKET_DROPPED", 134);
             case DSR_NO_ROOM -> new Reason("UNSUPPORTED_PROTOCOL_FOR_DSR_ENCAP", 193);
+            case FRAG_NEEDED -> new Reason("IP_FRAGMENTATION_NOT_SUPPORTED", 157);
         };
     }
 
