@@ -42,6 +42,9 @@ int from_container(struct __sk_buff *skb)
 		return drop(skb, DROP_INVALID_SOURCE, METRIC_EGRESS, lxc_endpoint_id(skb->ifindex), &f);
 	f.src_identity = ep->identity;
 	__u16 epid = ep->id;
+	/* The DSR option is the nodes' own (lib/dsr.h): a pod may not forge one. */
+	if (dsr4_has_option(skb, &f))
+		return drop(skb, DROP_DSR_INVALID, METRIC_EGRESS, epid, &f);
 
 	struct node_config *cfg = node_config();
 	if (!cfg)
@@ -95,6 +98,12 @@ int from_container(struct __sk_buff *skb)
 	}
 	/* The egress verdict: under aggregation, reported for new flows only. */
 	trace_forward(skb, METRIC_EGRESS, epid, &f, OBS_FROM_ENDPOINT);
+	if (ctr == CT_REPLY && (ct.flags & CT_F_DSR)) {
+		/* The pod answering a client another node sent by DSR: straight to it, from the frontend. */
+		if (dsr4_rev_nat(skb, &f, &ct) < 0)
+			return drop(skb, DROP_INVALID_PACKET, METRIC_EGRESS, epid, &f);
+		return lb4_forward(skb, &f, cfg, f.src_identity, METRIC_EGRESS, epid);
+	}
 	if (ctr == CT_REPLY && (ct.flags & CT_F_NODEPORT)) {
 		/* A local backend answering an external client of a frontend: source back to the frontend. */
 		if (lb4_rev_nat(skb, &f, ct.rev_nat_id, ct.flags) < 0)
@@ -192,6 +201,9 @@ int to_container(struct __sk_buff *skb)
 		/* The reply of a backend to this pod's service flow: source back to the frontend. */
 		if (lb4_rev_nat(skb, &f, ct.rev_nat_id, ct.flags) < 0)
 			return drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, ep->id, &f);
+	} else if (ctr == CT_RELATED && lb4_icmp_err_rev_nat(skb, &f, &ct) < 0) {
+		/* An ICMP error about this pod's service flow now names the frontend (lib/icmp_nat.h). */
+		return drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, ep->id, &f);
 	}
 	count(REASON_FORWARDED, METRIC_INGRESS, ep->id, skb->len);
 	trace_forward(skb, METRIC_INGRESS, ep->id, &f, OBS_TO_ENDPOINT);

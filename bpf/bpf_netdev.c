@@ -76,6 +76,10 @@ int from_netdev(struct __sk_buff *skb)
 	if (bad)
 		return drop(skb, bad, METRIC_INGRESS, dep ? dep->id : 0, &f);
 	f.src_identity = src ? src->identity : IDENTITY_WORLD;
+	/* Direct server return from another node (lib/dsr.h): checked, then to the backend. */
+	int dr = dsr4_ingress(skb, &f, cfg, lc ? lc->flags : 0);
+	if (dr >= 0)
+		return dr;
 	/* Services from outside (NodePort, ExternalIP, LoadBalancer) and replies to SNATed flows. */
 	int lr = lb4_node_ingress(skb, &f, cfg);
 	if (lr >= 0)

@@ -50,6 +50,7 @@ enum sl_ct_flags {
 	CT_F_CLOSE_RX   = 0x08,   /* FIN or RST from the other side */
 	CT_F_HAIRPIN    = 0x10,   /* a pod reached itself through a Service: source NATed to the service loopback */
 	CT_F_NODEPORT   = 0x20,   /* external client, local backend, no SNAT: the backend's replies are reverse-translated */
+	CT_F_DSR        = 0x40,   /* DSR flow from another node (lib/dsr.h): replies leave from nat_addr:nat_port */
 };
 
 struct ct4_key {
@@ -318,7 +319,7 @@ static __always_inline int ct_create4(struct __sk_buff *skb, const struct flow4 
 	__u8 tcpflags = f->tcp_flags;
 	struct ct_entry e = {
 		.rev_nat_id = st->rev_nat_id, .backend_id = st->backend_id, .nat_addr = st->nat_addr, .nat_port = st->nat_port,
-		.flags = st->flags & (CT_F_HAIRPIN | CT_F_NODEPORT), .src_identity = f->src_identity, .packets = 1, .bytes = skb->len,
+		.flags = st->flags & (CT_F_HAIRPIN | CT_F_NODEPORT | CT_F_DSR), .src_identity = f->src_identity, .packets = 1, .bytes = skb->len,
 		.tx_flags_seen = tcpflags,
 	};
 	if (k.proto == IPPROTO_TCP && (tcpflags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN)

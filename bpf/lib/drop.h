@@ -34,6 +34,9 @@ enum sl_reason {
 	DROP_CT_FULL          = 151,
 	DROP_FRAGMENT         = 152,  /* a non-first fragment whose first fragment was not seen, where ports are needed */
 	DROP_NAT_NO_PORT      = 153,  /* no free port for source NAT (masquerade, NodePort to another node) */
+	DROP_DSR_INVALID      = 154,  /* a DSR option the node does not accept (lib/dsr.h): forged, or from a pod */
+	DROP_DSR_NO_ROOM      = 155,  /* no room for the DSR option: IP options present, or over the MTU */
+	DROP_FRAG_NEEDED      = 156,  /* too big for a local backend's veth, DF set: answered "fragmentation needed" from the frontend */
 };
 
 enum sl_event_type {

@@ -20,6 +20,7 @@
 #include "conntrack.h"
 #include "nat.h"
 #include "icmp.h"
+#include "icmp_nat.h"
 #include "encap.h"
 
 #define LB_SERVICES_MAX  65536    /* defaults; the agent sizes them from bpf.lbMapMax before load */
@@ -51,6 +52,8 @@ enum sl_lb_config_flags {
 	LB_CFG_ENABLED    = 0x01,   /* kubeProxyReplacement */
 	LB_CFG_MASQUERADE = 0x02,   /* bpf.masquerade */
 	LB_CFG_STATELESS  = 0x04,   /* conntrack.enabled false: no CT_SERVICE entries, hash choice */
+	LB_CFG_DSR_TCP    = 0x08,   /* loadBalancer.mode dsr or hybrid: TCP to another node's backend by DSR (lib/dsr.h) */
+	LB_CFG_DSR_UDP    = 0x10,   /* loadBalancer.mode dsr: UDP too */
 };
 
 struct lb4_key {
@@ -331,6 +334,44 @@ static __always_inline int lb4_rev_nat(struct __sk_buff *skb, struct flow4 *f, _
 	return 0;
 }
 
+/* ICMP errors about Service flows (lib/icmp_nat.h): the quote's destination, a backend, becomes the
+ * frontend `rev_nat_id` again, and so does the error's source when the backend itself (or, for
+ * `any_source`, whoever) sent it. A frontend removed meanwhile leaves the packet as it is. */
+static __always_inline int lb4_icmp_err_to_frontend(struct __sk_buff *skb, struct flow4 *f, struct icmp4_quote *q,
+						    __u32 rev_nat_id, int any_source)
+{
+	struct lb4_reverse_nat *rn = bpf_map_lookup_elem(&sl_lb4_reverse_nat, &rev_nat_id);
+	if (!rn)
+		return 0;
+	__be32 vip = rn->address;
+	__be16 vport = rn->port;
+	__be32 backend = q->ip.daddr;
+	if (icmp4_quote_rewrite(skb, f, q, 0, vip, vport) < 0)
+		return -1;
+	if (any_source || f->saddr == backend) {
+		if (nat4_rewrite(skb, f, 1, f->saddr, vip, 0, 0) < 0)
+			return -1;
+		f->saddr = vip;
+	}
+	return 0;
+}
+
+/* to_container, an ICMP error that conntrack found RELATED to the pod's own flow `ct` (its
+ * CT_EGRESS entry: the quote is the pod's packet as it left, after translation). Translated only
+ * when that flow went to a Service and the quote is the pod's packet to that very backend (address,
+ * port, protocol); the error's source stays unless it is the backend (a router on the way is still
+ * that router). Returns 0, or -1 on a failed rewrite. */
+static __always_inline int lb4_icmp_err_rev_nat(struct __sk_buff *skb, struct flow4 *f, const struct ct_state *ct)
+{
+	struct icmp4_quote q;
+	if (!ct->rev_nat_id || (ct->flags & (CT_F_NODEPORT | CT_F_HAIRPIN)) || icmp4_quote_load(skb, f, &q) < 0)
+		return 0;
+	struct lb4_backend *be = lb4_backend(ct->backend_id);
+	if (!be || q.ip.saddr != f->daddr || q.ip.daddr != be->address || q.ports[1] != be->port || q.ip.protocol != be->proto)
+		return 0;
+	return lb4_icmp_err_to_frontend(skb, f, &q, ct->rev_nat_id, 0);
+}
+
 /* The frontend id a packet delivered from the uplink or tunnel was translated from (mark), or 0. */
 static __always_inline __u32 lb4_mark_rev_nat(struct __sk_buff *skb)
 {
@@ -377,6 +418,8 @@ static __always_inline int lb4_forward(struct __sk_buff *skb, struct flow4 *f, c
 	return bpf_redirect_neigh(cfg->uplink_ifindex, NULL, 0, 0);
 }
 
+#include "dsr.h"
+
 /* Packets arriving at the node from the uplink or the tunnel: replies to flows this node
  * source-NATed, and external clients of NodePort, ExternalIP and LoadBalancer frontends.
  * Returns -1 when the packet is none of these (the caller continues as before), else a tc verdict. */
@@ -395,6 +438,16 @@ static __always_inline int lb4_node_ingress(struct __sk_buff *skb, struct flow4 
 				return drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, 0, f);
 			return lb4_forward(skb, f, cfg, IDENTITY_HOST, METRIC_INGRESS, 0);
 		}
+		/* An ICMP error about a packet this node source-NATed: to its original sender, as the
+		 * frontend's error when the flow was a NodePort client's (PMTU discovery through a Service). */
+		struct icmp4_quote q;
+		r = nat4_icmp_err_rev_snat(skb, f, &q, &rev);
+		if (r > 0 && rev)
+			r = lb4_icmp_err_to_frontend(skb, f, &q, rev, 1) < 0 ? -1 : 1;
+		if (r < 0)
+			return drop(skb, DROP_INVALID_PACKET, METRIC_INGRESS, 0, f);
+		if (r > 0)
+			return lb4_forward(skb, f, cfg, IDENTITY_HOST, METRIC_INGRESS, 0);
 	}
 	struct lb_result res = {};
 	int r = lb4_xlate(skb, f, lc, 1, &res);
@@ -407,13 +460,23 @@ static __always_inline int lb4_node_ingress(struct __sk_buff *skb, struct flow4 
 	struct endpoint_info *dep = lookup_endpoint4(f->daddr);
 	trace_translated(skb, METRIC_INGRESS, dep ? dep->id : 0, f, res.new_flow);
 	if (dep) {
+		/* Too big for the backend's veth, DF set: the frontend's own "fragmentation needed". */
+		__u32 mtu = icmp4_too_big_for_backend(skb, f, dep->ifindex);
+		if (mtu)
+			return icmp4_answer_too_big(skb, f, mtu, f->orig_daddr, f->orig_dport, dep->id);
 		/* A local backend sees the client as it is; its replies are translated in from_container. */
 		skb->mark = MARK_MAGIC_LB | (res.rev_nat_id & 0xffff);
 		f->dst_identity = dep->identity;
 		count(REASON_FORWARDED, METRIC_INGRESS, dep->id, skb->len);
 		return deliver_local(skb, dep, METRIC_INGRESS, dep->id, f);
 	}
-	/* A backend on another node: SNAT to this node so the replies come back here to be translated. */
+	/* A backend on another node: direct server return when configured (lib/dsr.h), else SNAT to
+	 * this node so the replies come back here to be translated. */
+	r = dsr4_egress(skb, f, cfg, lc);
+	if (r < 0)
+		return drop(skb, -r, METRIC_INGRESS, 0, f);
+	if (r > 0)
+		return lb4_forward(skb, f, cfg, IDENTITY_HOST, METRIC_INGRESS, 0);
 	r = nat4_snat(skb, f, cfg->node_ip, lc->snat_min, lc->snat_max, res.rev_nat_id);
 	if (r < 0 || r > 1)
 		return drop(skb, r < 0 ? DROP_INVALID_PACKET : r, METRIC_INGRESS, 0, f);

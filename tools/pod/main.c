@@ -22,7 +22,7 @@ static void usage(void) {
             "                        [--frag-offset BYTES [--mf] | --fragment BYTES] [--truncate BYTES] [--bad-checksum]\n"
             "                        [--vxlan VNI --outer-dst IPv4 [--outer-src IPv4] [--outer-port 8472]]\n"
             "                        [--count N] [--interval-ms I]\n"
-            "       sluice-pod sniff --proto tcp|udp|sctp|icmp --timeout-ms T [--port N] [--from IPv4] [--count N]\n");
+            "       sluice-pod sniff --proto tcp|udp|sctp|icmp --timeout-ms T [--port N] [--from IPv4] [--count N] [--link IFACE]\n");
 }
 
 int main(int argc, char **argv) {

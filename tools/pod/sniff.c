@@ -1,5 +1,8 @@
 // sluice-pod sniff: raw IPv4 packets of one protocol received until a timeout or a count; a JSON line.
 #include "pod.h"
+#include <net/if.h>
+#include <linux/if_packet.h>
+#include <linux/if_ether.h>
 
 /* One received IPv4 packet as JSON: addresses, protocol, length, then what its L4 bytes hold. */
 static void sniff_describe(struct buf *b, const uint8_t *p, size_t n) {
@@ -46,6 +49,7 @@ int cmd_sniff(int argc, char **argv) {
     int proto = -1;
     long port = -1, timeout_ms = -1, count = 0;
     uint32_t from = 0;
+    const char *link = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--proto")) proto = PROTOS[proto_index("sniff", a, opt_value(argc, argv, &i, "sniff", "tcp, udp, sctp or icmp"))].num;
@@ -53,15 +57,28 @@ int cmd_sniff(int argc, char **argv) {
         else if (!strcmp(a, "--from")) from = parse_ip4("sniff", a, opt_value(argc, argv, &i, "sniff", "an IPv4 address"));
         else if (!strcmp(a, "--timeout-ms")) timeout_ms = parse_long("sniff: --timeout-ms", opt_value(argc, argv, &i, "sniff", "milliseconds"), 1, 3600000, "a number of milliseconds 1-3600000");
         else if (!strcmp(a, "--count")) count = parse_long("sniff: --count", opt_value(argc, argv, &i, "sniff", "a count"), 1, 1000000, "a count 1-1000000");
-        else die_usage("sniff: unknown argument '%s' (expected --proto, --port, --from, --timeout-ms or --count)", a);
+        else if (!strcmp(a, "--link")) link = opt_value(argc, argv, &i, "sniff", "an interface name");
+        else die_usage("sniff: unknown argument '%s' (expected --proto, --port, --from, --timeout-ms, --count or --link)", a);
     }
     if (proto < 0) die_usage("sniff: --proto: expected tcp, udp, sctp or icmp");
     if (timeout_ms < 0) die_usage("sniff: --timeout-ms: expected a number of milliseconds 1-3600000");
     if (port >= 0 && proto == IPPROTO_ICMP) die_usage("sniff: --port: expected no port with --proto icmp");
     /* A raw socket gets a copy of every packet of its protocol delivered to this host, before the
-     * protocol's own handler (if there is one) sees it; fragments arrive reassembled. */
-    int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, proto);
-    if (fd < 0) { fprintf(stderr, "%s: sniff: raw socket: %s\n", g_prog, strerror(errno)); return 1; }
+     * protocol's own handler (if there is one) sees it; fragments arrive reassembled. With --link,
+     * a packet socket on that interface sees every IPv4 packet of the protocol it receives instead, also those the
+     * host only forwards or that a tc program redirects elsewhere (it taps before tc). */
+    int fd;
+    if (link) {
+        unsigned idx = if_nametoindex(link);
+        if (!idx) die_usage("sniff: --link: expected an interface of this namespace, got '%s'", link);
+        /* ETH_P_ALL: taps of one protocol only run after tc, which may have redirected the packet */
+        fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ALL));
+        struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = (int)idx };
+        if (fd >= 0 && bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) { close(fd); fd = -1; }
+    } else {
+        fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, proto);
+    }
+    if (fd < 0) { fprintf(stderr, "%s: sniff: %s socket: %s\n", g_prog, link ? "packet" : "raw", strerror(errno)); return 1; }
     fprintf(stderr, "%s: sniff: listening for %s\n", g_prog, proto_name(proto));
     uint64_t t0 = now_ns(), deadline = t0 + (uint64_t)timeout_ms * 1000000ull;
     uint8_t *p = xmalloc(MAX_PACKET);
@@ -70,13 +87,17 @@ int cmd_sniff(int argc, char **argv) {
         int r = wait_fd(fd, POLLIN, deadline);
         if (r < 0) { fprintf(stderr, "%s: sniff: poll: %s\n", g_prog, strerror(errno)); return 1; }
         if (r == 0) break;
-        ssize_t n = recv(fd, p, MAX_PACKET, MSG_DONTWAIT);
+        struct sockaddr_ll ll = {0};
+        socklen_t lllen = sizeof(ll);
+        ssize_t n = recvfrom(fd, p, MAX_PACKET, MSG_DONTWAIT, (struct sockaddr *)&ll, &lllen);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR) continue;
             fprintf(stderr, "%s: sniff: recv: %s\n", g_prog, strerror(errno));
             return 1;
         }
+        if (link && (ll.sll_pkttype == PACKET_OUTGOING || ll.sll_protocol != htons(ETH_P_IP))) continue;   /* received IPv4 */
         if (n < 20 || (size_t)n < (size_t)(p[0] & 0x0f) * 4) continue;
+        if (link && p[9] != proto) continue;
         seen++;
         size_t ihl = (size_t)(p[0] & 0x0f) * 4;
         uint32_t src;

@@ -70,7 +70,7 @@ public final class DatapathConstants {
                 new Mirror("sl_nat_dir", Map.of("NAT_OUT", CtKey.NAT_OUT, "NAT_IN", CtKey.NAT_IN), true),
                 new Mirror("sl_ct_flags", Map.of("CT_F_SYN_ONLY", CtEntry.SYN_ONLY, "CT_F_REPLY_SEEN", CtEntry.REPLY_SEEN,
                         "CT_F_CLOSE_TX", CtEntry.CLOSE_TX, "CT_F_CLOSE_RX", CtEntry.CLOSE_RX, "CT_F_HAIRPIN", CtEntry.HAIRPIN,
-                        "CT_F_NODEPORT", CtEntry.NODEPORT), true),
+                        "CT_F_NODEPORT", CtEntry.NODEPORT, "CT_F_DSR", CtEntry.DSR), true),
                 new Mirror("sl_nat_flags", Map.of("NAT_F_CLOSING", NatEntry.CLOSING), true),
                 new Mirror("sl_lb_flags", Map.of("LB_F_AFFINITY", LbService.AFFINITY, "LB_F_LOCAL", LbService.LOCAL,
                         "LB_F_PRESERVE_CLIENT", LbService.PRESERVE_CLIENT, "LB_F_EXTERNAL", LbService.EXTERNAL,
@@ -78,7 +78,7 @@ public final class DatapathConstants {
                 new Mirror("sl_lb_type", Map.of("LB_T_CLUSTER_IP", LbService.CLUSTER_IP, "LB_T_NODE_PORT", LbService.NODE_PORT,
                         "LB_T_EXTERNAL_IP", LbService.EXTERNAL_IP, "LB_T_LOAD_BALANCER", LbService.LOAD_BALANCER), true),
                 new Mirror("sl_lb_config_flags", Map.of("LB_CFG_ENABLED", LbConfig.ENABLED, "LB_CFG_MASQUERADE", LbConfig.MASQUERADE,
-                        "LB_CFG_STATELESS", LbConfig.STATELESS), true),
+                        "LB_CFG_STATELESS", LbConfig.STATELESS, "LB_CFG_DSR_TCP", LbConfig.DSR_TCP, "LB_CFG_DSR_UDP", LbConfig.DSR_UDP), true),
                 new Mirror("sl_l2_outcome", l2Outcomes(), true));
     }
 

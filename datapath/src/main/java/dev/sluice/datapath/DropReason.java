@@ -24,7 +24,10 @@ public enum DropReason {
     NO_BACKEND(150, "Service backend not found"),
     CT_FULL(151, "Conntrack table full"),
     FRAGMENT(152, "Fragment whose first fragment was not seen"),
-    NAT_NO_PORT(153, "No free port for source NAT");
+    NAT_NO_PORT(153, "No free port for source NAT"),
+    DSR_INVALID(154, "DSR option not accepted (forged, or from a pod)"),
+    DSR_NO_ROOM(155, "No room for the DSR option (IP options present, or over the MTU)"),
+    FRAG_NEEDED(156, "Too big for the backend, DF set (answered fragmentation needed)");
 
     public final int code;
     public final String text;

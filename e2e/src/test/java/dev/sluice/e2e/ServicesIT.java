@@ -129,8 +129,8 @@ class ServicesIT {
             metadata: {name: lan}
             spec: {loadBalancerIPs: true, externalIPs: true}
             """;
-    // Conflicts go to the Service that sorts later by namespace/name (the model decides claims from
-    // scratch, first by name), so the conflicting ones are named x-*.
+    // Conflicts go to the younger Service (metadata.creationTimestamp, set by the lab's API server),
+    // as at a real API server: these are applied after lab up, so they lose whatever their names.
     static final String BAD = """
             apiVersion: v1
             kind: Service

@@ -18,7 +18,7 @@ final class Schema {
             "kubeProxyReplacement", "k8sServiceHost", "k8sServicePort",
             "bpf.masquerade", "bpf.ctTcpMax", "bpf.ctAnyMax", "bpf.policyMapMax", "bpf.lbMapMax", "conntrack.enabled",
             "bpf.monitorAggregation", "bpf.monitorAggregationInterval", "bpf.monitorInterval", "hubble.eventBufferCapacity",
-            "loadBalancer.algorithm", "lb.algorithm", "serviceNoBackendResponse", "maglev.tableSize", "maglev.hashSeed",
+            "loadBalancer.algorithm", "loadBalancer.mode", "lb.algorithm", "serviceNoBackendResponse", "maglev.tableSize", "maglev.hashSeed",
             "lbExternalIPPool.cidr", "externalIPs.allowedCIDRs", "nodePort.range", "serviceCIDR",
             "l2announcements.enabled", "l2announcements.leaseDuration", "l2announcements.leaseRenewDeadline", "l2announcements.leaseRetryPeriod",
             "policyEnforcementMode", "policyEnforceMode", "policyAuditMode", "labels",

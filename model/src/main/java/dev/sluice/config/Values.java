@@ -55,7 +55,8 @@ public record Values(
         boolean hubbleRelayEnabled,
         boolean hubbleUiEnabled,
         int hubbleUiPort,
-        L2Announcements l2announcements) {
+        L2Announcements l2announcements,
+        String lbMode) {
 
     /**
      * {@code l2announcements.*}, as Cilium names them: whether this node takes part in answering ARP
@@ -73,6 +74,12 @@ public record Values(
         public static final L2Announcements DEFAULT = new L2Announcements(false, java.time.Duration.ofSeconds(15),
                 java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(2));
     }
+
+    /** loadBalancer.mode values, as Cilium names them: source NAT, direct server return, DSR for TCP and SNAT for UDP. */
+    public static final List<String> LB_MODES = List.of("snat", "dsr", "hybrid");
+
+    /** Whether TCP (or UDP) NodePort, LoadBalancer and external-IP flows to another node's backend use DSR. */
+    public boolean dsr(boolean tcp) { return lbMode.equals("dsr") || (tcp && lbMode.equals("hybrid")); }
 
     /** hubble.ui.port's default: Cilium's hubble-ui serves on 12000 (its frontend's port). */
     public static final int DEFAULT_HUBBLE_UI_PORT = 12000;
@@ -227,6 +234,9 @@ public record Values(
         String alg = r.word("loadBalancer.algorithm", "random", "random", "maglev");
         if (flat.containsKey("lb.algorithm")) alg = r.word("lb.algorithm", alg, "random", "maglev");
         String noBackend = r.word("serviceNoBackendResponse", "reject", "reject", "drop");
+        String lbMode = r.word("loadBalancer.mode", "snat", LB_MODES.toArray(String[]::new));
+        if (!lbMode.equals("snat") && mode == RoutingMode.TUNNEL)
+            throw new ManifestException(file, "", "loadBalancer.mode", lbMode + " (expected: snat with routingMode tunnel; DSR needs routingMode: native)");
         int maglevSize = r.integer("maglev.tableSize", 16381, 251, 131071);
         if (!MAGLEV_SIZES.contains(maglevSize))
             throw new ManifestException(file, "", "maglev.tableSize", maglevSize + " (expected one of: " + MAGLEV_SIZES + ")");
@@ -292,7 +302,7 @@ public record Values(
         r.bool("cni.uninstall", false);
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
                 noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health,
-                aggregation, interval, capacity, endpoints, hubbleListen, relay, ui, uiPort, l2a);
+                aggregation, interval, capacity, endpoints, hubbleListen, relay, ui, uiPort, l2a, lbMode);
     }
 
     /**
@@ -341,7 +351,7 @@ public record Values(
                 maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
                 policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR, healthAddress,
                 monitorAggregation, monitorAggregationInterval, hubbleEventBufferCapacity, metrics, hubbleListenAddress, hubbleRelayEnabled,
-                hubbleUiEnabled, hubbleUiPort, l2announcements);
+                hubbleUiEnabled, hubbleUiPort, l2announcements, m == RoutingMode.TUNNEL ? "snat" : lbMode);
     }
 
     /** bpf.monitorAggregation as the data path's level (enum sl_monitor_aggregation: 0 none .. 3 maximum). */

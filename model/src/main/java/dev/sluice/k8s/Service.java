@@ -24,12 +24,36 @@ import java.util.regex.Pattern;
  * @param loadBalancerClass spec.loadBalancerClass, or "" (= the default, Sluice's LB IPAM)
  * @param ingressIPs    status.loadBalancer.ingress[].ip: what was allocated before; honoured so an
  *                      allocation stays stable across recomputation
+ * @param created       metadata.creationTimestamp, or null when the object has none (a manifest
+ *                      file): cluster-wide claims go to the older Service, as the API server gives
+ *                      a nodePort or an address to whoever asked first ({@link #BY_AGE})
  */
 public record Service(String file, String namespace, String name, Map<String, String> labels, Type type,
                       Map<String, String> selector, String clusterIP, List<ServicePort> ports, List<String> externalIPs,
                       boolean clientIpAffinity, int affinityTimeoutSeconds, boolean externalLocal, boolean internalLocal,
                       boolean allocateLoadBalancerNodePorts, String loadBalancerIP, String loadBalancerClass,
-                      List<String> ingressIPs) {
+                      List<String> ingressIPs, java.time.Instant created) {
+
+    /** Without a creation time (tests, tools): as a manifest file without metadata.creationTimestamp. */
+    public Service(String file, String namespace, String name, Map<String, String> labels, Type type,
+                   Map<String, String> selector, String clusterIP, List<ServicePort> ports, List<String> externalIPs,
+                   boolean clientIpAffinity, int affinityTimeoutSeconds, boolean externalLocal, boolean internalLocal,
+                   boolean allocateLoadBalancerNodePorts, String loadBalancerIP, String loadBalancerClass,
+                   List<String> ingressIPs) {
+        this(file, namespace, name, labels, type, selector, clusterIP, ports, externalIPs, clientIpAffinity,
+                affinityTimeoutSeconds, externalLocal, internalLocal, allocateLoadBalancerNodePorts, loadBalancerIP,
+                loadBalancerClass, ingressIPs, null);
+    }
+
+    /**
+     * Who wins a cluster-wide claim first: the older Service (metadata.creationTimestamp), then
+     * namespace/name when the times are equal (they have one-second resolution); a Service without
+     * a creation time comes after every Service with one. A total order on keys, so the result does
+     * not depend on the order the Services arrive in.
+     */
+    public static final java.util.Comparator<Service> BY_AGE = java.util.Comparator
+            .<Service, java.time.Instant>comparing(Service::created, java.util.Comparator.nullsLast(java.util.Comparator.<java.time.Instant>naturalOrder()))
+            .thenComparing(Service::key);
 
     public enum Type { ClusterIP, NodePort, LoadBalancer }
 
@@ -74,19 +98,26 @@ public record Service(String file, String namespace, String name, Map<String, St
     public Service withClusterIP(String ip) {
         return new Service(file, namespace, name, labels, type, selector, ip, ports, externalIPs, clientIpAffinity,
                 affinityTimeoutSeconds, externalLocal, internalLocal, allocateLoadBalancerNodePorts, loadBalancerIP,
-                loadBalancerClass, ingressIPs);
+                loadBalancerClass, ingressIPs, created);
     }
 
     public Service withSelector(Map<String, String> s) {
         return new Service(file, namespace, name, labels, type, Map.copyOf(s), clusterIP, ports, externalIPs, clientIpAffinity,
                 affinityTimeoutSeconds, externalLocal, internalLocal, allocateLoadBalancerNodePorts, loadBalancerIP,
-                loadBalancerClass, ingressIPs);
+                loadBalancerClass, ingressIPs, created);
     }
 
     public Service withIngressIPs(List<String> ips) {
         return new Service(file, namespace, name, labels, type, selector, clusterIP, ports, externalIPs, clientIpAffinity,
                 affinityTimeoutSeconds, externalLocal, internalLocal, allocateLoadBalancerNodePorts, loadBalancerIP,
-                loadBalancerClass, List.copyOf(ips));
+                loadBalancerClass, List.copyOf(ips), created);
+    }
+
+    /** The same Service created at another time (null: none). */
+    public Service withCreated(java.time.Instant t) {
+        return new Service(file, namespace, name, labels, type, selector, clusterIP, ports, externalIPs, clientIpAffinity,
+                affinityTimeoutSeconds, externalLocal, internalLocal, allocateLoadBalancerNodePorts, loadBalancerIP,
+                loadBalancerClass, ingressIPs, t);
     }
 
     /** Every field of ServiceSpec in Kubernetes 1.33, so a real manifest never fails on a name. */
@@ -102,6 +133,7 @@ public record Service(String file, String namespace, String name, Map<String, St
         Node b = o.body();
         b.allowOnly("apiVersion", "kind", "metadata", "spec", "status");
         b.get("metadata").allowOnly(Pod.METADATA_FIELDS);
+        java.time.Instant created = created(b.get("metadata"));
         Node spec = b.get("spec");
         if (spec.isNull()) throw b.error("spec", "missing (expected: an object with ports)");
         spec.requireObject().allowOnly(SPEC_FIELDS);
@@ -194,7 +226,18 @@ public record Service(String file, String namespace, String name, Map<String, St
         }
         return new Service(o.file(), o.namespace(), o.name(), o.labels(), type, selector, clusterIP, ports,
                 List.copyOf(externalIPs), affinity, timeout, externalLocal, internalLocal,
-                type == Type.LoadBalancer && allocNodePorts, lbIP, lbClass, List.copyOf(ingress));
+                type == Type.LoadBalancer && allocNodePorts, lbIP, lbClass, List.copyOf(ingress), created);
+    }
+
+    /** metadata.creationTimestamp as the API server writes it (RFC 3339, UTC or with an offset), or null when absent. */
+    static java.time.Instant created(Node meta) {
+        if (meta.isNull() || !meta.has("creationTimestamp")) return null;
+        String t = meta.string("creationTimestamp");
+        try {
+            return java.time.OffsetDateTime.parse(t).toInstant();
+        } catch (java.time.format.DateTimeParseException e) {
+            throw meta.error("creationTimestamp", t + " (expected: an RFC 3339 time such as 2025-01-02T03:04:05Z)");
+        }
     }
 
     private static String clusterIP(Node spec) {

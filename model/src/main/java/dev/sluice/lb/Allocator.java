@@ -18,9 +18,13 @@ import java.util.stream.Collectors;
 
 /**
  * The cluster-wide claims, decided for all Services at once because they compete: ClusterIPs,
- * LoadBalancer addresses, external IPs and nodePorts. Pure: the same Services (taken in namespace/name
- * order: the first claims an address, nodePort or frontend) give the same result, whatever changed
- * before. A lost claim is an ERROR condition on the losing Service only.
+ * LoadBalancer addresses, external IPs and nodePorts. Pure: the same Services give the same result,
+ * whatever changed before and whatever order they come in. Services are taken oldest first
+ * ({@link Service#BY_AGE}: metadata.creationTimestamp, then namespace/name), so a conflict goes to
+ * the Service created first, as the API server decides it (the second create asking for a taken
+ * nodePort or ClusterIP is refused there). A lost claim is an ERROR condition on the losing Service
+ * only. A ClusterIP outside serviceCIDR is refused (the API server never hands one out; a manifest
+ * could otherwise capture any address).
  *
  * <p>Stability without history: an automatically chosen address or nodePort is reported in the
  * status, and once written back (status.loadBalancer.ingress, spec.ports[].nodePort) it is a
@@ -43,6 +47,7 @@ final class Allocator {
      */
     static Object inputs(Service s) {
         return List.of(s.labels(), s.type(), s.clusterIP(), s.externalIPs(), s.allocateLoadBalancerNodePorts(),
+                java.util.Objects.toString(s.created(), ""),
                 s.loadBalancerIP(), s.loadBalancerClass(), s.ingressIPs(), s.file(),
                 s.ports().stream().map(p -> List.of(p.index(), p.name(), p.port(), p.protocol(), p.nodePort())).toList());
     }
@@ -51,12 +56,13 @@ final class Allocator {
      * True when a Service's change can move no claim of any other Service, so the cluster-wide pass
      * can be skipped and only its own share redone ({@link #ownShare}): a ClusterIP Service (no
      * nodePorts, no external IPs, no LoadBalancer address) that keeps its ClusterIP and file. Its only
-     * claim is the ClusterIP, whose owner is decided by namespace/name among the Services holding the
+     * claim is the ClusterIP, whose owner is decided by age among the Services holding the
      * address, which this change does not touch: a port, targetPort, selector or policy change of the
      * most common kind of Service costs O(1) instead of O(Services).
      */
     static boolean onlyOwnShare(Service old, Service s) {
-        return clusterIpOnly(old) && clusterIpOnly(s) && old.clusterIP().equals(s.clusterIP()) && old.file().equals(s.file());
+        return clusterIpOnly(old) && clusterIpOnly(s) && old.clusterIP().equals(s.clusterIP()) && old.file().equals(s.file())
+                && java.util.Objects.equals(old.created(), s.created());
     }
 
     static boolean clusterIpOnly(Service s) {
@@ -70,9 +76,11 @@ final class Allocator {
         return new Alloc(previous.clusterIpOk(), java.util.Collections.nCopies(s.ports().size(), 0), List.of(), List.of(), previous.conditions());
     }
 
-    /** @param services sorted by namespace/name */
+    /** @param services in any order: they are taken oldest first ({@link Service#BY_AGE}) */
     static Map<String, Alloc> allocate(List<Service> services, List<LbIpPool> ciliumPools, Values values) {
-        var a = new Run(services, pools(ciliumPools, values), values);
+        List<Service> byAge = new ArrayList<>(services);
+        byAge.sort(Service.BY_AGE);
+        var a = new Run(byAge, pools(ciliumPools, values), values);
         return a.run();
     }
 
@@ -97,7 +105,8 @@ final class Allocator {
         final Map<Integer, String> addressOwner = new HashMap<>();
         /** External IPs are shared by port: (ip, port, protocol) belongs to one Service. */
         final Map<Frontend.FrontendKey, String> externalOwner = new HashMap<>();
-        final Set<Integer> externalAddresses = new HashSet<>();
+        /** External IP -> the (oldest) Service using it: a LoadBalancer address claim must not take it. */
+        final Map<Integer, String> externalAddresses = new HashMap<>();
         final Map<String, Boolean> clusterIpOk = new HashMap<>();
         final Map<String, List<Integer>> externalIPs = new HashMap<>();
         final Map<String, List<Integer>> lbIPs = new HashMap<>();
@@ -115,12 +124,22 @@ final class Allocator {
         void add(Service s, Condition c) { conditions.computeIfAbsent(s.key(), k -> new ArrayList<>()).add(c); }
 
         Map<String, Alloc> run() {
-            for (Service s : services) clusterIp(s);
-            for (Service s : services) if (s.type() == Service.Type.LoadBalancer) requestedLb(s);
-            for (Service s : services) externalIps(s);
-            for (Service s : services) if (s.type() == Service.Type.LoadBalancer && !lbIPs.containsKey(s.key())) autoLb(s);
-            for (Service s : services) requestedNodePorts(s);
-            for (Service s : services) autoNodePorts(s);
+            // Claims of a value first (a ClusterIP, spec.loadBalancerIP, a previous allocation in
+            // status, an external IP, a nodePort), one Service at a time, oldest first: when two
+            // Services claim the same value the older keeps it, whatever kind of claim each is, as at
+            // the API server, where the younger create would have been refused. Then the automatic
+            // choices, oldest first, among what is left: they claim no particular value, so they never
+            // take one a Service already holds (what was allocated before stays where it is).
+            for (Service s : services) {
+                clusterIp(s);
+                if (s.type() == Service.Type.LoadBalancer) requestedLb(s);
+                externalIps(s);
+                requestedNodePorts(s);
+            }
+            for (Service s : services) {
+                if (s.type() == Service.Type.LoadBalancer && !lbIPs.containsKey(s.key())) autoLb(s);
+                autoNodePorts(s);
+            }
             Map<String, Alloc> out = new HashMap<>();
             for (Service s : services) {
                 int[] np = nodePorts.get(s.key());
@@ -136,12 +155,25 @@ final class Allocator {
         void clusterIp(Service s) {
             if (!s.hasClusterIP()) return;
             int ip = Ip.parse(s.clusterIP());
+            Cidr range = values.serviceCIDR();
+            if (!range.contains(ip)) {
+                add(s, Condition.error("ClusterIPOutsideServiceCIDR", message(s, "spec.clusterIP", s.clusterIP()
+                        + " (expected: an address in serviceCIDR " + range + "; set serviceCIDR to the API server's --service-cluster-ip-range)")));
+                return;
+            }
             String owner = addressOwner.putIfAbsent(ip, s.key());
             if (owner != null) {
                 add(s, Condition.error("ClusterIPInUse", message(s, "spec.clusterIP", s.clusterIP() + " (already in use by Service " + owner + ")")));
                 return;
             }
             clusterIpOk.put(s.key(), true);
+        }
+
+        /** Who holds an address as a ClusterIP, LoadBalancer address or external IP, other than {@code s}; null when free. */
+        String addressHeld(int a, Service s) {
+            String o = addressOwner.get(a);
+            if (o == null) o = externalAddresses.get(a);
+            return o == null || o.equals(s.key()) ? null : o;
         }
 
         boolean ours(Service s) {
@@ -176,8 +208,11 @@ final class Allocator {
                                 + "; another controller's address outside them is not served, or whoever writes a Service status could capture traffic to any address)")));
                         continue;
                     }
-                    String owner = addressOwner.putIfAbsent(a, s.key());
-                    if (owner == null) ips.add(a);
+                    String owner = addressHeld(a, s);
+                    if (owner == null) {
+                        addressOwner.put(a, s.key());
+                        ips.add(a);
+                    }
                     else add(s, Condition.error("LoadBalancerIPInUse", message(s, "status.loadBalancer.ingress", ip + " (already in use by Service " + owner + ")")));
                 }
                 lbIPs.put(s.key(), ips);
@@ -188,7 +223,7 @@ final class Allocator {
             List<LbIpPool> mine = poolsFor(s);
             if (!s.loadBalancerIP().isEmpty()) {
                 int a = Ip.parse(s.loadBalancerIP());
-                String owner = addressOwner.get(a);
+                String owner = addressHeld(a, s);
                 boolean inPool = mine.stream().anyMatch(p -> !p.disabled() && p.contains(a))
                         || (s.ingressIPs().contains(s.loadBalancerIP()) && mine.stream().anyMatch(p -> p.contains(a)));
                 if (!inPool) {
@@ -207,7 +242,7 @@ final class Allocator {
             for (String ip : s.ingressIPs()) {
                 int a = Ip.parse(ip);
                 // A disabled pool keeps its existing allocations (as Cilium's spec.disabled does).
-                if (!addressOwner.containsKey(a) && mine.stream().anyMatch(p -> p.contains(a))) {
+                if (addressHeld(a, s) == null && !addressOwner.containsKey(a) && mine.stream().anyMatch(p -> p.contains(a))) {
                     addressOwner.put(a, s.key());
                     lbIPs.put(s.key(), List.of(a));
                     return;
@@ -229,7 +264,7 @@ final class Allocator {
                     long i = cursor.getOrDefault(b, 0L);
                     for (; i < b.size(); i++) {
                         int a = (int) (Integer.toUnsignedLong(b.first()) + i);
-                        if (addressOwner.containsKey(a) || externalAddresses.contains(a)) continue;
+                        if (addressOwner.containsKey(a) || externalAddresses.containsKey(a)) continue;
                         addressOwner.put(a, s.key());
                         lbIPs.put(s.key(), List.of(a));
                         cursor.put(b, i + 1);
@@ -273,7 +308,7 @@ final class Allocator {
                     continue;
                 }
                 for (Service.ServicePort p : s.ports()) externalOwner.put(new Frontend.FrontendKey(a, p.port(), p.protocol()), s.key());
-                externalAddresses.add(a);
+                externalAddresses.putIfAbsent(a, s.key());
                 ok.add(a);
             }
             externalIPs.put(s.key(), ok);

@@ -5,7 +5,6 @@ import dev.sluice.k8s.Service;
 import dev.sluice.net.Cidr;
 import dev.sluice.net.Ip;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,9 +31,9 @@ public final class ClusterIpAllocator {
      */
     public record Result(Map<String, String> assigned, Map<String, String> errors) {}
 
-    /** Decides all at once: requested addresses first (namespace/name order), then the rest. */
+    /** Decides all at once: requested addresses first (oldest first, {@link Service#BY_AGE}), then the rest. */
     public Result assign(Collection<Service> services) {
-        List<Service> ordered = services.stream().sorted(Comparator.comparing(Service::key)).toList();
+        List<Service> ordered = services.stream().sorted(Service.BY_AGE).toList();
         Map<Integer, String> used = new HashMap<>();
         Map<String, String> assigned = new TreeMap<>(), errors = new TreeMap<>();
         for (Service s : ordered) {

@@ -198,4 +198,22 @@ class ValuesTest {
         assertThatThrownBy(() -> Values.parse("v.yaml", "image:\n  pullPolicy: Sometimes\n", Map.of()))
                 .hasMessage("v.yaml: image.pullPolicy: Sometimes (expected: one of Always, IfNotPresent, Never)");
     }
+
+    @Test
+    void loadBalancerModeIsSnatDsrOrHybridAndDsrNeedsNativeRouting() {
+        assertThat(Values.defaults().lbMode()).isEqualTo("snat");
+        Values dsr = Values.parse("v.yaml", "routingMode: native\nloadBalancer: {mode: dsr}\n", Map.of());
+        assertThat(dsr.dsr(true)).isTrue();
+        assertThat(dsr.dsr(false)).isTrue();
+        Values hybrid = Values.parse("v.yaml", "routingMode: native\nloadBalancer: {mode: hybrid}\n", Map.of());
+        assertThat(hybrid.dsr(true)).isTrue();
+        assertThat(hybrid.dsr(false)).isFalse();
+        assertThat(Values.defaults().dsr(true)).isFalse();
+        assertThatThrownBy(() -> Values.parse("v.yaml", "loadBalancer: {mode: dsr}\n", Map.of()))
+                .hasMessage("v.yaml: loadBalancer.mode: dsr (expected: snat with routingMode tunnel; DSR needs routingMode: native)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "routingMode: tunnel\nloadBalancer: {mode: hybrid}\n", Map.of()))
+                .hasMessage("v.yaml: loadBalancer.mode: hybrid (expected: snat with routingMode tunnel; DSR needs routingMode: native)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "routingMode: native\nloadBalancer: {mode: direct}\n", Map.of()))
+                .hasMessageStartingWith("v.yaml: loadBalancer.mode: direct (expected: one of");
+    }
 }

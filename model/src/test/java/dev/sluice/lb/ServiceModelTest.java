@@ -54,7 +54,8 @@ class ServiceModelTest {
         String lbIP = type == Service.Type.LoadBalancer && r.nextInt(3) == 0 ? "192.168.100." + r.nextInt(4) : "";
         return new Service("svc.yaml", ns, name, Map.of(), type, r.nextInt(10) == 0 ? Map.of() : Map.of("app", APPS.get(r.nextInt(3))),
                 cip, ports, cip.equals("None") ? List.of() : ext, r.nextBoolean(), 10800, r.nextInt(3) == 0, r.nextInt(3) == 0,
-                type == Service.Type.LoadBalancer, lbIP, "", List.of());
+                type == Service.Type.LoadBalancer, lbIP, "", List.of())
+                .withCreated(r.nextInt(4) == 0 ? null : java.time.Instant.ofEpochSecond(1_700_000_000L + r.nextInt(6)));
     }
 
     static Pod pod(SplittableRandom r, String ns, String name) {
@@ -73,7 +74,7 @@ class ServiceModelTest {
         Map<String, String> selector = r.nextInt(3) == 0 ? Map.of("app", APPS.get(r.nextInt(3))) : s.selector();
         return new Service(s.file(), s.namespace(), s.name(), s.labels(), s.type(), selector, s.clusterIP(), ports, s.externalIPs(),
                 s.clientIpAffinity(), s.affinityTimeoutSeconds(), s.externalLocal(), s.internalLocal(), s.allocateLoadBalancerNodePorts(),
-                s.loadBalancerIP(), s.loadBalancerClass(), s.ingressIPs());
+                s.loadBalancerIP(), s.loadBalancerClass(), s.ingressIPs(), s.created());
     }
 
     /** The state without backend ids: what must not depend on the order changes arrived in. */

@@ -29,6 +29,9 @@ public final class HubbleNames {
             case CT_FULL -> new Reason("CT_MAP_INSERTION_FAILED", 155);
             case FRAGMENT -> new Reason("FIRST_LOGICAL_DATAGRAM_FRAGMENT_NOT_FOUND", 175);
             case NAT_NO_PORT -> new Reason("NO_MAPPING_FOR_NAT_MASQUERADE", 167);
+            case DSR_INVALID -> new Reason("INVALID_PACKET_DROPPED", 134);
+            case DSR_NO_ROOM -> new Reason("UNSUPPORTED_PROTOCOL_FOR_DSR_ENCAP", 193);
+            case FRAG_NEEDED -> new Reason("IP_FRAGMENTATION_NOT_SUPPORTED", 157);
         };
     }
 

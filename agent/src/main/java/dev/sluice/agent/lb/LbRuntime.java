@@ -99,7 +99,8 @@ public final class LbRuntime implements AutoCloseable {
         this.values = values;
         this.node = node;
         int flags = (values.kubeProxyReplacement() ? LbConfig.ENABLED : 0) | (values.masquerade() ? LbConfig.MASQUERADE : 0)
-                | (values.conntrackEnabled() ? 0 : LbConfig.STATELESS);
+                | (values.conntrackEnabled() ? 0 : LbConfig.STATELESS)
+                | (values.dsr(true) ? LbConfig.DSR_TCP : 0) | (values.dsr(false) ? LbConfig.DSR_UDP : 0);
         maps.config().put(0, new LbConfig(Ip.parse(SERVICE_LOOPBACK), values.lbAlgorithm().equals("maglev") ? values.maglevTableSize() : 0,
                 flags, SNAT_MIN, SNAT_MAX));
         maps.ctLimits().put(0, new CtLimits(values.ctTcpMax(), values.ctAnyMax()));

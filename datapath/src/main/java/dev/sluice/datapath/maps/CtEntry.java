@@ -16,7 +16,7 @@ import java.lang.invoke.VarHandle;
  */
 public record CtEntry(long lifetime, int revNatId, int backendId, int natAddr, int natPort, int flags, int srcIdentity,
                       long packets, long bytes, int lastTxReport, int lastRxReport) {
-    public static final int SYN_ONLY = 0x01, REPLY_SEEN = 0x02, CLOSE_TX = 0x04, CLOSE_RX = 0x08, HAIRPIN = 0x10, NODEPORT = 0x20;
+    public static final int SYN_ONLY = 0x01, REPLY_SEEN = 0x02, CLOSE_TX = 0x04, CLOSE_RX = 0x08, HAIRPIN = 0x10, NODEPORT = 0x20, DSR = 0x40;
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.U64.withName("lifetime"), Layouts.U32.withName("rev_nat_id"), Layouts.U32.withName("backend_id"),
             Layouts.BE32.withName("nat_addr"), Layouts.BE16.withName("nat_port"), Layouts.U16.withName("flags"),

@@ -10,11 +10,12 @@ import java.lang.invoke.VarHandle;
  *
  * @param loopback   the service loopback address (host-order int): the source a pod sees when it reaches itself through a Service
  * @param maglevSize M, or 0 when the algorithm is random
- * @param flags      {@link #ENABLED} (kubeProxyReplacement), {@link #MASQUERADE}, {@link #STATELESS} (conntrack.enabled false)
+ * @param flags      {@link #ENABLED} (kubeProxyReplacement), {@link #MASQUERADE}, {@link #STATELESS} (conntrack.enabled false),
+ *                   {@link #DSR_TCP} / {@link #DSR_UDP} (loadBalancer.mode dsr: both; hybrid: TCP)
  * @param snatMin    source NAT port range
  */
 public record LbConfig(int loopback, int maglevSize, int flags, int snatMin, int snatMax) {
-    public static final int ENABLED = 1, MASQUERADE = 2, STATELESS = 4;
+    public static final int ENABLED = 1, MASQUERADE = 2, STATELESS = 4, DSR_TCP = 8, DSR_UDP = 16;
     public static final MemoryLayout LAYOUT = MemoryLayout.structLayout(
             Layouts.BE32.withName("loopback"), Layouts.U32.withName("maglev_size"), Layouts.U32.withName("flags"),
             Layouts.U16.withName("snat_min"), Layouts.U16.withName("snat_max"));
