@@ -73,6 +73,7 @@ public final class Agent implements AutoCloseable {
     private EndpointManager endpoints;
     private NodeReconciler reconciler;
     private dev.sluice.agent.lb.LbRuntime lb;
+    private dev.sluice.agent.lb.SocketLb socketLb;
     private ClusterSource source;
     private ApiServer api;
     private PolicyReconciler policy;
@@ -176,6 +177,9 @@ public final class Agent implements AutoCloseable {
         policy.restore(flags);
         lb = new dev.sluice.agent.lb.LbRuntime(datapath, values, cfg.node());
         endpoints = new EndpointManager(cfg.stateDir().resolve("endpoints"), ipam, datapath, policy, lb.conntrack());
+        // Before any pod comes: a pod's namespace is served from its CNI ADD on (the endpoint listener below).
+        socketLb = new dev.sluice.agent.lb.SocketLb(datapath, values.socketLb(), cfg.cgroupRoot(), cfg.cniInstall().isPresent());
+        socketLb.start();
         reconciler = new NodeReconciler(datapath.ipcache());
         ipcacheState = new dev.sluice.agent.node.IpcacheState(cfg.node(), mode);
         monitor = new Monitor(cfg.node(), datapath.events(), id -> endpoints.list().stream().filter(e -> e.id() == id)
@@ -187,6 +191,7 @@ public final class Agent implements AutoCloseable {
         monitor.flows(flows::accept);
         agentEvents.add(new dev.sluice.agent.flow.AgentEvent.Started(java.time.Instant.now()));
         endpoints.listen((e, deleted) -> {
+            socketLb.endpointChanged(e, deleted);
             int slash = e.pod().indexOf('/');
             var pod = flowPods.get(Ip.isIpv4(e.ip()) ? Ip.parse(e.ip()) : 0);
             agentEvents.add(new dev.sluice.agent.flow.AgentEvent.Endpoint(java.time.Instant.now(), deleted, e.id(),
@@ -200,6 +205,7 @@ public final class Agent implements AutoCloseable {
         // After apply: the engine knows the first snapshot, so re-adopted endpoints get their policy
         // computed once; until then the kernel keeps enforcing what the last run programmed.
         endpoints.restore();
+        socketLb.reconcile(endpoints.list());
 
         // Without the standalone containers restore() let go (their veth was gone).
         if (!restoring.isEmpty()) {
@@ -714,7 +720,7 @@ public final class Agent implements AutoCloseable {
         return new AgentViews.Status(cfg.node(), all.isEmpty() ? "ok" : "degraded", programmedGeneration, programmedVersions, source.status(),
                 mode.word(), self.internalIP(), ipam.cidr().toString(), new AgentViews.Mtu(underlayMtu, podMtu),
                 new AgentViews.Ipam(ipam.cidr().toString(), ipam.used(), ipam.capacity()), endpointList(), progs, maps, lb.status(),
-                flows.counters(), all);
+                socketLb.status(), flows.counters(), all);
     }
 
     private List<AgentViews.EndpointView> endpointList() {

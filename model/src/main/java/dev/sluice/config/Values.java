@@ -54,7 +54,19 @@ public record Values(
         String hubbleListenAddress,
         boolean hubbleRelayEnabled,
         boolean hubbleUiEnabled,
-        int hubbleUiPort) {
+        int hubbleUiPort,
+        SocketLb socketLb) {
+
+    /**
+     * Socket-level load balancing (docs/services.md, "Socket load balancing").
+     *
+     * @param enabled           {@code socketLB.enabled}; by default on exactly when kubeProxyReplacement is
+     * @param hostNamespaceOnly {@code socketLB.hostNamespaceOnly}: translate only the node's own
+     *                          namespace's sockets, pods keep the per-packet path
+     * @param cgroupHostRoot    {@code cgroup.hostRoot}: the cgroup v2 directory the programs attach to;
+     *                          "" for the cgroup2 mount's root (a real node's processes, all of them)
+     */
+    public record SocketLb(boolean enabled, boolean hostNamespaceOnly, String cgroupHostRoot) {}
 
     /** hubble.ui.port's default: Cilium's hubble-ui serves on 12000 (its frontend's port). */
     public static final int DEFAULT_HUBBLE_UI_PORT = 12000;
@@ -250,9 +262,14 @@ public record Values(
         r.word("image.pullPolicy", "IfNotPresent", "Always", "IfNotPresent", "Never");
         r.bool("cni.install", true);
         r.bool("cni.uninstall", false);
+        boolean sockEnabled = r.bool("socketLB.enabled", kpr);
+        String hostRoot = r.string("cgroup.hostRoot", "");
+        if (!hostRoot.isEmpty() && !hostRoot.startsWith("/"))
+            throw new ManifestException(file, "", "cgroup.hostRoot", "\"" + hostRoot + "\" (expected: an absolute path of a cgroup v2 directory, or \"\" for the cgroup2 mount)");
+        var socketLb = new SocketLb(sockEnabled, r.bool("socketLB.hostNamespaceOnly", false), hostRoot);
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
                 noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health,
-                aggregation, interval, capacity, endpoints, hubbleListen, relay, ui, uiPort);
+                aggregation, interval, capacity, endpoints, hubbleListen, relay, ui, uiPort, socketLb);
     }
 
     /**
@@ -279,7 +296,7 @@ public record Values(
                 maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
                 policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR, healthAddress,
                 monitorAggregation, monitorAggregationInterval, hubbleEventBufferCapacity, metrics, hubbleListenAddress, hubbleRelayEnabled,
-                hubbleUiEnabled, hubbleUiPort);
+                hubbleUiEnabled, hubbleUiPort, socketLb);
     }
 
     /** bpf.monitorAggregation as the data path's level (enum sl_monitor_aggregation: 0 none .. 3 maximum). */
