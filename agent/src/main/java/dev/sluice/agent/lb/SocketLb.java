@@ -56,29 +56,29 @@ public final class SocketLb {
         this.nodeAgent = nodeAgent;
     }
 
-    /** The cgroup to attach to, or empty with {@link #reason} set. Pure apart from reading the mount table and namespaces. */
-    Optional<Path> chooseCgroup() {
-        Optional<Path> mount = Cgroup.cgroup2Mount();
-        Optional<Path> chosen = cgroupOverride.or(() -> cfg.cgroupHostRoot().isEmpty() ? Optional.empty() : Optional.of(Path.of(cfg.cgroupHostRoot())));
+    /** Where to attach: a cgroup, or none and why. */
+    record Choice(Optional<Path> cgroup, String reason) {}
+
+    /**
+     * The cgroup to attach to (pure: the facts are arguments). The flag, else the values key, else
+     * the cgroup2 mount's root, which only a node's agent takes; the root is refused to an agent
+     * outside the host's network namespace however it was named.
+     */
+    static Choice choose(Optional<Path> override, String hostRoot, boolean nodeAgent, Optional<Path> mount, boolean initialNetns) {
+        Optional<Path> chosen = override.or(() -> hostRoot.isEmpty() ? Optional.empty() : Optional.of(Path.of(hostRoot)));
         if (chosen.isEmpty()) {
-            if (!nodeAgent) {
-                reason = "no cgroup given (--cgroup-root or cgroup.hostRoot) and this agent installs no CNI plugin (a lab's or a test's):"
-                        + " the cgroup2 root would reach every process of this host";
-                return Optional.empty();
-            }
-            if (mount.isEmpty()) {
-                reason = "no cgroup2 file system is mounted (expected: cgroup v2 at /sys/fs/cgroup, or set cgroup.hostRoot)";
-                return Optional.empty();
-            }
+            if (!nodeAgent)
+                return new Choice(Optional.empty(), "no cgroup given (--cgroup-root or cgroup.hostRoot) and this agent installs no CNI plugin"
+                        + " (a lab's or a test's): the cgroup2 root would reach every process of this host");
+            if (mount.isEmpty())
+                return new Choice(Optional.empty(), "no cgroup2 file system is mounted (expected: cgroup v2 at /sys/fs/cgroup, or set cgroup.hostRoot)");
             chosen = mount;
         }
         Path c = chosen.get().normalize();
-        if (mount.isPresent() && c.equals(mount.get().normalize()) && !inInitialNetns()) {
-            reason = "cgroup " + c + " is the cgroup2 root and this agent runs outside the host's network namespace:"
-                    + " refusing to reach every process of the host (expected: a cgroup of this node's processes, --cgroup-root)";
-            return Optional.empty();
-        }
-        return Optional.of(c);
+        if (mount.isPresent() && c.equals(mount.get().normalize()) && !initialNetns)
+            return new Choice(Optional.empty(), "cgroup " + c + " is the cgroup2 root and this agent runs outside the host's network namespace:"
+                    + " refusing to reach every process of the host (expected: a cgroup of this node's processes, --cgroup-root)");
+        return new Choice(Optional.of(c), "");
     }
 
     /** The calling thread's network namespace is the one of pid 1 (the host's, or a node's container sharing it). */
@@ -96,7 +96,9 @@ public final class SocketLb {
             off("socketLB.enabled is false (its default follows kubeProxyReplacement)");
             return;
         }
-        Optional<Path> c = chooseCgroup();
+        Choice choice = choose(cgroupOverride, cfg.cgroupHostRoot(), nodeAgent, Cgroup.cgroup2Mount(), inInitialNetns());
+        Optional<Path> c = choice.cgroup();
+        reason = choice.reason();
         if (c.isEmpty()) {
             log.warn("socket load balancing off: {}", reason);
             off(reason);
