@@ -82,6 +82,11 @@ class SocketLbIT {
             ---
             apiVersion: v1
             kind: Service
+            metadata: {name: web-local, namespace: sk}
+            spec: {selector: {app: web}, internalTrafficPolicy: Local, ports: [{port: 8082, targetPort: 80}]}
+            ---
+            apiVersion: v1
+            kind: Service
             metadata: {name: guarded, namespace: sk}
             spec: {selector: {app: guarded}, ports: [{name: http, port: 80}, {name: dns, port: 53, protocol: UDP}]}
             ---
@@ -151,6 +156,15 @@ class SocketLbIT {
         for (int i = 0; i < 8; i++) pods.add(probe("node1", "--proto", "tcp", cip.get("sk/web-aff") + ":8081").path("pod").asString());
         assertThat(pods).as("every answer from one backend").containsOnly(pods.getFirst());
         assertThat(pods.getFirst()).startsWith("sk/web-");
+    }
+
+    /** internalTrafficPolicy Local: each node's own sockets get that node's backend only, as its pods' packets do. */
+    @Test @Order(2)
+    void internalTrafficPolicyLocalKeepsTheNodesSocketsOnItsOwnBackend() {
+        for (String node : List.of("node1", "node2"))
+            for (int i = 0; i < 4; i++)
+                assertThat(probe(node, "--proto", "tcp", cip.get("sk/web-local") + ":8082").path("pod").asString())
+                        .as(node).isEqualTo(node.equals("node1") ? "sk/web-1" : "sk/web-2");
     }
 
     @Test @Order(3)
