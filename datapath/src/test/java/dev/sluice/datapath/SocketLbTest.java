@@ -221,9 +221,6 @@ class SocketLbTest {
         if (p.waitFor() != 0) throw new IllegalStateException(String.join(" ", cmd) + ": " + out);
     }
 
-    private static int ip(String s) {
-        String[] p = s.split("\\.");
-        return (Integer.parseInt(p[0]) << 24) | (Integer.parseInt(p[1]) << 16) | (Integer.parseInt(p[2]) << 8) | Integer.parseInt(p[3]);
-    }
+    private static int ip(String s) { return dev.sluice.net.Ip.parse(s); }
 
 }
