@@ -77,7 +77,13 @@ static __always_inline int sock4_xlate(struct bpf_sock_addr *ctx, __u32 stat)
 	}
 	struct sock_rev_key rk = { .cookie = cookie, .address = be->address, .port = be->port };
 	struct sock_rev_value rv = { .address = daddr, .port = dport, .rev_nat_id = (__u16)svc->id };
-	bpf_map_update_elem(&sl_sock_rev, &rk, &rv, BPF_ANY);
+	/* A connection is a new flow; an unconnected socket's datagrams are one flow per backend. */
+	struct sock_rev_value *old = bpf_map_lookup_elem(&sl_sock_rev, &rk);
+	int new_flow = stat == SOCK_STAT_CONNECT || !old || old->address != daddr || old->port != dport;
+	if (new_flow)
+		bpf_map_update_elem(&sl_sock_rev, &rk, &rv, BPF_ANY);
+	if (new_flow || monitor_aggregation() < MONITOR_AGG_LOW)
+		sock_emit_translated(sn, proto, daddr, dport, be, svc->id);
 	ctx->user_ip4 = be->address;
 	ctx->user_port = (__u32)be->port;
 	sock_stat(stat);

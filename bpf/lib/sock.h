@@ -43,6 +43,7 @@ enum sl_sock_stat {
 
 struct sock_netns {
 	__u32 endpoint;           /* endpoint id of the pod, 0 for the node */
+	__be32 address;           /* the pod's address (the source of its flows, for events); 0 for the node */
 	__u8 kind;                /* SOCK_NS_* */
 	__u8 pad[3];
 };
@@ -100,6 +101,48 @@ static __always_inline void sock_stat(__u32 i)
 	__u64 *v = bpf_map_lookup_elem(&sl_sock_stats, &i);
 	if (v)
 		*v += 1;
+}
+
+/* A translation at the socket, on the events ring as the per-packet path reports its own
+ * (EVENT_TRANSLATED at the client's FROM_ENDPOINT point, the frontend in orig_daddr), so flows
+ * name the Service whichever path translated them. The source port is not chosen yet: 0. */
+static __always_inline void sock_emit_translated(const struct sock_netns *sn, __u8 proto, __be32 frontend, __be16 fport,
+						 const struct lb4_backend *be, __u32 rev_nat_id)
+{
+	struct flow_event *e = bpf_ringbuf_reserve(&sl_events, sizeof(*e), 0);
+	if (!e) {
+		__u32 zero = 0;
+		__u64 *lost = bpf_map_lookup_elem(&sl_events_lost, &zero);
+		if (lost)
+			*lost += 1;
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = EVENT_TRANSLATED;
+	e->reason = REASON_FORWARDED;
+	e->dir = METRIC_EGRESS;
+	e->proto = proto;
+	e->endpoint = (__u16)sn->endpoint;
+	e->obs_point = OBS_FROM_ENDPOINT;
+	e->ct_state = FLOW_CT_NEW;
+	e->ktime = bpf_ktime_get_ns();
+	if (sn->kind == SOCK_NS_POD) {
+		struct endpoint_info *ep = lookup_endpoint4(sn->address);
+		e->saddr = sn->address;
+		e->src_identity = ep ? ep->identity : IDENTITY_UNKNOWN;
+	} else {
+		struct node_config *cfg = node_config();
+		e->saddr = cfg ? cfg->node_ip : 0;
+		e->src_identity = IDENTITY_HOST;
+	}
+	e->daddr = be->address;
+	e->dport = be->port;
+	struct ipcache_value *dst = ipcache_lookup4(be->address);
+	e->dst_identity = dst ? dst->identity : IDENTITY_WORLD;
+	e->orig_daddr = frontend;
+	e->orig_dport = fport;
+	e->rev_nat_id = (__u16)rev_nat_id;
+	bpf_ringbuf_submit(e, 0);
 }
 
 /* The backend for a new socket to `svc`, as lb4_xlate chooses for a new flow: affinity first, then

@@ -82,7 +82,7 @@ class SocketLbTest {
         lb.services().put(new LbServiceKey(NODE, NODE_PORT, TCP), new LbService(3, 1, LbService.REJECT | LbService.EXTERNAL, 0, LbService.NODE_PORT));
         lb.services().put(new LbServiceKey(EMPTY_VIP, 80, TCP), new LbService(4, 0, LbService.REJECT, 0, LbService.CLUSTER_IP));
         lb.services().put(new LbServiceKey(AFF_VIP, 80, TCP), new LbService(5, 2, LbService.REJECT | LbService.AFFINITY, 600, LbService.CLUSTER_IP));
-        dp.sock().netns().put(Netns.cookie(Path.of("/var/run/netns", served)), new SockNetns(0, SockNetns.HOST));
+        dp.sock().netns().put(Netns.cookie(Path.of("/var/run/netns", served)), new SockNetns(0, 0, SockNetns.HOST));
         dp.attachSocketLb(cgroup);
     }
 
@@ -107,6 +107,27 @@ class SocketLbTest {
         String out = probe(served, "--proto", "tcp", "10.96.0.10:80");
         assertThat(out).contains("\"ok\":true").contains("\"pod\":\"b/one\"").contains("\"peer\":\"10.96.0.10:80\"");
         assertThat(dp.sock().stats().get("connect")).isGreaterThan(before);
+    }
+
+    /** The translation is a flow event as the per-packet path's: TRANSLATED, the frontend and its id, the backend, the node as source. */
+    @Test void aTranslationIsReportedOnTheEventsRing() throws Exception {
+        List<dev.sluice.datapath.maps.FlowEvent> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (var ring = new dev.sluice.bpf.RingBufferReader(dp.events(), s -> seen.add(dev.sluice.datapath.maps.FlowEvent.read(s)))) {
+            ring.poll(0);
+            seen.clear();
+            assertThat(probe(served, "--proto", "tcp", "10.96.0.10:80")).contains("\"ok\":true");
+            ring.poll(100);
+        }
+        var t = seen.stream().filter(e -> e.type() == dev.sluice.datapath.maps.FlowEvent.TRANSLATED).toList();
+        assertThat(t).as("events: " + seen).hasSize(1);
+        var e = t.getFirst();
+        assertThat(e.origDaddr()).isEqualTo(VIP);
+        assertThat(e.origDport()).isEqualTo(80);
+        assertThat(e.revNatId()).isEqualTo(1);
+        assertThat(e.daddr()).isEqualTo(NODE);
+        assertThat(e.dport()).isEqualTo(8080);
+        assertThat(e.saddr()).isEqualTo(NODE);
+        assertThat(e.srcIdentity()).isEqualTo(1);
     }
 
     @Test void anUnconnectedUdpAnswerComesFromTheClusterIp() throws Exception {

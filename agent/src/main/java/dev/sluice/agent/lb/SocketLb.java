@@ -106,7 +106,7 @@ public final class SocketLb {
         }
         try {
             long own = Netns.cookie();
-            maps.netns().put(own, new SockNetns(0, SockNetns.HOST));
+            maps.netns().put(own, new SockNetns(0, 0, SockNetns.HOST));
             datapath.attachSocketLb(c.get());
             cgroup = c.get().toString();
             state = "on";
@@ -151,7 +151,7 @@ public final class SocketLb {
 
     private boolean register(Endpoint e) {
         try {
-            maps.netns().put(Netns.cookie(Path.of(e.netns())), new SockNetns(e.id(), SockNetns.POD));
+            maps.netns().put(Netns.cookie(Path.of(e.netns())), new SockNetns(e.id(), dev.sluice.net.Ip.parse(e.ip()), SockNetns.POD));
             return true;
         } catch (RuntimeException ex) {
             // its namespace is gone: the pod is going too; its sockets would need the per-packet path anyway
