@@ -3,7 +3,8 @@
  *   sock4_connect:     connect() to a frontend connects to a backend instead (TCP, connected UDP);
  *   sock4_sendmsg:     an unconnected datagram to a frontend goes to a backend;
  *   sock4_recvmsg:     a datagram from that backend reads as coming from the frontend;
- *   sock4_getpeername: a translated socket's peer is the frontend.
+ *   sock4_getpeername: a translated socket's peer is the frontend;
+ *   sock6_*:           the same for IPv6 sockets naming IPv4-mapped addresses.
  * Only sockets of a namespace in sl_sock_netns are touched: everything else in the cgroup passes. */
 #include "lib/common.h"
 #include "lib/maps.h"
@@ -43,8 +44,31 @@ static __always_inline struct lb4_service *sock4_frontend(const struct sock_netn
 	return svc && svc->type == LB_T_NODE_PORT ? svc : NULL;
 }
 
-/* connect4 and sendmsg4: a frontend becomes a backend, or the call fails (no backend). */
-static __always_inline int sock4_xlate(struct bpf_sock_addr *ctx, __u32 stat)
+/* The IPv4 address a socket names: user_ip4, or for an IPv6 socket (`v6`, a constant at each call
+ * site) an IPv4-mapped address ::ffff:a.b.c.d, which the kernel sends as IPv4. 0: none. */
+static __always_inline int sock_get4(struct bpf_sock_addr *ctx, int v6, __be32 *a)
+{
+	if (!v6) {
+		*a = ctx->user_ip4;
+		return 1;
+	}
+	if (ctx->user_ip6[0] || ctx->user_ip6[1] || ctx->user_ip6[2] != bpf_htonl(0xffff))
+		return 0;
+	*a = ctx->user_ip6[3];
+	return 1;
+}
+
+static __always_inline void sock_set4(struct bpf_sock_addr *ctx, int v6, __be32 a)
+{
+	if (v6)
+		ctx->user_ip6[3] = a;
+	else
+		ctx->user_ip4 = a;
+}
+
+/* connect4, sendmsg4 and connect6 (IPv4-mapped): a frontend becomes a backend, or the call fails
+ * (no backend). An IPv6 socket's unconnected datagram to a mapped address goes through sendmsg4. */
+static __always_inline int sock4_xlate(struct bpf_sock_addr *ctx, __u32 stat, int v6)
 {
 	__u64 netns;
 	struct sock_netns *sn = sock_served(ctx, &netns);
@@ -56,7 +80,9 @@ static __always_inline int sock4_xlate(struct bpf_sock_addr *ctx, __u32 stat)
 	struct lb_config *lc = lb_config();
 	if (!lc)
 		return SYS_PROCEED;
-	__be32 daddr = ctx->user_ip4;
+	__be32 daddr;
+	if (!sock_get4(ctx, v6, &daddr))
+		return SYS_PROCEED;
 	__be16 dport = (__be16)ctx->user_port;
 	struct lb4_service *svc = sock4_frontend(sn, daddr, dport, proto);
 	if (!svc)
@@ -84,7 +110,7 @@ static __always_inline int sock4_xlate(struct bpf_sock_addr *ctx, __u32 stat)
 		bpf_map_update_elem(&sl_sock_rev, &rk, &rv, BPF_ANY);
 	if (new_flow || monitor_aggregation() < MONITOR_AGG_LOW)
 		sock_emit_translated(sn, proto, daddr, dport, be, svc->id);
-	ctx->user_ip4 = be->address;
+	sock_set4(ctx, v6, be->address);
 	ctx->user_port = (__u32)be->port;
 	sock_stat(stat);
 	return SYS_PROCEED;
@@ -92,16 +118,17 @@ static __always_inline int sock4_xlate(struct bpf_sock_addr *ctx, __u32 stat)
 
 /* recvmsg4 and getpeername4: a translated socket's backend reads as its frontend. Only the exact
  * backend this socket was sent to: a datagram from anyone else keeps its true source. */
-static __always_inline int sock4_rev(struct bpf_sock_addr *ctx)
+static __always_inline int sock4_rev(struct bpf_sock_addr *ctx, int v6)
 {
 	__u64 netns;
-	if (!sock_served(ctx, &netns))
+	__be32 a;
+	if (!sock_served(ctx, &netns) || !sock_get4(ctx, v6, &a))
 		return SYS_PROCEED;
-	struct sock_rev_key rk = { .cookie = bpf_get_socket_cookie(ctx), .address = ctx->user_ip4, .port = (__be16)ctx->user_port };
+	struct sock_rev_key rk = { .cookie = bpf_get_socket_cookie(ctx), .address = a, .port = (__be16)ctx->user_port };
 	struct sock_rev_value *rv = bpf_map_lookup_elem(&sl_sock_rev, &rk);
 	if (!rv)
 		return SYS_PROCEED;
-	ctx->user_ip4 = rv->address;
+	sock_set4(ctx, v6, rv->address);
 	ctx->user_port = (__u32)rv->port;
 	sock_stat(SOCK_STAT_REV);
 	return SYS_PROCEED;
@@ -110,25 +137,45 @@ static __always_inline int sock4_rev(struct bpf_sock_addr *ctx)
 SEC("cgroup/connect4")
 int sock4_connect(struct bpf_sock_addr *ctx)
 {
-	return sock4_xlate(ctx, SOCK_STAT_CONNECT);
+	return sock4_xlate(ctx, SOCK_STAT_CONNECT, 0);
 }
 
 SEC("cgroup/sendmsg4")
 int sock4_sendmsg(struct bpf_sock_addr *ctx)
 {
-	return sock4_xlate(ctx, SOCK_STAT_SENDMSG);
+	return sock4_xlate(ctx, SOCK_STAT_SENDMSG, 0);
 }
 
 SEC("cgroup/recvmsg4")
 int sock4_recvmsg(struct bpf_sock_addr *ctx)
 {
-	return sock4_rev(ctx);
+	return sock4_rev(ctx, 0);
 }
 
 SEC("cgroup/getpeername4")
 int sock4_getpeername(struct bpf_sock_addr *ctx)
 {
-	return sock4_rev(ctx);
+	return sock4_rev(ctx, 0);
+}
+
+/* IPv6 sockets naming IPv4-mapped addresses (Java's, and any dual-stack client's): the same, on
+ * the mapped address. Native IPv6 passes untouched (no IPv6 frontends yet). */
+SEC("cgroup/connect6")
+int sock6_connect(struct bpf_sock_addr *ctx)
+{
+	return sock4_xlate(ctx, SOCK_STAT_CONNECT, 1);
+}
+
+SEC("cgroup/recvmsg6")
+int sock6_recvmsg(struct bpf_sock_addr *ctx)
+{
+	return sock4_rev(ctx, 1);
+}
+
+SEC("cgroup/getpeername6")
+int sock6_getpeername(struct bpf_sock_addr *ctx)
+{
+	return sock4_rev(ctx, 1);
 }
 
 char _license[] SEC("license") = "GPL";

@@ -13,13 +13,40 @@ struct probe {
     struct buf resp;
     int sent;
     int intact;     /* --size: the echo equals what was sent */
-    char peer[24];  /* the peer the socket reports: getpeername (TCP), the answer's source (UDP) */
+    char peer[64];  /* the peer the socket reports: getpeername (TCP), the answer's source (UDP) */
 };
 
-static void addr_text(const struct sockaddr_in *sa, char *out, size_t n) {
-    char ip[INET_ADDRSTRLEN] = "";
-    inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
-    snprintf(out, n, "%s:%u", ip, (unsigned)ntohs(sa->sin_port));
+/* "a.b.c.d:port" of an IPv4 address, or of an IPv6 socket's IPv4-mapped one (--v4mapped). */
+static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n) {
+    char ip[INET6_ADDRSTRLEN] = "";
+    unsigned port = 0;
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, sizeof(ip));
+        else inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+        port = ntohs(s6->sin6_port);
+    } else {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+        port = ntohs(s4->sin_port);
+    }
+    snprintf(out, n, "%s:%u", ip, port);
+}
+
+/* The target as the socket names it: IPv4, or ::ffff:a.b.c.d on an IPv6 socket. */
+static socklen_t target_addr(const struct sockaddr_in *sa, int v4mapped, struct sockaddr_storage *out) {
+    memset(out, 0, sizeof(*out));
+    if (!v4mapped) {
+        memcpy(out, sa, sizeof(*sa));
+        return sizeof(*sa);
+    }
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = sa->sin_port;
+    s6->sin6_addr.s6_addr[10] = 0xff;
+    s6->sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&s6->sin6_addr.s6_addr[12], &sa->sin_addr, 4);
+    return sizeof(*s6);
 }
 
 /* The payload of a sized UDP probe: "ECHO" (so the server echoes it) and a byte pattern in which a
@@ -87,7 +114,7 @@ static void probe_finish_tcp(struct probe *p, int eof, uint64_t t0) {
 
 int cmd_probe(int argc, char **argv) {
     long timeout_ms = 1000, size = 0;
-    int udp = 0, unconnected = 0;
+    int udp = 0, unconnected = 0, v4mapped = 0;
     struct probe *ps = xmalloc(sizeof(*ps) * (size_t)(argc ? argc : 1));
     int np = 0;
     for (int i = 0; i < argc; i++) {
@@ -106,8 +133,10 @@ int cmd_probe(int argc, char **argv) {
             size = parse_long("probe: --size", argv[++i], 4, 65000, "a datagram size in bytes 4-65000");
         } else if (!strcmp(a, "--unconnected")) {
             unconnected = 1;
+        } else if (!strcmp(a, "--v4mapped")) {
+            v4mapped = 1;
         } else if (a[0] == '-' && a[1] == '-') {
-            die_usage("probe: unknown option '%s' (expected --timeout-ms, --proto, --size, --unconnected or IPv4:PORT targets)", a);
+            die_usage("probe: unknown option '%s' (expected --timeout-ms, --proto, --size, --unconnected, --v4mapped or IPv4:PORT targets)", a);
         } else {
             memset(&ps[np], 0, sizeof(ps[np]));
             ps[np].target = a;
@@ -134,9 +163,11 @@ int cmd_probe(int argc, char **argv) {
     int pending = 0;
     for (int i = 0; i < np; i++) {
         struct probe *p = &ps[i];
-        p->fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        p->fd = socket(v4mapped ? AF_INET6 : AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (p->fd < 0) { probe_fail(p, strerror(errno)); continue; }
-        if (!unconnected && connect(p->fd, (struct sockaddr *)&p->sa, sizeof(p->sa)) < 0 && errno != EINPROGRESS) {
+        struct sockaddr_storage to;
+        socklen_t tolen = target_addr(&p->sa, v4mapped, &to);
+        if (!unconnected && connect(p->fd, (struct sockaddr *)&to, tolen) < 0 && errno != EINPROGRESS) {
             probe_fail(p, err_name(errno));
             continue;
         }
@@ -148,7 +179,7 @@ int cmd_probe(int argc, char **argv) {
             }
             const char *d = size ? payload : "probe\n";
             size_t dn = size ? (size_t)size : 6;
-            ssize_t w = unconnected ? sendto(p->fd, d, dn, 0, (struct sockaddr *)&p->sa, sizeof(p->sa)) : send(p->fd, d, dn, 0);
+            ssize_t w = unconnected ? sendto(p->fd, d, dn, 0, (struct sockaddr *)&to, tolen) : send(p->fd, d, dn, 0);
             if (w < 0) { probe_fail(p, err_name(errno)); continue; }
             p->sent = 1;
         }
@@ -171,7 +202,7 @@ int cmd_probe(int argc, char **argv) {
             struct probe *p = &ps[evs[k].data.u32];
             if (p->done) continue;
             if (udp) {
-                struct sockaddr_in from = {0};
+                struct sockaddr_storage from = {0};
                 socklen_t fl = sizeof(from);
                 ssize_t r = recvfrom(p->fd, rbuf, sizeof(rbuf), 0, (struct sockaddr *)&from, &fl);
                 if (r >= 0) addr_text(&from, p->peer, sizeof(p->peer));
@@ -205,7 +236,7 @@ int cmd_probe(int argc, char **argv) {
                 if (err) {
                     probe_fail(p, err_name(err));
                 } else {
-                    struct sockaddr_in pa = {0};
+                    struct sockaddr_storage pa = {0};
                     socklen_t pl = sizeof(pa);
                     if (getpeername(p->fd, (struct sockaddr *)&pa, &pl) == 0) addr_text(&pa, p->peer, sizeof(p->peer));
                     struct buf req = {0};

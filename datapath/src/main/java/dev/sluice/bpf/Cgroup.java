@@ -24,7 +24,8 @@ public final class Cgroup {
 
     /** The attach points Sluice uses (enum bpf_attach_type). */
     public enum AttachType {
-        INET4_CONNECT(10), UDP4_SENDMSG(14), UDP4_RECVMSG(19), INET4_GETPEERNAME(29);
+        INET4_CONNECT(10), INET6_CONNECT(11), UDP4_SENDMSG(14), UDP4_RECVMSG(19), UDP6_RECVMSG(20), INET4_GETPEERNAME(29),
+        INET6_GETPEERNAME(30);
 
         final int value;
 

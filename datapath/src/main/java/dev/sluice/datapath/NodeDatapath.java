@@ -134,9 +134,12 @@ public final class NodeDatapath implements AutoCloseable {
         Map<String, Cgroup.AttachType> m = new LinkedHashMap<>();
         // the reverse side first: a socket translated by connect4 finds its getpeername/recvmsg4 already there
         m.put("sock4_getpeername", Cgroup.AttachType.INET4_GETPEERNAME);
+        m.put("sock6_getpeername", Cgroup.AttachType.INET6_GETPEERNAME);
         m.put("sock4_recvmsg", Cgroup.AttachType.UDP4_RECVMSG);
+        m.put("sock6_recvmsg", Cgroup.AttachType.UDP6_RECVMSG);
         m.put("sock4_sendmsg", Cgroup.AttachType.UDP4_SENDMSG);
         m.put("sock4_connect", Cgroup.AttachType.INET4_CONNECT);
+        m.put("sock6_connect", Cgroup.AttachType.INET6_CONNECT);
         return java.util.Collections.unmodifiableMap(m);
     }
 

@@ -137,6 +137,17 @@ class SocketLbTest {
         assertThat(dp.sock().stats().get("reverse")).isPositive();
     }
 
+    /** Dual-stack clients (Java's sockets, for one) name IPv4 services as ::ffff:a.b.c.d on IPv6 sockets. */
+    @Test void anIpv6SocketNamingAnIpv4MappedFrontendIsTranslatedToo() throws Exception {
+        assertThat(probe(served, "--proto", "tcp", "--v4mapped", "10.96.0.10:80")).contains("\"ok\":true").contains("\"pod\":\"b/one\"")
+                .contains("\"peer\":\"10.96.0.10:80\"");
+        assertThat(probe(served, "--proto", "udp", "--v4mapped", "10.96.0.10:53")).contains("\"ok\":true").contains("\"peer\":\"10.96.0.10:53\"");
+        assertThat(probe(served, "--proto", "udp", "--v4mapped", "--unconnected", "10.96.0.10:53")).contains("\"ok\":true")
+                .contains("\"peer\":\"10.96.0.10:53\"");
+        assertThat(probe(served, "--proto", "tcp", "--v4mapped", "10.96.0.11:80")).contains("\"ok\":false").contains("refused");
+        assertThat(probe(foreign, "--proto", "tcp", "--v4mapped", "10.96.0.10:80")).contains("\"ok\":false").doesNotContain("refused");
+    }
+
     @Test void aConnectedUdpSocketToo() throws Exception {
         assertThat(probe(served, "--proto", "udp", "10.96.0.10:53")).contains("\"ok\":true").contains("\"peer\":\"10.96.0.10:53\"");
     }
