@@ -140,6 +140,9 @@ class SocketLbIT {
             JsonNode c = probe(node, "--proto", "tcp", web() + ":80");
             assertThat(c.path("ok").asBoolean()).as(node + " -> ClusterIP: " + c).isTrue();
             assertThat(c.path("peer").asString()).isEqualTo(web() + ":80");
+            JsonNode v6 = probe(node, "--proto", "tcp", "--v4mapped", web() + ":80");
+            assertThat(v6.path("ok").asBoolean()).as(node + " -> ::ffff:ClusterIP: " + v6).isTrue();
+            assertThat(v6.path("peer").asString()).isEqualTo(web() + ":80");
             for (String np : List.of("127.0.0.1:30090", (node.equals("node1") ? N1 : N2) + ":30090")) {
                 JsonNode r = probe(node, "--proto", "tcp", np);
                 assertThat(r.path("ok").asBoolean()).as(node + " -> NodePort " + np + ": " + r).isTrue();
