@@ -12,7 +12,7 @@ BPF_HDR := $(wildcard bpf/lib/*.h bpf/*.h)
 BPF_OBJ := $(patsubst bpf/%.c,$(B)/bpf/%.o,$(BPF_SRC))
 C_BINS := $(B)/bin/sluice-cni $(B)/bin/sluice-pod
 
-.PHONY: deps java build bpf cbins ctest jar test unit-test lab-test demo clean bench bench-agent bench-idle bench-lab
+.PHONY: deps java build bpf cbins ctest jar test unit-test lab-test demo clean bench bench-agent bench-idle bench-lab bench-socklb
 
 deps:
 	@$(ROOT)/scripts/deps.sh
@@ -79,6 +79,10 @@ bench-idle: build
 # What a lab user waits for at 10,000 Services through the lab's API server, beside iptables-legacy, alone.
 bench-lab: build
 	$(ROOT)/scripts/bench-lab.sh
+
+# Pod -> ClusterIP with socket LB, with per-packet translation, and pod -> pod direct, in one run (issue 11).
+bench-socklb: build
+	$(ROOT)/scripts/bench-socklb.sh
 
 clean:
 	rm -rf $(B)

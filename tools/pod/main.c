@@ -11,7 +11,7 @@ void oom(void) {
 static void usage(void) {
     fprintf(stderr,
             "usage: sluice-pod serve --name NS/POD [--tcp P1,P2,...] [--udp P1,P2,...]\n"
-            "       sluice-pod probe [--timeout-ms N] [--proto tcp|udp] [--size B] IPv4:PORT...\n"
+            "       sluice-pod probe [--timeout-ms N] [--proto tcp|udp] [--size B] [--unconnected] [--v4mapped] IPv4:PORT...\n"
             "       sluice-pod http --to IPv4:PORT [--path P] [--host H] [--method M] [--timeout-ms N]\n"
             "       sluice-pod bench --mode rr|crr|stream --proto tcp|udp --to IPv4:PORT --seconds S [--size B] [--conns C]\n"
             "       sluice-pod hold --to IPv4:PORT --seconds S [--interval-ms I]\n"

@@ -13,7 +13,41 @@ struct probe {
     struct buf resp;
     int sent;
     int intact;     /* --size: the echo equals what was sent */
+    char peer[64];  /* the peer the socket reports: getpeername (TCP), the answer's source (UDP) */
 };
+
+/* "a.b.c.d:port" of an IPv4 address, or of an IPv6 socket's IPv4-mapped one (--v4mapped). */
+static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n) {
+    char ip[INET6_ADDRSTRLEN] = "";
+    unsigned port = 0;
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, sizeof(ip));
+        else inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+        port = ntohs(s6->sin6_port);
+    } else {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+        port = ntohs(s4->sin_port);
+    }
+    snprintf(out, n, "%s:%u", ip, port);
+}
+
+/* The target as the socket names it: IPv4, or ::ffff:a.b.c.d on an IPv6 socket. */
+static socklen_t target_addr(const struct sockaddr_in *sa, int v4mapped, struct sockaddr_storage *out) {
+    memset(out, 0, sizeof(*out));
+    if (!v4mapped) {
+        memcpy(out, sa, sizeof(*sa));
+        return sizeof(*sa);
+    }
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = sa->sin_port;
+    s6->sin6_addr.s6_addr[10] = 0xff;
+    s6->sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&s6->sin6_addr.s6_addr[12], &sa->sin_addr, 4);
+    return sizeof(*s6);
+}
 
 /* The payload of a sized UDP probe: "ECHO" (so the server echoes it) and a byte pattern in which a
  * rewritten or shifted byte shows. */
@@ -80,7 +114,7 @@ static void probe_finish_tcp(struct probe *p, int eof, uint64_t t0) {
 
 int cmd_probe(int argc, char **argv) {
     long timeout_ms = 1000, size = 0;
-    int udp = 0;
+    int udp = 0, unconnected = 0, v4mapped = 0;
     struct probe *ps = xmalloc(sizeof(*ps) * (size_t)(argc ? argc : 1));
     int np = 0;
     for (int i = 0; i < argc; i++) {
@@ -97,8 +131,12 @@ int cmd_probe(int argc, char **argv) {
         } else if (!strcmp(a, "--size")) {
             if (i + 1 >= argc) die_usage("probe: --size: expected a datagram size in bytes 4-65000");
             size = parse_long("probe: --size", argv[++i], 4, 65000, "a datagram size in bytes 4-65000");
+        } else if (!strcmp(a, "--unconnected")) {
+            unconnected = 1;
+        } else if (!strcmp(a, "--v4mapped")) {
+            v4mapped = 1;
         } else if (a[0] == '-' && a[1] == '-') {
-            die_usage("probe: unknown option '%s' (expected --timeout-ms, --proto, --size or IPv4:PORT targets)", a);
+            die_usage("probe: unknown option '%s' (expected --timeout-ms, --proto, --size, --unconnected, --v4mapped or IPv4:PORT targets)", a);
         } else {
             memset(&ps[np], 0, sizeof(ps[np]));
             ps[np].target = a;
@@ -109,6 +147,7 @@ int cmd_probe(int argc, char **argv) {
     }
     if (np == 0) die_usage("probe: expected at least one IPv4:PORT target");
     if (size && !udp) die_usage("probe: --size: expected --proto udp (a sized probe is a UDP echo)");
+    if (unconnected && !udp) die_usage("probe: --unconnected: expected --proto udp (sendto/recvfrom without connect)");
     signal(SIGPIPE, SIG_IGN);
     /* A sized probe may exceed the MTU: sent with DF off, so the kernel fragments it. */
     char *payload = NULL;
@@ -124,9 +163,11 @@ int cmd_probe(int argc, char **argv) {
     int pending = 0;
     for (int i = 0; i < np; i++) {
         struct probe *p = &ps[i];
-        p->fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        p->fd = socket(v4mapped ? AF_INET6 : AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (p->fd < 0) { probe_fail(p, strerror(errno)); continue; }
-        if (connect(p->fd, (struct sockaddr *)&p->sa, sizeof(p->sa)) < 0 && errno != EINPROGRESS) {
+        struct sockaddr_storage to;
+        socklen_t tolen = target_addr(&p->sa, v4mapped, &to);
+        if (!unconnected && connect(p->fd, (struct sockaddr *)&to, tolen) < 0 && errno != EINPROGRESS) {
             probe_fail(p, err_name(errno));
             continue;
         }
@@ -136,7 +177,9 @@ int cmd_probe(int argc, char **argv) {
                 int dont = IP_PMTUDISC_DONT;
                 setsockopt(p->fd, IPPROTO_IP, IP_MTU_DISCOVER, &dont, sizeof(dont));
             }
-            ssize_t w = size ? send(p->fd, payload, (size_t)size, 0) : send(p->fd, "probe\n", 6, 0);
+            const char *d = size ? payload : "probe\n";
+            size_t dn = size ? (size_t)size : 6;
+            ssize_t w = unconnected ? sendto(p->fd, d, dn, 0, (struct sockaddr *)&to, tolen) : send(p->fd, d, dn, 0);
             if (w < 0) { probe_fail(p, err_name(errno)); continue; }
             p->sent = 1;
         }
@@ -159,7 +202,10 @@ int cmd_probe(int argc, char **argv) {
             struct probe *p = &ps[evs[k].data.u32];
             if (p->done) continue;
             if (udp) {
-                ssize_t r = recv(p->fd, rbuf, sizeof(rbuf), 0);
+                struct sockaddr_storage from = {0};
+                socklen_t fl = sizeof(from);
+                ssize_t r = recvfrom(p->fd, rbuf, sizeof(rbuf), 0, (struct sockaddr *)&from, &fl);
+                if (r >= 0) addr_text(&from, p->peer, sizeof(p->peer));
                 if (r < 0) {
                     if (errno == EAGAIN || errno == EINTR) continue;
                     probe_fail(p, err_name(errno));
@@ -190,6 +236,9 @@ int cmd_probe(int argc, char **argv) {
                 if (err) {
                     probe_fail(p, err_name(err));
                 } else {
+                    struct sockaddr_storage pa = {0};
+                    socklen_t pl = sizeof(pa);
+                    if (getpeername(p->fd, (struct sockaddr *)&pa, &pl) == 0) addr_text(&pa, p->peer, sizeof(p->peer));
                     struct buf req = {0};
                     buf_printf(&req, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", p->target);
                     ssize_t w = send(p->fd, req.p, req.len, MSG_NOSIGNAL);
@@ -241,6 +290,7 @@ int cmd_probe(int argc, char **argv) {
                 buf_json_str(&b, p->client ? p->client : "");
             }
             buf_printf(&b, ",\"ms\":%.3f", p->ms);
+            if (p->peer[0]) buf_printf(&b, ",\"peer\":\"%s\"", p->peer);
         } else {
             buf_puts(&b, ",\"ok\":false,\"error\":");
             buf_json_str(&b, p->err);

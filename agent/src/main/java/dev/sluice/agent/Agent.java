@@ -75,6 +75,7 @@ public final class Agent implements AutoCloseable {
     private dev.sluice.agent.lb.LbRuntime lb;
     /** Null unless l2announcements.enabled. */
     private dev.sluice.agent.l2.L2Announcer l2;
+    private dev.sluice.agent.lb.SocketLb socketLb;
     private ClusterSource source;
     private ApiServer api;
     private PolicyReconciler policy;
@@ -188,6 +189,9 @@ public final class Agent implements AutoCloseable {
                     uplink.mac())), datapath.l2Responder(), dp::l2Stats, elector, dev.sluice.netlink.PacketSocket::send, System::nanoTime);
         }
         endpoints = new EndpointManager(cfg.stateDir().resolve("endpoints"), ipam, datapath, policy, lb.conntrack());
+        // Before any pod comes: a pod's namespace is served from its CNI ADD on (the endpoint listener below).
+        socketLb = new dev.sluice.agent.lb.SocketLb(datapath, values.socketLb(), cfg.cgroupRoot(), cfg.cniInstall().isPresent());
+        socketLb.start();
         reconciler = new NodeReconciler(datapath.ipcache());
         ipcacheState = new dev.sluice.agent.node.IpcacheState(cfg.node(), mode);
         monitor = new Monitor(cfg.node(), datapath.events(), id -> endpoints.list().stream().filter(e -> e.id() == id)
@@ -199,6 +203,7 @@ public final class Agent implements AutoCloseable {
         monitor.flows(flows::accept);
         agentEvents.add(new dev.sluice.agent.flow.AgentEvent.Started(java.time.Instant.now()));
         endpoints.listen((e, deleted) -> {
+            socketLb.endpointChanged(e, deleted);
             int slash = e.pod().indexOf('/');
             var pod = flowPods.get(Ip.isIpv4(e.ip()) ? Ip.parse(e.ip()) : 0);
             agentEvents.add(new dev.sluice.agent.flow.AgentEvent.Endpoint(java.time.Instant.now(), deleted, e.id(),
@@ -212,6 +217,7 @@ public final class Agent implements AutoCloseable {
         // After apply: the engine knows the first snapshot, so re-adopted endpoints get their policy
         // computed once; until then the kernel keeps enforcing what the last run programmed.
         endpoints.restore();
+        socketLb.reconcile(endpoints.list());
 
         // Without the standalone containers restore() let go (their veth was gone).
         if (!restoring.isEmpty()) {
@@ -731,7 +737,7 @@ public final class Agent implements AutoCloseable {
         return new AgentViews.Status(cfg.node(), all.isEmpty() ? "ok" : "degraded", programmedGeneration, programmedVersions, source.status(),
                 mode.word(), self.internalIP(), ipam.cidr().toString(), new AgentViews.Mtu(underlayMtu, podMtu),
                 new AgentViews.Ipam(ipam.cidr().toString(), ipam.used(), ipam.capacity()), endpointList(), progs, maps, lb.status(),
-                flows.counters(), all, l2 == null ? new dev.sluice.agent.l2.L2Announcer.StatusView(false, 0, 0, 0, List.of()) : l2.status());
+                socketLb.status(), flows.counters(), all, l2 == null ? new dev.sluice.agent.l2.L2Announcer.StatusView(false, 0, 0, 0, List.of()) : l2.status());
     }
 
     private List<AgentViews.EndpointView> endpointList() {

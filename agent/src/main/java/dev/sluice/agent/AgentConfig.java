@@ -14,10 +14,18 @@ import java.util.Optional;
  * @param manifests the watched directory of cluster state; unused (may be null) when {@code kubernetes} is present
  * @param cniInstall present on a real node, where the agent installs the CNI plugin; empty in the lab
  * @param kubernetes present when the cluster state comes from the Kubernetes API instead of {@code manifests}
+ * @param cgroupRoot the cgroup the socket load balancer attaches to; overrides the values file's cgroup.hostRoot
+ *     (the lab gives each node's agent its node's cgroup)
  */
 public record AgentConfig(String node, Path manifests, Path stateDir, Path socket, Path bpffs, Optional<Path> values,
                           Optional<String> routing, String uplink, Path bpfObjects, Optional<CniInstall> cniInstall,
-                          Optional<Kubernetes> kubernetes) {
+                          Optional<Kubernetes> kubernetes, Optional<Path> cgroupRoot) {
+
+    public AgentConfig(String node, Path manifests, Path stateDir, Path socket, Path bpffs, Optional<Path> values,
+                       Optional<String> routing, String uplink, Path bpfObjects, Optional<CniInstall> cniInstall,
+                       Optional<Kubernetes> kubernetes) {
+        this(node, manifests, stateDir, socket, bpffs, values, routing, uplink, bpfObjects, cniInstall, kubernetes, Optional.empty());
+    }
 
     /** A configuration that reads the manifest directory. */
     public AgentConfig(String node, Path manifests, Path stateDir, Path socket, Path bpffs, Optional<Path> values,

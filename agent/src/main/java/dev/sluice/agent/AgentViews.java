@@ -13,7 +13,8 @@ public final class AgentViews {
     /** {@code status}. */
     public record Status(String node, String health, long programmedGeneration, Map<String, Long> programmedVersions, ClusterSource.Status source,
                          String routing, String nodeIP, String podCIDR, Mtu mtu, Ipam ipam, List<EndpointView> endpoints, List<Program> programs,
-                         List<MapUse> maps, LbRuntime.StatusView services, dev.sluice.agent.flow.FlowObserver.Counters flows,
+                         List<MapUse> maps, LbRuntime.StatusView services, dev.sluice.agent.lb.SocketLb.StatusView socketLB,
+                         dev.sluice.agent.flow.FlowObserver.Counters flows,
                          List<String> errors, dev.sluice.agent.l2.L2Announcer.StatusView l2announcements) {}
 
     public record Mtu(int underlay, int pod) {}

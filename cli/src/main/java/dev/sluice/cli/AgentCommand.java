@@ -44,6 +44,9 @@ public final class AgentCommand implements Callable<Integer> {
     Path cniConfDir;
     @Option(names = "--cni-uninstall", arity = "0..1", description = "Remove the conflist when the agent stops cleanly.")
     boolean cniUninstall;
+    @Option(names = "--cgroup-root", description = "The cgroup v2 directory the socket load balancer attaches to; overrides cgroup.hostRoot"
+            + " (the lab gives each node's agent its own).")
+    Path cgroupRoot;
 
     AgentConfig config() {
         if (routing != null && !routing.equals("native") && !routing.equals("tunnel"))
@@ -59,8 +62,10 @@ public final class AgentCommand implements Callable<Integer> {
         Path home = Path.of(System.getProperty("sluice.home", "."));
         Optional<AgentConfig.CniInstall> cni = cniInstall ? Optional.of(new AgentConfig.CniInstall(
                 cniPlugin != null ? cniPlugin : home.resolve("build/bin/sluice-cni"), cniBinDir, cniConfDir, cniUninstall)) : Optional.empty();
+        if (cgroupRoot != null && !cgroupRoot.isAbsolute())
+            throw new BadInputException("--cgroup-root: " + cgroupRoot + " (expected: an absolute path of a cgroup v2 directory)");
         return new AgentConfig(node, manifests, stateDir, socket, bpffs, Optional.ofNullable(values), Optional.ofNullable(routing),
-                uplink, home.resolve("build/bpf"), cni, kubernetes);
+                uplink, home.resolve("build/bpf"), cni, kubernetes, Optional.ofNullable(cgroupRoot));
     }
 
     @Override public Integer call() throws Exception {

@@ -42,6 +42,16 @@ public final class StatusCommand implements Callable<Integer> {
         return healthy ? 0 : 1;
     }
 
+    /** "on (cgroup X, node and pods, 2 namespaces; connect 12, sendmsg 3, noBackend 1, ...)" or "off (why)". */
+    static String socketLb(JsonNode sl) {
+        String state = sl.path("state").asString();
+        if (!state.equals("on")) return state + " (" + sl.path("reason").asString() + ")";
+        StringBuilder c = new StringBuilder();
+        for (var e : sl.path("counters").properties()) c.append(c.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(e.getValue().asLong());
+        return "on (cgroup " + sl.path("cgroup").asString() + ", " + (sl.path("hostNamespaceOnly").asBoolean() ? "node namespace only" : "node and pods")
+                + ", " + sl.path("namespaces").asInt() + " namespaces; " + c + ")";
+    }
+
     static void printNode(JsonNode n, java.io.PrintStream out) {
         out.printf("Node %s: %s%n", n.path("node").asString(), n.path("health").asString());
         if (n.has("error")) {
@@ -68,6 +78,8 @@ public final class StatusCommand implements Callable<Integer> {
                     e.path("interface").asString());
         JsonNode fl = n.path("flows");
         if (fl.isObject()) out.println("  Flows:       " + flows(fl));
+        JsonNode sl = n.path("socketLB");
+        if (sl.isObject()) out.println("  Socket LB:   " + socketLb(sl));
         JsonNode l2 = n.path("l2announcements");
         if (l2.isObject()) out.println("  L2 announce: " + l2(l2));
         out.printf("  Programs:    %d attached%n", n.path("programs").size());

@@ -59,4 +59,14 @@ class StatusCommandTest {
         assertThat(j.toString()).isEqualTo(
                 "{\"capacity\":4095,\"flows\":1,\"seen\":2,\"overwritten\":3,\"lostEvents\":4,\"notEnriched\":5,\"flowsPerSecond\":6.5}");
     }
+
+    @Test
+    void theSocketLbLineSaysWhereItIsAttachedAndWhatItDid() {
+        JsonNode on = Output.JSON.readTree(Output.JSON.writeValueAsString(new dev.sluice.agent.lb.SocketLb.StatusView(true, false, "on",
+                "/sys/fs/cgroup/unified/sluice-lab-node1", "", java.util.List.of("INET4_CONNECT=12"), 3,
+                new java.util.LinkedHashMap<>(java.util.Map.of("connect", 12L)))));
+        assertThat(StatusCommand.socketLb(on)).isEqualTo("on (cgroup /sys/fs/cgroup/unified/sluice-lab-node1, node and pods, 3 namespaces; connect 12)");
+        JsonNode off = Output.JSON.readTree("{\"state\":\"off\",\"reason\":\"socketLB.enabled is false\"}");
+        assertThat(StatusCommand.socketLb(off)).isEqualTo("off (socketLB.enabled is false)");
+    }
 }

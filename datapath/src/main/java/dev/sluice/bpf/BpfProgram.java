@@ -33,6 +33,18 @@ public final class BpfProgram implements AutoCloseable {
 
     public int fd() { return fd; }
 
+    /** The kernel's id of the loaded program (bpf_prog_info.id), as bpftool and bpf_prog_query name it. */
+    public int id() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment info = a.allocate(8, 8);   // struct bpf_prog_info starts with type, id
+            MemorySegment len = a.allocate(JAVA_INT);
+            len.set(JAVA_INT, 0, 8);
+            int r = Libbpf.call(Libbpf.OBJ_GET_INFO_BY_FD, a, fd, info, len);
+            if (r < 0) throw new BpfException("program '" + name + "'", "bpf_obj_get_info_by_fd", -r);
+            return info.get(JAVA_INT, 4);
+        }
+    }
+
     /** The verifier log of a successful load, when the object was opened with logLevel > 0. */
     public Optional<String> verifierLog() { return verifierLog; }
 

@@ -46,7 +46,7 @@ final class Libbpf {
 
     // errno values used by name
     static final int EPERM = 1, ENOENT = 2, EINTR = 4, EAGAIN = 11, EEXIST = 17, EINVAL = 22, ENOSPC = 28,
-            EOPNOTSUPP = 95, ENOTSUPP = 524;
+            EOPNOTSUPP = 95, ENOLINK = 67, ENOTSUPP = 524;
 
     // ---- C layouts (x86_64 LP64) ----
     /** struct bpf_tc_hook (libbpf.h). */
@@ -78,6 +78,10 @@ final class Libbpf {
             JAVA_LONG.withName("netns_dev"), JAVA_LONG.withName("netns_ino"),
             JAVA_INT.withName("btf_id"), JAVA_INT.withName("btf_key_type_id"), JAVA_INT.withName("btf_value_type_id"),
             MemoryLayout.paddingLayout(4), JAVA_LONG.withName("map_extra"));
+    /** The head of struct bpf_link_info (linux/bpf.h) up to its cgroup member (the union is 8-aligned). */
+    static final StructLayout LINK_INFO_CGROUP = MemoryLayout.structLayout(
+            JAVA_INT.withName("type"), JAVA_INT.withName("id"), JAVA_INT.withName("prog_id"), MemoryLayout.paddingLayout(4),
+            JAVA_LONG.withName("cgroup_id"), JAVA_INT.withName("attach_type"), MemoryLayout.paddingLayout(4));
     /** struct btf_type (linux/btf.h); struct btf_member has the same shape (name_off, type, offset). */
     static final StructLayout BTF_TYPE = MemoryLayout.structLayout(
             JAVA_INT.withName("name_off"), JAVA_INT.withName("info"), JAVA_INT.withName("size_or_type"));
@@ -140,6 +144,12 @@ final class Libbpf {
     static final MethodHandle OBJ_GET = bpf("bpf_obj_get", i(ADDRESS));
     static final MethodHandle OBJ_GET_INFO_BY_FD = bpf("bpf_obj_get_info_by_fd", i(JAVA_INT, ADDRESS, ADDRESS));
     static final MethodHandle PROG_TEST_RUN_OPTS = bpf("bpf_prog_test_run_opts", i(JAVA_INT, ADDRESS));
+    // cgroup links (bpf.h): bpf_link_create(prog_fd, target_fd, attach_type, opts), bpf_link_update(link_fd, prog_fd, opts),
+    // bpf_link_detach(link_fd), bpf_prog_query(target_fd, type, query_flags, *attach_flags, *prog_ids, *prog_cnt)
+    static final MethodHandle LINK_CREATE = bpf("bpf_link_create", i(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    static final MethodHandle LINK_UPDATE = bpf("bpf_link_update", i(JAVA_INT, JAVA_INT, ADDRESS));
+    static final MethodHandle LINK_DETACH = bpf("bpf_link_detach", i(JAVA_INT));
+    static final MethodHandle PROG_QUERY = bpf("bpf_prog_query", i(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     static final MethodHandle NUM_POSSIBLE_CPUS = bpf("libbpf_num_possible_cpus", i());
     // tc
     static final MethodHandle TC_HOOK_CREATE = bpf("bpf_tc_hook_create", i(ADDRESS));
@@ -171,6 +181,8 @@ final class Libbpf {
     static final int F_DUPFD_CLOEXEC = 1030;
     static final MethodHandle OPEN = bind(LIBC, "open", i(ADDRESS, JAVA_INT, JAVA_INT), true, Linker.Option.firstVariadicArg(2));
     static final MethodHandle SETNS = c("setns", i(JAVA_INT, JAVA_INT));
+    static final MethodHandle SOCKET = c("socket", i(JAVA_INT, JAVA_INT, JAVA_INT));
+    static final MethodHandle GETSOCKOPT = c("getsockopt", i(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     static final MethodHandle MOUNT = c("mount", i(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
     static final MethodHandle STATFS = c("statfs", i(ADDRESS, ADDRESS));
     static final MethodHandle IF_NAMETOINDEX = c("if_nametoindex", i(ADDRESS));

@@ -66,6 +66,32 @@ public final class Netns {
         }
     }
 
+    private static final int AF_UNIX = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000, SOL_SOCKET = 1, SO_NETNS_COOKIE = 71;
+
+    /**
+     * The cookie of the calling thread's network namespace (SO_NETNS_COOKIE, Linux 5.14): what
+     * bpf_get_netns_cookie returns for that namespace's sockets, unique for the boot and never reused.
+     */
+    public static long cookie() {
+        try (Arena a = Arena.ofConfined()) {
+            int fd = Libbpf.call(Libbpf.SOCKET, a, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            if (fd < 0) throw new BpfException("netns cookie", "socket(AF_UNIX)", -fd);
+            try {
+                var value = a.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+                var len = a.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
+                len.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, 8);
+                int r = Libbpf.call(Libbpf.GETSOCKOPT, a, fd, SOL_SOCKET, SO_NETNS_COOKIE, value, len);
+                if (r < 0) throw new BpfException("netns cookie", "getsockopt(SO_NETNS_COOKIE)", -r);
+                return value.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
+            } finally {
+                Libbpf.call(Libbpf.CLOSE, a, fd);
+            }
+        }
+    }
+
+    /** The cookie of the namespace at {@code netnsPath} (see {@link #cookie()}). */
+    public static long cookie(Path netnsPath) { return inNetns(netnsPath, Netns::cookie); }
+
     private static void enter(Path netnsPath) {
         try (Arena a = Arena.ofConfined()) {
             int fd = Libbpf.call(Libbpf.OPEN, a, a.allocateFrom(netnsPath.toString()), O_RDONLY | O_CLOEXEC, 0);

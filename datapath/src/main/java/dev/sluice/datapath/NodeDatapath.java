@@ -4,6 +4,7 @@ import dev.sluice.bpf.BpfMap;
 import dev.sluice.bpf.BpfObject;
 import dev.sluice.bpf.BpfProgram;
 import dev.sluice.bpf.Bpffs;
+import dev.sluice.bpf.Cgroup;
 import dev.sluice.bpf.Tc;
 import dev.sluice.bpf.TypedMap;
 import dev.sluice.datapath.maps.EndpointInfo;
@@ -72,7 +73,7 @@ public final class NodeDatapath implements AutoCloseable {
         Map<String, BpfMap> maps = new LinkedHashMap<>();
         Map<String, BpfProgram> programs = new LinkedHashMap<>();
         try {
-            for (String name : List.of("bpf_lxc.o", "bpf_netdev.o", "bpf_overlay.o")) {
+            for (String name : List.of("bpf_lxc.o", "bpf_netdev.o", "bpf_overlay.o", "bpf_sock.o")) {
                 Path obj = objDir.resolve(name);
                 if (!Files.isRegularFile(obj))
                     throw new IllegalStateException(obj + ": missing (expected: the compiled data path; run 'make build')");
@@ -135,6 +136,59 @@ public final class NodeDatapath implements AutoCloseable {
     }
     /** Service, conntrack and NAT maps (bpf/lib/lb.h, conntrack.h, nat.h). */
     public dev.sluice.datapath.maps.LbMaps lb() { return new dev.sluice.datapath.maps.LbMaps(this::map); }
+
+    /** Socket load balancer maps (bpf/lib/sock.h). */
+    public dev.sluice.datapath.maps.SockMaps sock() { return new dev.sluice.datapath.maps.SockMaps(this::map); }
+
+    /** The socket load balancer's programs (bpf_sock.c) and their cgroup attach points, in attach order. */
+    public static final Map<String, Cgroup.AttachType> SOCK_PROGRAMS = sockPrograms();
+
+    private static Map<String, Cgroup.AttachType> sockPrograms() {
+        Map<String, Cgroup.AttachType> m = new LinkedHashMap<>();
+        // the reverse side first: a socket translated by connect4 finds its getpeername/recvmsg4 already there
+        m.put("sock4_getpeername", Cgroup.AttachType.INET4_GETPEERNAME);
+        m.put("sock6_getpeername", Cgroup.AttachType.INET6_GETPEERNAME);
+        m.put("sock4_recvmsg", Cgroup.AttachType.UDP4_RECVMSG);
+        m.put("sock6_recvmsg", Cgroup.AttachType.UDP6_RECVMSG);
+        m.put("sock4_sendmsg", Cgroup.AttachType.UDP4_SENDMSG);
+        m.put("sock4_connect", Cgroup.AttachType.INET4_CONNECT);
+        m.put("sock6_connect", Cgroup.AttachType.INET6_CONNECT);
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** Where the link of a socket LB program is pinned: beside the maps, so `lab down` and a node's cleanup remove it with them. */
+    public Path linkPin(String program) { return pinDir.resolve("links").resolve(program); }
+
+    /**
+     * Attaches the socket load balancer to {@code cgroup} through pinned links (a restarted agent
+     * swaps its new programs into the same links). Returns the links.
+     */
+    public synchronized List<Cgroup.Link> attachSocketLb(Path cgroup) {
+        List<Cgroup.Link> out = new ArrayList<>();
+        for (var e : SOCK_PROGRAMS.entrySet()) out.add(Cgroup.attach(cgroup, e.getValue(), programs.get(e.getKey()), linkPin(e.getKey())));
+        return out;
+    }
+
+    /** Detaches the socket load balancer (connect first) and removes its pins; nothing attached is fine. */
+    public synchronized void detachSocketLb() {
+        List<String> names = new ArrayList<>(SOCK_PROGRAMS.keySet());
+        java.util.Collections.reverse(names);
+        for (String n : names) Cgroup.detach(linkPin(n));
+    }
+
+    /** The socket load balancer's pinned links, in attach order; empty when detached. */
+    public List<Cgroup.Link> socketLbLinks() {
+        List<Cgroup.Link> out = new ArrayList<>();
+        for (String n : SOCK_PROGRAMS.keySet()) Cgroup.pinned(linkPin(n)).ifPresent(out::add);
+        return out;
+    }
+
+    /** A loaded program, by name (its fd stays this data path's). */
+    public BpfProgram program(String name) {
+        BpfProgram p = programs.get(name);
+        if (p == null) throw new IllegalArgumentException("program " + name + ": not in the data path (programs: " + programs.keySet() + ")");
+        return p;
+    }
 
     /** Attaches the pod programs to a pod's host-side veth (ingress: from the pod; egress: to the pod). */
     public synchronized void attachEndpoint(String device, int ifindex) {

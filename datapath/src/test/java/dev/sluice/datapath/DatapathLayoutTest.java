@@ -54,6 +54,10 @@ class DatapathLayoutTest {
                 Arguments.of("bpf_netdev.o", "lb4_service", dev.sluice.datapath.maps.LbService.LAYOUT),
                 Arguments.of("bpf_netdev.o", "l2_responder_key", dev.sluice.datapath.maps.L2ResponderKey.LAYOUT),
                 Arguments.of("bpf_netdev.o", "l2_responder_value", dev.sluice.datapath.maps.L2ResponderValue.LAYOUT),
+                Arguments.of("bpf_sock.o", "sock_netns", dev.sluice.datapath.maps.SockNetns.LAYOUT),
+                Arguments.of("bpf_sock.o", "sock_rev_key", dev.sluice.datapath.maps.SockRevKey.LAYOUT),
+                Arguments.of("bpf_sock.o", "sock_rev_value", dev.sluice.datapath.maps.SockRevKey.Value.LAYOUT),
+                Arguments.of("bpf_sock.o", "lb4_backend", dev.sluice.datapath.maps.LbBackend.LAYOUT),
                 Arguments.of("bpf_overlay.o", "nat4_entry", dev.sluice.datapath.maps.NatEntry.LAYOUT),
                 // every object must agree, since they share the pinned maps
                 Arguments.of("bpf_netdev.o", "endpoint_info", EndpointInfo.LAYOUT),

@@ -31,23 +31,28 @@ public final class Agents {
      *
      * @param source the flags that tell it where the cluster state is ({@link ClusterStore#agentFlags})
      */
-    public List<String> command(LabState.NodeState n, List<String> source, Path values, String routing) {
+    public List<String> command(LabState.NodeState n, List<String> source, Path values, String routing, java.util.Optional<Path> cgroup) {
         List<String> args = new ArrayList<>(List.of("agent", "--node", n.name()));
         args.addAll(source);
         args.addAll(List.of("--state-dir", n.stateDir(), "--socket", n.socket(), "--bpffs", n.bpffs(), "--values", values.toString()));
         if (routing != null) args.addAll(List.of("--routing", routing));
+        cgroup.ifPresent(c -> args.addAll(List.of("--cgroup-root", c.toString())));
         return sluice(args);
     }
 
-    /** Starts the agent of a node, detached; returns its pid. */
-    public long start(LabState.NodeState n, List<String> source, Path values, String routing) {
+    /**
+     * Starts the agent of a node, detached, inside the node's namespace and its cgroup (where its
+     * socket load balancer attaches: {@link LabCgroups}); returns its pid.
+     */
+    public long start(LabState.NodeState n, List<String> source, Path values, String routing, java.util.Optional<Path> cgroup) {
         try {
             Files.createDirectories(Path.of(n.stateDir()));
             Files.deleteIfExists(Path.of(n.socket()));
         } catch (java.io.IOException e) {
             throw new Procs.CommandException("cannot prepare " + n.stateDir() + ": " + e.getMessage());
         }
-        return Procs.startDetached(LabNet.inNetns(n.netns(), command(n, source, values, routing)), null, Path.of(n.log()));
+        return Procs.startDetached(LabNet.inNetns(n.netns(), LabCgroups.joining(cgroup, command(n, source, values, routing, cgroup))), null,
+                Path.of(n.log()));
     }
 
     /** Polls {@code status} until the agent answers; fails early if it exits. Returns the status. */

@@ -171,12 +171,15 @@ public final class Kubelet {
      * Starts {@code sluice-pod} with {@code args} in a namespace, detached, and waits for its
      * {@code ready} line. Returns its pid.
      */
-    public long serve(String netns, List<String> args, Path log) {
+    public long serve(String netns, List<String> args, Path log) { return serve(netns, java.util.Optional.empty(), args, log); }
+
+    /** As {@link #serve(String, List, Path)}, the server born in {@code cgroup} (a pod's: its node's, {@link LabCgroups}). */
+    public long serve(String netns, java.util.Optional<Path> cgroup, List<String> args, Path log) {
         List<String> cmd = new ArrayList<>();
         cmd.add(env.podTool().toString());
         cmd.addAll(args);
         long offset = size(log);
-        long pid = Procs.startDetached(LabNet.inNetns(netns, cmd), null, log);
+        long pid = Procs.startDetached(LabNet.inNetns(netns, LabCgroups.joining(cgroup, cmd)), null, log);
         long deadline = System.currentTimeMillis() + READY_TIMEOUT_MS;
         while (true) {
             if (readySince(log, offset)) return pid;

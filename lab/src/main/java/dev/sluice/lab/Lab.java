@@ -188,7 +188,7 @@ public final class Lab {
         String routing = req.routing();
         Map<String, Long> pids = new LinkedHashMap<>();
         for (var n : nodes) {
-            long pid = agents.start(n, store().agentFlags(), dir.values(), routing);
+            long pid = agents.start(n, store().agentFlags(), dir.values(), routing, LabCgroups.create(name, n.name()));
             pids.put(n.name(), pid);
             state = state.withNode(n.withAgentPid(pid));
             save();
@@ -342,7 +342,7 @@ public final class Lab {
             String ip = kubelet.add(key, node.netns(), node.name(), netns, cid);
             long pid = 0;
             var args = Kubelet.serveArgs(key, p.ports());
-            if (!args.isEmpty()) pid = kubelet.serve(netns, args, dir.podLog(key));
+            if (!args.isEmpty()) pid = kubelet.serve(netns, LabCgroups.node(name, node.name()), args, dir.podLog(key));
             ps = new LabState.PodState(key, netns, node.name(), ip, cid, dir.podLog(key).toString(), pid);
             synchronized (this) {
                 store().put(Planner.withStatus(np.body(), ip, node.ip()));
@@ -565,7 +565,7 @@ public final class Lab {
         var saved = LabState.load(dir.labJson());
         List<String> netns = LabNet.labNetns(name);
         boolean bpf = Files.exists(dir.bpffs());
-        boolean any = !netns.isEmpty() || Files.exists(dir.root()) || bpf;
+        boolean any = !netns.isEmpty() || Files.exists(dir.root()) || bpf || !LabCgroups.all(name).isEmpty();
         if (!any) return false;
         Set<String> inodes = new HashSet<>();
         for (String ns : netns) {
@@ -599,6 +599,8 @@ public final class Lab {
                 errors.add(firstLine(e));
             }
         }
+        // after the processes: a cgroup goes only once empty, and takes the socket LB's links with it
+        LabCgroups.removeAll(name, errors);
         removeTree(dir.bpffs(), errors);
         removeTree(dir.root(), errors);
         List<String> left = LabNet.labNetns(name);

@@ -30,7 +30,9 @@ public final class Prober {
     public record Matrix(int port, String protocol, List<String> pods, Map<String, Map<String, String>> matrix) {}
 
     /** One source's probe: where it runs and, per destination pod, the address it connects to. */
-    record Plan(String from, String netns, Map<String, String> targets) {}
+    record Plan(String from, String netns, Map<String, String> targets, java.util.Optional<java.nio.file.Path> cgroup) {
+        Plan(String from, String netns, Map<String, String> targets) { this(from, netns, targets, java.util.Optional.empty()); }
+    }
 
     private final LabEnv env;
 
@@ -45,7 +47,8 @@ public final class Prober {
         List<Plan> plans = new ArrayList<>();
         for (Pod p : pods) {
             var ps = st.pods().get(p.key());
-            plans.add(new Plan(p.key(), ps == null ? null : ps.netns(), dest));
+            // a pod's process, in its node's cgroup: its sockets take the node's socket load balancer
+            plans.add(new Plan(p.key(), ps == null ? null : ps.netns(), dest, ps == null ? java.util.Optional.empty() : LabCgroups.node(lab.name(), ps.node())));
         }
         Map<String, Map<String, String>> matrix = new LinkedHashMap<>();
         if (!plans.isEmpty()) {
@@ -92,7 +95,7 @@ public final class Prober {
         List<String> c = new ArrayList<>(List.of(env.podTool().toString(), "probe", "--proto", protocol.name().toLowerCase(),
                 "--timeout-ms", String.valueOf(timeoutMs)));
         c.addAll(targets);
-        return LabNet.inNetns(pl.netns(), c);
+        return LabNet.inNetns(pl.netns(), LabCgroups.joining(pl.cgroup(), c));
     }
 
     private Map<String, String> probe(Plan pl, Protocol protocol, long timeoutMs) {

@@ -26,6 +26,7 @@ final class Schema {
             "hubble.metrics.port", "prometheus.enabled", "prometheus.port",
             "resources.limits.cpu", "resources.limits.memory", "resources.requests.cpu", "resources.requests.memory",
             "debug.enabled", "cluster.name", "healthAddress",
+            "socketLB.enabled", "socketLB.hostNamespaceOnly", "cgroup.hostRoot",
             // read by the Helm chart only (deploy/helm/sluice), so the chart's values file is also a valid agent values file
             "image.repository", "image.tag", "image.pullPolicy", "devices",
             "cni.install", "cni.uninstall", "cni.binPath", "cni.confPath");

@@ -56,7 +56,8 @@ public record Values(
         boolean hubbleUiEnabled,
         int hubbleUiPort,
         L2Announcements l2announcements,
-        String lbMode) {
+        String lbMode,
+        SocketLb socketLb) {
 
     /**
      * {@code l2announcements.*}, as Cilium names them: whether this node takes part in answering ARP
@@ -80,6 +81,17 @@ public record Values(
 
     /** Whether TCP (or UDP) NodePort, LoadBalancer and external-IP flows to another node's backend use DSR. */
     public boolean dsr(boolean tcp) { return lbMode.equals("dsr") || (tcp && lbMode.equals("hybrid")); }
+
+    /**
+     * Socket-level load balancing (docs/services.md, "Socket load balancing").
+     *
+     * @param enabled           {@code socketLB.enabled}; by default on exactly when kubeProxyReplacement is
+     * @param hostNamespaceOnly {@code socketLB.hostNamespaceOnly}: translate only the node's own
+     *                          namespace's sockets, pods keep the per-packet path
+     * @param cgroupHostRoot    {@code cgroup.hostRoot}: the cgroup v2 directory the programs attach to;
+     *                          "" for the cgroup2 mount's root (a real node's processes, all of them)
+     */
+    public record SocketLb(boolean enabled, boolean hostNamespaceOnly, String cgroupHostRoot) {}
 
     /** hubble.ui.port's default: Cilium's hubble-ui serves on 12000 (its frontend's port). */
     public static final int DEFAULT_HUBBLE_UI_PORT = 12000;
@@ -300,9 +312,14 @@ public record Values(
         var l2a = new L2Announcements(l2, lease, renew, retry);
         r.bool("cni.install", true);
         r.bool("cni.uninstall", false);
+        boolean sockEnabled = r.bool("socketLB.enabled", kpr);
+        String hostRoot = r.string("cgroup.hostRoot", "");
+        if (!hostRoot.isEmpty() && !hostRoot.startsWith("/"))
+            throw new ManifestException(file, "", "cgroup.hostRoot", "\"" + hostRoot + "\" (expected: an absolute path of a cgroup v2 directory, or \"\" for the cgroup2 mount)");
+        var socketLb = new SocketLb(sockEnabled, r.bool("socketLB.hostNamespaceOnly", false), hostRoot);
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
                 noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health,
-                aggregation, interval, capacity, endpoints, hubbleListen, relay, ui, uiPort, l2a, lbMode);
+                aggregation, interval, capacity, endpoints, hubbleListen, relay, ui, uiPort, l2a, lbMode, socketLb);
     }
 
     /**
@@ -351,7 +368,7 @@ public record Values(
                 maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
                 policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR, healthAddress,
                 monitorAggregation, monitorAggregationInterval, hubbleEventBufferCapacity, metrics, hubbleListenAddress, hubbleRelayEnabled,
-                hubbleUiEnabled, hubbleUiPort, l2announcements, m == RoutingMode.TUNNEL ? "snat" : lbMode);
+                hubbleUiEnabled, hubbleUiPort, l2announcements, m == RoutingMode.TUNNEL ? "snat" : lbMode, socketLb);
     }
 
     /** bpf.monitorAggregation as the data path's level (enum sl_monitor_aggregation: 0 none .. 3 maximum). */

@@ -80,6 +80,19 @@ class ValuesTest {
     }
 
     @Test
+    void socketLbFollowsKubeProxyReplacementUnlessSet() {
+        assertThat(Values.defaults().socketLb()).isEqualTo(new Values.SocketLb(true, false, ""));
+        assertThat(Values.parse("v.yaml", "kubeProxyReplacement: false\n", Map.of()).socketLb().enabled()).isFalse();
+        assertThat(Values.parse("v.yaml", "kubeProxyReplacement: false\nsocketLB:\n  enabled: true\n", Map.of()).socketLb().enabled()).isTrue();
+        var v = Values.parse("v.yaml", "socketLB:\n  enabled: false\n  hostNamespaceOnly: true\ncgroup:\n  hostRoot: /run/cilium/cgroupv2\n", Map.of());
+        assertThat(v.socketLb()).isEqualTo(new Values.SocketLb(false, true, "/run/cilium/cgroupv2"));
+        assertThatThrownBy(() -> Values.parse("v.yaml", "cgroup:\n  hostRoot: sys/fs/cgroup\n", Map.of()))
+                .hasMessage("v.yaml: cgroup.hostRoot: \"sys/fs/cgroup\" (expected: an absolute path of a cgroup v2 directory, or \"\" for the cgroup2 mount)");
+        assertThatThrownBy(() -> Values.parse("v.yaml", "socketLB:\n  hostNamespaceonly: true\n", Map.of()))
+                .hasMessageContaining("did you mean socketLB.hostNamespaceOnly?");
+    }
+
+    @Test
     void flowObservabilityValues() {
         assertThat(Values.defaults().monitorAggregation()).isEqualTo("medium");
         assertThat(Values.defaults().monitorAggregationLevel()).isEqualTo(2);

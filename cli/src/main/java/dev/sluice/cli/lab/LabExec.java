@@ -23,8 +23,19 @@ final class LabExec implements Callable<Integer> {
     @Override public Integer call() throws IOException, InterruptedException {
         Lab l = lab.lab();
         String netns = netnsOf(l.state(), target);
-        var pb = new ProcessBuilder(LabNet.inNetns(netns, command)).inheritIO();
+        var pb = new ProcessBuilder(LabNet.inNetns(netns, dev.sluice.lab.LabCgroups.joining(cgroupOf(l, target), command))).inheritIO();
         return pb.start().waitFor();
+    }
+
+    /**
+     * The cgroup a command in the target joins: a node's own for the node and for its pods (their
+     * sockets take that node's socket load balancer), none for the world.
+     */
+    static java.util.Optional<java.nio.file.Path> cgroupOf(Lab l, String target) {
+        var st = l.state();
+        String node = st.node(target).map(LabState.NodeState::name).orElseGet(() -> st.pods().containsKey(target) ? st.pods().get(target).node() : null);
+        if (node == null) return java.util.Optional.empty();
+        return dev.sluice.lab.LabCgroups.node(l.name(), node).filter(java.nio.file.Files::isDirectory);
     }
 
     /** The namespace of a target; bad input listing the valid ones. */
