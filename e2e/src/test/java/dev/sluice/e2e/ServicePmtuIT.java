@@ -24,7 +24,7 @@ import tools.jackson.databind.JsonNode;
  * Three paths: a pod on node1 through the ClusterIP (the error reaches the pod's to_container),
  * the world through node1's NodePort, source-NATed to node2 (the error reaches node1's uplink), and
  * the world through node2's own NodePort (the data path answers for the local backend).
- * Native routing, so node2's error goes straight back.
+ * Native routing, so node2's error goes straight back; socket LB serves the node namespaces only.
  */
 @Tag("privileged")
 @EnabledIfSystemProperty(named = "user.name", matches = "root", disabledReason = "needs root: network namespaces, BPF, netlink")
@@ -54,7 +54,9 @@ class ServicePmtuIT {
         Cli.requireRoot();
         Cli.down(LAB);
         Path dir = Files.createTempDirectory("sluice-pmtu-it");
-        Files.writeString(dir.resolve("values.yaml"), "routingMode: native\n");
+        // pods keep the per-packet path (socket LB would connect the client pod straight to the backend,
+        // and no error would need translating): the pod case is the to_container translation's test
+        Files.writeString(dir.resolve("values.yaml"), "routingMode: native\nsocketLB: {hostNamespaceOnly: true}\n");
         Files.writeString(dir.resolve("m.yaml"), MANIFESTS);
         pod = Cli.home().resolve("build/bin/sluice-pod").toString();
         Cli.sluice("lab", "up", "--name", LAB, "--nodes", "2", "--values", dir.resolve("values.yaml").toString(),
