@@ -153,6 +153,26 @@ class SocketLbIT {
         assertThat(socketLb("node1").path("counters").path("connect").asLong()).isPositive();
     }
 
+    /** What a kubelet probe or an operator's shell does: curl, a client of its own, from the node's namespace. */
+    @Test @Order(1)
+    void curlFromTheNodesNamespaceReachesAClusterIpAndNodePortsWithAffinity() {
+        for (String node : List.of("node1", "node2")) {
+            for (String url : List.of("http://" + web() + "/", "http://127.0.0.1:30090/", "http://" + (node.equals("node1") ? N1 : N2) + ":30090/")) {
+                Cli.Run r = Cli.exec(LAB, node, "curl", "-sS", "-m", "5", url);
+                assertThat(r.exit()).as("%s: curl %s: %s", node, url, r.err()).isZero();
+                assertThat(r.out()).as("%s: curl %s", node, url).contains("\"pod\":\"sk/web-");
+            }
+        }
+        java.util.Set<String> answered = new java.util.HashSet<>();
+        for (int i = 0; i < 6; i++) {
+            String out = Cli.exec(LAB, "node2", "curl", "-sS", "-m", "5", "http://" + cip.get("sk/web-aff") + ":8081/").ok().out();
+            var m = java.util.regex.Pattern.compile("\"pod\":\"(sk/web-[12])\"").matcher(out);
+            assertThat(m.find()).as(out).isTrue();
+            answered.add(m.group(1));
+        }
+        assertThat(answered).as("sessionAffinity ClientIP: one backend for every curl").hasSize(1);
+    }
+
     @Test @Order(2)
     void sessionAffinityHoldsForTheNodesSockets() {
         List<String> pods = new ArrayList<>();

@@ -41,26 +41,40 @@ class ApiClusterStoreTest {
         return ManifestReader.parse("m.yaml", y.toString());
     }
 
-    @Test void newServicesGetTheServersAddressesInManifestOrderWithoutReadingEveryService() {
-        var first = services(0, 100);
+    static List<String> clusterIps(List<? extends JsonNode> stored) {
+        List<String> ips = new ArrayList<>();
+        for (JsonNode b : stored) if (b.path("kind").asString().equals(Kinds.SERVICE)) ips.add(b.path("spec").path("clusterIP").asString());
+        return ips;
+    }
+
+    static List<String> expected(int from, int to) {
+        List<String> out = new ArrayList<>();
+        for (int i = from; i < to; i++) out.add("10.96." + (i + 10) / 256 + "." + (i + 10) % 256);
+        return out;
+    }
+
+    @Test void newServicesGetTheirAddressesInManifestOrderAndASmallApplyReadsNoOtherService() {
+        // a small apply: the server allocates, the Services written one after the other
+        var first = services(0, 40);
         var plan = Planner.apply(store.stored(first), first, List.of("node1"), Cidr.parse("10.96.0.0/16"), 0);
         assertThat(plan.writes()).filteredOn(b -> b.path("kind").asString().equals(Kinds.SERVICE))
                 .as("left to the server").allMatch(b -> b.path("spec").path("clusterIP").isMissingNode());
-        List<JsonNode> stored = store.putAll(plan.writes());
-        List<String> ips = new ArrayList<>();
-        for (JsonNode b : stored) if (b.path("kind").asString().equals(Kinds.SERVICE)) ips.add(b.path("spec").path("clusterIP").asString());
-        List<String> expected = new ArrayList<>();
-        for (int i = 0; i < 100; i++) expected.add("10.96.0." + (10 + i));
-        assertThat(ips).as("one after the other, in the order of the manifests").isEqualTo(expected);
+        assertThat(clusterIps(store.putAll(plan.writes()))).as("in the order of the manifests").isEqualTo(expected(0, 40));
 
-        // a later apply of one Service: its stored version and the namespaces, nothing else
-        var one = services(100, 101);
+        // a large one (over LIST_ABOVE objects): the plan lists the Services once and allocates, the writes go in parallel
+        var many = services(40, 140);
+        var big = Planner.apply(store.stored(many), many, List.of("node1"), Cidr.parse("10.96.0.0/16"), 0);
+        assertThat(clusterIps(big.writes())).isEqualTo(expected(40, 140));
+        assertThat(clusterIps(store.putAll(big.writes()))).isEqualTo(expected(40, 140));
+
+        // a later apply of one Service: its stored version and the namespaces
+        var one = services(140, 141);
         var known = store.stored(one);
         assertThat(known.namespaces()).contains("x");
         assertThat(known.get(one.get(1).key())).isEmpty();
-        var again = store.stored(services(5, 6));
-        assertThat(again.get("Service/x/s5")).get().extracting(o -> o.body().json().path("spec").path("clusterIP").asString()).isEqualTo("10.96.0.15");
+        assertThat(store.stored(services(5, 6)).get("Service/x/s5")).get()
+                .extracting(o -> o.body().json().path("spec").path("clusterIP").asString()).isEqualTo("10.96.0.15");
         var plan2 = Planner.apply(known, one, List.of("node1"), Cidr.parse("10.96.0.0/16"), 0);
-        assertThat(store.putAll(plan2.writes()).getLast().path("spec").path("clusterIP").asString()).isEqualTo("10.96.0.110");
+        assertThat(clusterIps(store.putAll(plan2.writes()))).isEqualTo(expected(140, 141));
     }
 }
