@@ -202,8 +202,23 @@ class DeployManifestsTest {
         String text = obj("ConfigMap/sluice-config").path("data").path("values.yaml").asString();
         Values inConfigMap = Values.parse("deploy/sluice.yaml: ConfigMap sluice-config: values.yaml", text, Map.of());
         assertThat(YAML.readTree(text)).isEqualTo(values);
-        // the agent's defaults, with what a deployment serves turned on (metrics, Hubble's API)
-        assertThat(inConfigMap).isEqualTo(Values.parse("defaults", Values.withObservability("defaults", ""), Map.of()));
+        // the agent's defaults, with what a deployment serves turned on (metrics, Hubble's API) and the
+        // host's cgroup2 mount where the chart mounts it (below)
+        assertThat(inConfigMap).isEqualTo(Values.parse("defaults",
+                Values.withObservability("defaults", "cgroup:\n  hostRoot: /run/sluice-cgroupv2\n"), Map.of()));
+    }
+
+    /** The socket LB's cgroup.hostRoot is where the host's cgroup2 mount is mounted into the agent, not the container's own cgroup. */
+    @Test
+    void theAgentSeesTheHostsCgroup2MountAtCgroupHostRoot() {
+        JsonNode pod = obj("DaemonSet/sluice").path("spec").path("template").path("spec");
+        String hostRoot = YAML.readTree(obj("ConfigMap/sluice-config").path("data").path("values.yaml").asString()).path("cgroup").path("hostRoot").asString();
+        JsonNode mount = null, volume = null;
+        for (JsonNode m : pod.path("containers").path(0).path("volumeMounts")) if (m.path("mountPath").asString().equals(hostRoot)) mount = m;
+        assertThat(mount).as("a volume mounted at cgroup.hostRoot %s", hostRoot).isNotNull();
+        for (JsonNode v : pod.path("volumes")) if (v.path("name").asString().equals(mount.path("name").asString())) volume = v;
+        assertThat(volume).isNotNull();
+        assertThat(volume.path("hostPath").path("path").asString()).isEqualTo("/sys/fs/cgroup");
     }
 
     /** Backticked keys in the first column of docs/configuration.md's table, braces expanded. */

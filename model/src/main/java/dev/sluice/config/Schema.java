@@ -29,7 +29,7 @@ final class Schema {
             "socketLB.enabled", "socketLB.hostNamespaceOnly", "cgroup.hostRoot",
             // read by the Helm chart only (deploy/helm/sluice), so the chart's values file is also a valid agent values file
             "image.repository", "image.tag", "image.pullPolicy", "devices",
-            "cni.install", "cni.uninstall", "cni.binPath", "cni.confPath");
+            "cni.install", "cni.uninstall", "cni.binPath", "cni.confPath", "cgroup.autoMount.enabled", "cgroup.autoMount.hostPath");
 
     private Schema() {}
 
