@@ -206,9 +206,9 @@ static __always_inline __u32 monitor_interval(void)
 	return c ? c->flags >> CONFIG_MONITOR_INTERVAL_SHIFT : 0;
 }
 
-/* Reports the packet on the events ring buffer; a full ring counts it in sl_events_lost. */
-static __always_inline void emit(struct __sk_buff *skb, __u8 type, __u8 reason, __u8 dir, __u16 endpoint,
-				 const struct flow4 *f, __u8 obs)
+/* A zeroed event reserved on the events ring with its header filled (the caller fills the rest and
+ * submits it), or NULL: the ring is full, counted in sl_events_lost. */
+static __always_inline struct flow_event *event_reserve(__u8 type, __u8 reason, __u8 dir, __u16 endpoint, __u8 obs)
 {
 	struct flow_event *e = bpf_ringbuf_reserve(&sl_events, sizeof(*e), 0);
 	if (!e) {
@@ -216,17 +216,27 @@ static __always_inline void emit(struct __sk_buff *skb, __u8 type, __u8 reason, 
 		__u64 *lost = bpf_map_lookup_elem(&sl_events_lost, &zero);
 		if (lost)
 			*lost += 1;
-		return;
+		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = type;
 	e->reason = reason;
 	e->dir = dir;
-	e->ifindex = skb->ifindex;
-	e->len = skb->len;
 	e->endpoint = endpoint;
 	e->obs_point = obs;
 	e->ktime = bpf_ktime_get_ns();
+	return e;
+}
+
+/* Reports the packet on the events ring buffer; a full ring counts it in sl_events_lost. */
+static __always_inline void emit(struct __sk_buff *skb, __u8 type, __u8 reason, __u8 dir, __u16 endpoint,
+				 const struct flow4 *f, __u8 obs)
+{
+	struct flow_event *e = event_reserve(type, reason, dir, endpoint, obs);
+	if (!e)
+		return;
+	e->ifindex = skb->ifindex;
+	e->len = skb->len;
 	if (f) {
 		e->proto = f->proto;
 		e->saddr = f->saddr;

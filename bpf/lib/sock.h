@@ -109,23 +109,11 @@ static __always_inline void sock_stat(__u32 i)
 static __always_inline void sock_emit_translated(const struct sock_netns *sn, __u8 proto, __be32 frontend, __be16 fport,
 						 const struct lb4_backend *be, __u32 rev_nat_id)
 {
-	struct flow_event *e = bpf_ringbuf_reserve(&sl_events, sizeof(*e), 0);
-	if (!e) {
-		__u32 zero = 0;
-		__u64 *lost = bpf_map_lookup_elem(&sl_events_lost, &zero);
-		if (lost)
-			*lost += 1;
+	struct flow_event *e = event_reserve(EVENT_TRANSLATED, REASON_FORWARDED, METRIC_EGRESS, (__u16)sn->endpoint, OBS_FROM_ENDPOINT);
+	if (!e)
 		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->type = EVENT_TRANSLATED;
-	e->reason = REASON_FORWARDED;
-	e->dir = METRIC_EGRESS;
 	e->proto = proto;
-	e->endpoint = (__u16)sn->endpoint;
-	e->obs_point = OBS_FROM_ENDPOINT;
 	e->ct_state = FLOW_CT_NEW;
-	e->ktime = bpf_ktime_get_ns();
 	if (sn->kind == SOCK_NS_POD) {
 		struct endpoint_info *ep = lookup_endpoint4(sn->address);
 		e->saddr = sn->address;

@@ -329,6 +329,13 @@ public record Values(
     static java.time.Duration duration(String file, String key, String text, long minMs, long maxMs) {
         String expected = " (expected: a duration from " + text(java.time.Duration.ofMillis(minMs)) + " to "
                 + text(java.time.Duration.ofMillis(maxMs)) + ", e.g. 15s, 1m30s or 1500ms)";
+        long ms = millis(file, key, text, expected);
+        if (ms < minMs || ms > maxMs) throw new ManifestException(file, "", key, "\"" + text + "\"" + expected);
+        return java.time.Duration.ofMillis(ms);
+    }
+
+    /** Milliseconds of a duration written as Cilium writes them; {@code expected} ends the error. */
+    private static long millis(String file, String key, String text, String expected) {
         if (!DURATION.matcher(text).matches()) throw new ManifestException(file, "", key, "\"" + text + "\"" + expected);
         long ms = 0;
         var m = DURATION_PART.matcher(text);
@@ -337,8 +344,7 @@ public record Values(
             long n = Long.parseLong(m.group(1));
             ms += switch (m.group(2)) { case "h" -> n * 3_600_000; case "m" -> n * 60_000; case "s" -> n * 1000; default -> n; };
         }
-        if (ms < minMs || ms > maxMs) throw new ManifestException(file, "", key, "\"" + text + "\"" + expected);
-        return java.time.Duration.ofMillis(ms);
+        return ms;
     }
 
     /** A duration as the values write it: whole seconds as {@code 15s}, else milliseconds. */
@@ -350,14 +356,7 @@ public record Values(
      */
     static int seconds(String file, String key, String text) {
         String expected = " (expected: a duration of whole seconds from 0s to " + MAX_MONITOR_INTERVAL + "s, e.g. 5s or 1m30s)";
-        if (!DURATION.matcher(text).matches()) throw new ManifestException(file, "", key, "\"" + text + "\"" + expected);
-        long ms = 0;
-        var m = DURATION_PART.matcher(text);
-        while (m.find()) {
-            if (m.group(1).length() > 9) throw new ManifestException(file, "", key, "\"" + text + "\"" + expected);
-            long n = Long.parseLong(m.group(1));
-            ms += switch (m.group(2)) { case "h" -> n * 3_600_000; case "m" -> n * 60_000; case "s" -> n * 1000; default -> n; };
-        }
+        long ms = millis(file, key, text, expected);
         if (ms % 1000 != 0 || ms / 1000 > MAX_MONITOR_INTERVAL) throw new ManifestException(file, "", key, "\"" + text + "\"" + expected);
         return (int) (ms / 1000);
     }
