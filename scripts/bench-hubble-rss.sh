@@ -14,8 +14,6 @@ export LC_ALL=C
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 IDLE=${BENCH_IDLE:-20}
-JAR=${SLUICE_JAR:-$ROOT/cli/target/sluice.jar}
-JOPTS=${AGENT_JAVA_OPTS:--XX:+UseSerialGC -Xms8m -Xss512k -XX:TieredStopAtLevel=1}
 ID=$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 PFX=sl-bnhub-$ID
 WORK=$(mktemp -d /tmp/sluice-bench-hubble.XXXXXX)

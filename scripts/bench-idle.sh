@@ -16,8 +16,6 @@ ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 IDLE=${BENCH_IDLE:-20}
 RUNS=${BENCH_RUNS:-3}
 OUT=${BENCH_OUT:-$ROOT/build/bench}
-JAR=${SLUICE_JAR:-$ROOT/cli/target/sluice.jar}
-JOPTS=${AGENT_JAVA_OPTS:--XX:+UseSerialGC -Xms8m -Xss512k -XX:TieredStopAtLevel=1}
 ID=$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 PFX=sl-bnidle-$ID
 WORK=$(mktemp -d /tmp/sluice-bench-idle.XXXXXX)

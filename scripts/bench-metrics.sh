@@ -20,8 +20,6 @@ ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 IDLE=${BENCH_IDLE:-20}
 SCRAPES=${BENCH_SCRAPES:-200}
 OUT=${BENCH_OUT:-$ROOT/build/bench}
-JAR=${SLUICE_JAR:-$ROOT/cli/target/sluice.jar}
-JOPTS=${AGENT_JAVA_OPTS:--XX:+UseSerialGC -Xms8m -Xss512k -XX:TieredStopAtLevel=1}
 ID=$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 PFX=sl-bnmet-$ID
 WORK=$(mktemp -d /tmp/sluice-bench-metrics.XXXXXX)

@@ -1,7 +1,10 @@
-# Sourced by scripts/bench-metrics.sh and scripts/bench-hubble-rss.sh: two agents side by side, each alone
+# Sourced by scripts/bench-metrics.sh, bench-hubble-rss.sh and bench-idle.sh: agents side by side, each alone
 # in a private namespace $PFX-<name> (one Node from a manifest directory, values of its own), as
-# bench-agent measures an idle agent. Needs ROOT, JAR, JOPTS, PFX, WORK and log() set; removes the
-# namespaces and pins it made on exit, also on failure or Ctrl-C.
+# bench-agent measures an idle agent. Needs ROOT, PFX, WORK and log() set; removes the namespaces and
+# pins it made on exit, also on failure or Ctrl-C. JAR: SLUICE_JAR, else the built CLI jar; JOPTS:
+# AGENT_JAVA_OPTS, else the lab's agent flags (lab/.../Agents.java).
+JAR=${SLUICE_JAR:-$ROOT/cli/target/sluice.jar}
+JOPTS=${AGENT_JAVA_OPTS:--XX:+UseSerialGC -Xms8m -Xss512k -XX:TieredStopAtLevel=1}
 [ -f "$JAR" ] || { log "$JAR is missing (expected: make build, or SLUICE_JAR)"; exit 2; }
 [ -f "$ROOT/build/bpf/bpf_lxc.o" ] || { log "build/bpf is missing (expected: make bpf)"; exit 2; }
 JH=$("$ROOT/scripts/java-home.sh")

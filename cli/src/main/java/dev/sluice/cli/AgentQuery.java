@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 import tools.jackson.databind.JsonNode;
 
@@ -16,16 +17,25 @@ public final class AgentQuery {
     private AgentQuery() {}
 
     /** The method's result per node, in node order. */
-    public static Map<String, JsonNode> perNode(AgentOptions agents, String method, Map<String, ?> params) {
+    private static Map<String, JsonNode> perNode(AgentOptions agents, String method, Map<String, ?> params) {
         Map<String, JsonNode> out = new LinkedHashMap<>();
         for (var t : agents.targets()) out.put(t.node(), AgentClient.call(t.socket(), method, params));
         return out;
     }
 
-    public static void json(Map<String, JsonNode> results) {
+    private static void json(Map<String, JsonNode> results) {
         List<Map<String, Object>> nodes = new ArrayList<>();
         results.forEach((n, v) -> nodes.add(Map.of("node", n, "result", v)));
         Output.json(System.out, Map.of("nodes", nodes));
+    }
+
+    /** Prints a method's result per node: JSON, or {@code text} given each node and its result, in node order. */
+    public static int printPerNode(AgentOptions agents, String output, String method, Map<String, ?> params, BiConsumer<String, JsonNode> text) {
+        String fmt = Output.format(output, "table", "json");
+        Map<String, JsonNode> results = perNode(agents, method, params);
+        if (fmt.equals("json")) json(results);
+        else results.forEach(text);
+        return 0;
     }
 
     /** Prints a list-valued method: JSON, or one table of all nodes' rows. */

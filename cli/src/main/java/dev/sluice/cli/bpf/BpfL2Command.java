@@ -24,13 +24,7 @@ public final class BpfL2Command {
         String output;
 
         @Override public Integer call() {
-            String fmt = Output.format(output, "table", "json");
-            var r = AgentQuery.perNode(agents, "l2", Map.of());
-            if (fmt.equals("json")) {
-                AgentQuery.json(r);
-                return 0;
-            }
-            r.forEach((node, v) -> {
+            return AgentQuery.printPerNode(agents, output, "l2", Map.of(), (node, v) -> {
                 System.out.println("# node " + node);
                 if (!v.path("enabled").asBoolean()) {
                     System.out.println("L2 announcements disabled (l2announcements.enabled: false)");
@@ -49,7 +43,6 @@ public final class BpfL2Command {
                 System.out.println("ARP on the uplink: " + (arp.isEmpty() ? "none seen" : String.join(", ", arp)));
                 for (var e : v.path("errors")) System.out.println("Error: " + e.asString());
             });
-            return 0;
         }
     }
 }

@@ -32,13 +32,7 @@ public final class BpfLbCommands {
             String output;
 
             @Override public Integer call() {
-                String fmt = Output.format(output, "table", "json");
-                var r = AgentQuery.perNode(agents, "lb", Map.of());
-                if (fmt.equals("json")) {
-                    AgentQuery.json(r);
-                    return 0;
-                }
-                r.forEach((node, list) -> {
+                return AgentQuery.printPerNode(agents, output, "lb", Map.of(), (node, list) -> {
                     System.out.println("# node " + node);
                     List<List<String>> rows = new ArrayList<>();
                     rows.add(Output.row("SERVICE ADDRESS", "BACKEND ADDRESS (REVNAT_ID) (SLOT)", "TYPE/FLAGS", "SERVICE/POD"));
@@ -53,7 +47,6 @@ public final class BpfLbCommands {
                     }
                     Output.table(System.out, rows);
                 });
-                return 0;
             }
         }
 
@@ -70,15 +63,10 @@ public final class BpfLbCommands {
                 String output;
 
                 @Override public Integer call() {
-                    String fmt = Output.format(output, "table", "json");
+                    Output.format(output, "table", "json"); // a bad -o is named before a bad SERVICE
                     if (!service.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?"))
                         throw new BadInputException("SERVICE: " + service + " (expected: namespace/name)");
-                    var r = AgentQuery.perNode(agents, "maglev", Map.of("service", service));
-                    if (fmt.equals("json")) {
-                        AgentQuery.json(r);
-                        return 0;
-                    }
-                    r.forEach((node, res) -> {
+                    return AgentQuery.printPerNode(agents, output, "maglev", Map.of("service", service), (node, res) -> {
                         for (JsonNode t : res.path("frontends")) {
                             System.out.printf("%s %s @%s id %d M=%d%n", service, t.path("frontend").asString(), node, t.path("id").asInt(),
                                     t.path("size").asInt());
@@ -100,7 +88,6 @@ public final class BpfLbCommands {
                             if (!sb.isEmpty()) System.out.println(sb);
                         }
                     });
-                    return 0;
                 }
             }
         }
