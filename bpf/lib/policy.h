@@ -6,7 +6,8 @@
  * is a few power-of-two aligned prefixes and "any port" or "any protocol" is a shorter prefix.
  * The agent writes, for every prefix, the combined verdict of all entries covering it, so the
  * longest match alone is the answer for its identity. A packet is decided by up to three lookups
- * whose verdicts combine with DENY over ALLOW over REDIRECT:
+ * whose verdicts combine with DENY over REDIRECT over ALLOW (an L7 rule on a port is not bypassed
+ * by a wider L4 allow of the same peer, the CVE-2024-52529 class):
  *   1. the peer's identity, 2. any peer (identity 0), 3. the peer's address: sl_policy_cidr maps
  *      (endpoint, direction, address prefix) to a CIDR-set identity standing for exactly the
  *      ipBlock/CIDR rules that match that address, which is then looked up like 1.
@@ -25,9 +26,16 @@
 /* Verdicts; a larger number wins when several lookups match. */
 enum sl_verdict {
 	POLICY_NONE     = 0,
-	POLICY_REDIRECT = 1,   /* allowed at L4, needs the L7 proxy */
-	POLICY_ALLOW    = 2,
+	POLICY_ALLOW    = 1,
+	POLICY_REDIRECT = 2,   /* allowed at L4, to the L7 proxy named by policy_value.l7 */
 	POLICY_DENY     = 3,
+};
+
+/* policy_value.l7: which proxy a REDIRECT entry goes to. */
+enum sl_l7 {
+	L7_NONE = 0,
+	L7_HTTP = 1,
+	L7_DNS  = 2,
 };
 
 #define POLICY_KEY_FIXED_BITS 72   /* endpoint 32 + identity 32 + direction 8 */
@@ -44,7 +52,8 @@ struct policy_key {
 struct policy_value {
 	__u8 verdict;      /* POLICY_* */
 	__u8 prefixlen;    /* the key's prefix over protocol+port (0, 8, 9..24): events name the matched key */
-	__u16 pad2;
+	__u8 l7;           /* L7_* for POLICY_REDIRECT, else L7_NONE */
+	__u8 pad;
 	__u32 rule;        /* the agent's id for the rules that produced this entry (monitor, trace) */
 };
 

@@ -708,7 +708,12 @@ public final class PolicyEngine {
 
         void add(PolicyValue v) {
             if (v == whole) return; // merge is not called for the value already there
-            if (v.verdict() == verdict) {
+            if (v.verdict() == verdict || allowIntoRedirect(verdict, v.verdict())) {
+                // An L4 allow of exactly this key beside L7 rules: still proxied, every request allowed.
+                if (v.verdict() != verdict) {
+                    http.add(HttpRule.ANY);
+                    verdict = Verdict.REDIRECT;
+                }
                 origins.addAll(v.origins());
                 http.addAll(v.http());
                 whole = null;
@@ -719,20 +724,27 @@ public final class PolicyEngine {
 
         PolicyValue value() { return whole != null ? whole : new PolicyValue(verdict, List.copyOf(http), List.copyOf(origins)); }
 
-        private static int rank(Verdict v) { return v == Verdict.DENY ? 2 : v == Verdict.ALLOW ? 1 : 0; }
+        private static int rank(Verdict v) { return v == Verdict.DENY ? 2 : v == Verdict.REDIRECT ? 1 : 0; }
     }
 
-    /** Same key from several rules: deny wins, then allow, then redirect with all HTTP rules. */
+    private static boolean allowIntoRedirect(Verdict a, Verdict b) {
+        return (a == Verdict.ALLOW && b == Verdict.REDIRECT) || (a == Verdict.REDIRECT && b == Verdict.ALLOW);
+    }
+
+    /**
+     * Same key from several rules: deny wins; an allow and a redirect make a redirect whose HTTP
+     * rules also allow every request (Cilium's rule: an L4-only allow of the same port wildcards
+     * L7 for its peers, the traffic still goes through the proxy); else the union of HTTP rules.
+     */
     static PolicyValue merge(PolicyValue a, PolicyValue b) {
-        if (a.verdict() != b.verdict()) {
-            if (a.verdict() == Verdict.DENY || (a.verdict() == Verdict.ALLOW && b.verdict() == Verdict.REDIRECT)) return a;
-            return b;
-        }
+        if (a.verdict() != b.verdict() && !allowIntoRedirect(a.verdict(), b.verdict()))
+            return a.verdict() == Verdict.DENY ? a : b;
         TreeSet<String> origins = new TreeSet<>(a.origins());
         origins.addAll(b.origins());
         TreeSet<HttpRule> http = new TreeSet<>(a.http());
         http.addAll(b.http());
-        return new PolicyValue(a.verdict(), List.copyOf(http), List.copyOf(origins));
+        if (a.verdict() != b.verdict()) http.add(HttpRule.ANY);
+        return new PolicyValue(a.verdict() == b.verdict() ? a.verdict() : Verdict.REDIRECT, List.copyOf(http), List.copyOf(origins));
     }
 
     // ---- deltas ----

@@ -13,8 +13,11 @@ import java.util.TreeSet;
  *
  * <p>Lookup semantics the data path implements, see {@link #decide}: among all entries matching
  * the direction, peer (identity, or address for CIDR entries), protocol and port, a DENY wins; then
- * any ALLOW; then REDIRECT (to the proxy with the union of the matching entries' HTTP rules); with
- * no match, the packet is dropped if enforcement is on for the direction, else allowed.
+ * any REDIRECT (to the proxy with the union of the matching entries' HTTP rules: an L7 rule on a
+ * port is not bypassed by a wider L4 allow of the same peer); then any ALLOW. An ALLOW with exactly
+ * the protocol and ports of a matching REDIRECT entry wildcards L7 (the proxy allows every
+ * request), as Cilium does. With no match, the packet is dropped if enforcement is on for the
+ * direction, else allowed.
  *
  * @param ingressPolicies the policies that select this endpoint for ingress (names, sorted)
  */
@@ -52,23 +55,32 @@ public record PolicyState(boolean ingressEnforced, boolean egressEnforced, boole
     public Decision decide(Direction d, int peerIdentity, Integer peerIp, int proto, int port, HttpRequest http) {
         Set<String> deny = new TreeSet<>(), allow = new TreeSet<>(), redirect = new TreeSet<>();
         Set<HttpRule> rules = new TreeSet<>();
+        Set<String> allowL4 = new java.util.HashSet<>(), redirectL4 = new java.util.HashSet<>();
         for (var e : entries.entrySet()) {
             PolicyKey k = e.getKey();
             if (k.direction() != d || !k.matchesL4(proto, port) || !k.matchesPeer(peerIdentity, peerIp)) continue;
             PolicyValue v = e.getValue();
             switch (v.verdict()) {
                 case DENY -> deny.addAll(v.origins());
-                case ALLOW -> allow.addAll(v.origins());
+                case ALLOW -> {
+                    allow.addAll(v.origins());
+                    allowL4.add(k.protocol() + "/" + k.ports());
+                }
                 case REDIRECT -> {
                     redirect.addAll(v.origins());
                     rules.addAll(v.http());
+                    redirectL4.add(k.protocol() + "/" + k.ports());
                 }
             }
         }
         boolean enforced = enforced(d);
         if (!deny.isEmpty()) return denied("denied by " + String.join(", ", deny), enforced, new ArrayList<>(deny));
-        if (!allow.isEmpty()) return new Decision(true, Verdict.ALLOW, enforced, false, "allowed by " + String.join(", ", allow), new ArrayList<>(allow), List.of());
+        if (redirect.isEmpty() && !allow.isEmpty()) return new Decision(true, Verdict.ALLOW, enforced, false, "allowed by " + String.join(", ", allow), new ArrayList<>(allow), List.of());
         if (!redirect.isEmpty()) {
+            if (redirectL4.stream().anyMatch(allowL4::contains)) {
+                rules.add(HttpRule.ANY);
+                redirect.addAll(allow);
+            }
             List<HttpRule> list = new ArrayList<>(rules);
             if (http == null)
                 return new Decision(true, Verdict.REDIRECT, enforced, false, "allowed at L4 and redirected to the L7 proxy by " + String.join(", ", redirect), new ArrayList<>(redirect), list);

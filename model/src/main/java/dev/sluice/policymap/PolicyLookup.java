@@ -9,7 +9,7 @@ import java.util.List;
  * kernel would (policy replay). Same order and precedence: an endpoint whose policy is pending or
  * did not fit drops everything; the node itself always reaches its pods; then up to three
  * longest-prefix lookups (the peer's identity, any peer, the CIDR-set identity of the peer's
- * address) whose verdicts combine DENY over ALLOW over REDIRECT; REDIRECT drops (no L7 proxy yet);
+ * address) whose verdicts combine DENY over REDIRECT over ALLOW; REDIRECT drops (no L7 proxy yet);
  * no match drops when the direction is enforced. Protocols without ports are looked up with port 0.
  */
 public final class PolicyLookup {

@@ -21,15 +21,17 @@ import java.util.TreeSet;
  * path's two longest-prefix-match maps (bpf/lib/policy.h). Pure and deterministic.
  *
  * <p>The data path looks up the peer's identity, "any peer", and the CIDR-set identity of the
- * peer's address, and a DENY from any of them wins over an ALLOW, which wins over a REDIRECT. An
+ * peer's address, and a DENY from any of them wins over a REDIRECT, which wins over an ALLOW. An
  * LPM lookup only returns its longest match, so every prefix written here carries the combined
  * verdict of all entries covering it; and every address prefix carries the one CIDR-set identity
  * standing for exactly the CIDR entries (minus their exceptions) that contain it.
  */
 public final class PolicyMaps {
     public static final int INGRESS = 1, EGRESS = 2;
-    /** Verdict codes; a larger one wins. */
-    public static final int REDIRECT = 1, ALLOW = 2, DENY = 3;
+    /** Verdict codes; a larger one wins (a REDIRECT over an ALLOW: an L7 rule is not bypassed by a wider L4 allow). */
+    public static final int ALLOW = 1, REDIRECT = 2, DENY = 3;
+    /** policy_value.l7: the proxy of a REDIRECT entry. */
+    public static final int L7_NONE = 0, L7_HTTP = 1, L7_DNS = 2;
     /** endpoint_info.flags */
     public static final int F_INGRESS_ENFORCED = 0x01, F_EGRESS_ENFORCED = 0x02, F_AUDIT = 0x04, F_PENDING = 0x08, F_OVERFLOW = 0x10;
     /** CIDR-set identities are local to an endpoint's map and never seen on the wire. */
@@ -56,7 +58,10 @@ public final class PolicyMaps {
         }
     }
 
-    public record Value(int verdict, List<String> origins) {}
+    /** {@code l7} is {@link #L7_HTTP} or {@link #L7_DNS} for a REDIRECT, else {@link #L7_NONE}. */
+    public record Value(int verdict, int l7, List<String> origins) {
+        public Value(int verdict, List<String> origins) { this(verdict, verdict == REDIRECT ? L7_HTTP : L7_NONE, origins); }
+    }
 
     /** One sl_policy_cidr entry. */
     public record CidrKey(int direction, Cidr prefix) implements Comparable<CidrKey> {
@@ -140,19 +145,23 @@ public final class PolicyMaps {
         for (Key k : raw.keySet()) groups.computeIfAbsent(((long) k.direction() << 32) | Integer.toUnsignedLong(k.identity()), g -> new ArrayList<>()).add(k);
         for (List<Key> group : groups.values()) {
             for (Key k : group) {
-                int best = 0;
+                int best = 0, l7 = L7_NONE;
                 Set<String> origins = new TreeSet<>();
                 for (Key c : group) {
                     if (!c.covers(k)) continue;
                     for (Value v : raw.get(c)) {
                         if (v.verdict() > best) {
                             best = v.verdict();
+                            l7 = L7_NONE;
                             origins.clear();
                         }
-                        if (v.verdict() == best) origins.addAll(v.origins());
+                        if (v.verdict() == best) {
+                            origins.addAll(v.origins());
+                            l7 = Math.max(l7, v.l7());
+                        }
                     }
                 }
-                out.put(k, new Value(best, List.copyOf(origins)));
+                out.put(k, new Value(best, l7, List.copyOf(origins)));
             }
         }
         return out;

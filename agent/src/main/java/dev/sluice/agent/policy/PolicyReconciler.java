@@ -381,10 +381,10 @@ public final class PolicyReconciler {
 
     private void putEntries(int id, Map<PolicyMaps.Key, PolicyMaps.Value> had, PolicyMaps.EndpointMaps want, boolean denies) {
         for (var en : want.entries().entrySet()) {
-            if ((en.getValue().verdict() == PolicyMaps.DENY) != denies || en.getValue().equals(had.get(en.getKey()))) continue;
+            if (narrows(en.getValue()) != denies || en.getValue().equals(had.get(en.getKey()))) continue;
             int rule = PolicyMaps.ruleId(en.getValue().origins());
             ruleOrigins.put(rule, en.getValue().origins());
-            policy.put(new PolicyEntryKey(id, en.getKey()), new PolicyEntryValue(en.getValue().verdict(), rule, en.getKey().prefixLength()));
+            policy.put(new PolicyEntryKey(id, en.getKey()), new PolicyEntryValue(en.getValue().verdict(), rule, en.getKey().prefixLength(), en.getValue().l7()));
             had.put(en.getKey(), en.getValue());
         }
     }
@@ -399,11 +399,14 @@ public final class PolicyReconciler {
 
     private void removeEntries(int id, Map<PolicyMaps.Key, PolicyMaps.Value> had, PolicyMaps.EndpointMaps want, boolean denies) {
         for (var en : List.copyOf(had.entrySet()))
-            if ((en.getValue().verdict() == PolicyMaps.DENY) == denies && !want.entries().containsKey(en.getKey())) {
+            if (narrows(en.getValue()) == denies && !want.entries().containsKey(en.getKey())) {
                 policy.remove(new PolicyEntryKey(id, en.getKey()));
                 had.remove(en.getKey());
             }
     }
+
+    /** Entries that narrow what an ALLOW lets through (a DENY, or a REDIRECT to the proxy): written first, removed last. */
+    private static boolean narrows(PolicyMaps.Value v) { return v.verdict() != PolicyMaps.ALLOW; }
 
     /** Shortest prefix first: removing a mapping then never uncovers a stale shorter one. */
     private void removeCidrs(int id, Map<PolicyMaps.CidrKey, Integer> had, Map<PolicyMaps.Key, PolicyMaps.Value> hadEntries,

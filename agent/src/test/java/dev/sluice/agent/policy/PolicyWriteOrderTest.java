@@ -54,7 +54,7 @@ class PolicyWriteOrderTest {
 
     /** The operations, shortened to verb, map, identity (any, set or the key's number) and verdict or prefix. */
     static List<String> ops(List<String> log) {
-        return log.stream().map(l -> l.replaceAll("PolicyEntryValue\\[verdict=(\\d), rule=\\d+, prefixLength=\\d+]", "verdict=$1")
+        return log.stream().map(l -> l.replaceAll("PolicyEntryValue\\[verdict=(\\d), rule=\\d+, prefixLength=\\d+, l7=\\d+]", "verdict=$1")
                 .replaceAll("PolicyEntryKey\\[endpoint=7, key=Key\\[direction=2, identity=(\\d+), protocol=(\\d+), port=(\\d+), prefixLength=(\\d+)]]", "id=$1 $2/$3/$4")
                 .replaceAll("PolicyCidrKey\\[endpoint=7, direction=2, prefix=([0-9./]+)]", "$1")).toList();
     }
@@ -76,7 +76,7 @@ class PolicyWriteOrderTest {
         assertThat(ops(program(PolicyReconcilerTest.PODS, PolicyReconcilerTest.DENY_ALL, PORT_80_BUT_NOT_CIDR))).containsExactly(
                 "put sl_policy id=2130706433 0/0/0 verdict=3",
                 "put sl_policy_cidr 10.0.0.0/8 2130706433",
-                "put sl_policy id=0 6/80/24 verdict=2");
+                "put sl_policy id=0 6/80/24 verdict=1");
     }
 
     @Test
