@@ -8,7 +8,9 @@ PKGS=(clang curl llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make maven ip
       openssl                      # KubeApiTest: a CA, server and client certificates for the agent's TLS client
       podman runc busybox-static   # podman, runc, busybox-static: PodmanCniIT (a real runtime on the CNI plugin)
       prometheus                   # PrometheusIT: a real server scraping the lab's agents (started by the test, in the lab)
-      chromium)                    # HubbleUiIT: a real headless browser opening the relay's UI (in the lab's world namespace)
+      chromium                     # HubbleUiIT: a real headless browser opening the relay's UI (in the lab's world namespace)
+      nghttp2-client wrk           # L7 proxy: nghttp (HTTP/2 client) in L7PolicyIT; h2load and wrk for scripts/bench-l7.sh
+      bind9-dnsutils python3)      # dig: DNS from pods (DNS, toFQDNs tests); python3: a keep-alive client held across an agent restart
 
 missing=()
 for p in "${PKGS[@]}"; do

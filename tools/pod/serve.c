@@ -144,6 +144,26 @@ static int token_in(const char *v, size_t vl, const char *tok) {
 }
 
 /* Processes complete HTTP requests in c->in. Returns -1 if the conn died. */
+/* One line per HTTP request on stdout (the pod's log), written whole by one write(2) so that the
+ * workers' lines never interleave: what the backend itself received, for tests that must prove a
+ * request never reached it (the L7 proxy's 403s). Control characters are shown as '?'. */
+static void access_log(const char *peer, const char *m, size_t ml, const char *path, size_t pl, const char *host, size_t hl) {
+    char line[768];
+    size_t n = 0;
+    const char *parts[] = {"http ", peer, " ", NULL, " ", NULL, " host=", NULL};
+    const char *vals[] = {NULL, NULL, NULL, m, NULL, path, NULL, host};
+    size_t lens[] = {0, 0, 0, ml, 0, pl, 0, hl};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        const char *src = parts[i] ? parts[i] : vals[i];
+        size_t len = parts[i] ? strlen(parts[i]) : lens[i];
+        for (size_t j = 0; j < len && n < sizeof(line) - 1; j++)
+            line[n++] = (unsigned char)src[j] < 0x20 || src[j] == 0x7f ? '?' : src[j];
+    }
+    line[n++] = '\n';
+    ssize_t wr = write(1, line, n);
+    (void)wr;
+}
+
 static int http_process(struct worker *w, struct conn *c) {
     struct buf resp = {0};
     int rc = 0;
@@ -216,6 +236,8 @@ static int http_process(struct worker *w, struct conn *c) {
         int keep = http10 ? (conn_keep && !conn_close) : !conn_close;
         if (chunked) keep = 0; /* bodies we cannot skip: answer, then close */
         int is_head = (ml == 4 && memcmp(m, "HEAD", 4) == 0);
+
+        access_log(c->peer, m, ml, path, pl, host, host_l);
 
         struct buf body = {0};
         buf_puts(&body, "{\"pod\":\"");

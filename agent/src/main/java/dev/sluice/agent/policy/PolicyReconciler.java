@@ -68,6 +68,13 @@ public final class PolicyReconciler {
      * programmed: flows name them for default-deny drops without taking this object's lock.
      */
     private final Map<Integer, List<List<String>>> isolation = new ConcurrentHashMap<>();
+    /**
+     * Per endpoint id, the policy state last programmed, for the L7 proxies' per-request questions
+     * (read without this object's lock, so a proxy never waits for a policy computation).
+     */
+    private final Map<Integer, dev.sluice.policy.PolicyState> states = new ConcurrentHashMap<>();
+    /** Called with the L7 kinds ({@link PolicyMaps#L7_HTTP}, ...) an endpoint's entries redirect to, before they are written. */
+    private java.util.function.Consumer<Set<Integer>> beforeRedirect = kinds -> {};
     /** Names of standalone containers that a Pod object has too (guarded by this). */
     private Set<String> takenNames = Set.of();
 
@@ -81,11 +88,24 @@ public final class PolicyReconciler {
         this.maxEntries = maxEntries;
     }
 
+    /**
+     * Sets what must happen before an endpoint's REDIRECT entries go into the kernel: the agent
+     * starts the proxy they name there, so the first connection already finds it (the data path
+     * drops a redirect to a proxy that is not there, reason 144).
+     */
+    public PolicyReconciler beforeRedirect(java.util.function.Consumer<Set<Integer>> hook) {
+        this.beforeRedirect = hook;
+        return this;
+    }
+
+    /** The policy programmed for an endpoint, or null when none is (yet, or any more). */
+    public dev.sluice.policy.PolicyState state(int endpointId) { return states.get(endpointId); }
+
     /** Reads back what an earlier run programmed, so a restart rewrites only differences. */
     public void restore(Map<Integer, Integer> flagsByEndpoint) {
         Map<Integer, Map<PolicyMaps.Key, PolicyMaps.Value>> entries = new HashMap<>();
         Map<Integer, Map<PolicyMaps.CidrKey, Integer>> cidr = new HashMap<>();
-        policy.all().forEach((k, v) -> entries.computeIfAbsent(k.endpoint(), x -> new HashMap<>()).put(k.key(), new PolicyMaps.Value(v.verdict(), List.of())));
+        policy.all().forEach((k, v) -> entries.computeIfAbsent(k.endpoint(), x -> new HashMap<>()).put(k.key(), new PolicyMaps.Value(v.verdict(), v.l7(), List.of())));
         cidrs.all().forEach((k, v) -> cidr.computeIfAbsent(k.endpoint(), x -> new HashMap<>()).put(new PolicyMaps.CidrKey(k.direction(), k.prefix()), v));
         flagsByEndpoint.forEach((id, flags) -> programmed.put(id, new PolicyMaps.EndpointMaps(flags,
                 entries.getOrDefault(id, Map.of()), cidr.getOrDefault(id, Map.of()))));
@@ -326,6 +346,7 @@ public final class PolicyReconciler {
             Map<PolicyMaps.CidrKey, Integer> addresses = new HashMap<>(old == null ? Map.of() : old.cidrs());
             write(ep.id(), entries, addresses, PENDING);
             programmed.put(ep.id(), PENDING);
+            states.remove(ep.id());
             return PENDING.flags();
         }
         if (p == null) {
@@ -335,6 +356,9 @@ public final class PolicyReconciler {
         }
         isolation.put(ep.id(), List.of(p.state().ingressPolicies(), p.state().egressPolicies()));
         PolicyMaps.EndpointMaps want = PolicyMaps.compile(p.state());
+        Set<Integer> l7 = new java.util.TreeSet<>();
+        for (PolicyMaps.Value v : want.entries().values()) if (v.verdict() == PolicyMaps.REDIRECT) l7.add(v.l7());
+        if (!l7.isEmpty()) beforeRedirect.accept(l7);
         if (want.size() > maxEntries) {
             problems.put(ep.id(), ep.pod() + ": policy needs " + want.size() + " map entries, more than bpf.policyMapMax " + maxEntries
                     + "; the endpoint drops all traffic (expected: fewer or broader rules, or a larger bpf.policyMapMax)");
@@ -356,6 +380,8 @@ public final class PolicyReconciler {
             write(ep.id(), entries, addresses, want);
         }
         programmed.put(ep.id(), want);
+        if (want == OVERFLOW) states.remove(ep.id());
+        else states.put(ep.id(), p.state());
         return want.flags();
     }
 
@@ -435,6 +461,7 @@ public final class PolicyReconciler {
     /** CNI DEL: the endpoint's entries go. */
     public synchronized void forget(int endpointId) {
         PolicyMaps.EndpointMaps old = programmed.remove(endpointId);
+        states.remove(endpointId);
         problems.remove(endpointId);
         isolation.remove(endpointId);
         if (old == null) return;
