@@ -19,10 +19,24 @@ final class DnsNames {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     }
 
+    /**
+     * ASCII lower case only: {@link String#toLowerCase} would turn the Kelvin sign (U+212A) into 'k'
+     * and the dotted capital I into 'i', so a query name with them would match a rule for a name
+     * the upstream server never resolves for it.
+     */
+    static String asciiLower(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            sb.append(c >= 'A' && c <= 'Z' ? (char) (c + 32) : c);
+        }
+        return sb.toString();
+    }
+
     /** Lower case with the trailing dot ("." stays "."); null when {@code s} is not a well-formed name. */
     static String normalise(String s) {
         if (s == null) return null;
-        String n = s.trim().toLowerCase(java.util.Locale.ROOT);
+        String n = asciiLower(s);
         if (n.equals(".")) return n;
         if (!n.endsWith(".")) n = n + ".";
         if (n.length() > MAX_NAME) return null;
@@ -47,7 +61,7 @@ final class DnsNames {
      */
     static String problem(String raw, boolean pattern) {
         if (raw == null || raw.isBlank()) return "empty";
-        String s = raw.trim().toLowerCase(java.util.Locale.ROOT);
+        String s = asciiLower(raw.trim());
         if (pattern && s.equals("*")) return null;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -65,7 +79,7 @@ final class DnsNames {
 
     /** Canonical form of a valid matchName or matchPattern: lower case, trailing dot ("*" alone stays). */
     static String canonical(String raw) {
-        String s = raw.trim().toLowerCase(java.util.Locale.ROOT);
+        String s = asciiLower(raw.trim());
         if (s.equals("*")) return s;
         return s.endsWith(".") ? s : s + ".";
     }
