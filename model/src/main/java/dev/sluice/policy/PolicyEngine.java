@@ -57,6 +57,13 @@ public final class PolicyEngine {
     private final Map<FqdnSelector, Set<Integer>> fqdnAddresses = new HashMap<>();
     /** Per toFQDNs selector, the rules naming it: what a change of its addresses makes dirty, and nothing else. */
     private final Map<FqdnSelector, Set<Rule>> fqdnRules = new HashMap<>();
+    /**
+     * Per IPv4 address, how many pods hold it now. A learned FQDN address that is a pod's is not
+     * turned into an entry: a DNS answer (which whoever runs the zone writes) must not open a path
+     * to a pod; pods are reached by toEndpoints, as in Cilium, where toFQDNs selects only addresses
+     * outside the cluster.
+     */
+    private final Map<Integer, Integer> podAddresses = new HashMap<>();
     /** How many endpoint states were computed (not taken from the memo): what tests count to check a change costs what it changes. */
     private long statesComputed;
     private final Set<Rule> namedEgressRules = new HashSet<>();
@@ -133,7 +140,9 @@ public final class PolicyEngine {
         ruleEndpoints.clear();
         endpointRules.clear();
         endpoints.clear();
+        podAddresses.clear();
         for (Pod p : pods.values()) {
+            podAddress(p, 1, null);
             ensureNamespace(p.namespace());
             podsByNamespace.computeIfAbsent(p.namespace(), k -> new HashSet<>()).add(p.key());
             IdentityLabels l = identityLabels(p);
@@ -319,6 +328,10 @@ public final class PolicyEngine {
         podsByNamespace.computeIfAbsent(p.namespace(), k -> new HashSet<>()).add(p.key());
         endpointRules.computeIfAbsent(p.key(), k -> new HashSet<>());
         boolean portsDiffer = old == null || !old.ports().equals(p.ports());
+        if (old == null || !old.podIP().equals(p.podIP())) {
+            if (old != null) podAddress(old, -1, ctx);
+            podAddress(p, 1, ctx);
+        }
         reidentify(p.key(), ctx, portsDiffer);
         if (portsDiffer || !old.podIP().equals(p.podIP())) ctx.portsChanged = true;
         resubject(p, ctx);
@@ -330,6 +343,7 @@ public final class PolicyEngine {
         if (old == null) return;
         Set<String> inNs = podsByNamespace.get(old.namespace());
         if (inNs != null) inNs.remove(key);
+        podAddress(old, -1, ctx);
         IdentityLabels l = podIdentity.remove(key);
         podSubjectLabels.remove(key);
         leave(l, key, ctx);
@@ -441,6 +455,17 @@ public final class PolicyEngine {
                 }
             }
         }
+    }
+
+    /** Counts a pod's address in or out; when an address starts or stops being a pod's, the toFQDNs rules holding it are dirty. */
+    private void podAddress(Pod p, int delta, ApplyContext ctx) {
+        if (!Ip.isIpv4(p.podIP())) return;
+        int ip = Ip.parse(p.podIP());
+        int n = podAddresses.merge(ip, delta, Integer::sum);
+        if (n == 0) podAddresses.remove(ip);
+        if (ctx == null || (n != 0 && n != delta)) return; // still a pod's, or was one already
+        for (var e : fqdnRules.entrySet())
+            if (fqdnAddresses.getOrDefault(e.getKey(), Set.of()).contains(ip)) ctx.dirtyRules.addAll(e.getValue());
     }
 
     private void unrefCidr(Cidr c, ApplyContext ctx) {
@@ -691,6 +716,7 @@ public final class PolicyEngine {
                 } else if (pe instanceof Peer.Fqdn f) {
                     // each learned address a /32 CIDR entry; none learned yet: nothing (fail closed)
                     for (int ip : new TreeSet<>(fqdnAddresses.getOrDefault(f.selector(), Set.of()))) {
+                        if (podAddresses.containsKey(ip)) continue; // a pod's: never by a DNS answer
                         Cidr c = new Cidr(ip, 32);
                         targets.add(new PolicyKey(r.direction(), alloc.cidrIdentity(c), c, List.of(), 0, PortRange.ANY));
                     }
@@ -718,7 +744,8 @@ public final class PolicyEngine {
                         if (c.name().equals(ps.name()) && (ps.protocol() == null || ps.protocol() == c.protocol())) resolved.add(portKey(c.protocol(), c.port()));
                     for (int pk : resolved) for (PolicyKey t : targets) put(entries, with(t, pk >>> 16, PortRange.of(pk & 0xffff)), v);
                 } else {
-                    for (PolicyKey t : targets) for (PolicyKey k : namedEgress(t, ps, portMemo)) put(entries, k, v);
+                    for (PolicyKey t : targets) for (PolicyKey k : namedEgress(t, ps, portMemo))
+                        if (ps.l7() != L7Kind.DNS || k.protocol() != Protocol.SCTP.number) put(entries, k, v); // the DNS proxy: UDP and TCP
                 }
             }
         }

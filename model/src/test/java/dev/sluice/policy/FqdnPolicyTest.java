@@ -165,6 +165,33 @@ class FqdnPolicyTest {
         assertThat(e.endpoint("a/c1").state().decide(Direction.EGRESS, 2, Ip.parse("203.0.113.9"), TCP, 1, null).allowed()).isFalse();
     }
 
+    /**
+     * Attack: whoever runs a zone writes its answers. A learned address that is a pod's (a DNS
+     * rebinding into the cluster) opens nothing; when the pod goes the address counts again, and a
+     * pod that appears on a learned address closes it.
+     */
+    @Test
+    void aDnsAnswerCannotOpenAPathToAPod() {
+        var e = engine(CLIENT);
+        int podIp = Ip.parse("10.3.0.4"), outside = Ip.parse("192.0.2.10");
+        Map<String, Delta> d = e.apply(new Change.FqdnAddresses(API, Set.of(podIp, outside)));
+        assertThat(d.get("prod/client").added()).extracting(x -> x.key().cidr().toString()).containsExactly("192.0.2.10/32");
+        PolicyState s = e.endpoint("prod/client").state();
+        int other = e.identityOf("prod/other");
+        assertThat(s.decide(Direction.EGRESS, other, podIp, TCP, 443, null).allowed()).isFalse();
+        assertThat(PolicyLookup.decide(PolicyMaps.compile(s), PolicyMaps.EGRESS, other, podIp, TCP, 443).passes()).isFalse();
+        // the pod is gone: the address is outside the cluster now
+        d = e.apply(new Change.PodDelete("prod/other"));
+        assertThat(d.get("prod/client").added()).extracting(x -> x.key().cidr().toString()).containsExactly("10.3.0.4/32");
+        // a pod appears on a learned address: closed again
+        var pod = PolicyInputs.decodeStrict(ManifestReader.parse("p.yaml", pod("prod", "late", "{app: late}", "192.0.2.10"))).pods().getFirst();
+        d = e.apply(new Change.PodUpsert(pod));
+        assertThat(d.get("prod/client").removed()).extracting(x -> x.key().cidr().toString()).containsExactly("192.0.2.10/32");
+        var fresh = new PolicyEngine(EngineConfig.DEFAULT);
+        fresh.load(e.inputs());
+        assertThat(PolicyMapText.render(fresh.result())).isEqualTo(PolicyMapText.render(e.result()));
+    }
+
     /** toFQDNs: [] with toPorts selects nothing; it never turns into an L4 rule for every peer. */
     @Test
     void emptyToFqdnsAllowsNothing() {
