@@ -314,6 +314,8 @@ public final class PolicyDecoder {
                 proto = s.equals("ANY") ? null : Protocol.valueOf(s);
                 if (l7 == L7Kind.DNS && proto == Protocol.SCTP)
                     throw p.error("protocol", "SCTP with DNS rules (expected: UDP, TCP or ANY for DNS rules)");
+                if (l7 == L7Kind.HTTP && proto != null && proto != Protocol.TCP)
+                    throw p.error("protocol", s + " with HTTP rules (expected: TCP or ANY for HTTP rules)");
             }
             Node port = p.get("port");
             if (port.isNull()) throw p.error("port", "missing (expected: a port number 0-65535 or a port name)");

@@ -742,10 +742,10 @@ public final class PolicyEngine {
                     Set<Integer> resolved = new TreeSet<>();
                     for (ContainerPort c : pod.ports())
                         if (c.name().equals(ps.name()) && (ps.protocol() == null || ps.protocol() == c.protocol())) resolved.add(portKey(c.protocol(), c.port()));
-                    for (int pk : resolved) for (PolicyKey t : targets) put(entries, with(t, pk >>> 16, PortRange.of(pk & 0xffff)), v);
+                    for (int pk : resolved) if (speaks(ps.l7(), pk >>> 16)) for (PolicyKey t : targets) put(entries, with(t, pk >>> 16, PortRange.of(pk & 0xffff)), v);
                 } else {
                     for (PolicyKey t : targets) for (PolicyKey k : namedEgress(t, ps, portMemo))
-                        if (ps.l7() != L7Kind.DNS || k.protocol() != Protocol.SCTP.number) put(entries, k, v); // the DNS proxy: UDP and TCP
+                        if (speaks(ps.l7(), k.protocol())) put(entries, k, v);
                 }
             }
         }
@@ -783,12 +783,22 @@ public final class PolicyEngine {
 
     private static final int[] ANY_L4 = {Protocol.TCP.number, Protocol.UDP.number, Protocol.SCTP.number};
 
-    private static final int[] DNS_L4 = {Protocol.TCP.number, Protocol.UDP.number};
+    private static final int[] DNS_L4 = {Protocol.TCP.number, Protocol.UDP.number}, HTTP_L4 = {Protocol.TCP.number};
 
     private static int[] protocols(PortSpec ps) {
         if (ps.protocol() != null) return new int[] {ps.protocol().number};
         if (ps.l7() == L7Kind.DNS) return DNS_L4; // the DNS proxy speaks UDP and TCP only
+        if (ps.l7() == L7Kind.HTTP) return HTTP_L4; // the HTTP proxy: TCP only
         return ps.range().isAny() ? new int[] {0} : ANY_L4;
+    }
+
+    /** Whether the proxy of an L7 kind takes this protocol: HTTP TCP, DNS UDP and TCP; plain L4 every one. */
+    private static boolean speaks(L7Kind l7, int proto) {
+        return switch (l7) {
+            case NONE -> true;
+            case HTTP -> proto == Protocol.TCP.number;
+            case DNS -> proto == Protocol.TCP.number || proto == Protocol.UDP.number;
+        };
     }
 
     private static PolicyKey with(PolicyKey t, int proto, PortRange range) {

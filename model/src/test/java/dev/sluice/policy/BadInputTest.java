@@ -43,6 +43,7 @@ class BadInputTest {
             toGroups         | egress: [{toGroups: [{aws: {}}]}]                              | spec.egress[0].toGroups: not supported yet
             unknown field    | ingress: [{fromEndpoint: [{}]}]                                | spec.ingress[0].fromEndpoint: unknown field
             port range       | ingress: [{toPorts: [{ports: [{port: '80', endPort: 70000}]}]}] | spec.ingress[0].toPorts[0].ports[0].endPort: 70000 (expected: 0-65535)
+            http on udp      | ingress: [{toPorts: [{ports: [{port: '80', protocol: UDP}], rules: {http: [{}]}}]}] | spec.ingress[0].toPorts[0].ports[0].protocol: UDP with HTTP rules (expected: TCP or ANY for HTTP rules)
             fqdn on ingress  | ingress: [{toFQDNs: [{matchName: a.com}]}]                     | spec.ingress[0].toFQDNs: in an ingress rule (expected: toFQDNs only in egress rules
             fromFQDNs        | ingress: [{fromFQDNs: [{matchName: a.com}]}]                   | spec.ingress[0].fromFQDNs: in an ingress rule
             fqdn in deny     | egressDeny: [{toFQDNs: [{matchName: a.com}]}]                  | spec.egressDeny[0].toFQDNs: in an egressDeny rule (expected: toFQDNs only in egress allow rules

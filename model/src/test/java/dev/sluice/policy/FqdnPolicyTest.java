@@ -192,6 +192,17 @@ class FqdnPolicyTest {
         assertThat(PolicyMapText.render(fresh.result())).isEqualTo(PolicyMapText.render(e.result()));
     }
 
+    /** ANY with L7 rules means what the proxy speaks: HTTP on TCP, DNS on UDP and TCP; never a redirect the proxy cannot take. */
+    @Test
+    void anyProtocolWithL7IsWhatTheProxySpeaks() {
+        String p = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: any, namespace: prod}\nspec:\n  endpointSelector: {matchLabels: {app: client}}\n"
+                + "  egress:\n  - toPorts: [{ports: [{port: \"8080\"}], rules: {http: [{}]}}]\n  - toPorts: [{ports: [{port: \"53\"}], rules: {dns: [{matchPattern: \"*\"}]}}]\n---\n";
+        var e = engine(DNS_POD + pod("prod", "client", "{app: client}", "10.3.0.3") + p);
+        assertThat(e.endpoint("prod/client").state().entries().entrySet())
+                .extracting(x -> PolicyMapText.proto(x.getKey().protocol()) + "/" + x.getKey().ports() + " " + x.getValue().l7())
+                .containsExactlyInAnyOrder("TCP/8080 HTTP", "TCP/53 DNS", "UDP/53 DNS");
+    }
+
     /** toFQDNs: [] with toPorts selects nothing; it never turns into an L4 rule for every peer. */
     @Test
     void emptyToFqdnsAllowsNothing() {
