@@ -121,14 +121,27 @@ public final class PolicyMaps {
                 prefixes.add(e.getKey().cidr());
                 prefixes.addAll(e.getKey().except());
             }
+            // Entries that differ only in their CIDR decide alike where they match: a set names the first
+            // of each such group, so the /32s of one toFQDNs rule share one CIDR-set identity and one
+            // sl_policy entry per port prefix instead of one per address.
+            int[] canon = new int[mine.size()];
+            Map<List<Object>, Integer> firstOf = new HashMap<>();
+            for (int i = 0; i < mine.size(); i++) {
+                PolicyKey k = mine.get(i).getKey();
+                canon[i] = firstOf.computeIfAbsent(List.of(k.protocol(), k.ports(), mine.get(i).getValue()), x -> firstOf.size());
+            }
+            List<Integer> reps = new ArrayList<>();
+            for (int i = 0; i < mine.size(); i++) if (canon[i] == reps.size()) reps.add(i);
             // An address's longest prefix p decides: entry e matches it iff e's CIDR contains p and no exception does.
             Map<List<Integer>, Integer> setIds = new LinkedHashMap<>();
             for (Cidr p : prefixes) {
-                List<Integer> members = new ArrayList<>();
+                TreeSet<Integer> groups = new TreeSet<>();
                 for (int i = 0; i < mine.size(); i++) {
                     PolicyKey k = mine.get(i).getKey();
-                    if (k.cidr().contains(p) && k.except().stream().noneMatch(x -> x.contains(p))) members.add(i);
+                    if (k.cidr().contains(p) && k.except().stream().noneMatch(x -> x.contains(p))) groups.add(canon[i]);
                 }
+                List<Integer> members = new ArrayList<>();
+                for (int g : groups) members.add(reps.get(g));
                 int id = 0;
                 if (!members.isEmpty()) {
                     id = setIds.computeIfAbsent(members, m -> CIDR_SET_BASE + setIds.size() + 1);
