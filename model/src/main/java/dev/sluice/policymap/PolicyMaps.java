@@ -133,12 +133,18 @@ public final class PolicyMaps {
             List<Integer> reps = new ArrayList<>();
             for (int i = 0; i < mine.size(); i++) if (canon[i] == reps.size()) reps.add(i);
             // An address's longest prefix p decides: entry e matches it iff e's CIDR contains p and no exception does.
+            // Only entries whose CIDR is p or one of its supernets can contain p: at most 33 lookups per
+            // prefix, not a scan of every entry (a toFQDNs rule brings one /32 entry per learned address).
+            Map<Cidr, List<Integer>> byCidr = new HashMap<>();
+            for (int i = 0; i < mine.size(); i++) byCidr.computeIfAbsent(mine.get(i).getKey().cidr(), x -> new ArrayList<>()).add(i);
             Map<List<Integer>, Integer> setIds = new LinkedHashMap<>();
             for (Cidr p : prefixes) {
                 TreeSet<Integer> groups = new TreeSet<>();
-                for (int i = 0; i < mine.size(); i++) {
-                    PolicyKey k = mine.get(i).getKey();
-                    if (k.cidr().contains(p) && k.except().stream().noneMatch(x -> x.contains(p))) groups.add(canon[i]);
+                for (int len = 0; len <= p.prefixLength(); len++) {
+                    List<Integer> at = byCidr.get(new Cidr(p.network() & Cidr.mask(len), len));
+                    if (at == null) continue;
+                    for (int i : at)
+                        if (mine.get(i).getKey().except().stream().noneMatch(x -> x.contains(p))) groups.add(canon[i]);
                 }
                 List<Integer> members = new ArrayList<>();
                 for (int g : groups) members.add(reps.get(g));
