@@ -102,7 +102,7 @@ public final class PolicyAnalysis {
             var d = egress(src, dstId, dstIp, proto, p.get(), http);
             eg = hop(src, Direction.EGRESS, d);
             var fqdns = engine.fqdnSelectors(src.key());
-            if (!d.allowed() && !fqdns.isEmpty()) {
+            if (!d.allowed() && !fqdns.isEmpty() && dst == null) { // toFQDNs never selects a pod's address
                 List<String> known = new ArrayList<>();
                 for (FqdnSelector f : fqdns) if (!engine.fqdnAddresses(f).isEmpty()) known.add(f.toString());
                 String note = "; toFQDNs (" + String.join(", ", fqdns.stream().map(FqdnSelector::toString).toList()) + ") allow only addresses learned from DNS answers"

@@ -246,6 +246,7 @@ class FqdnPolicyTest {
         assertThat(t.verdict()).isEqualTo("deny");
         assertThat(t.egress().reason()).contains("toFQDNs (matchName=api.example.com., matchPattern=*.cdn.example.com.)")
                 .contains("none are known here (offline)");
+        assertThat(a.trace("prod/client", "prod/other", "443", Protocol.TCP, null).egress().reason()).doesNotContain("toFQDNs");
         var dns = a.trace("prod/client", "kube-system/coredns", "53", Protocol.UDP, new PolicyState.DnsQuery("api.example.com"));
         assertThat(dns.egress().allowed()).isTrue();
         assertThat(dns.egress().reason()).contains("DNS query for api.example.com allowed");
