@@ -217,6 +217,13 @@ public final class PolicyEngine {
      */
     public Set<FqdnSelector> fqdnSelectors() { return new TreeSet<>(fqdnRules.keySet()); }
 
+    /** The selectors in use that a DNS answer for {@code name} feeds (what the FQDN cache updates on an answer), sorted. */
+    public Set<FqdnSelector> fqdnSelectorsMatching(String name) {
+        Set<FqdnSelector> out = new TreeSet<>();
+        for (FqdnSelector f : fqdnRules.keySet()) if (f.matches(name)) out.add(f);
+        return out;
+    }
+
     /** The toFQDNs selectors of the egress rules selecting this endpoint, sorted (empty when none, or unknown endpoint). */
     public Set<FqdnSelector> fqdnSelectors(String endpoint) {
         Set<FqdnSelector> out = new TreeSet<>();

@@ -86,6 +86,9 @@ class FqdnPolicyTest {
         assertThat(e.fqdnSelectors("prod/client")).containsExactly(API, CDN);
         assertThat(e.fqdnSelectors("prod/other")).isEmpty();
         assertThat(e.fqdnSelectors()).containsExactly(API, CDN);
+        assertThat(e.fqdnSelectorsMatching("API.example.com.")).containsExactly(API);
+        assertThat(e.fqdnSelectorsMatching("img.cdn.example.com")).containsExactly(CDN);
+        assertThat(e.fqdnSelectorsMatching("cdn.example.com")).isEmpty();
     }
 
     @Test
