@@ -12,4 +12,14 @@ public sealed interface Change {
     record NamespaceDelete(String name) implements Change {}
     record PolicyUpsert(Policy policy) implements Change {}
     record PolicyDelete(String key) implements Change {}
+    /**
+     * The agent's FQDN cache now holds these IPv4 addresses for a toFQDNs selector (all of them, not
+     * a difference; empty when none is left). Only endpoints whose egress rules name the selector
+     * are recomputed.
+     */
+    record FqdnAddresses(FqdnSelector selector, java.util.Set<Integer> addresses) implements Change {
+        public FqdnAddresses {
+            addresses = java.util.Set.copyOf(addresses);
+        }
+    }
 }

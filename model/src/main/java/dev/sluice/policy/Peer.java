@@ -4,7 +4,7 @@ import dev.sluice.net.Cidr;
 import java.util.List;
 import java.util.stream.Collectors;
 
-/** One peer of a rule: any peer, identities chosen by a selector, or an address block. */
+/** One peer of a rule: any peer, identities chosen by a selector, an address block, or DNS names (toFQDNs). */
 public sealed interface Peer {
     String describe();
 
@@ -25,5 +25,13 @@ public sealed interface Peer {
         public String describe() {
             return "addresses in " + cidr + (except.isEmpty() ? "" : " except " + except.stream().map(Cidr::toString).collect(Collectors.joining(", ")));
         }
+    }
+
+    /**
+     * Cilium's toFQDNs: the addresses the agent's FQDN cache learned for names matching the
+     * selector, each a /32 CIDR entry; none learned = nothing allowed. Egress allow rules only.
+     */
+    record Fqdn(FqdnSelector selector) implements Peer {
+        public String describe() { return "DNS " + selector.describe() + " (learned addresses)"; }
     }
 }

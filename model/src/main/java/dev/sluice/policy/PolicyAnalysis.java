@@ -60,10 +60,14 @@ public final class PolicyAnalysis {
     }
 
     private PolicyState.Decision egress(Pod src, int peerId, Integer peerIp, Protocol proto, int port) {
-        return engine.endpoint(src.key()).state().decide(Direction.EGRESS, peerId, peerIp, proto.number, port, null);
+        return egress(src, peerId, peerIp, proto, port, null);
     }
 
-    private PolicyState.Decision ingress(Pod dst, int peerId, Integer peerIp, Protocol proto, int port, PolicyState.HttpRequest http) {
+    private PolicyState.Decision egress(Pod src, int peerId, Integer peerIp, Protocol proto, int port, PolicyState.L7Request req) {
+        return engine.endpoint(src.key()).state().decide(Direction.EGRESS, peerId, peerIp, proto.number, port, req);
+    }
+
+    private PolicyState.Decision ingress(Pod dst, int peerId, Integer peerIp, Protocol proto, int port, PolicyState.L7Request http) {
         return engine.endpoint(dst.key()).state().decide(Direction.INGRESS, peerId, peerIp, proto.number, port, http);
     }
 
@@ -77,8 +81,12 @@ public final class PolicyAnalysis {
     /**
      * Traces a connection. {@code from} and {@code to} are {@code ns/pod} or an address or CIDR
      * outside the cluster (its first address is used; an address that is a pod's IP is that pod).
+     * {@code request} (optional) is what the proxies of both sides judge: an HTTP request, or a
+     * DNS query (egress: may the source ask this server for the name). toFQDNs rules allow only
+     * addresses the DNS proxy learned; offline none are known unless the inputs carry them, and a
+     * denied egress says so (the live answer may be allow, never the other way round).
      */
-    public Trace trace(String from, String to, String port, Protocol proto, PolicyState.HttpRequest http) {
+    public Trace trace(String from, String to, String port, Protocol proto, PolicyState.L7Request http) {
         Pod src = endpointOrNull(from), dst = endpointOrNull(to);
         Integer srcIp = src != null ? ip(src) : address(from), dstIp = dst != null ? ip(dst) : address(to);
         int srcId = src != null ? engine.identityOf(src.key()) : Reserved.WORLD.id;
@@ -91,8 +99,17 @@ public final class PolicyAnalysis {
         }
         Hop eg = null, in = null;
         if (src != null) {
-            var d = egress(src, dstId, dstIp, proto, p.get());
+            var d = egress(src, dstId, dstIp, proto, p.get(), http);
             eg = hop(src, Direction.EGRESS, d);
+            var fqdns = engine.fqdnSelectors(src.key());
+            if (!d.allowed() && !fqdns.isEmpty() && dst == null) { // toFQDNs never selects a pod's address
+                List<String> known = new ArrayList<>();
+                for (FqdnSelector f : fqdns) if (!engine.fqdnAddresses(f).isEmpty()) known.add(f.toString());
+                String note = "; toFQDNs (" + String.join(", ", fqdns.stream().map(FqdnSelector::toString).toList()) + ") allow only addresses learned from DNS answers"
+                        + (known.isEmpty() ? ", and none are known here (offline): where DNS resolves one of these names to this address the live answer is allow"
+                        : " (known for " + String.join(", ", known) + ")");
+                eg = new Hop(eg.endpoint(), eg.direction(), eg.identity(), eg.enforced(), eg.policies(), eg.verdict(), eg.allowed(), eg.reason() + note, eg.matched());
+            }
         }
         if (dst != null) {
             var d = ingress(dst, srcId, srcIp, proto, p.get(), http);
@@ -167,6 +184,13 @@ public final class PolicyAnalysis {
             }
             if (!r.peers().isEmpty() && r.peers().stream().allMatch(x -> x instanceof Peer.Selected))
                 sb.append(peers.isEmpty() ? " (matches no pod now)" : " (now: " + String.join(", ", new java.util.TreeSet<>(peers)) + ")");
+            List<String> learned = new ArrayList<>();
+            boolean fqdn = false;
+            for (Peer pe : r.peers()) if (pe instanceof Peer.Fqdn f) {
+                fqdn = true;
+                for (int ip : engine.fqdnAddresses(f.selector())) learned.add(Ip.format(ip));
+            }
+            if (fqdn) sb.append(learned.isEmpty() ? " (no address learned from DNS: allows nothing now)" : " (learned now: " + String.join(", ", learned) + ")");
             sb.append(" [").append(r.origin()).append(']');
             rules.add(sb.toString());
         }

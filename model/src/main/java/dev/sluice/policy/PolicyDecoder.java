@@ -197,11 +197,17 @@ public final class PolicyDecoder {
     private static Rule ciliumRule(String name, Node r, Direction d, boolean deny, String ns, Rule.Subject subject) {
         r.requireObject();
         String pre = d == Direction.INGRESS ? "from" : "to";
-        List<String> supported = List.of(pre + "Endpoints", pre + "CIDR", pre + "CIDRSet", pre + "Entities", "toPorts");
+        List<String> supported = d == Direction.INGRESS
+                ? List.of("fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "toPorts")
+                : List.of("toEndpoints", "toCIDR", "toCIDRSet", "toEntities", "toFQDNs", "toPorts");
         List<String> unsupported = d == Direction.INGRESS
                 ? List.of("fromRequires", "fromGroups", "fromNodes", "icmps", "authentication")
-                : List.of("toFQDNs", "toServices", "toGroups", "toRequires", "toNodes", "icmps", "authentication");
+                : List.of("toServices", "toGroups", "toRequires", "toNodes", "icmps", "authentication");
         for (String f : r.fieldNames()) {
+            if (d == Direction.INGRESS && (f.equals("toFQDNs") || f.equals("fromFQDNs")))
+                throw r.error(f, "in an ingress rule (expected: toFQDNs only in egress rules; there is no FQDN selector for ingress)");
+            if (f.equals("toFQDNs") && deny)
+                throw r.error(f, "in an egressDeny rule (expected: toFQDNs only in egress allow rules; a deny by name cannot know every address of the name)");
             if (unsupported.contains(f)) throw r.error(f, UNSUPPORTED);
             if (!supported.contains(f)) {
                 var all = new java.util.TreeSet<>(supported);
@@ -233,6 +239,11 @@ public final class PolicyDecoder {
             }
             peers.add(new Peer.Block(cidr, except));
         }
+        if (r.present("toFQDNs")) {
+            for (String other : List.of("toEndpoints", "toCIDR", "toCIDRSet", "toEntities"))
+                if (r.present(other)) throw r.error("toFQDNs", "given with " + other + " (expected: toFQDNs as the rule's only peers, with optional toPorts; write another rule for " + other + ")");
+            for (Node f : r.list("toFQDNs")) peers.add(new Peer.Fqdn(fqdnSelector(f)));
+        }
         for (Node e : r.list(pre + "Entities")) {
             String ent = e.string();
             if (!ENTITIES.contains(ent)) throw e.error(ent + " (expected one of: " + String.join(", ", ENTITIES) + ")");
@@ -241,8 +252,10 @@ public final class PolicyDecoder {
         }
         List<PortSpec> ports = new ArrayList<>();
         List<Node> toPorts = r.list("toPorts");
-        for (Node tp : toPorts) ciliumPorts(tp, deny, ports);
-        boolean l3 = r.present(pre + "Endpoints") || r.present(pre + "CIDR") || r.present(pre + "CIDRSet") || r.present(pre + "Entities");
+        for (Node tp : toPorts) ciliumPorts(tp, d, deny, ports);
+        // toFQDNs: [] selects nothing (like toEndpoints: []), never every peer.
+        boolean l3 = r.present(pre + "Endpoints") || r.present(pre + "CIDR") || r.present(pre + "CIDRSet") || r.present(pre + "Entities")
+                || r.present("toFQDNs");
         // An L4-only rule applies to every peer; a rule with nothing at all selects nothing.
         if (!l3 && !ports.isEmpty()) any = true;
         if (any) peers.clear();
@@ -250,32 +263,46 @@ public final class PolicyDecoder {
         return new Rule(name, r.path(), d, deny, false, subject, any, peers, ports);
     }
 
-    private static void ciliumPorts(Node tp, boolean deny, List<PortSpec> out) {
+    private static void ciliumPorts(Node tp, Direction d, boolean deny, List<PortSpec> out) {
         tp.requireObject();
         for (String f : List.of("serverNames", "listener", "originatingTLS", "terminatingTLS"))
             if (tp.present(f)) throw tp.error(f, UNSUPPORTED);
         tp.allowOnly("ports", "rules");
         List<HttpRule> http = new ArrayList<>();
+        List<DnsRule> dns = new ArrayList<>();
+        L7Kind l7 = L7Kind.NONE;
         Node rules = tp.get("rules");
         if (!rules.isNull()) {
             if (deny) throw tp.error("rules", "in a deny rule (expected: L7 rules only in allow rules)");
             rules.requireObject();
-            for (String f : List.of("dns", "kafka", "l7proto", "l7"))
+            for (String f : List.of("kafka", "l7proto", "l7"))
                 if (rules.present(f)) throw rules.error(f, UNSUPPORTED);
-            rules.allowOnly("http");
-            for (Node h : rules.list("http")) {
-                h.requireObject();
-                if (h.present("headerMatches")) throw h.error("headerMatches", UNSUPPORTED);
-                h.allowOnly("method", "path", "host", "headers");
-                List<String> headers = new ArrayList<>();
-                for (Node x : h.list("headers")) headers.add(x.string());
-                http.add(new HttpRule(regex(h, "method"), regex(h, "path"), regex(h, "host"), headers));
+            rules.allowOnly("http", "dns");
+            if (rules.present("http") && rules.present("dns"))
+                throw rules.error("dns", "given with http (expected: one L7 kind per port rule, http or dns; write another toPorts entry)");
+            if (rules.present("dns")) {
+                if (d == Direction.INGRESS) throw rules.error("dns", "in an ingress rule (expected: DNS rules only in egress rules)");
+                l7 = L7Kind.DNS;
+                for (Node x : rules.list("dns")) dns.add(dnsRule(x));
+                // Like http: [] below, an empty list proxies every name (Cilium would not proxy at all).
+                if (dns.isEmpty()) dns.add(DnsRule.ANY);
+            } else {
+                l7 = L7Kind.HTTP;
+                for (Node h : rules.list("http")) {
+                    h.requireObject();
+                    if (h.present("headerMatches")) throw h.error("headerMatches", UNSUPPORTED);
+                    h.allowOnly("method", "path", "host", "headers");
+                    List<String> headers = new ArrayList<>();
+                    for (Node x : h.list("headers")) headers.add(x.string());
+                    http.add(new HttpRule(regex(h, "method"), regex(h, "path"), regex(h, "host"), headers));
+                }
+                if (http.isEmpty()) http.add(HttpRule.ANY);
             }
-            if (http.isEmpty()) http.add(HttpRule.ANY);
         }
+        String kind = l7 == L7Kind.DNS ? "DNS" : "L7";
         List<Node> ports = tp.list("ports");
         if (ports.isEmpty()) {
-            if (!http.isEmpty()) throw tp.error("ports", "missing (expected: at least one port for L7 rules)");
+            if (l7 != L7Kind.NONE) throw tp.error("ports", "missing (expected: at least one port for " + kind + " rules, e.g. 53 for DNS)");
             out.add(new PortSpec(null, PortRange.ANY, "", List.of()));
             return;
         }
@@ -285,6 +312,10 @@ public final class PolicyDecoder {
             if (p.has("protocol")) {
                 String s = p.get("protocol").oneOf("TCP", "UDP", "SCTP", "ANY");
                 proto = s.equals("ANY") ? null : Protocol.valueOf(s);
+                if (l7 == L7Kind.DNS && proto == Protocol.SCTP)
+                    throw p.error("protocol", "SCTP with DNS rules (expected: UDP, TCP or ANY for DNS rules)");
+                if (l7 == L7Kind.HTTP && proto != null && proto != Protocol.TCP)
+                    throw p.error("protocol", s + " with HTTP rules (expected: TCP or ANY for HTTP rules)");
             }
             Node port = p.get("port");
             if (port.isNull()) throw p.error("port", "missing (expected: a port number 0-65535 or a port name)");
@@ -296,14 +327,33 @@ public final class PolicyDecoder {
                     if (end < start) throw p.error("endPort", end + " is below port " + start + " (expected: endPort >= port)");
                     if (start == 0) throw p.error("endPort", "given with port 0 (expected: a port 1-65535 with endPort)");
                 }
-                if (start == 0 && !http.isEmpty()) throw p.error("port", "0 (expected: a specific port for L7 rules)");
-                out.add(new PortSpec(proto, start == 0 ? PortRange.ANY : new PortRange(start, end), "", http));
+                if (start == 0 && l7 != L7Kind.NONE) throw p.error("port", "0 (expected: a specific port for " + kind + " rules, e.g. 53 for DNS)");
+                out.add(new PortSpec(proto, start == 0 ? PortRange.ANY : new PortRange(start, end), "", l7, http, dns));
             } else {
                 String name = portName(port);
                 if (p.has("endPort")) throw p.error("endPort", "given with named port " + name + " (expected: a numeric port with endPort)");
-                out.add(new PortSpec(proto, PortRange.ANY, name, http));
+                out.add(new PortSpec(proto, PortRange.ANY, name, l7, http, dns));
             }
         }
+    }
+
+    /** One toFQDNs entry: exactly one of matchName, matchPattern (Cilium's FQDNSelector). */
+    private static FqdnSelector fqdnSelector(Node f) {
+        DnsRule r = dnsRule(f);
+        return new FqdnSelector(r.matchName(), r.matchPattern());
+    }
+
+    /** One rules.dns entry (or toFQDNs entry): exactly one of matchName, matchPattern, valid and canonicalised. */
+    private static DnsRule dnsRule(Node x) {
+        x.requireObject().allowOnly("matchName", "matchPattern");
+        boolean name = x.present("matchName"), pattern = x.present("matchPattern");
+        if (name == pattern)
+            throw x.error("matchName", (name ? "given with matchPattern" : "missing") + " (expected: exactly one of matchName or matchPattern)");
+        String field = name ? "matchName" : "matchPattern";
+        String v = x.get(field).string();
+        String bad = DnsNames.problem(v, pattern);
+        if (bad != null) throw x.error(field, "\"" + v + "\": " + bad);
+        return name ? DnsRule.name(v) : DnsRule.pattern(v);
     }
 
     private static String regex(Node h, String field) {

@@ -53,6 +53,19 @@ public final class PolicyEngine {
     private final Map<PeerSelector, Set<Integer>> selected = new HashMap<>();
     private final Map<PeerSelector, Set<Rule>> selectorRules = new HashMap<>();
     private final Map<Cidr, Integer> cidrRefs = new HashMap<>();
+    /** Per toFQDNs selector, the IPv4 addresses the agent's FQDN cache holds for it now (given, not derived). */
+    private final Map<FqdnSelector, Set<Integer>> fqdnAddresses = new HashMap<>();
+    /** Per toFQDNs selector, the rules naming it: what a change of its addresses makes dirty, and nothing else. */
+    private final Map<FqdnSelector, Set<Rule>> fqdnRules = new HashMap<>();
+    /**
+     * Per IPv4 address, how many pods hold it now. A learned FQDN address that is a pod's is not
+     * turned into an entry: a DNS answer (which whoever runs the zone writes) must not open a path
+     * to a pod; pods are reached by toEndpoints, as in Cilium, where toFQDNs selects only addresses
+     * outside the cluster.
+     */
+    private final Map<Integer, Integer> podAddresses = new HashMap<>();
+    /** How many endpoint states were computed (not taken from the memo): what tests count to check a change costs what it changes. */
+    private long statesComputed;
     private final Set<Rule> namedEgressRules = new HashSet<>();
     /** Per port name, the pods of every identity with a pod declaring it: what egress named ports to any peer or a CIDR resolve against. */
     private Map<String, Set<NamedPort>> namedPorts = Map.of();
@@ -96,14 +109,18 @@ public final class PolicyEngine {
         for (Namespace n : in.namespaces()) namespaces.put(n.name(), n);
         for (Pod p : in.pods()) pods.put(p.key(), p);
         for (Policy p : in.policies()) policies.put(p.key(), p);
+        fqdnAddresses.clear();
+        in.fqdns().forEach((k, v) -> { if (!v.isEmpty()) fqdnAddresses.put(k, new HashSet<>(v)); });
         rebuild();
         return result();
     }
 
     /** The current inputs, sorted (for a from-scratch comparison). */
     public PolicyInputs inputs() {
+        Map<FqdnSelector, Set<Integer>> fqdns = new TreeMap<>();
+        fqdnAddresses.forEach((k, v) -> fqdns.put(k, new TreeSet<>(v)));
         return new PolicyInputs(new TreeMap<>(namespaces).values().stream().toList(),
-                new TreeMap<>(pods).values().stream().toList(), new TreeMap<>(policies).values().stream().toList());
+                new TreeMap<>(pods).values().stream().toList(), new TreeMap<>(policies).values().stream().toList(), fqdns);
     }
 
     private void rebuild() {
@@ -116,13 +133,16 @@ public final class PolicyEngine {
         selected.clear();
         selectorRules.clear();
         cidrRefs.clear();
+        fqdnRules.clear();
         namedEgressRules.clear();
         rulesByNamespace.clear();
         ruleSubjects.clear();
         ruleEndpoints.clear();
         endpointRules.clear();
         endpoints.clear();
+        podAddresses.clear();
         for (Pod p : pods.values()) {
+            podAddress(p, 1, null);
             ensureNamespace(p.namespace());
             podsByNamespace.computeIfAbsent(p.namespace(), k -> new HashSet<>()).add(p.key());
             IdentityLabels l = identityLabels(p);
@@ -132,6 +152,9 @@ public final class PolicyEngine {
         }
         List<Cidr> cidrs = new ArrayList<>();
         for (Policy pol : policies.values()) for (Rule r : pol.rules()) for (Peer pe : r.peers()) if (pe instanceof Peer.Block b) cidrs.add(b.cidr());
+        Set<FqdnSelector> usedFqdns = new HashSet<>();
+        for (Policy pol : policies.values()) for (Rule r : pol.rules()) for (Peer pe : r.peers()) if (pe instanceof Peer.Fqdn f) usedFqdns.add(f.selector());
+        for (FqdnSelector f : usedFqdns) for (int ip : fqdnAddresses.getOrDefault(f, Set.of())) cidrs.add(new Cidr(ip, 32));
         alloc.reset(members.keySet(), cidrs);
         for (Reserved r : Reserved.values()) universe.put(r.id, r.identity().labels());
         for (IdentityLabels l : members.keySet()) addToUniverse(l);
@@ -186,6 +209,48 @@ public final class PolicyEngine {
         return out;
     }
 
+    // ---- FQDN and DNS: what the agent's DNS proxy and FQDN cache ask ----
+
+    /**
+     * Every toFQDNs selector some rule names now, sorted: the names the DNS proxy learns (for the
+     * selectors of its node's endpoints see {@link #fqdnSelectors(String)}).
+     */
+    public Set<FqdnSelector> fqdnSelectors() { return new TreeSet<>(fqdnRules.keySet()); }
+
+    /** The selectors in use that a DNS answer for {@code name} feeds (what the FQDN cache updates on an answer), sorted. */
+    public Set<FqdnSelector> fqdnSelectorsMatching(String name) {
+        Set<FqdnSelector> out = new TreeSet<>();
+        for (FqdnSelector f : fqdnRules.keySet()) if (f.matches(name)) out.add(f);
+        return out;
+    }
+
+    /** The toFQDNs selectors of the egress rules selecting this endpoint, sorted (empty when none, or unknown endpoint). */
+    public Set<FqdnSelector> fqdnSelectors(String endpoint) {
+        Set<FqdnSelector> out = new TreeSet<>();
+        for (Rule r : endpointRules.getOrDefault(endpoint, Set.of()))
+            if (r.direction() == Direction.EGRESS && !r.deny()) for (Peer pe : r.peers()) if (pe instanceof Peer.Fqdn f) out.add(f.selector());
+        return out;
+    }
+
+    /** The addresses the engine holds for a selector (what the last {@link Change.FqdnAddresses} gave), sorted. */
+    public Set<Integer> fqdnAddresses(FqdnSelector selector) { return new TreeSet<>(fqdnAddresses.getOrDefault(selector, Set.of())); }
+
+    /**
+     * The DNS rules of an endpoint's egress policy (the union over its DNS redirect entries), sorted;
+     * empty when no rule sends its DNS to the proxy. Which server and port a rule applies to is in
+     * the entries: ask {@link PolicyState#decide} with a {@link PolicyState.DnsQuery} per query.
+     */
+    public Set<DnsRule> dnsRules(String endpoint) {
+        EndpointPolicy e = endpoints.get(endpoint);
+        Set<DnsRule> out = new TreeSet<>();
+        if (e != null) for (var en : e.state().entries().entrySet())
+            if (en.getKey().direction() == Direction.EGRESS && en.getValue().l7() == L7Kind.DNS) out.addAll(en.getValue().dns());
+        return out;
+    }
+
+    /** How many endpoint states were computed so far (shared states once): a test counts what a change costs. */
+    public long statesComputed() { return statesComputed; }
+
     /** The identities a peer selector matches now. */
     public Set<Integer> selectedBy(PeerSelector s) { return new TreeSet<>(selection(s)); }
 
@@ -205,6 +270,7 @@ public final class PolicyEngine {
                 for (Rule r : p.rules()) addRule(r, ctx);
             }
             case Change.PolicyDelete(String key) -> removePolicy(key, ctx);
+            case Change.FqdnAddresses(FqdnSelector sel, Set<Integer> ips) -> setFqdnAddresses(sel, ips, ctx);
         }
         if (ctx.renumbered) {
             renumberings++;
@@ -269,6 +335,10 @@ public final class PolicyEngine {
         podsByNamespace.computeIfAbsent(p.namespace(), k -> new HashSet<>()).add(p.key());
         endpointRules.computeIfAbsent(p.key(), k -> new HashSet<>());
         boolean portsDiffer = old == null || !old.ports().equals(p.ports());
+        if (old == null || !old.podIP().equals(p.podIP())) {
+            if (old != null) podAddress(old, -1, ctx);
+            podAddress(p, 1, ctx);
+        }
         reidentify(p.key(), ctx, portsDiffer);
         if (portsDiffer || !old.podIP().equals(p.podIP())) ctx.portsChanged = true;
         resubject(p, ctx);
@@ -280,6 +350,7 @@ public final class PolicyEngine {
         if (old == null) return;
         Set<String> inNs = podsByNamespace.get(old.namespace());
         if (inNs != null) inNs.remove(key);
+        podAddress(old, -1, ctx);
         IdentityLabels l = podIdentity.remove(key);
         podSubjectLabels.remove(key);
         leave(l, key, ctx);
@@ -380,19 +451,71 @@ public final class PolicyEngine {
                         selected.remove(s.selector());
                     }
                 } else if (pe instanceof Peer.Block b) {
-                    int n = cidrRefs.merge(b.cidr(), -1, Integer::sum);
-                    if (n == 0) {
-                        cidrRefs.remove(b.cidr());
-                        ctx.renumbered |= alloc.removeCidr(b.cidr());
+                    unrefCidr(b.cidr(), ctx);
+                } else if (pe instanceof Peer.Fqdn f) {
+                    Set<Rule> users = fqdnRules.get(f.selector());
+                    users.remove(r);
+                    if (users.isEmpty()) {
+                        fqdnRules.remove(f.selector());
+                        for (int ip : fqdnAddresses.getOrDefault(f.selector(), Set.of())) unrefCidr(new Cidr(ip, 32), ctx);
                     }
                 }
             }
         }
     }
 
+    /** Counts a pod's address in or out; when an address starts or stops being a pod's, the toFQDNs rules holding it are dirty. */
+    private void podAddress(Pod p, int delta, ApplyContext ctx) {
+        if (!Ip.isIpv4(p.podIP())) return;
+        int ip = Ip.parse(p.podIP());
+        int n = podAddresses.merge(ip, delta, Integer::sum);
+        if (n == 0) podAddresses.remove(ip);
+        if (ctx == null || (n != 0 && n != delta)) return; // still a pod's, or was one already
+        for (var e : fqdnRules.entrySet())
+            if (fqdnAddresses.getOrDefault(e.getKey(), Set.of()).contains(ip)) ctx.dirtyRules.addAll(e.getValue());
+    }
+
+    private void unrefCidr(Cidr c, ApplyContext ctx) {
+        int n = cidrRefs.merge(c, -1, Integer::sum);
+        if (n == 0) {
+            cidrRefs.remove(c);
+            ctx.renumbered |= alloc.removeCidr(c);
+        }
+    }
+
+    /**
+     * A toFQDNs selector's addresses are now {@code now} (empty: none). Only the rules naming the
+     * selector are dirty, so only the endpoints they select are recomputed; the CIDR identities
+     * of addresses that appear are allocated and those of addresses no selector in use holds any
+     * more are released.
+     */
+    private void setFqdnAddresses(FqdnSelector sel, Set<Integer> now, ApplyContext ctx) {
+        Set<Integer> before = fqdnAddresses.getOrDefault(sel, Set.of());
+        if (before.equals(now)) return;
+        Set<Rule> users = fqdnRules.getOrDefault(sel, Set.of());
+        if (!users.isEmpty()) {
+            for (int ip : now) if (!before.contains(ip)) {
+                Cidr c = new Cidr(ip, 32);
+                if (!cidrRefs.containsKey(c)) ctx.renumbered |= alloc.addCidr(c);
+                cidrRefs.merge(c, 1, Integer::sum);
+            }
+            for (int ip : before) if (!now.contains(ip)) unrefCidr(new Cidr(ip, 32), ctx);
+            ctx.dirtyRules.addAll(users);
+        }
+        if (now.isEmpty()) fqdnAddresses.remove(sel); else fqdnAddresses.put(sel, new HashSet<>(now));
+    }
+
     private void addRule(Rule r, ApplyContext ctx) {
         for (Peer pe : r.peers()) if (pe instanceof Peer.Block b && !cidrRefs.containsKey(b.cidr())) ctx.renumbered |= alloc.addCidr(b.cidr());
-        registerRule(r);
+        Set<FqdnSelector> newlyUsed = new HashSet<>();
+        for (Peer pe : r.peers())
+            if (pe instanceof Peer.Fqdn f && fqdnRules.getOrDefault(f.selector(), Set.of()).isEmpty() && newlyUsed.add(f.selector()))
+                for (int ip : fqdnAddresses.getOrDefault(f.selector(), Set.of())) {
+                    Cidr c = new Cidr(ip, 32);
+                    if (!cidrRefs.containsKey(c)) ctx.renumbered |= alloc.addCidr(c);
+                    cidrRefs.merge(c, 1, Integer::sum);
+                }
+        registerRule(r, true);
         Set<String> subj = subjectsOf(r);
         ruleSubjects.put(r, subj);
         ruleEndpoints.put(r, endpointsOf(subj));
@@ -402,12 +525,21 @@ public final class PolicyEngine {
         }
     }
 
-    private void registerRule(Rule r) {
+    private void registerRule(Rule r) { registerRule(r, false); }
+
+    /** {@code fqdnCounted}: the caller already counted the addresses of selectors this rule brings into use. */
+    private void registerRule(Rule r, boolean fqdnCounted) {
         rulesByNamespace.computeIfAbsent(r.subject().namespace(), k -> new ArrayList<>()).add(r);
         if (r.direction() == Direction.EGRESS && r.hasNamedPort()) namedEgressRules.add(r);
         for (Peer pe : r.peers()) {
             if (pe instanceof Peer.Selected s) selectorRules.computeIfAbsent(s.selector(), k -> new HashSet<>()).add(r);
             else if (pe instanceof Peer.Block b) cidrRefs.merge(b.cidr(), 1, Integer::sum);
+            else if (pe instanceof Peer.Fqdn f) {
+                Set<Rule> users = fqdnRules.computeIfAbsent(f.selector(), k -> new HashSet<>());
+                // a selector's addresses count once per selector in use (the rules share them)
+                if (users.isEmpty() && !fqdnCounted) for (int ip : fqdnAddresses.getOrDefault(f.selector(), Set.of())) cidrRefs.merge(new Cidr(ip, 32), 1, Integer::sum);
+                users.add(r);
+            }
         }
     }
 
@@ -561,6 +693,7 @@ public final class PolicyEngine {
         StateKey key = new StateKey(rules, namedIngress ? p.ports() : List.of());
         PolicyState s = memo.get(key);
         if (s == null) {
+            statesComputed++;
             s = state(rules, p);
             memo.put(key, s);
         }
@@ -587,6 +720,13 @@ public final class PolicyEngine {
                     for (Integer id : selection(s.selector())) targets.add(new PolicyKey(r.direction(), id, null, List.of(), 0, PortRange.ANY));
                 } else if (pe instanceof Peer.Block b) {
                     targets.add(new PolicyKey(r.direction(), alloc.cidrIdentity(b.cidr()), b.cidr(), b.except(), 0, PortRange.ANY));
+                } else if (pe instanceof Peer.Fqdn f) {
+                    // each learned address a /32 CIDR entry; none learned yet: nothing (fail closed)
+                    for (int ip : new TreeSet<>(fqdnAddresses.getOrDefault(f.selector(), Set.of()))) {
+                        if (podAddresses.containsKey(ip)) continue; // a pod's: never by a DNS answer
+                        Cidr c = new Cidr(ip, 32);
+                        targets.add(new PolicyKey(r.direction(), alloc.cidrIdentity(c), c, List.of(), 0, PortRange.ANY));
+                    }
                 }
             }
             if (targets.isEmpty()) continue;
@@ -596,7 +736,12 @@ public final class PolicyEngine {
                 continue;
             }
             for (PortSpec ps : r.ports()) {
-                PolicyValue v = new PolicyValue(r.deny() ? Verdict.DENY : ps.http().isEmpty() ? Verdict.ALLOW : Verdict.REDIRECT, ps.http(), List.of(r.origin()));
+                PolicyValue v = r.deny() ? new PolicyValue(Verdict.DENY, List.of(), List.of(r.origin()))
+                        : switch (ps.l7()) {
+                            case NONE -> new PolicyValue(Verdict.ALLOW, List.of(), List.of(r.origin()));
+                            case HTTP -> new PolicyValue(Verdict.REDIRECT, ps.http(), List.of(r.origin()));
+                            case DNS -> PolicyValue.dns(ps.dns(), List.of(r.origin()));
+                        };
                 if (!ps.named()) {
                     for (int proto : protocols(ps))
                         for (PolicyKey t : targets) put(entries, with(t, proto, proto == 0 ? PortRange.ANY : ps.range()), v);
@@ -604,9 +749,10 @@ public final class PolicyEngine {
                     Set<Integer> resolved = new TreeSet<>();
                     for (ContainerPort c : pod.ports())
                         if (c.name().equals(ps.name()) && (ps.protocol() == null || ps.protocol() == c.protocol())) resolved.add(portKey(c.protocol(), c.port()));
-                    for (int pk : resolved) for (PolicyKey t : targets) put(entries, with(t, pk >>> 16, PortRange.of(pk & 0xffff)), v);
+                    for (int pk : resolved) if (speaks(ps.l7(), pk >>> 16)) for (PolicyKey t : targets) put(entries, with(t, pk >>> 16, PortRange.of(pk & 0xffff)), v);
                 } else {
-                    for (PolicyKey t : targets) for (PolicyKey k : namedEgress(t, ps, portMemo)) put(entries, k, v);
+                    for (PolicyKey t : targets) for (PolicyKey k : namedEgress(t, ps, portMemo))
+                        if (speaks(ps.l7(), k.protocol())) put(entries, k, v);
                 }
             }
         }
@@ -644,9 +790,22 @@ public final class PolicyEngine {
 
     private static final int[] ANY_L4 = {Protocol.TCP.number, Protocol.UDP.number, Protocol.SCTP.number};
 
+    private static final int[] DNS_L4 = {Protocol.TCP.number, Protocol.UDP.number}, HTTP_L4 = {Protocol.TCP.number};
+
     private static int[] protocols(PortSpec ps) {
         if (ps.protocol() != null) return new int[] {ps.protocol().number};
+        if (ps.l7() == L7Kind.DNS) return DNS_L4; // the DNS proxy speaks UDP and TCP only
+        if (ps.l7() == L7Kind.HTTP) return HTTP_L4; // the HTTP proxy: TCP only
         return ps.range().isAny() ? new int[] {0} : ANY_L4;
+    }
+
+    /** Whether the proxy of an L7 kind takes this protocol: HTTP TCP, DNS UDP and TCP; plain L4 every one. */
+    private static boolean speaks(L7Kind l7, int proto) {
+        return switch (l7) {
+            case NONE -> true;
+            case HTTP -> proto == Protocol.TCP.number;
+            case DNS -> proto == Protocol.TCP.number || proto == Protocol.UDP.number;
+        };
     }
 
     private static PolicyKey with(PolicyKey t, int proto, PortRange range) {
@@ -687,11 +846,13 @@ public final class PolicyEngine {
         }
     }
 
-    /** One key's values so far: the winning verdict's origins and HTTP rules, or the one value that won whole. */
+    /** One key's values so far: the winning verdict's origins and L7 rules, or the one value that won whole. */
     private static final class Merging {
         private Verdict verdict;
+        private L7Kind l7;
         private final TreeSet<String> origins = new TreeSet<>();
         private final TreeSet<HttpRule> http = new TreeSet<>();
+        private final TreeSet<DnsRule> dns = new TreeSet<>();
         /** The value the merge so far is, unchanged (as {@link #merge} returns the winner of two verdicts); null once unions were taken. */
         private PolicyValue whole;
 
@@ -699,30 +860,45 @@ public final class PolicyEngine {
 
         private void take(PolicyValue v) {
             verdict = v.verdict();
+            l7 = v.l7();
             origins.clear();
             http.clear();
+            dns.clear();
             origins.addAll(v.origins());
             http.addAll(v.http());
+            dns.addAll(v.dns());
             whole = v;
         }
 
         void add(PolicyValue v) {
             if (v == whole) return; // merge is not called for the value already there
-            if (v.verdict() == verdict || allowIntoRedirect(verdict, v.verdict())) {
+            if (l7Conflict(verdict, l7, v)) {
+                // Two proxies for one key: no packet may pick one silently; fail closed.
+                verdict = Verdict.DENY;
+                l7 = L7Kind.NONE;
+                http.clear();
+                dns.clear();
+                origins.addAll(v.origins());
+                whole = null;
+            } else if (v.verdict() == verdict || allowIntoRedirect(verdict, v.verdict())) {
                 // An L4 allow of exactly this key beside L7 rules: still proxied, every request allowed.
                 if (v.verdict() != verdict) {
-                    http.add(HttpRule.ANY);
+                    if (verdict == Verdict.ALLOW) l7 = v.l7();
+                    if (l7 == L7Kind.HTTP) http.add(HttpRule.ANY); else dns.add(DnsRule.ANY);
                     verdict = Verdict.REDIRECT;
                 }
                 origins.addAll(v.origins());
                 http.addAll(v.http());
+                dns.addAll(v.dns());
                 whole = null;
             } else if (rank(v.verdict()) > rank(verdict)) {
                 take(v);
             }
         }
 
-        PolicyValue value() { return whole != null ? whole : new PolicyValue(verdict, List.copyOf(http), List.copyOf(origins)); }
+        PolicyValue value() {
+            return whole != null ? whole : new PolicyValue(verdict, l7, List.copyOf(http), List.copyOf(dns), List.copyOf(origins));
+        }
 
         private static int rank(Verdict v) { return v == Verdict.DENY ? 2 : v == Verdict.REDIRECT ? 1 : 0; }
     }
@@ -731,20 +907,32 @@ public final class PolicyEngine {
         return (a == Verdict.ALLOW && b == Verdict.REDIRECT) || (a == Verdict.REDIRECT && b == Verdict.ALLOW);
     }
 
+    private static boolean l7Conflict(Verdict verdict, L7Kind l7, PolicyValue b) {
+        return verdict == Verdict.REDIRECT && b.verdict() == Verdict.REDIRECT && l7 != b.l7();
+    }
+
     /**
-     * Same key from several rules: deny wins; an allow and a redirect make a redirect whose HTTP
-     * rules also allow every request (Cilium's rule: an L4-only allow of the same port wildcards
-     * L7 for its peers, the traffic still goes through the proxy); else the union of HTTP rules.
+     * Same key from several rules: deny wins; an allow and a redirect make a redirect whose L7
+     * rules also allow everything (Cilium's rule: an L4-only allow of the same port wildcards L7
+     * for its peers, the traffic still goes through the proxy); two redirects to the same proxy
+     * take the union of their rules; redirects to two different proxies (HTTP and DNS rules on
+     * one port) deny, fail closed, as no packet can go to both.
      */
     static PolicyValue merge(PolicyValue a, PolicyValue b) {
-        if (a.verdict() != b.verdict() && !allowIntoRedirect(a.verdict(), b.verdict()))
-            return a.verdict() == Verdict.DENY ? a : b;
         TreeSet<String> origins = new TreeSet<>(a.origins());
         origins.addAll(b.origins());
+        if (l7Conflict(a.verdict(), a.l7(), b)) return new PolicyValue(Verdict.DENY, List.of(), List.copyOf(origins));
+        if (a.verdict() != b.verdict() && !allowIntoRedirect(a.verdict(), b.verdict()))
+            return a.verdict() == Verdict.DENY ? a : b;
         TreeSet<HttpRule> http = new TreeSet<>(a.http());
         http.addAll(b.http());
-        if (a.verdict() != b.verdict()) http.add(HttpRule.ANY);
-        return new PolicyValue(a.verdict() == b.verdict() ? a.verdict() : Verdict.REDIRECT, List.copyOf(http), List.copyOf(origins));
+        TreeSet<DnsRule> dns = new TreeSet<>(a.dns());
+        dns.addAll(b.dns());
+        L7Kind l7 = a.l7() != L7Kind.NONE ? a.l7() : b.l7();
+        if (a.verdict() != b.verdict()) {
+            if (l7 == L7Kind.HTTP) http.add(HttpRule.ANY); else dns.add(DnsRule.ANY);
+        }
+        return new PolicyValue(a.verdict() == b.verdict() ? a.verdict() : Verdict.REDIRECT, l7, List.copyOf(http), List.copyOf(dns), List.copyOf(origins));
     }
 
     // ---- deltas ----

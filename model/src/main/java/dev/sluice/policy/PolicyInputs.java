@@ -13,13 +13,27 @@ import java.util.TreeMap;
 /**
  * What the policy engine reads: namespaces, pods and policies. Namespaces that pods or policies
  * use but no manifest declares exist implicitly, with only the {@code kubernetes.io/metadata.name}
- * label (as {@code kubectl create namespace} would make them).
+ * label (as {@code kubectl create namespace} would make them). {@code fqdns}: per toFQDNs selector,
+ * the IPv4 addresses the agent's FQDN cache holds (offline: none, so toFQDNs allows nothing).
  */
-public record PolicyInputs(List<Namespace> namespaces, List<Pod> pods, List<Policy> policies) {
+public record PolicyInputs(List<Namespace> namespaces, List<Pod> pods, List<Policy> policies, Map<FqdnSelector, java.util.Set<Integer>> fqdns) {
     public PolicyInputs {
         namespaces = List.copyOf(namespaces);
         pods = List.copyOf(pods);
         policies = List.copyOf(policies);
+        Map<FqdnSelector, java.util.Set<Integer>> f = new TreeMap<>();
+        fqdns.forEach((k, v) -> f.put(k, java.util.Set.copyOf(v)));
+        fqdns = java.util.Collections.unmodifiableMap(f);
+    }
+
+    /** Inputs without learned FQDN addresses. */
+    public PolicyInputs(List<Namespace> namespaces, List<Pod> pods, List<Policy> policies) {
+        this(namespaces, pods, policies, Map.of());
+    }
+
+    /** These inputs with the FQDN cache's addresses per toFQDNs selector (what {@link PolicyEngine#load} then uses). */
+    public PolicyInputs withFqdns(Map<FqdnSelector, java.util.Set<Integer>> addresses) {
+        return new PolicyInputs(namespaces, pods, policies, addresses);
     }
 
     /** Decoded inputs plus one error per object that could not be decoded (the rest still count). */
@@ -77,7 +91,7 @@ public record PolicyInputs(List<Namespace> namespaces, List<Pod> pods, List<Poli
         for (Pod p : extra) {
             if (all.putIfAbsent(p.key(), p) == null) ns.putIfAbsent(p.namespace(), new Namespace(p.namespace(), Map.of()));
         }
-        return new PolicyInputs(List.copyOf(ns.values()), List.copyOf(all.values()), policies);
+        return new PolicyInputs(List.copyOf(ns.values()), List.copyOf(all.values()), policies, fqdns);
     }
 
     /** Decodes and throws the first error, for callers that want all-or-nothing. */

@@ -46,7 +46,9 @@ public final class PolicyMapText {
         sb.append(k.direction().word()).append(" peer=").append(peer(k))
                 .append(" proto=").append(proto(k.protocol())).append(" port=").append(k.ports())
                 .append(' ').append(v.verdict().word());
+        if (v.l7() == L7Kind.DNS) sb.append(" l7=dns");
         for (HttpRule h : v.http()) sb.append(' ').append(h);
+        for (DnsRule d : v.dns()) sb.append(' ').append(d);
         sb.append("  # ").append(String.join(", ", v.origins()));
         return sb.toString();
     }

@@ -26,8 +26,13 @@ public final class PolicyLookup {
      * @param enforced whether the direction is under default deny
      * @param origins  the rules ({@code Kind ns/name path}) behind the deciding entry; empty when none decided
      * @param drop why it is dropped (the data path's drop reason of the same name), null when it passes
+     * @param l7   for a REDIRECT, the proxy the deciding entry names ({@link PolicyMaps#L7_HTTP}, {@link PolicyMaps#L7_DNS}), else {@link PolicyMaps#L7_NONE}
      */
-    public record Result(boolean passes, int verdict, Match match, boolean enforced, List<String> origins, Drop drop) {}
+    public record Result(boolean passes, int verdict, Match match, boolean enforced, List<String> origins, Drop drop, int l7) {
+        public Result(boolean passes, int verdict, Match match, boolean enforced, List<String> origins, Drop drop) {
+            this(passes, verdict, match, enforced, origins, drop, PolicyMaps.L7_NONE);
+        }
+    }
 
     /** The drop reasons policy_check returns, named as bpf/lib/drop.h and DropReason name them. */
     public enum Drop { POLICY, POLICY_DENY, POLICY_PENDING, POLICY_FULL, PROXY_UNAVAILABLE }
@@ -69,7 +74,7 @@ public final class PolicyLookup {
         List<String> origins = best == null ? List.of() : best.origins();
         Drop drop = verdict == PolicyMaps.DENY ? Drop.POLICY_DENY : verdict == PolicyMaps.REDIRECT ? Drop.PROXY_UNAVAILABLE
                 : verdict == 0 && enforced ? Drop.POLICY : null;
-        return new Result(drop == null, verdict, match, enforced, origins, drop);
+        return new Result(drop == null, verdict, match, enforced, origins, drop, best == null || verdict != PolicyMaps.REDIRECT ? PolicyMaps.L7_NONE : best.l7());
     }
 
     /** The longest-prefix match of sl_policy for (direction, identity, protocol, port), or null. */

@@ -2,6 +2,7 @@ package dev.sluice.policymap;
 
 import dev.sluice.net.Cidr;
 import dev.sluice.policy.Direction;
+import dev.sluice.policy.L7Kind;
 import dev.sluice.policy.PolicyKey;
 import dev.sluice.policy.PolicyState;
 import dev.sluice.policy.PolicyValue;
@@ -60,6 +61,10 @@ public final class PolicyMaps {
 
     /** {@code l7} is {@link #L7_HTTP} or {@link #L7_DNS} for a REDIRECT, else {@link #L7_NONE}. */
     public record Value(int verdict, int l7, List<String> origins) {
+        /**
+         * A value read back without its proxy: a REDIRECT defaults to {@link #L7_HTTP}. Only for
+         * values whose l7 is not known; {@link #compile} always sets it from the state.
+         */
         public Value(int verdict, List<String> origins) { this(verdict, verdict == REDIRECT ? L7_HTTP : L7_NONE, origins); }
     }
 
@@ -79,6 +84,15 @@ public final class PolicyMaps {
     private PolicyMaps() {}
 
     public static int direction(Direction d) { return d == Direction.INGRESS ? INGRESS : EGRESS; }
+
+    /** policy_value.l7 of a model value's proxy. */
+    public static int l7(L7Kind k) {
+        return switch (k) {
+            case NONE -> L7_NONE;
+            case HTTP -> L7_HTTP;
+            case DNS -> L7_DNS;
+        };
+    }
 
     public static int verdict(Verdict v) {
         return switch (v) {
@@ -107,14 +121,33 @@ public final class PolicyMaps {
                 prefixes.add(e.getKey().cidr());
                 prefixes.addAll(e.getKey().except());
             }
+            // Entries that differ only in their CIDR decide alike where they match: a set names the first
+            // of each such group, so the /32s of one toFQDNs rule share one CIDR-set identity and one
+            // sl_policy entry per port prefix instead of one per address.
+            int[] canon = new int[mine.size()];
+            Map<List<Object>, Integer> firstOf = new HashMap<>();
+            for (int i = 0; i < mine.size(); i++) {
+                PolicyKey k = mine.get(i).getKey();
+                canon[i] = firstOf.computeIfAbsent(List.of(k.protocol(), k.ports(), mine.get(i).getValue()), x -> firstOf.size());
+            }
+            List<Integer> reps = new ArrayList<>();
+            for (int i = 0; i < mine.size(); i++) if (canon[i] == reps.size()) reps.add(i);
             // An address's longest prefix p decides: entry e matches it iff e's CIDR contains p and no exception does.
+            // Only entries whose CIDR is p or one of its supernets can contain p: at most 33 lookups per
+            // prefix, not a scan of every entry (a toFQDNs rule brings one /32 entry per learned address).
+            Map<Cidr, List<Integer>> byCidr = new HashMap<>();
+            for (int i = 0; i < mine.size(); i++) byCidr.computeIfAbsent(mine.get(i).getKey().cidr(), x -> new ArrayList<>()).add(i);
             Map<List<Integer>, Integer> setIds = new LinkedHashMap<>();
             for (Cidr p : prefixes) {
-                List<Integer> members = new ArrayList<>();
-                for (int i = 0; i < mine.size(); i++) {
-                    PolicyKey k = mine.get(i).getKey();
-                    if (k.cidr().contains(p) && k.except().stream().noneMatch(x -> x.contains(p))) members.add(i);
+                TreeSet<Integer> groups = new TreeSet<>();
+                for (int len = 0; len <= p.prefixLength(); len++) {
+                    List<Integer> at = byCidr.get(new Cidr(p.network() & Cidr.mask(len), len));
+                    if (at == null) continue;
+                    for (int i : at)
+                        if (mine.get(i).getKey().except().stream().noneMatch(x -> x.contains(p))) groups.add(canon[i]);
                 }
+                List<Integer> members = new ArrayList<>();
+                for (int g : groups) members.add(reps.get(g));
                 int id = 0;
                 if (!members.isEmpty()) {
                     id = setIds.computeIfAbsent(members, m -> CIDR_SET_BASE + setIds.size() + 1);
@@ -128,7 +161,7 @@ public final class PolicyMaps {
     }
 
     private static void addRaw(Map<Key, List<Value>> raw, int dir, int identity, PolicyKey k, PolicyValue v) {
-        Value val = new Value(verdict(v.verdict()), v.origins());
+        Value val = new Value(verdict(v.verdict()), l7(v.l7()), v.origins());
         if (k.protocol() == 0) {
             raw.computeIfAbsent(new Key(dir, identity, 0, 0, 0), x -> new ArrayList<>()).add(val);
             return;
@@ -138,7 +171,12 @@ public final class PolicyMaps {
             raw.computeIfAbsent(new Key(dir, identity, k.protocol(), pp.port(), 8 + pp.prefixLength()), x -> new ArrayList<>()).add(val);
     }
 
-    /** Every prefix gets the strongest verdict among the entries covering it, with their origins. */
+    /**
+     * Every prefix gets the strongest verdict among the entries covering it, with their origins.
+     * Redirects to two different proxies covering one prefix cannot be written as one value: they
+     * become a DENY (fail closed). {@link PolicyState} already puts a DENY over every such overlap,
+     * so this only guards the invariant.
+     */
     private static Map<Key, Value> combine(Map<Key, List<Value>> raw) {
         Map<Key, Value> out = new TreeMap<>();
         Map<Long, List<Key>> groups = new HashMap<>();
@@ -146,6 +184,7 @@ public final class PolicyMaps {
         for (List<Key> group : groups.values()) {
             for (Key k : group) {
                 int best = 0, l7 = L7_NONE;
+                boolean conflict = false;
                 Set<String> origins = new TreeSet<>();
                 for (Key c : group) {
                     if (!c.covers(k)) continue;
@@ -153,15 +192,17 @@ public final class PolicyMaps {
                         if (v.verdict() > best) {
                             best = v.verdict();
                             l7 = L7_NONE;
+                            conflict = false;
                             origins.clear();
                         }
                         if (v.verdict() == best) {
                             origins.addAll(v.origins());
-                            l7 = Math.max(l7, v.l7());
+                            if (l7 != L7_NONE && v.l7() != l7) conflict = true;
+                            l7 = v.l7();
                         }
                     }
                 }
-                out.put(k, new Value(best, l7, List.copyOf(origins)));
+                out.put(k, conflict ? new Value(DENY, L7_NONE, List.copyOf(origins)) : new Value(best, l7, List.copyOf(origins)));
             }
         }
         return out;
@@ -183,7 +224,8 @@ public final class PolicyMaps {
         for (var e : m.entries().entrySet()) {
             Key k = e.getKey();
             sb.append(k.direction() == INGRESS ? "ingress" : "egress").append(" identity=").append(Integer.toUnsignedString(k.identity()))
-                    .append(' ').append(l4(k)).append(" -> ").append(word(e.getValue().verdict())).append('\n');
+                    .append(' ').append(l4(k)).append(" -> ").append(word(e.getValue().verdict()))
+                    .append(e.getValue().verdict() == REDIRECT ? " l7=" + l7Word(e.getValue().l7()) : "").append('\n');
         }
         for (var e : m.cidrs().entrySet())
             sb.append(e.getKey().direction() == INGRESS ? "ingress" : "egress").append(" cidr=").append(e.getKey().prefix())
@@ -197,6 +239,10 @@ public final class PolicyMaps {
         if (k.prefixLength() == 8) return proto + "/any";
         int len = k.prefixLength() - 8;
         return len == 16 ? proto + "/" + k.port() : proto + "/" + k.port() + "-" + (k.port() | ((1 << (16 - len)) - 1));
+    }
+
+    public static String l7Word(int l7) {
+        return switch (l7) { case L7_HTTP -> "http"; case L7_DNS -> "dns"; case L7_NONE -> "none"; default -> "l7:" + l7; };
     }
 
     public static String word(int verdict) {

@@ -156,8 +156,8 @@ class CiliumConformanceTest {
     }
 
     @Test void unsupportedRulesAreRejectedNotWidened() {
-        for (String rule : new String[] {"- toFQDNs: [{matchName: example.com}]\n", "- toServices: [{k8sService: {serviceName: a}}]\n",
-                "- toPorts:\n  - ports: [{port: \"53\", protocol: UDP}]\n    rules:\n      dns: [{matchPattern: \"*\"}]\n"}) {
+        for (String rule : new String[] {"- toServices: [{k8sService: {serviceName: a}}]\n", "- toNodes: [{}]\n",
+                "- toPorts:\n  - ports: [{port: \"9092\", protocol: TCP}]\n    rules:\n      kafka: [{topic: a}]\n"}) {
             var d = PolicyInputs.decode(dev.sluice.k8s.ManifestReader.parse("p.yaml", cnp("x", "fqdn", "endpointSelector: {}\negress:\n" + rule)));
             assertThat(d.errors()).hasSize(1);
             assertThat(d.errors().getFirst().getMessage()).startsWith("p.yaml: CiliumNetworkPolicy x/fqdn: spec.egress[0].").contains("not supported yet");

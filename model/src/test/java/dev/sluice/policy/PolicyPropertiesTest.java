@@ -69,8 +69,26 @@ class PolicyPropertiesTest {
         return body.isEmpty() ? "- {}\n" : "-" + body.substring(1);
     }
 
+    static final List<String> FQDNS = List.of("{matchName: a.io}", "{matchPattern: '*.a.io'}", "{matchPattern: '*'}");
+    static final List<FqdnSelector> SELECTORS = List.of(FqdnSelector.name("a.io"), FqdnSelector.pattern("*.a.io"), FqdnSelector.pattern("*"));
+
+    /** L7 ports of an allow rule: HTTP on TCP 80 or 53, DNS on 53 (egress only), so the two proxies can meet on one port. */
+    static String l7Ports(SplittableRandom r, String dir) {
+        boolean dns = dir.equals("egress") && r.nextBoolean();
+        if (dns) return "  toPorts: [{ports: [{port: \"53\"" + (r.nextBoolean() ? ", protocol: UDP" : "") + "}], rules: {dns: [" + pick(r, FQDNS) + "]}}]\n";
+        return "  toPorts: [{ports: [{port: \"" + pick(r, List.of("80", "53")) + "\", protocol: TCP}], rules: {http: [{method: GET}]}}]\n";
+    }
+
     static String ciliumRule(SplittableRandom r, String dir, boolean deny) {
         String pre = dir.equals("ingress") ? "from" : "to";
+        if (dir.equals("egress") && !deny && r.nextInt(4) == 0) {
+            String fq = "  toFQDNs: [" + pick(r, FQDNS) + "]\n";
+            return "-" + (fq + (r.nextBoolean() ? ports(r, true) : r.nextBoolean() ? l7Ports(r, dir) : "")).substring(1);
+        }
+        if (!deny && r.nextInt(5) == 0) {
+            String peers = r.nextBoolean() ? "" : "  " + pre + "Endpoints: [" + selector(r, "pod", PODS) + "]\n";
+            return "-" + (peers + l7Ports(r, dir)).substring(1);
+        }
         String peers = switch (r.nextInt(5)) {
             case 0 -> "";
             case 1 -> "  " + pre + "Endpoints: [" + selector(r, "pod", PODS) + "]\n";
@@ -264,7 +282,14 @@ class PolicyPropertiesTest {
     static Change randomChange(SplittableRandom r, PolicyEngine engine, int step) {
         List<Pod> pods = new ArrayList<>(engine.pods());
         pods.sort(java.util.Comparator.comparing(Pod::key));
-        switch (r.nextInt(6)) {
+        switch (r.nextInt(7)) {
+            case 6 -> {
+                // the FQDN cache learned or forgot addresses of a selector (pod addresses among them)
+                java.util.Set<Integer> ips = new java.util.TreeSet<>();
+                for (int i = r.nextInt(4); i > 0; i--)
+                    ips.add(dev.sluice.net.Ip.parse(pick(r, List.of("192.0.2.1", "192.0.2.2", "198.51.100.7", "10.0.1.1", "10.0.2.3"))));
+                return new Change.FqdnAddresses(pick(r, SELECTORS), ips);
+            }
             case 0 -> {
                 Pod p = pick(r, pods);
                 var l = new TreeMap<>(p.labels());

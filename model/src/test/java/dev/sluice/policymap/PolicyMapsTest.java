@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sluice.net.Cidr;
 import dev.sluice.net.Ip;
 import dev.sluice.policy.Direction;
+import dev.sluice.policy.DnsRule;
+import dev.sluice.policy.L7Kind;
 import dev.sluice.policy.NamedEgressPortTest;
 import dev.sluice.policy.PolicyKey;
 import dev.sluice.policy.PolicyState;
@@ -27,18 +29,24 @@ import org.junit.jupiter.api.Test;
 class PolicyMapsTest {
     static final int[] IDS = {0, 300, 301, 302};
     static final int[] PROTOS = {0, 6, 17};
-    static final String[] CIDRS = {"10.0.0.0/16", "10.0.1.0/24", "10.0.1.128/25", "10.0.2.0/24", "10.0.0.0/8", "10.0.1.7/32"};
+    /** Address blocks, and /32s as toFQDNs addresses become (some inside the blocks, some outside every block). */
+    static final String[] CIDRS = {"10.0.0.0/16", "10.0.1.0/24", "10.0.1.128/25", "10.0.2.0/24", "10.0.0.0/8", "10.0.1.7/32",
+            "10.0.2.9/32", "10.0.1.130/32", "10.2.0.1/32"};
+    /** Addresses probed often: the /32s above and their neighbours. */
+    static final String[] HOT = {"10.0.1.7", "10.0.1.8", "10.0.2.9", "10.0.1.130", "10.2.0.1", "10.2.0.2"};
 
-    /** What the data path does with these maps ({@link PolicyLookup}): 0 drop, 1 pass, 2 an L7 redirect (the engine's "allowed at L4"). */
+    /** What the data path does with these maps ({@link PolicyLookup}): 0 drop, 1 pass, 2 to the HTTP proxy, 3 to the DNS proxy (the engine's "allowed at L4"). */
     static int datapath(PolicyMaps.EndpointMaps m, int dir, int peerId, int peerIp, int proto, int port) {
         var r = PolicyLookup.decide(m, dir, peerId, peerIp, proto, port);
-        return r.verdict() == PolicyMaps.REDIRECT ? 2 : r.passes() ? 1 : 0;
+        if (r.verdict() == PolicyMaps.REDIRECT) return r.l7() == PolicyMaps.L7_DNS ? 3 : r.l7() == PolicyMaps.L7_HTTP ? 2 : -1;
+        return r.passes() ? 1 : 0;
     }
 
     static int model(PolicyState s, Direction d, int peerId, int peerIp, int proto, int port) {
         var dec = s.decide(d, peerId, peerIp, proto, port, null);
         if (!dec.allowed()) return 0;
-        return dec.verdict() == Verdict.REDIRECT ? 2 : 1;
+        if (dec.verdict() == Verdict.REDIRECT) return dec.l7() == L7Kind.DNS ? 3 : 2;
+        return 1;
     }
 
     static PolicyState random(SplittableRandom r) {
@@ -62,7 +70,9 @@ class PolicyMapsTest {
             } else {
                 k = new PolicyKey(d, IDS[r.nextInt(IDS.length)], null, List.of(), proto, ports);
             }
-            entries.put(k, new PolicyValue(v, List.of(), List.of("rule" + i)));
+            // a redirect goes to the HTTP or the DNS proxy: where both would meet, the state denies (fail closed)
+            entries.put(k, v == Verdict.REDIRECT && r.nextBoolean() ? PolicyValue.dns(List.of(DnsRule.ANY), List.of("rule" + i))
+                    : new PolicyValue(v, List.of(), List.of("rule" + i)));
         }
         return new PolicyState(r.nextBoolean(), r.nextBoolean(), false, entries, List.of("p"), List.of("p"));
     }
@@ -77,7 +87,7 @@ class PolicyMapsTest {
         for (int i = 0; i < 400; i++) {
             Direction d = r.nextBoolean() ? Direction.INGRESS : Direction.EGRESS;
             int peer = IDS[1 + r.nextInt(IDS.length - 1)];
-            int ip = Ip.parse("10.0.0.0") + r.nextInt(0x30000);
+            int ip = r.nextInt(3) == 0 ? Ip.parse(HOT[r.nextInt(HOT.length)]) : Ip.parse("10.0.0.0") + r.nextInt(0x30000);
             int proto = r.nextBoolean() ? 6 : 17;
             int port = 1 + r.nextInt(2700);
             assertThat(datapath(m, PolicyMaps.direction(d), peer, ip, proto, port))

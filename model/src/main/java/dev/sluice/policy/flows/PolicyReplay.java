@@ -3,6 +3,7 @@ package dev.sluice.policy.flows;
 import dev.sluice.k8s.Pod;
 import dev.sluice.policy.Direction;
 import dev.sluice.policy.EngineConfig;
+import dev.sluice.policy.Peer;
 import dev.sluice.policy.Policy;
 import dev.sluice.policy.PolicyInputs;
 import dev.sluice.policy.PortSpec;
@@ -88,18 +89,30 @@ public final class PolicyReplay {
 
     /**
      * Named ports resolve against pods' container ports, which flows do not carry: a policy naming a
-     * port reaches a pod known only from flows on no port at all.
+     * port reaches a pod known only from flows on no port at all. toFQDNs rules allow addresses
+     * learned from DNS answers, which replay does not have: flows they allowed replay as dropped.
      */
     static List<String> notes(PolicyInputs proposed, List<RecordedFlow> flows) {
+        List<String> out = new java.util.ArrayList<>();
+        TreeSet<String> fqdn = new TreeSet<>();
+        for (Policy p : proposed.policies()) for (Rule r : p.rules()) for (Peer pe : r.peers()) if (pe instanceof Peer.Fqdn) fqdn.add(p.displayName());
+        if (!fqdn.isEmpty())
+            out.add(String.join(", ", fqdn) + " use toFQDNs, which allow only addresses learned from DNS answers: replay has none, so flows only they allowed replay as dropped");
+        String n = namedPortNote(proposed, flows);
+        if (n != null) out.add(n);
+        return List.copyOf(out);
+    }
+
+    private static String namedPortNote(PolicyInputs proposed, List<RecordedFlow> flows) {
         TreeSet<String> named = new TreeSet<>();
         for (Policy p : proposed.policies()) for (Rule r : p.rules()) for (PortSpec ps : r.ports()) if (ps.named()) named.add(p.displayName());
-        if (named.isEmpty()) return List.of();
+        if (named.isEmpty()) return null;
         TreeSet<String> manifests = new TreeSet<>();
         for (Pod p : proposed.pods()) manifests.add(p.key());
         TreeSet<String> fromFlows = new TreeSet<>(HubbleFlows.pods(flows).keySet());
         fromFlows.removeAll(manifests);
-        if (fromFlows.isEmpty()) return List.of();
-        return List.of(String.join(", ", named) + " name ports, which pods known only from flows do not declare (" + fromFlows.size()
-                + " pods, e.g. " + fromFlows.first() + "): pass their Pod manifests with -f");
+        if (fromFlows.isEmpty()) return null;
+        return String.join(", ", named) + " name ports, which pods known only from flows do not declare (" + fromFlows.size()
+                + " pods, e.g. " + fromFlows.first() + "): pass their Pod manifests with -f";
     }
 }

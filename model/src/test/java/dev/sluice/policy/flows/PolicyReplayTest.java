@@ -132,6 +132,23 @@ class PolicyReplayTest {
         assertThat(r.groups().getFirst().flows().getFirst().reason()).contains("needs the L7 proxy of CiliumNetworkPolicy shop/api-http");
     }
 
+    @Test void toFqdnsReplaysWithoutDnsAnswersAndSaysSo() {
+        String fqdn = """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: web-fqdn, namespace: shop}
+                spec:
+                  endpointSelector: {matchLabels: {app: web}}
+                  egress:
+                  - toFQDNs: [{matchName: api.example.com}]
+                    toPorts: [{ports: [{port: "443", protocol: TCP}]}]
+                """;
+        PolicyReplay.Report r = replay(fqdn, List.of(flow("q:1", WEB, OUTSIDE, "TCP", 443, "EGRESS", false, "FORWARDED", 0)));
+        assertThat(r.changed()).as("no DNS answers offline: never allowed wider than live").isEqualTo(1);
+        assertThat(r.notes()).containsExactly("CiliumNetworkPolicy shop/web-fqdn use toFQDNs, which allow only addresses learned from DNS answers:"
+                + " replay has none, so flows only they allowed replay as dropped");
+    }
+
     @Test void namedPortsOfPodsKnownOnlyFromFlowsAreNotedAndAPodManifestResolvesThem() {
         String named = """
                 apiVersion: networking.k8s.io/v1
