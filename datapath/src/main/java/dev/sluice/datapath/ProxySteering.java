@@ -83,7 +83,18 @@ public final class ProxySteering {
     }
 
     /** Empties {@code slot}: flows for it are dropped with reason 144. False when it was empty. */
-    public boolean clear(int slot) { return socks.delete(key(slot)); }
+    public boolean clear(int slot) {
+        byte[] k = key(slot);
+        if (socks.lookup(k).isEmpty()) return false;
+        try {
+            return socks.delete(k);
+        } catch (BpfException e) {
+            if (e.errno() == EINVAL) return false;   // a sockmap's empty slot; emptied since the lookup
+            throw e;
+        }
+    }
+
+    private static final int EINVAL = 22;
 
     /** The slots that hold a socket, each with the socket's cookie (SO_COOKIE). */
     public Map<Integer, Long> slots() {
