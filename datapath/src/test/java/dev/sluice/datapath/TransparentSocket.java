@@ -98,6 +98,13 @@ final class TransparentSocket implements AutoCloseable {
         return s;
     }
 
+    /** A TCP socket that is neither bound nor listening: what sl_proxy_socks must refuse. */
+    static TransparentSocket unboundTcp() {
+        try (Arena a = Arena.ofConfined()) {
+            return new TransparentSocket((int) check("socket", a, st -> (int) SOCKET.invokeExact(st, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)));
+        }
+    }
+
     /** A transparent UDP socket bound to {@code bind}, reporting each datagram's original destination. */
     static TransparentSocket udp(Addr bind) {
         TransparentSocket s = open(SOCK_DGRAM, bind);
