@@ -145,6 +145,10 @@ int from_container(struct __sk_buff *skb)
 		 * from the opener as it is known now. */
 		struct ipcache_value *peer = ipcache_lookup4(f.daddr);
 		f.dst_identity = peer ? peer->identity : IDENTITY_WORLD;
+		/* A node opened it on behalf of another identity (an L7 proxy's upstream: its mark or
+		 * VXLAN key named the client, lib/proxy.h): the opener is that client, not the node. */
+		if ((f.dst_identity == IDENTITY_HOST || f.dst_identity == IDENTITY_REMOTE_NODE) && ct.src_identity)
+			f.dst_identity = ct.src_identity;
 		int pr = policy_check_reply(ep, METRIC_INGRESS, f.dst_identity, f.daddr, &f, &audited);
 		if (pr)
 			return drop(skb, pr, METRIC_EGRESS, epid, &f);

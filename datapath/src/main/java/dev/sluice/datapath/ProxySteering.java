@@ -113,6 +113,25 @@ public final class ProxySteering {
         return (ingressProxy ? MARK_PROXY_INGRESS : MARK_PROXY_EGRESS) | identity;
     }
 
+    /**
+     * Lets a pod's host-side veth {@code device} take the packets to_container re-injects for the
+     * ingress proxy when their source is the node's own address (the egress proxy's upstream to a
+     * local pod with ingress L7 rules): {@code net.ipv4.conf.<device>.accept_local = 1}, else the
+     * kernel drops them as martians. Safe: from_container drops every packet a pod sends from any
+     * address but its own (DROP_INVALID_SOURCE) before the stack sees it. Call in the node's network
+     * namespace, after creating the veth and before writing the endpoint's policy.
+     */
+    public static void prepareEndpointDevice(String device) {
+        if (device == null || !device.matches("[A-Za-z0-9_.-]{1,15}"))
+            throw new IllegalArgumentException("device: " + device + " (expected: an interface name of 1-15 letters, digits, '_', '.', '-')");
+        java.nio.file.Path p = java.nio.file.Path.of("/proc/sys/net/ipv4/conf", device, "accept_local");
+        try {
+            java.nio.file.Files.writeString(p, "1");
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(p + ": cannot write 1: " + e.getMessage() + " (expected: the device exists in this network namespace)", e);
+        }
+    }
+
     /** Installs the rule and the table's local route in the namespace of {@code nl}; running it again changes nothing. */
     public static void installRouting(Rtnetlink nl) {
         nl.replaceLocalDefault(ROUTE_TABLE, LOOPBACK_IFINDEX);

@@ -339,6 +339,23 @@ class ProxyProgramTest {
         assertThat(ns.run(lxc.program("to_container"), tcp(LXC, AM, B, A, 80, 40001, SYN | ACK), 1, 0, 0).retval()).isEqualTo(SHOT);
     }
 
+    @Test
+    void repliesToAProxysUpstreamFromAnotherNodeAreCheckedAgainstTheClientNotTheNode() {
+        endpoint(B, 12, 301, BM, 1, PolicyMaps.F_INGRESS_ENFORCED);
+        rule(12, PolicyMaps.INGRESS, 300, TCP, 8080, 24, PolicyMaps.ALLOW, PolicyMaps.L7_NONE);
+        // node2's egress proxy, for a client of identity 300: from_overlay delivered it with the VNI's identity
+        int fromTunnel = 0xa5000000 | 300;
+        assertThat(ingress(NODE2, 40000, 8080, SYN, fromTunnel).retval()).isEqualTo(OK);
+        // B's answer to node2's address (remote-node, which no rule allows) is the reply of the flow 300 opened
+        byte[] synAck = tcp(BM, LXC, B, NODE2, 8080, 40000, SYN | ACK);
+        assertThat(egress(synAck).retval()).as("into the tunnel").isEqualTo(REDIRECT);
+        assertThat(count(DropReason.POLICY_REVOKED.code, PolicyMaps.EGRESS, 12)).isZero();
+        // once 300 loses the allow, its replies stop too
+        policy.remove(new PolicyEntryKey(12, new PolicyMaps.Key(PolicyMaps.INGRESS, 300, TCP, 8080, 24)));
+        assertThat(egress(synAck).retval()).isEqualTo(SHOT);
+        assertThat(count(DropReason.POLICY_REVOKED.code, PolicyMaps.EGRESS, 12)).isEqualTo(1);
+    }
+
     // ------------------------------------------------------------------ overlay
 
     int[] sentKey() {

@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -66,6 +67,9 @@ class ProxySteeringTest {
     ProxySteering steering;
     TransparentSocket ingressListener, egressListener, dnsUdp;
     final List<TransparentSocket> extra = new ArrayList<>();
+    static final String NODE = "10.0.0.1";
+    ServerSocket server;
+    final List<String> served = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     static Path ns(String name) { return Path.of("/var/run/netns", name); }
 
@@ -77,6 +81,7 @@ class ProxySteeringTest {
             ip("-n", n, "link", "set", "lo", "up");
         }
         for (String n : List.of("all", "default")) sysctl(node, "net.ipv4.conf." + n + ".rp_filter", "0");
+        ip("-n", node, "addr", "add", NODE + "/32", "dev", "lo");
         pod(podA, "lxca", A, AM, LXCA_MAC, B);
         pod(podB, "lxcb", B, BM, LXCB_MAC, A);
         int lxca = Netns.inNetns(ns(node), () -> Netns.ifindex("lxca")), lxcb = Netns.inNetns(ns(node), () -> Netns.ifindex("lxcb"));
@@ -86,10 +91,24 @@ class ProxySteeringTest {
         dp.endpoints().put(new EndpointKey(Ip.parse(B)), new EndpointInfo(lxcb, 301, 12, 0, BM, LXCB_MAC));
         dp.ipcache().put(new IpcacheKey(Cidr.parse(A + "/32")), new IpcacheValue(300, 0, 0));
         dp.ipcache().put(new IpcacheKey(Cidr.parse(B + "/32")), new IpcacheValue(301, 0, 0));
+        dp.ipcache().put(new IpcacheKey(Cidr.parse(NODE + "/32")), new IpcacheValue(1, 0, IpcacheValue.LOCAL_NODE));
+        server = Netns.inNetns(ns(podB), () -> new ServerSocket(8080, 16, java.net.InetAddress.getByName(B)));
+        Thread.ofPlatform().daemon().start(() -> {
+            while (!server.isClosed()) {
+                try (Socket c = server.accept()) {
+                    served.add(c.getInetAddress().getHostAddress());
+                    c.getOutputStream().write(("served " + c.getInetAddress().getHostAddress()).getBytes(StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    // closed at the end
+                }
+            }
+        });
         steering = ProxySteering.of(dp);
         Netns.run(ns(node), () -> {
             dp.attachEndpoint("lxca", lxca);
             dp.attachEndpoint("lxcb", lxcb);
+            ProxySteering.prepareEndpointDevice("lxca");
+            ProxySteering.prepareEndpointDevice("lxcb");
             try (Rtnetlink nl = Rtnetlink.open()) {
                 ProxySteering.installRouting(nl);
             }
@@ -115,6 +134,8 @@ class ProxySteeringTest {
         ip("-n", pod, "addr", "add", addr + "/32", "dev", "eth0");
         ip("-n", pod, "route", "add", peer + "/32", "dev", "eth0");
         ip("-n", pod, "neigh", "replace", peer, "lladdr", lxcMac, "dev", "eth0", "nud", "permanent");
+        ip("-n", pod, "route", "add", NODE + "/32", "dev", "eth0");
+        ip("-n", pod, "neigh", "replace", NODE, "lladdr", lxcMac, "dev", "eth0", "nud", "permanent");
         ip("-n", node, "route", "add", addr + "/32", "dev", lxc);
         ip("-n", node, "neigh", "replace", addr, "lladdr", mac, "dev", lxc, "nud", "permanent");
         sysctl(node, "net.ipv4.conf." + lxc + ".rp_filter", "0");
@@ -128,6 +149,7 @@ class ProxySteeringTest {
     }
 
     @AfterAll void tearDown() throws Exception {
+        if (server != null) server.close();
         for (TransparentSocket s : new TransparentSocket[] {ingressListener, egressListener, dnsUdp}) if (s != null) s.close();
         if (dp != null) dp.close();
         for (String n : List.of(podA, podB, node)) new ProcessBuilder("ip", "netns", "del", n).start().waitFor(10, TimeUnit.SECONDS);
@@ -266,6 +288,54 @@ class ProxySteeringTest {
                 throw new IllegalStateException(e);
             }
         });
+    }
+
+    // ---------------------------------------------------------------- the proxies' upstream connections
+
+    /** A proxy's upstream from the node's namespace to B:8080 with {@code mark}: what B's server answered, or the failure. */
+    String upstream(int mark) {
+        try (TransparentSocket s = Netns.inNetns(ns(node), () -> TransparentSocket.connect(new TransparentSocket.Addr(Ip.parse(B), 8080), mark, 1500))) {
+            String got = s.read(5000);
+            return got == null ? "silence" : got;
+        } catch (IllegalStateException e) {
+            return "failed: " + e.getMessage();
+        }
+    }
+
+    @Test void theUpstreamMarkIsTheClientsIdentityAtTheDestination() {
+        dp.endpoints().put(new EndpointKey(Ip.parse(B)), endpointB(PolicyMaps.F_INGRESS_ENFORCED));
+        try {
+            rule(12, PolicyMaps.INGRESS, 300, TCP, 8080, PolicyMaps.ALLOW, PolicyMaps.L7_NONE);
+            assertThat(upstream(ProxySteering.upstreamMark(false, 300))).isEqualTo("served " + NODE);
+            long before = count(DropReason.POLICY.code, PolicyMaps.INGRESS, 12);
+            assertThat(upstream(ProxySteering.upstreamMark(false, 999))).startsWith("failed");
+            assertThat(count(DropReason.POLICY.code, PolicyMaps.INGRESS, 12)).isGreaterThan(before);
+            assertThat(upstream(0)).as("the node itself").isEqualTo("served " + NODE);
+        } finally {
+            dp.endpoints().put(new EndpointKey(Ip.parse(B)), endpointB(0));
+        }
+    }
+
+    @Test void theIngressProxysUpstreamIsDeliveredTheEgressProxysMeetsTheIngressProxy() throws Exception {
+        rule(12, PolicyMaps.INGRESS, 300, TCP, 8080, PolicyMaps.REDIRECT, PolicyMaps.L7_HTTP);
+        int servedBefore = served.size();
+        assertThat(upstream(ProxySteering.upstreamMark(true, 300))).isEqualTo("served " + NODE);
+        assertThat(served).hasSize(servedBefore + 1);
+        // the egress proxy's connection to a pod with ingress L7 rules goes through the ingress proxy
+        var c = CompletableFuture.supplyAsync(() -> upstream(ProxySteering.upstreamMark(false, 300)));
+        try (TransparentSocket conn = ingressListener.accept(5000)) {
+            assertThat(conn).as("on the ingress listener; the upstream says: " + (c.isDone() ? c.get() : "(waiting)")).isNotNull();
+            assertThat(conn.local()).hasToString(B + ":8080");
+            assertThat(Ip.format(conn.peer().ip())).isEqualTo(NODE);
+            conn.write("proxied");
+        }
+        assertThat(c.get(10, TimeUnit.SECONDS)).isEqualTo("proxied");
+        assertThat(served).hasSize(servedBefore + 1);
+    }
+
+    EndpointInfo endpointB(int flags) {
+        int lxcb = Netns.inNetns(ns(node), () -> Netns.ifindex("lxcb"));
+        return new EndpointInfo(lxcb, 301, 12, flags, BM, LXCB_MAC);
     }
 
     // ---------------------------------------------------------------- helpers

@@ -27,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 final class TransparentSocket implements AutoCloseable {
     static final int AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000;
     static final int SOL_SOCKET = 1, SO_REUSEADDR = 2, SOL_IP = 0, IP_TRANSPARENT = 19, IP_RECVORIGDSTADDR = 20, IP_ORIGDSTADDR = 20;
+    static final int SO_MARK = 36, SO_SNDTIMEO = 21;
     static final short POLLIN = 1;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -51,6 +52,7 @@ final class TransparentSocket implements AutoCloseable {
     private static final MethodHandle WRITE = libc("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle RECVMSG = libc("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle SENDTO = libc("sendto", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle CONNECT = libc("connect", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle CLOSE = libc("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
 
     /** An IPv4 address and port. */
@@ -96,6 +98,30 @@ final class TransparentSocket implements AutoCloseable {
             check("listen", a, st -> (int) LISTEN.invokeExact(st, s.fd, 64));
         }
         return s;
+    }
+
+    /**
+     * A proxy's upstream connection: a TCP socket with SO_MARK {@code mark} (0: none) connected to
+     * {@code to} within {@code millis}; throws naming the errno when it cannot connect.
+     */
+    static TransparentSocket connect(Addr to, int mark, int millis) {
+        TransparentSocket s;
+        try (Arena a = Arena.ofConfined()) {
+            s = new TransparentSocket((int) check("socket", a, st -> (int) SOCKET.invokeExact(st, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)));
+        }
+        try (Arena a = Arena.ofConfined()) {
+            if (mark != 0) s.setInt(SOL_SOCKET, SO_MARK, mark);
+            MemorySegment tv = a.allocate(16, 8);
+            tv.set(JAVA_LONG, 0, millis / 1000L);
+            tv.set(JAVA_LONG, 8, (millis % 1000) * 1000L);
+            check("setsockopt SO_SNDTIMEO", a, st -> (int) SETSOCKOPT.invokeExact(st, s.fd, SOL_SOCKET, SO_SNDTIMEO, tv, 16));
+            MemorySegment sa = sockaddr(a, to);
+            check("connect " + to, a, st -> (int) CONNECT.invokeExact(st, s.fd, sa, 16));
+            return s;
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
     }
 
     /** A TCP socket that is neither bound nor listening: what sl_proxy_socks must refuse. */
