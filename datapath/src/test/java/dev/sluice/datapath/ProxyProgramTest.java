@@ -249,6 +249,71 @@ class ProxyProgramTest {
         assertThat(count(DropReason.AUDIT.code, PolicyMaps.EGRESS, 11)).isEqualTo(1);
     }
 
+    /**
+     * Over random policies (seeded, printed; -Dsluice.seed=N replays): each of the three lookups
+     * (B's identity, any peer, B's CIDR set) holds nothing, ALLOW, REDIRECT of a random kind or DENY
+     * for A's egress to port 80 over TCP or UDP, and each proxy slot is filled or not. The strongest
+     * verdict decides: DENY drops (141); REDIRECT goes to the slot its kind and protocol name, or
+     * drops with 144 when there is none or it is empty; ALLOW or nothing (egress not enforced)
+     * delivers to B.
+     */
+    @Test
+    void theStrongestVerdictDecidesAndARedirectGoesToItsSlotProperty() {
+        long seed = Long.getLong("sluice.seed", System.nanoTime());
+        System.out.println("proxy steering property seed=" + seed);
+        var r = new java.util.SplittableRandom(seed);
+        var cidr = lxc.map("sl_policy_cidr").typed(dev.sluice.datapath.maps.PolicyCidrKey.CODEC, dev.sluice.datapath.maps.PolicyCidrKey.VALUE);
+        int set = PolicyMaps.CIDR_SET_BASE + 1;
+        cidr.put(new dev.sluice.datapath.maps.PolicyCidrKey(11, PolicyMaps.EGRESS, Cidr.parse("10.0.0.0/24")), set);
+        int[] peers = {301, 0, set};
+        for (int i = 0; i < 60; i++) {
+            int proto = r.nextBoolean() ? TCP : UDP;
+            int best = 0, kind = PolicyMaps.L7_NONE;
+            StringBuilder what = new StringBuilder("seed " + seed + " case " + i + " proto " + proto + ":");
+            for (int peer : peers) {
+                var key = new PolicyEntryKey(11, new PolicyMaps.Key(PolicyMaps.EGRESS, peer, proto, 80, 24));
+                int v = r.nextInt(4), l7 = v == PolicyMaps.REDIRECT ? r.nextInt(3) : PolicyMaps.L7_NONE;
+                if (v == 0) policy.remove(key);
+                else policy.put(key, new PolicyEntryValue(v, 7, 24, l7));
+                what.append(" peer ").append(peer).append("=").append(v).append("/").append(l7);
+                // the first lookup with the strongest verdict names the proxy
+                if (v > best) {
+                    best = v;
+                    kind = l7;
+                }
+            }
+            boolean[] filled = new boolean[5];
+            for (int slot = 1; slot <= 4; slot++) {
+                filled[slot] = r.nextBoolean();
+                if (filled[slot]) steering.register(slot, sockets.get(slot - 1).fd);
+                else steering.clear(slot);
+            }
+            what.append(" slots ").append(steering.slots().keySet());
+            int wantSlot = kind == PolicyMaps.L7_HTTP && proto == TCP ? ProxySteering.SLOT_HTTP_EGRESS
+                    : kind == PolicyMaps.L7_DNS ? (proto == TCP ? ProxySteering.SLOT_DNS_TCP : ProxySteering.SLOT_DNS_UDP) : 0;
+            int before = assignments();
+            long denies = count(DropReason.POLICY_DENY.code, PolicyMaps.EGRESS, 11), unavailable = count(DropReason.PROXY_UNAVAILABLE.code, PolicyMaps.EGRESS, 11);
+            int sport = 20000 + i;
+            var res = egress(proto == TCP ? tcp(AM, LXC, A, B, sport, 80, SYN) : udp(A, B, sport, 80));
+            String w = what.toString();
+            if (best == PolicyMaps.DENY) {
+                assertThat(res.retval()).as(w).isEqualTo(SHOT);
+                assertThat(count(DropReason.POLICY_DENY.code, PolicyMaps.EGRESS, 11)).as(w).isEqualTo(denies + 1);
+            } else if (best == PolicyMaps.REDIRECT && (wantSlot == 0 || !filled[wantSlot])) {
+                assertThat(res.retval()).as(w).isEqualTo(SHOT);
+                assertThat(count(DropReason.PROXY_UNAVAILABLE.code, PolicyMaps.EGRESS, 11)).as(w).isEqualTo(unavailable + 1);
+            } else if (best == PolicyMaps.REDIRECT) {
+                assertThat(res.retval()).as(w).isEqualTo(OK);
+                assertThat(WireNetns.mark(res)).as(w).isEqualTo(TO_PROXY | 300);
+                assertThat(assignments()).as(w).isEqualTo(before + 1);
+                assertThat(assignedPort()).as(w).isEqualTo(slotPort(wantSlot));
+            } else {
+                assertThat(res.retval()).as(w + ": delivered to B").isEqualTo(REDIRECT);
+                assertThat(assignments()).as(w).isEqualTo(before);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ ingress
 
     @Test

@@ -214,8 +214,23 @@ class ProxySteeringTest {
         assertThat(count(DropReason.PROXY_INVALID.code, PolicyMaps.INGRESS, 12)).isZero();
     }
 
-    @Test void withoutAPlainAllowBsKernelAnswersWhichProvesTheProxyAnsweredAbove() throws Exception {
+    @Test void withoutARedirectBsOwnKernelRefusesWhichProvesTheProxyAnsweredAbove() throws Exception {
         assertThat(client(3000).get(10, TimeUnit.SECONDS)).contains("failed").contains("refused");
+    }
+
+    /** The proxy listens on 127.0.0.1 of the node: a pod reaching for its port on the node's address finds nothing. */
+    @Test void theProxysPortIsNotReachableFromAPod() throws Exception {
+        int port = egressListener.local().port();
+        String out = CompletableFuture.supplyAsync(() -> Netns.inNetns(ns(podA), () -> {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(NODE, port), 3000);
+                return "connected";
+            } catch (IOException e) {
+                return "failed: " + e;
+            }
+        })).get(10, TimeUnit.SECONDS);
+        assertThat(out).contains("refused");
+        assertThat(egressListener.readable(0)).isFalse();
     }
 
     @Test void anEmptySlotFailsTheConnectionAndCounts144() throws Exception {
