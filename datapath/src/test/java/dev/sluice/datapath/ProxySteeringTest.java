@@ -30,6 +30,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -351,6 +352,99 @@ class ProxySteeringTest {
     EndpointInfo endpointB(int flags) {
         int lxcb = Netns.inNetns(ns(node), () -> Netns.ifindex("lxcb"));
         return new EndpointInfo(lxcb, 301, 12, flags, BM, LXCB_MAC);
+    }
+
+    // ---------------------------------------------------------------- measurement
+
+    /**
+     * A measurement, not a test (off unless {@code -Dbench.steering=true}): what the steering costs
+     * on real packets. The same FFM echo loop answers on B:8081 inside pod B (plain L4 allow, veth
+     * to veth by bpf_redirect) and on the egress listener in the node's namespace (an egress
+     * REDIRECT for B:8082: bpf_sk_assign, policy routing, local delivery). Pod A measures, per
+     * round and path, the round trip of 64-byte messages on one connection and whole connections
+     * (connect, one byte each way, close); medians of interleaved rounds. See docs/benchmarks.md.
+     */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "bench.steering", matches = "true")
+    void measureSteeringCost() throws Exception {
+        int rounds = Integer.getInteger("bench.rounds", 7), pings = 5000, conns = 500;
+        TransparentSocket direct = Netns.inNetns(ns(podB), () -> TransparentSocket.tcpListener(new TransparentSocket.Addr(Ip.parse(B), 8081)));
+        extra.add(direct);
+        rule(11, PolicyMaps.EGRESS, 301, TCP, 8082, PolicyMaps.REDIRECT, PolicyMaps.L7_HTTP);
+        var stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<Thread> servers = new ArrayList<>();
+        for (TransparentSocket l : List.of(direct, egressListener))
+            servers.add(Thread.ofPlatform().daemon().start(() -> {
+                while (!stop.get()) {
+                    TransparentSocket c = l.accept(200);
+                    if (c == null) continue;
+                    Thread.ofPlatform().daemon().start(() -> {
+                        try (c) {
+                            for (String in; (in = c.read(10_000)) != null && !in.isEmpty(); ) c.write(in);
+                        } catch (RuntimeException e) {
+                            // the client went away
+                        }
+                    });
+                }
+            }));
+        Map<String, List<double[]>> results = new java.util.TreeMap<>();
+        try {
+            for (int round = 0; round < rounds; round++)
+                for (int port : new int[] {8081, 8082}) {
+                    double[] m = CompletableFuture.supplyAsync(() -> Netns.inNetns(ns(podA), () -> measure(port, pings, conns))).get(120, TimeUnit.SECONDS);
+                    results.computeIfAbsent(port == 8081 ? "direct " : "steered", k -> new ArrayList<>()).add(m);
+                }
+        } finally {
+            stop.set(true);
+            for (Thread t : servers) t.join(2000);
+        }
+        for (var e : results.entrySet()) {
+            double[] rttP50 = e.getValue().stream().mapToDouble(m -> m[0]).sorted().toArray(), rttP99 = e.getValue().stream().mapToDouble(m -> m[1]).sorted().toArray(),
+                    connP50 = e.getValue().stream().mapToDouble(m -> m[2]).sorted().toArray(), connP99 = e.getValue().stream().mapToDouble(m -> m[3]).sorted().toArray(),
+                    rate = e.getValue().stream().mapToDouble(m -> m[4]).sorted().toArray();
+            System.out.printf("steering bench %s: round trip p50 %.1f us p99 %.1f us; connection p50 %.1f us p99 %.1f us; %.0f connections/s (medians of %d rounds)%n",
+                    e.getKey(), rttP50[rounds / 2], rttP99[rounds / 2], connP50[rounds / 2], connP99[rounds / 2], rate[rounds / 2], rounds);
+        }
+    }
+
+    /** {round trip p50, p99, connection p50, p99 (microseconds), connections per second} from pod A to B:port. */
+    static double[] measure(int port, int pings, int conns) throws IOException {
+        long[] rtt = new long[pings], conn = new long[conns];
+        byte[] msg = new byte[64], buf = new byte[64];
+        java.util.Arrays.fill(msg, (byte) 'x');
+        try (Socket s = new Socket()) {
+            s.setTcpNoDelay(true);
+            s.connect(new InetSocketAddress(B, port), 3000);
+            s.setSoTimeout(5000);
+            var in = s.getInputStream();
+            var out = s.getOutputStream();
+            for (int i = 0; i < pings; i++) {
+                long t0 = System.nanoTime();
+                out.write(msg);
+                for (int got = 0; got < 64; ) {
+                    int n = in.read(buf, got, 64 - got);
+                    if (n < 0) throw new IOException("eof after " + i + " round trips");
+                    got += n;
+                }
+                rtt[i] = System.nanoTime() - t0;
+            }
+        }
+        long start = System.nanoTime();
+        for (int i = 0; i < conns; i++) {
+            long t0 = System.nanoTime();
+            try (Socket s = new Socket()) {
+                s.setTcpNoDelay(true);
+                s.connect(new InetSocketAddress(B, port), 3000);
+                s.setSoTimeout(5000);
+                s.getOutputStream().write('x');
+                if (s.getInputStream().read() != 'x') throw new IOException("no echo on connection " + i);
+            }
+            conn[i] = System.nanoTime() - t0;
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        java.util.Arrays.sort(rtt);
+        java.util.Arrays.sort(conn);
+        return new double[] {rtt[pings / 2] / 1e3, rtt[pings * 99 / 100] / 1e3, conn[conns / 2] / 1e3, conn[conns * 99 / 100] / 1e3, conns / seconds};
     }
 
     // ---------------------------------------------------------------- helpers
