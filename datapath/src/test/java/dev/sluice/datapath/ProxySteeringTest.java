@@ -219,6 +219,47 @@ class ProxySteeringTest {
         assertThat(client(3000).get(10, TimeUnit.SECONDS)).contains("failed").contains("refused");
     }
 
+    /**
+     * The proxy closes first, so its side of the connection waits in TIME_WAIT; the client then
+     * connects again from the same port (it may: its own side is closed), as busy clients do. The
+     * data path gives the SYN to the socket its tuple finds, the TIME_WAIT one, and the connection
+     * is made at once (measured on 6.18; a variant that gave such a SYN to the listener instead was
+     * never answered, and one that ended in a retransmitted SYN would take a second).
+     */
+    @Test void aClientReusingItsPortWhileTheProxysSideIsInTimeWaitReachesTheListenerAgain() throws Exception {
+        rule(11, PolicyMaps.EGRESS, 301, TCP, 80, PolicyMaps.REDIRECT, PolicyMaps.L7_HTTP);
+        int port = 45000 + new java.util.Random().nextInt(5000);
+        for (int round = 0; round < 2; round++) {
+            if (round > 0) {
+                assertThat(ip("netns", "exec", node, "ss", "-tnH", "state", "time-wait"))
+                        .as("the proxy's side waits").contains(B + ":80").contains(A + ":" + port);
+            }
+            var c = CompletableFuture.supplyAsync(() -> Netns.inNetns(ns(podA), () -> {
+                try (Socket s = new Socket()) {
+                    s.setReuseAddress(true);
+                    s.bind(new InetSocketAddress(A, port));
+                    long t0 = System.nanoTime();
+                    s.connect(new InetSocketAddress(B, 80), 3000);
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    s.setSoTimeout(5000);
+                    int b = s.getInputStream().read(), eof = s.getInputStream().read();
+                    // a SYN the TIME_WAIT socket took is answered by an ACK, the client resets it and
+                    // retransmits its SYN a second later: a connection, but a slow one
+                    return b == 'x' && eof == -1 && ms < 700 ? "ok" : "got " + b + "," + eof + " after " + ms + " ms";
+                } catch (IOException e) {
+                    return "failed: " + e;
+                }
+            }));
+            try (TransparentSocket conn = egressListener.accept(5000)) {
+                assertThat(conn).as("round " + round + ": the client says " + (c.isDone() ? c.get() : "(waiting)")).isNotNull();
+                assertThat(conn.peer().port()).isEqualTo(port);
+                conn.write("x");
+            }
+            assertThat(c.get(10, TimeUnit.SECONDS)).as("round " + round).isEqualTo("ok");
+            Thread.sleep(200);
+        }
+    }
+
     /** The proxy listens on 127.0.0.1 of the node: a pod reaching for its port on the node's address finds nothing. */
     @Test void theProxysPortIsNotReachableFromAPod() throws Exception {
         int port = egressListener.local().port();
