@@ -26,6 +26,7 @@ $(B)/bpf/%.o: bpf/%.c $(BPF_HDR)
 
 # Test harnesses include an entry file.
 $(B)/bpf/tests/overlay_test.o: bpf/bpf_overlay.c
+$(B)/bpf/tests/lxc_test.o: bpf/bpf_lxc.c
 
 # The C tools: sluice-pod (one file per subcommand, tools/pod/) and the CNI plugin share tools/lib/.
 C_FLAGS := -O2 -Wall -Wextra -Werror -I$(ROOT)/tools

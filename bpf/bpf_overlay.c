@@ -8,6 +8,7 @@
 #include "lib/l3.h"
 #include "lib/lb.h"
 #include "lib/encap.h"
+#include "lib/proxy.h"
 #include "lib/constants.h"
 
 SEC("tc")
@@ -61,6 +62,10 @@ int to_overlay(struct __sk_buff *skb)
 	if (skb->ingress_ifindex) {
 		struct endpoint_info *ep = lookup_endpoint4(f.saddr);
 		identity = ep && ep->ifindex == skb->ingress_ifindex ? ep->identity : IDENTITY_WORLD;
+	} else if (proxy_mark_identity(skb->mark)) {
+		/* an L7 proxy's upstream connection (SO_MARK, lib/common.h): the client's identity, so
+		 * the destination node applies its policy to the client, not to this node */
+		identity = proxy_mark_identity(skb->mark);
 	}
 	if (encap_set_key(skb, dst->tunnel_ep, identity) < 0)
 		return drop(skb, DROP_NO_TUNNEL_KEY, METRIC_EGRESS, 0, &f);

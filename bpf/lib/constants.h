@@ -15,6 +15,7 @@
 #include "lb.h"
 #include "policy.h"
 #include "l2.h"
+#include "proxy.h"
 
 struct sl_constants {
 	enum sl_identity identity;
@@ -38,6 +39,8 @@ struct sl_constants {
 	enum sl_verdict verdict;
 	enum sl_endpoint_flags endpoint_flags;
 	enum sl_l2_outcome l2_outcome;
+	enum sl_l7 l7;
+	enum sl_proxy_slot proxy_slot;
 };
 
 const volatile struct sl_constants sl_constants_btf __attribute__((used)) = {};

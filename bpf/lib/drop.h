@@ -27,9 +27,12 @@ enum sl_reason {
 	DROP_POLICY_DENY      = 141,  /* a deny rule matches */
 	DROP_POLICY_PENDING   = 142,  /* the endpoint's policy is not programmed yet */
 	DROP_POLICY_FULL      = 143,  /* the endpoint's policy does not fit its map */
-	DROP_PROXY_UNAVAILABLE = 144, /* an L7 rule applies and no L7 proxy runs */
+	DROP_PROXY_UNAVAILABLE = 144, /* an L7 rule applies and no L7 proxy runs: its socket slot is empty, or a TCP
+				       * segment of a connection the proxy does not hold (after an agent restart) */
 	REASON_AUDIT          = 145,  /* not a drop: a would-be policy drop let through by audit mode */
 	DROP_POLICY_REVOKED   = 146,  /* a reply of a flow that the policy no longer allows */
+	DROP_PROXY_INVALID    = 147,  /* a packet for the L7 proxy it may not reach (lib/proxy.h): a proxy mark the
+				       * endpoint's policy does not call for, or an IP fragment */
 	DROP_NO_BACKEND       = 150,
 	DROP_CT_FULL          = 151,
 	DROP_FRAGMENT         = 152,  /* a non-first fragment whose first fragment was not seen, where ports are needed */
@@ -50,6 +53,7 @@ enum sl_event_type {
  * one to one. FROM_* points see a packet arrive at a hook, TO_* points see it leave. */
 enum sl_obs_point {
 	OBS_UNKNOWN       = 0,
+	OBS_TO_PROXY      = 1,    /* steered to the node's L7 proxy (lib/proxy.h) */
 	OBS_TO_STACK      = 3,    /* handed to the node's own stack (native routing, the node, outside) */
 	OBS_TO_OVERLAY    = 4,    /* into the VXLAN tunnel */
 	OBS_FROM_ENDPOINT = 5,    /* from_container: the pod sent it */

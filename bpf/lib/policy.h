@@ -103,7 +103,7 @@ struct policy_hit {
 	__u8 verdict;
 	__u8 prefixlen;
 	__u8 kind;         /* POLICY_MATCH_* */
-	__u8 pad;
+	__u8 l7;           /* L7_* of a REDIRECT */
 };
 
 static __always_inline void policy_lookup(__u32 ep, __u32 identity, __u8 dir, __u8 proto, __be16 dport, __u8 kind,
@@ -122,6 +122,7 @@ static __always_inline void policy_lookup(__u32 ep, __u32 identity, __u8 dir, __
 	best->rule = v->rule;
 	best->prefixlen = v->prefixlen;
 	best->kind = kind;
+	best->l7 = v->l7;
 }
 
 static __always_inline __u32 policy_cidr_identity(__u32 ep, __u8 dir, __be32 addr)
@@ -133,12 +134,20 @@ static __always_inline __u32 policy_cidr_identity(__u32 ep, __u8 dir, __be32 add
 
 static __always_inline __u8 max_verdict(__u8 a, __u8 b) { return a > b ? a : b; }
 
+/* policy_check's *steer for a REDIRECT entry that names no proxy (the agent never writes one):
+ * no proxy slot takes it, so it fails closed with DROP_PROXY_UNAVAILABLE. */
+#define POLICY_STEER_UNKNOWN 0xff
+
 /* The verdict for a packet of endpoint `ep` in direction `dir` with the given peer, to destination
  * port `dport` (the flow's, as its opener sent it): 0 to pass, or the drop reason. *audited is set
- * when audit mode lets a would-be drop pass. The deciding entry is recorded in f (policy_*). */
+ * when audit mode lets a would-be drop pass. The deciding entry is recorded in f (policy_*).
+ * A REDIRECT passes (0) with *steer set to its L7_* kind: the caller steers the packet to that
+ * proxy (lib/proxy.h) or drops it with DROP_PROXY_UNAVAILABLE; audit mode steers it too (the proxy
+ * decides). Otherwise *steer is 0. */
 static __always_inline int policy_check(const struct endpoint_info *ep, __u8 dir, __u32 peer_identity,
-					__be32 peer_addr, struct flow4 *f, __be16 dport, int *audited)
+					__be32 peer_addr, struct flow4 *f, __be16 dport, int *audited, __u8 *steer)
 {
+	*steer = 0;
 	f->policy_dir = dir;
 	f->policy_match = POLICY_MATCH_NONE;
 	f->policy_identity = 0;
@@ -176,7 +185,7 @@ static __always_inline int policy_check(const struct endpoint_info *ep, __u8 dir
 	if (v == POLICY_DENY)
 		reason = DROP_POLICY_DENY;
 	else if (v == POLICY_REDIRECT)
-		reason = DROP_PROXY_UNAVAILABLE;   /* fail closed until the L7 proxy exists */
+		*steer = hit.l7 ? hit.l7 : POLICY_STEER_UNKNOWN;
 	else if (v == POLICY_NONE && enforced)
 		reason = f->ports_known || !l4_has_ports(proto) ? DROP_POLICY : DROP_FRAGMENT;
 	if (reason && (ep->flags & EP_F_AUDIT)) {
@@ -196,9 +205,12 @@ static __always_inline __u32 ingress_identity(struct __sk_buff *skb, const struc
 		*hairpin = 1;
 		return ep->identity;
 	}
-	if ((mark & MARK_ID_MAGIC_MASK) == MARK_ID_MAGIC) {
+	__u32 magic = mark & MARK_ID_MAGIC_MASK;
+	if (magic == MARK_ID_MAGIC || magic == MARK_PROXY_EGRESS || magic == MARK_PROXY_INGRESS) {
+		/* MARK_PROXY_*: a proxy's upstream connection, from the node's address on behalf of
+		 * the client whose identity the proxy put in SO_MARK (lib/common.h) */
 		skb->mark = 0;
-		return mark & ~MARK_ID_MAGIC_MASK;
+		return mark & MARK_IDENTITY_MASK;
 	}
 	struct ipcache_value *v = ipcache_lookup4(saddr);
 	return v ? v->identity : IDENTITY_WORLD;

@@ -25,7 +25,7 @@ public final class BpfMap implements AutoCloseable {
     // enum bpf_map_type values used here
     public static final int TYPE_HASH = 1, TYPE_ARRAY = 2, TYPE_PROG_ARRAY = 3, TYPE_PERF_EVENT_ARRAY = 4,
             TYPE_PERCPU_HASH = 5, TYPE_PERCPU_ARRAY = 6, TYPE_LRU_HASH = 9, TYPE_LRU_PERCPU_HASH = 10,
-            TYPE_LPM_TRIE = 11, TYPE_ARRAY_OF_MAPS = 12, TYPE_HASH_OF_MAPS = 13, TYPE_PERCPU_CGROUP_STORAGE = 21,
+            TYPE_LPM_TRIE = 11, TYPE_ARRAY_OF_MAPS = 12, TYPE_HASH_OF_MAPS = 13, TYPE_SOCKMAP = 15, TYPE_PERCPU_CGROUP_STORAGE = 21,
             TYPE_RINGBUF = 27;
 
     /** A key and its value, raw bytes. */

@@ -43,7 +43,7 @@ public final class DatapathConstants {
                 new Mirror("sl_direction", Map.of("METRIC_INGRESS", PolicyMaps.INGRESS, "METRIC_EGRESS", PolicyMaps.EGRESS), true),
                 new Mirror("sl_event_type", Map.of("EVENT_DROP", FlowEvent.DROP, "EVENT_AUDIT", FlowEvent.AUDIT,
                         "EVENT_TRACE", FlowEvent.TRACE, "EVENT_TRANSLATED", FlowEvent.TRANSLATED), true),
-                new Mirror("sl_obs_point", Map.of("OBS_UNKNOWN", FlowEvent.OBS_UNKNOWN, "OBS_TO_STACK", FlowEvent.OBS_TO_STACK,
+                new Mirror("sl_obs_point", Map.of("OBS_UNKNOWN", FlowEvent.OBS_UNKNOWN, "OBS_TO_PROXY", FlowEvent.OBS_TO_PROXY, "OBS_TO_STACK", FlowEvent.OBS_TO_STACK,
                         "OBS_TO_OVERLAY", FlowEvent.OBS_TO_OVERLAY, "OBS_FROM_ENDPOINT", FlowEvent.OBS_FROM_ENDPOINT,
                         "OBS_FROM_OVERLAY", FlowEvent.OBS_FROM_OVERLAY, "OBS_FROM_NETWORK", FlowEvent.OBS_FROM_NETWORK,
                         "OBS_TO_NETWORK", FlowEvent.OBS_TO_NETWORK, "OBS_TO_ENDPOINT", FlowEvent.OBS_TO_ENDPOINT), true),
@@ -79,7 +79,15 @@ public final class DatapathConstants {
                         "LB_T_EXTERNAL_IP", LbService.EXTERNAL_IP, "LB_T_LOAD_BALANCER", LbService.LOAD_BALANCER), true),
                 new Mirror("sl_lb_config_flags", Map.of("LB_CFG_ENABLED", LbConfig.ENABLED, "LB_CFG_MASQUERADE", LbConfig.MASQUERADE,
                         "LB_CFG_STATELESS", LbConfig.STATELESS, "LB_CFG_DSR_TCP", LbConfig.DSR_TCP, "LB_CFG_DSR_UDP", LbConfig.DSR_UDP), true),
-                new Mirror("sl_l2_outcome", l2Outcomes(), true));
+                new Mirror("sl_l2_outcome", l2Outcomes(), true),
+                new Mirror("sl_l7", Map.of("L7_NONE", PolicyMaps.L7_NONE, "L7_HTTP", PolicyMaps.L7_HTTP, "L7_DNS", PolicyMaps.L7_DNS), true),
+                new Mirror("sl_proxy_slot", Map.of("PROXY_SLOT_NONE", 0, "PROXY_SLOT_HTTP_INGRESS", ProxySteering.SLOT_HTTP_INGRESS,
+                        "PROXY_SLOT_HTTP_EGRESS", ProxySteering.SLOT_HTTP_EGRESS, "PROXY_SLOT_DNS_UDP", ProxySteering.SLOT_DNS_UDP,
+                        "PROXY_SLOT_DNS_TCP", ProxySteering.SLOT_DNS_TCP, "PROXY_SLOTS", ProxySteering.SLOTS,
+                        "PROXY_ROUTE_TABLE", ProxySteering.ROUTE_TABLE), true),
+                new Mirror("sl_mark", Map.of("MARK_PROXY_EGRESS", ProxySteering.MARK_PROXY_EGRESS, "MARK_PROXY_INGRESS", ProxySteering.MARK_PROXY_INGRESS,
+                        "MARK_MAGIC_TO_PROXY", ProxySteering.MARK_TO_PROXY, "MARK_ID_MAGIC_MASK", ProxySteering.MARK_MAGIC_MASK,
+                        "MARK_IDENTITY_MASK", ProxySteering.IDENTITY_MASK), false));
     }
 
     private static Map<String, Integer> l2Outcomes() {

@@ -21,6 +21,7 @@ public enum DropReason {
     PROXY_UNAVAILABLE(144, "L7 rule needs the proxy, which is not available"),
     AUDIT(145, "Policy audit (would be denied, forwarded)"),
     POLICY_REVOKED(146, "Reply of a flow the policy no longer allows"),
+    PROXY_INVALID(147, "Packet for the L7 proxy that its policy does not call for (forged mark or fragment)"),
     NO_BACKEND(150, "Service backend not found"),
     CT_FULL(151, "Conntrack table full"),
     FRAGMENT(152, "Fragment whose first fragment was not seen"),

@@ -334,6 +334,148 @@ public final class Rtnetlink implements AutoCloseable {
                 table == null ? Byte.toUnsignedInt((byte) RTM_TABLE.get(body, 0L)) : table.get(JAVA_INT, 0), mtu);
     }
 
+    // ---- local routes in a table of their own, and policy routing rules ----
+
+    static final int RTM_NEWRULE = 32, RTM_DELRULE = 33, RTM_GETRULE = 34;
+    static final int RTN_LOCAL = 2, RT_SCOPE_HOST = 254, RTPROT_STATIC = 4;
+    static final int FRA_PRIORITY = 6, FRA_FWMARK = 10, FRA_TABLE = 15, FRA_FWMASK = 16, FR_ACT_TO_TBL = 1;
+    static final int EEXIST = 17, ENOENT = 2, ESRCH = 3;
+    /** struct fib_rule_hdr: family, dst_len, src_len, tos, table, res1, res2, action, flags. */
+    static final StructLayout FIB_RULE_HDR = MemoryLayout.structLayout(
+            JAVA_BYTE.withName("family"), JAVA_BYTE.withName("dst_len"), JAVA_BYTE.withName("src_len"), JAVA_BYTE.withName("tos"),
+            JAVA_BYTE.withName("table"), JAVA_BYTE.withName("res1"), JAVA_BYTE.withName("res2"), JAVA_BYTE.withName("action"),
+            JAVA_INT.withName("flags"));
+    private static final VarHandle FRH_FAMILY = vh(FIB_RULE_HDR, "family"), FRH_TABLE = vh(FIB_RULE_HDR, "table"),
+            FRH_ACTION = vh(FIB_RULE_HDR, "action");
+
+    /**
+     * An IPv4 policy routing rule {@code ip rule add priority P fwmark MARK/MASK lookup TABLE}; only
+     * rules of this shape (a firewall mark, a table) are read back by {@link #rules()}.
+     */
+    public record Rule(int priority, int mark, int mask, int table) {
+        public Rule {
+            if (priority < 1 || priority > 32765)
+                throw new IllegalArgumentException("rule priority: " + priority + " (expected: 1-32765, before the main table's 32766)");
+            if (table < 1 || table == 253 || table == 254 || table == 255)
+                throw new IllegalArgumentException("rule table: " + table + " (expected: 1-252 or above 255, not default/main/local)");
+        }
+
+        @Override public String toString() {
+            return "rule priority " + priority + " fwmark 0x" + Integer.toHexString(mark) + "/0x" + Integer.toHexString(mask) + " lookup " + table;
+        }
+    }
+
+    /** Adds the rule; false when an equal rule exists already (the kernel refuses duplicates with EEXIST). */
+    public boolean addRule(Rule r) {
+        try {
+            writeRule(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r);
+            return true;
+        } catch (RtnetlinkException e) {
+            if (e.errno() == EEXIST) return false;
+            throw e;
+        }
+    }
+
+    /** Deletes the rule; false when it was absent. */
+    public boolean deleteRule(Rule r) {
+        try {
+            writeRule(RTM_DELRULE, 0, r);
+            return true;
+        } catch (RtnetlinkException e) {
+            if (e.errno() == ENOENT || e.errno() == ESRCH) return false;
+            throw e;
+        }
+    }
+
+    private synchronized void writeRule(int type, int flags, Rule r) {
+        try (Arena a = Arena.ofConfined()) {
+            var m = new NetlinkSocket.Message(a, type, NLM_F_ACK | flags, FIB_RULE_HDR);
+            MemorySegment s = m.segment();
+            FRH_FAMILY.set(s, FIXED, (byte) AF_INET);
+            FRH_TABLE.set(s, FIXED, (byte) (r.table() < 256 ? r.table() : 0));
+            FRH_ACTION.set(s, FIXED, (byte) FR_ACT_TO_TBL);
+            m.putInt(FRA_PRIORITY, r.priority());
+            m.putInt(FRA_FWMARK, r.mark());
+            m.putInt(FRA_FWMASK, r.mask());
+            m.putInt(FRA_TABLE, r.table());
+            socket.transact(m, r.toString(), type == RTM_DELRULE ? "RTM_DELRULE" : "RTM_NEWRULE", (t, b) -> {});
+        }
+    }
+
+    /** The IPv4 rules that send packets with a firewall mark to a table (other rules are left out). */
+    public synchronized List<Rule> rules() {
+        return dump("rules", "RTM_GETRULE", a -> {
+            var m = new NetlinkSocket.Message(a, RTM_GETRULE, NLM_F_DUMP, FIB_RULE_HDR);
+            FRH_FAMILY.set(m.segment(), FIXED, (byte) AF_INET);
+            return m;
+        }, RTM_NEWRULE, Rtnetlink::parseRule).stream().filter(java.util.Objects::nonNull).toList();
+    }
+
+    private static Rule parseRule(MemorySegment body) {
+        if (Byte.toUnsignedInt((byte) FRH_FAMILY.get(body, 0L)) != AF_INET || Byte.toUnsignedInt((byte) FRH_ACTION.get(body, 0L)) != FR_ACT_TO_TBL)
+            return null;
+        Map<Integer, MemorySegment> at = NetlinkSocket.attrs(body.asSlice(FIB_RULE_HDR.byteSize()));
+        MemorySegment prio = at.get(FRA_PRIORITY), mark = at.get(FRA_FWMARK), mask = at.get(FRA_FWMASK), table = at.get(FRA_TABLE);
+        if (prio == null || mark == null) return null;
+        int t = table == null ? Byte.toUnsignedInt((byte) FRH_TABLE.get(body, 0L)) : table.get(JAVA_INT, 0);
+        int p = prio.get(JAVA_INT, 0);
+        if (p < 1 || p > 32765 || t < 1 || t >= 253 && t <= 255) return null;
+        return new Rule(p, mark.get(JAVA_INT, 0), mask == null ? 0xffffffff : mask.get(JAVA_INT, 0), t);
+    }
+
+    /**
+     * {@code ip route replace local 0.0.0.0/0 dev <ifindex> table <table>}: every destination is
+     * this host's own in that table (the loopback device is the usual {@code ifindex}, 1).
+     */
+    public void replaceLocalDefault(int table, int ifindex) { writeLocalDefault(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, table, ifindex); }
+
+    /** Deletes the local default route of {@code table}; false when it was absent. */
+    public boolean deleteLocalDefault(int table, int ifindex) {
+        try {
+            writeLocalDefault(RTM_DELROUTE, 0, table, ifindex);
+            return true;
+        } catch (RtnetlinkException e) {
+            if (e.errno() == ESRCH || e.errno() == ENOENT) return false;
+            throw e;
+        }
+    }
+
+    private synchronized void writeLocalDefault(int type, int flags, int table, int ifindex) {
+        if (table < 1 || table == 253 || table == 254 || table == 255)
+            throw new IllegalArgumentException("route table: " + table + " (expected: 1-252 or above 255, not default/main/local)");
+        try (Arena a = Arena.ofConfined()) {
+            var m = new NetlinkSocket.Message(a, type, NLM_F_ACK | flags, RTMSG);
+            MemorySegment s = m.segment();
+            RTM_FAMILY.set(s, FIXED, (byte) AF_INET);
+            RTM_DST_LEN.set(s, FIXED, (byte) 0);
+            RTM_TABLE.set(s, FIXED, (byte) (table < 256 ? table : 0));
+            RTM_PROTOCOL.set(s, FIXED, (byte) RTPROT_STATIC);
+            RTM_SCOPE.set(s, FIXED, (byte) (type == RTM_DELROUTE ? RT_SCOPE_NOWHERE : RT_SCOPE_HOST));
+            RTM_TYPE.set(s, FIXED, (byte) RTN_LOCAL);
+            m.putInt(RTA_TABLE, table);
+            m.putInt(RTA_OIF, ifindex);
+            socket.transact(m, "route local 0.0.0.0/0 dev " + ifindex + " table " + table,
+                    type == RTM_DELROUTE ? "RTM_DELROUTE" : "RTM_NEWROUTE", (t, b) -> {});
+        }
+    }
+
+    /** Whether {@code table} has a local default route (as {@link #replaceLocalDefault} writes it) through {@code ifindex}. */
+    public synchronized boolean hasLocalDefault(int table, int ifindex) {
+        return dump("routes table " + table, "RTM_GETROUTE", a -> {
+            var m = new NetlinkSocket.Message(a, RTM_GETROUTE, NLM_F_DUMP, RTMSG);
+            RTM_FAMILY.set(m.segment(), FIXED, (byte) AF_INET);
+            RTM_TABLE.set(m.segment(), FIXED, (byte) (table < 256 ? table : 0));
+            return m;
+        }, RTM_NEWROUTE, body -> {
+            if (Byte.toUnsignedInt((byte) RTM_TYPE.get(body, 0L)) != RTN_LOCAL || Byte.toUnsignedInt((byte) RTM_DST_LEN.get(body, 0L)) != 0)
+                return false;
+            Map<Integer, MemorySegment> at = NetlinkSocket.attrs(body.asSlice(RTMSG.byteSize()));
+            MemorySegment t = at.get(RTA_TABLE), oif = at.get(RTA_OIF);
+            int tb = t == null ? Byte.toUnsignedInt((byte) RTM_TABLE.get(body, 0L)) : t.get(JAVA_INT, 0);
+            return tb == table && oif != null && oif.get(JAVA_INT, 0) == ifindex;
+        }).contains(true);
+    }
+
     // ---- neighbours ----
 
     /** A permanent neighbour entry (address to MAC on a link), replacing any entry for the address. */

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /** The C enums of every compiled object equal their Java counterparts; a stale object is refused by name. */
 class DatapathConstantsTest {
     @ParameterizedTest
-    @ValueSource(strings = {"bpf_lxc.o", "bpf_netdev.o", "bpf_overlay.o", "bpf_sock.o", "tests/overlay_test.o"})
+    @ValueSource(strings = {"bpf_lxc.o", "bpf_netdev.o", "bpf_overlay.o", "bpf_sock.o", "tests/overlay_test.o", "tests/lxc_test.o"})
     void everyObjectAgreesWithJava(String object) {
         assertThat(DatapathConstants.differences(DatapathLayoutTest.obj(object))).isEmpty();
     }

@@ -48,8 +48,21 @@ final class WireNetns implements AutoCloseable {
     TestRun.Result run(BpfProgram p, byte[] frame) { return run(p, frame, uplink, 0); }
 
     TestRun.Result run(BpfProgram p, byte[] frame, int ifindex, int ingressIfindex) {
-        return Netns.inNetns(path, () -> p.testRun(new TestRun.Input(frame, 1, ctx(ifindex, ingressIfindex), 4096)));
+        return run(p, frame, ifindex, ingressIfindex, 0);
     }
+
+    /** As above with {@code skb->mark} set, as another hook or a socket's SO_MARK would have set it. */
+    TestRun.Result run(BpfProgram p, byte[] frame, int ifindex, int ingressIfindex, int mark) {
+        byte[] ctx = ctx(ifindex, ingressIfindex);
+        ByteBuffer.wrap(ctx).order(ByteOrder.nativeOrder()).putInt(8, mark);
+        return Netns.inNetns(path, () -> p.testRun(new TestRun.Input(frame, 1, ctx, 4096)));
+    }
+
+    /** skb->mark after a run (struct __sk_buff offset 8). */
+    static int mark(TestRun.Result r) { return ByteBuffer.wrap(r.ctxOut()).order(ByteOrder.nativeOrder()).getInt(8); }
+
+    /** Brings up the namespace's loopback (127.0.0.1), for sockets a test opens inside it. */
+    void loopbackUp() { ip("-n", name, "link", "set", "lo", "up"); }
 
     /** sizeof(struct __sk_buff): the kernel copies the whole context back and refuses a smaller buffer. */
     static final int SK_BUFF_SIZE = 192;

@@ -25,6 +25,7 @@ public final class HubbleNames {
             case POLICY_DENY -> new Reason("POLICY_DENY", 181);
             case POLICY_PENDING -> new Reason("DROP_EP_NOT_READY", 203);
             case PROXY_UNAVAILABLE -> new Reason("PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL", 180);
+            case PROXY_INVALID -> new Reason("POLICY_DENIED", 133);
             case NO_BACKEND -> new Reason("SERVICE_BACKEND_NOT_FOUND", 158);
             case CT_FULL -> new Reason("CT_MAP_INSERTION_FAILED", 155);
             case FRAGMENT -> new Reason("FIRST_LOGICAL_DATAGRAM_FRAGMENT_NOT_FOUND", 175);
@@ -44,6 +45,7 @@ public final class HubbleNames {
     /** Hubble's TraceObservationPoint name of an event's point (the numbers are the same). */
     public static String observationPoint(int obs) {
         return switch (obs) {
+            case FlowEvent.OBS_TO_PROXY -> "TO_PROXY";
             case FlowEvent.OBS_TO_STACK -> "TO_STACK";
             case FlowEvent.OBS_TO_OVERLAY -> "TO_OVERLAY";
             case FlowEvent.OBS_FROM_ENDPOINT -> "FROM_ENDPOINT";

@@ -27,7 +27,7 @@ public record FlowEvent(int type, int reason, int direction, int protocol, int i
     /** {@code type}: enum sl_event_type. */
     public static final int DROP = 1, AUDIT = 2, TRACE = 3, TRANSLATED = 4;
     /** {@code observationPoint}: enum sl_obs_point, numbered as Hubble's TraceObservationPoint. */
-    public static final int OBS_UNKNOWN = 0, OBS_TO_STACK = 3, OBS_TO_OVERLAY = 4, OBS_FROM_ENDPOINT = 5, OBS_FROM_OVERLAY = 9,
+    public static final int OBS_UNKNOWN = 0, OBS_TO_PROXY = 1, OBS_TO_STACK = 3, OBS_TO_OVERLAY = 4, OBS_FROM_ENDPOINT = 5, OBS_FROM_OVERLAY = 9,
             OBS_FROM_NETWORK = 10, OBS_TO_NETWORK = 11, OBS_TO_ENDPOINT = 101;
     /** {@code ctState}: enum sl_flow_ct. */
     public static final int CT_UNKNOWN = 0, CT_NEW = 1, CT_ESTABLISHED = 2, CT_REPLY = 3, CT_RELATED = 4;
