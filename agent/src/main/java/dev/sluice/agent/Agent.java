@@ -626,7 +626,7 @@ public final class Agent implements AutoCloseable {
         if (values.hubbleEnabled() && !m.hubble().isEmpty()) {
             var hubble = new dev.sluice.agent.metrics.HubbleMetrics(m.hubble(), () -> dev.sluice.datapath.maps.FlowEvent.lost(datapath.map("sl_events_lost")));
             hubbleMetrics = hubble;
-            flows.listen((e, f) -> hubble.accept(f, e.policyPrefixLength()));
+            flows.listen((e, f) -> hubble.accept(f, e == null ? 0 : e.policyPrefixLength()));   // e: null for an L7 flow
             metricsServers.add(dev.sluice.agent.metrics.MetricsServer.start("hubble.metrics.port", null, m.hubblePort(), hubble.registry()));
         }
     }

@@ -106,9 +106,9 @@ class HubbleUiTest {
     @Test
     void badParametersAre400WithOneLineNamingTheParameter() throws Exception {
         Map<String, String> cases = Map.of(
-                "/api/flows?verdict=NOPE", "verdict: NOPE (expected one of: FORWARDED, DROPPED, AUDIT, TRANSLATED)\n",
+                "/api/flows?verdict=NOPE", "verdict: NOPE (expected one of: FORWARDED, DROPPED, ERROR, AUDIT, TRANSLATED)\n",
                 "/api/flows?port=70000", "port: 70000 (expected: 1-65535)\n",
-                "/api/map?protocol=gre", "protocol: gre (expected one of: tcp, udp, icmp, sctp)\n",
+                "/api/map?protocol=gre", "protocol: gre (expected one of: tcp, udp, icmp, sctp, http, dns, kafka)\n",
                 "/api/flows?last=0", "last: 0 (expected: 1-10000)\n",
                 "/api/flows?last=x", "last: x (expected: 1-10000)\n",
                 "/api/flows?pod=a/b/c", "pod: \"a/b/c\" (expected: [namespace/]pod-name-prefix)\n",
