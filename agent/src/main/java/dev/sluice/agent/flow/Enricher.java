@@ -64,6 +64,8 @@ public final class Enricher {
     private final PolicySource policies;
     private final LongFunction<Instant> clock;
     private final AtomicLong sequence = new AtomicLong();
+    /** The high half of this node's L7 flow uuids (a version 4 layout): a hash of the node name, made once. */
+    private final long l7UuidHigh;
 
     /** @param clock the wall-clock time of a bpf_ktime_get_ns() value */
     public Enricher(String node, Cluster cluster, PolicySource policies, LongFunction<Instant> clock) {
@@ -71,6 +73,8 @@ public final class Enricher {
         this.cluster = cluster;
         this.policies = policies;
         this.clock = clock;
+        long h = UUID.nameUUIDFromBytes((node + "/l7").getBytes(StandardCharsets.UTF_8)).getMostSignificantBits();
+        this.l7UuidHigh = h & ~0xf000L | 0x4000L;
     }
 
     /** CLOCK_MONOTONIC (bpf_ktime_get_ns, System.nanoTime on Linux) to wall-clock time, as of now. */
@@ -181,8 +185,9 @@ public final class Enricher {
                 : (d == 0 ? null : cluster.serviceAt(d, dPort).map(Enricher::service).orElse(null));
         Flow.Extra extra = new Flow.Extra(0, L7Records.cut(o.verdict() == L7Observation.Verdict.FORWARDED ? "" : reason(o), L7Records.MAX_VALUE),
                 "", "", localPod, 0, 0, "");
+        // the node's hash and the sequence: unique per node as the data path flows' name hashes, without an MD5 per request
         long seq = sequence.incrementAndGet();
-        return new Flow(o.time(), UUID.nameUUIDFromBytes((node + "/" + seq).getBytes(StandardCharsets.UTF_8)).toString(), verdict, 0, "",
+        return new Flow(o.time(), new UUID(l7UuidHigh, seq & 0x3fffffffffffffffL | 0x8000000000000000L).toString(), verdict, 0, "",
                 new Flow.Ip(s == 0 ? "" : Ip.format(s), d == 0 ? "" : Ip.format(d), "IPv4"), l4,
                 l7Endpoint(s, sId, localIsSource ? localId : 0), l7Endpoint(d, dId, localIsSource ? 0 : localId), node,
                 response ? serverService : null, response ? null : serverService,

@@ -30,11 +30,14 @@ class HubbleL7MetricsTest {
     static final Instant T0 = Instant.parse("2026-12-03T08:00:00Z");
     static final String FRONTEND = "10.0.0.5", BACKEND = "10.0.1.6", DNS = "10.96.0.10";
 
+    /** Made once, as the agent makes a pod's info once per pod change. */
+    static final Optional<Enricher.PodInfo> FRONTEND_POD = Optional.of(Enricher.PodInfo.of("x", "frontend", Map.of("app", "frontend"), 300, List.of())),
+            BACKEND_POD = Optional.of(Enricher.PodInfo.of("x", "backend", Map.of("app", "backend"), 301, List.of()));
+    static final int FRONTEND_IP = Ip.parse(FRONTEND), BACKEND_IP = Ip.parse(BACKEND);
+
     static final Enricher ENRICHER = new Enricher("node1", new Enricher.Cluster() {
         public Optional<Enricher.PodInfo> podByIp(int ip) {
-            if (ip == Ip.parse(FRONTEND)) return Optional.of(Enricher.PodInfo.of("x", "frontend", Map.of("app", "frontend"), 300, List.of()));
-            if (ip == Ip.parse(BACKEND)) return Optional.of(Enricher.PodInfo.of("x", "backend", Map.of("app", "backend"), 301, List.of()));
-            return Optional.empty();
+            return ip == FRONTEND_IP ? FRONTEND_POD : ip == BACKEND_IP ? BACKEND_POD : Optional.empty();
         }
         public Optional<String> endpointPod(int id) { return Optional.empty(); }
         public Optional<String> serviceOf(int revNatId) { return Optional.empty(); }
