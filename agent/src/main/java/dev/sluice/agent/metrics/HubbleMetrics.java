@@ -275,6 +275,29 @@ public final class HubbleMetrics {
             Map.entry(6, "from-proxy"), Map.entry(7, "from-host"), Map.entry(8, "from-stack"), Map.entry(9, "from-overlay"),
             Map.entry(10, "from-network"), Map.entry(11, "to-network"));
 
+    /**
+     * HTTP methods and DNS types kept as label values; any other is {@code OTHER}. A client chooses
+     * its method and its query type freely, and each new value would be a new series: a hostile
+     * pod sending random ones would fill the metric's {@link #MAX_SERIES} and leave the real
+     * traffic uncounted. The flows keep what was sent.
+     */
+    static final java.util.Set<String> METHODS = java.util.Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
+    static final java.util.Set<String> DNS_TYPES = java.util.Set.of("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "ANY", "CAA",
+            "HTTPS", "SVCB", "DS", "DNSKEY", "NAPTR");
+
+    static String method(String m) { return METHODS.contains(m) ? m : "OTHER"; }
+
+    static String dnsType(String t) { return DNS_TYPES.contains(t) ? t : "OTHER"; }
+
+    static String qtypes(List<String> qtypes) {
+        StringBuilder sb = new StringBuilder();
+        for (String t : qtypes) {
+            if (sb.length() > 0) sb.append(',');
+            sb.append(dnsType(t));
+        }
+        return sb.toString();
+    }
+
     /** Prometheus' default histogram buckets, which Hubble's http metrics use (seconds). */
     static final double[] HTTP_BUCKETS = {.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
 
@@ -302,11 +325,12 @@ public final class HubbleMetrics {
             void process(Flow f, int prefix) {
                 Flow.Http h = f.http();
                 if (h == null) return;
+                String method = method(h.method());
                 switch (f.l7().type()) {
-                    case REQUEST -> requests.inc(values(f, false, h.method(), h.protocol(), reporter(f)));
+                    case REQUEST -> requests.inc(values(f, false, method, h.protocol(), reporter(f)));
                     case RESPONSE -> {
-                        responses.inc(values(f, false, h.method(), h.protocol(), Integer.toString(h.code()), reporter(f)));
-                        duration.observe(values(f, false, h.method(), reporter(f)), f.l7().latencyNs() / 1e9);
+                        responses.inc(values(f, false, method, h.protocol(), Integer.toString(h.code()), reporter(f)));
+                        duration.observe(values(f, false, method, reporter(f)), f.l7().latencyNs() / 1e9);
                     }
                     default -> { }
                 }
@@ -328,8 +352,9 @@ public final class HubbleMetrics {
             void process(Flow f, int prefix) {
                 Flow.Http h = f.http();
                 if (h == null || f.l7().type() != Flow.L7Type.RESPONSE) return;
-                requests.inc(values(f, true, h.method(), h.protocol(), Integer.toString(h.code()), reporter(f)));
-                duration.observe(values(f, true, h.method(), reporter(f)), f.l7().latencyNs() / 1e9);
+                String method = method(h.method());
+                requests.inc(values(f, true, method, h.protocol(), Integer.toString(h.code()), reporter(f)));
+                duration.observe(values(f, true, method, reporter(f)), f.l7().latencyNs() / 1e9);
             }
         };
     }
@@ -352,14 +377,17 @@ public final class HubbleMetrics {
                 Flow.Dns d = f.dns();
                 if (d == null) return;
                 if (ignoreAAAA && d.qtypes().size() == 1 && d.qtypes().getFirst().equals("AAAA")) return;
-                String qtypes = String.join(",", d.qtypes()), ips = Integer.toString(d.ips().size());
+                String qtypes = qtypes(d.qtypes()), ips = Integer.toString(d.ips().size());
                 if (f.verdict() == Flow.Verdict.DROPPED) {
                     queries.inc(values(f, false, dnsLabels(query, d, "Policy denied", qtypes, ips)));
                 } else if (!Boolean.TRUE.equals(f.isReply())) {
                     queries.inc(values(f, false, dnsLabels(query, d, "", qtypes, ips)));
                 } else {
                     responses.inc(values(f, false, dnsLabels(query, d, dev.sluice.agent.flow.HubbleNames.rcode(d.rcode()), qtypes, ips)));
-                    for (String t : d.rrtypes()) types.inc(values(f, false, query ? new String[] {t, qtypes, d.query()} : new String[] {t, qtypes}));
+                    for (String rr : d.rrtypes()) {
+                        String t = dnsType(rr);
+                        types.inc(values(f, false, query ? new String[] {t, qtypes, d.query()} : new String[] {t, qtypes}));
+                    }
                 }
             }
         };

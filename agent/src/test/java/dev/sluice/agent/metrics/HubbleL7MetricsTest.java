@@ -172,6 +172,28 @@ class HubbleL7MetricsTest {
         assertThat(HubbleMetricsTest.text(m.registry())).doesNotContain("hubble_kafka").doesNotContain("hubble_http");
     }
 
+    /**
+     * A hostile pod sending a new method or query type with each request cannot fill the metrics'
+     * label sets: what is not a standard method or a common type is OTHER, and the real traffic is still counted.
+     */
+    @Test
+    void randomMethodsAndQueryTypesDoNotFillTheLabelSets() {
+        HubbleMetrics m = HubbleMetricsTest.metrics("http", "dns");
+        for (int i = 0; i < 10_000; i++) {
+            m.accept(http(Type.REQUEST, false, Verdict.FORWARDED, "X" + i, 0, 0), 0);
+            m.accept(dns(Type.REQUEST, Verdict.FORWARDED, "q.", List.of("TYPE" + (1000 + i)), List.of(), 0, List.of()), 0);
+        }
+        m.accept(GET, 0);
+        m.accept(QUERY, 0);
+        assertThat(HubbleMetricsTest.samples(m, "hubble_http_requests_total")).isEqualTo("""
+                hubble_http_requests_total{method="GET",protocol="HTTP/1.1",reporter="client"} 1.0
+                hubble_http_requests_total{method="OTHER",protocol="HTTP/1.1",reporter="client"} 10000.0""");
+        assertThat(HubbleMetricsTest.samples(m, "hubble_dns_queries_total")).isEqualTo("""
+                hubble_dns_queries_total{ips_returned="0",qtypes="A",rcode=""} 1.0
+                hubble_dns_queries_total{ips_returned="0",qtypes="OTHER",rcode=""} 10000.0""");
+        assertThat(HubbleMetricsTest.text(m.registry())).doesNotContain("sluice_hubble_metrics_series_overflow_total{");
+    }
+
     /** The metrics server a Prometheus scrapes: hubble.metrics.port's registry, over HTTP. */
     @Test
     void scrapedOverHttpFromTheMetricsServer() throws Exception {
