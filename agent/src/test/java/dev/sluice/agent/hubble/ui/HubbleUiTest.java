@@ -164,4 +164,17 @@ class HubbleUiTest {
             publisher.shutdownNow();
         }
     }
+
+    /** The flow table's TYPE of an L7 flow is its record's ({@code http-request}), as sluice observe prints it: app.js's row() run by Node.js. */
+    @Test
+    void theFlowTableNamesL7FlowsByTheirRecord() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(Path.of("/usr/bin/node")), "Node.js (/usr/bin/node) not installed");
+        Path home = Path.of(System.getProperty("sluice.home", "."));
+        Process p = new ProcessBuilder("/usr/bin/node", home.resolve("agent/src/test/resources/hubble/ui-row.js").toString(),
+                home.resolve("agent/src/main/resources/dev/sluice/agent/hubble/ui/app.js").toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out).contains("| http-request | DROPPED |");
+    }
 }
