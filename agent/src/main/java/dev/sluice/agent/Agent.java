@@ -95,6 +95,11 @@ public final class Agent implements AutoCloseable {
     /** Frontend id -> Service, refreshed from the service maps when a flow names an id it lacks. */
     private volatile Map<Integer, String> frontendServices = Map.of();
     private volatile long frontendServicesRead;
+    /** Local endpoints' ids by IPv4 address, for L7 flows (the proxies know addresses, not endpoints). */
+    private final Map<Integer, Integer> endpointIds = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Service frontends ({@code address:port}, TCP and UDP) to their Service, for L7 flows; read again at most once a second on a miss. */
+    private volatile Map<String, String> frontendsByAddress = Map.of();
+    private volatile long frontendsByAddressRead;
     private final Object generationLock = new Object();
     /** The first apply computes the ipcache whatever changed. */
     private boolean ipcacheDone;
@@ -204,6 +209,10 @@ public final class Agent implements AutoCloseable {
         agentEvents.add(new dev.sluice.agent.flow.AgentEvent.Started(java.time.Instant.now()));
         endpoints.listen((e, deleted) -> {
             socketLb.endpointChanged(e, deleted);
+            if (Ip.isIpv4(e.ip())) {
+                if (deleted) endpointIds.remove(Ip.parse(e.ip()), e.id());
+                else endpointIds.put(Ip.parse(e.ip()), e.id());
+            }
             int slash = e.pod().indexOf('/');
             var pod = flowPods.get(Ip.isIpv4(e.ip()) ? Ip.parse(e.ip()) : 0);
             agentEvents.add(new dev.sluice.agent.flow.AgentEvent.Endpoint(java.time.Instant.now(), deleted, e.id(),
@@ -626,7 +635,7 @@ public final class Agent implements AutoCloseable {
         if (values.hubbleEnabled() && !m.hubble().isEmpty()) {
             var hubble = new dev.sluice.agent.metrics.HubbleMetrics(m.hubble(), () -> dev.sluice.datapath.maps.FlowEvent.lost(datapath.map("sl_events_lost")));
             hubbleMetrics = hubble;
-            flows.listen((e, f) -> hubble.accept(f, e.policyPrefixLength()));
+            flows.listen((e, f) -> hubble.accept(f, e == null ? 0 : e.policyPrefixLength()));   // e: null for an L7 flow
             metricsServers.add(dev.sluice.agent.metrics.MetricsServer.start("hubble.metrics.port", null, m.hubblePort(), hubble.registry()));
         }
     }
@@ -653,6 +662,39 @@ public final class Agent implements AutoCloseable {
                     }
                     frontendServices = m;
                     s = m.get(revNatId);
+                }
+                return Optional.ofNullable(s);
+            }
+
+            @Override public int localEndpoint(int ip) {
+                Integer id = endpointIds.get(ip);
+                if (id != null) return id;
+                // endpoints restored after a restart are not announced to the listener: found here once, then kept
+                for (Endpoint e : endpoints.list()) {
+                    if (Ip.isIpv4(e.ip()) && Ip.parse(e.ip()) == ip) {
+                        endpointIds.put(ip, e.id());
+                        return e.id();
+                    }
+                }
+                return 0;
+            }
+
+            @Override public Optional<String> serviceAt(int ip, int port) {
+                String key = Ip.format(ip) + ":" + port;
+                String s = frontendsByAddress.get(key);
+                if (s == null && System.currentTimeMillis() - frontendsByAddressRead > 1000) {
+                    frontendsByAddressRead = System.currentTimeMillis();
+                    Map<String, String> m = new HashMap<>();
+                    try {
+                        for (var f : lb.lbList()) {
+                            int slash = f.frontend().lastIndexOf('/');
+                            if (!f.service().isEmpty()) m.put(slash < 0 ? f.frontend() : f.frontend().substring(0, slash), f.service());
+                        }
+                    } catch (RuntimeException e) {
+                        return Optional.empty();
+                    }
+                    frontendsByAddress = m;
+                    s = m.get(key);
                 }
                 return Optional.ofNullable(s);
             }

@@ -26,7 +26,7 @@ import tools.jackson.databind.JsonNode;
  * {@code hubble observe} does (compact lines, or Hubble's JSON). Drops name the policies that
  * denied them, or that isolate the endpoint under default deny.
  */
-@Command(name = "observe", description = "Observe flows (forwarded, dropped, audit, translated) with their endpoints and policies, as hubble observe.")
+@Command(name = "observe", description = "Observe flows (forwarded, dropped, audit, translated, and the L7 proxies' HTTP and DNS records) with their endpoints and policies, as hubble observe.")
 public final class ObserveCommand implements Callable<Integer> {
     @Mixin AgentOptions agents;
     @Option(names = "--pod", description = "Flows from or to this pod: [namespace/]name-prefix (repeatable).")
@@ -63,10 +63,24 @@ public final class ObserveCommand implements Callable<Integer> {
     List<String> fromServices = new ArrayList<>();
     @Option(names = "--to-service", description = "Flows to this Service (translated flows name it): [namespace/]name (repeatable).")
     List<String> toServices = new ArrayList<>();
-    @Option(names = "--verdict", description = "FORWARDED, DROPPED, AUDIT or TRANSLATED (repeatable).")
+    @Option(names = "--verdict", description = "FORWARDED, DROPPED, ERROR, AUDIT or TRANSLATED (repeatable).")
     List<String> verdicts = new ArrayList<>();
-    @Option(names = "--protocol", description = "tcp, udp, icmp or sctp (repeatable).")
+    @Option(names = "--protocol", description = "tcp, udp, icmp, sctp, or http, dns (L7 flows) (repeatable).")
     List<String> protocols = new ArrayList<>();
+    @Option(names = {"-t", "--type"}, description = "Event type: drop, trace, policy-verdict or l7 (the proxies' HTTP and DNS flows) (repeatable).")
+    List<String> types = new ArrayList<>();
+    @Option(names = "--http-status", description = "L7 responses with this status (404) or status prefix (4+, 40+) (repeatable).")
+    List<String> httpStatus = new ArrayList<>();
+    @Option(names = "--http-method", description = "L7 flows of this HTTP method (repeatable).")
+    List<String> httpMethods = new ArrayList<>();
+    @Option(names = "--http-path", description = "L7 flows whose URL's path has a match of this regular expression (repeatable).")
+    List<String> httpPaths = new ArrayList<>();
+    @Option(names = "--http-url", description = "L7 flows whose URL has a match of this regular expression (repeatable).")
+    List<String> httpUrls = new ArrayList<>();
+    @Option(names = "--http-header", description = "L7 flows with this header: key:value (repeatable).")
+    List<String> httpHeaders = new ArrayList<>();
+    @Option(names = "--dns-query", description = "DNS flows whose name has a match of this regular expression (repeatable).")
+    List<String> dnsQueries = new ArrayList<>();
     @Option(names = "--port", description = "Flows from or to this port (repeatable).")
     List<String> ports = new ArrayList<>();
     @Option(names = "--last", description = "The last N flows of each node (default: 20, or none with --follow).")
@@ -189,6 +203,13 @@ public final class ObserveCommand implements Callable<Integer> {
         if (!verdicts.isEmpty()) p.put("verdict", verdicts);
         if (!protocols.isEmpty()) p.put("protocol", protocols);
         if (!ports.isEmpty()) p.put("port", ports);
+        if (!types.isEmpty()) p.put("type", types);
+        if (!httpStatus.isEmpty()) p.put("httpStatus", httpStatus);
+        if (!httpMethods.isEmpty()) p.put("httpMethod", httpMethods);
+        if (!httpPaths.isEmpty()) p.put("httpPath", httpPaths);
+        if (!httpUrls.isEmpty()) p.put("httpUrl", httpUrls);
+        if (!httpHeaders.isEmpty()) p.put("httpHeader", httpHeaders);
+        if (!dnsQueries.isEmpty()) p.put("dnsQuery", dnsQueries);
         if (since != null) p.put("since", since);
         p.put("follow", follow);
         p.put("number", last != null ? last : follow ? 0 : 20);
@@ -208,7 +229,7 @@ public final class ObserveCommand implements Callable<Integer> {
         for (JsonNode line : lines) {
             JsonNode f = line.path("flow");
             rows.add(Output.row(TIME.format(Instant.parse(f.path("time").asString())), f.path("node_name").asString(),
-                    source(f), destination(f), type(f), f.path("verdict").asString(), f.path("Summary").asString("") + policies(f, policyNames)));
+                    source(f), destination(f), type(f), f.path("verdict").asString(), printable(f.path("Summary").asString("")) + policies(f, policyNames)));
         }
         Output.table(out, rows);
     }
@@ -222,12 +243,16 @@ public final class ObserveCommand implements Callable<Integer> {
     /**
      * One line, as {@code hubble observe} prints it:
      * {@code Dec 2 16:00:00.000 [node1]: x/a:40000 (ID:300) -> y/b:80 (ID:301) to-endpoint FORWARDED (TCP Flags: SYN)};
-     * drops with their reason and the policies that denied them.
+     * drops with their reason and the policies that denied them. An L7 flow's type is its record's
+     * ({@code http-request}, {@code dns-response}) and, as Hubble, a response is printed from the
+     * client's side: {@code client <- server}. What a pod chose (a URL, a DNS name) is printed with
+     * its control characters escaped, so that it cannot rewrite the reader's terminal.
      */
     static String compact(JsonNode f, boolean allPolicies) {
         var sb = new StringBuilder();
         sb.append(TIME.format(Instant.parse(f.path("time").asString()))).append(" [").append(f.path("node_name").asString()).append("]: ");
-        sb.append(source(f)).append(" -> ").append(destination(f));
+        if (f.has("l7") && f.path("is_reply").asBoolean(false)) sb.append(destination(f)).append(" <- ").append(source(f));
+        else sb.append(source(f)).append(" -> ").append(destination(f));
         JsonNode svc = f.path("destination_service");
         if (!svc.isMissingNode()) {
             String frontend = f.path("sluice").path("frontend").asString("");
@@ -238,12 +263,32 @@ public final class ObserveCommand implements Callable<Integer> {
         if (!type.isEmpty()) sb.append(' ').append(type);
         sb.append(' ').append(f.path("verdict").asString());
         String summary = f.path("Summary").asString("");
-        if (!summary.isEmpty()) sb.append(" (").append(summary).append(')');
+        if (!summary.isEmpty()) sb.append(" (").append(printable(summary)).append(')');
         return sb.append(policies(f, allPolicies)).toString();
     }
 
-    /** What a flow's TYPE is: a drop's reason, else where it was seen ({@code to-endpoint}). */
+    /** {@code s} with control characters (and DEL, and C1 controls) as {@code \xNN}. */
+    static String printable(String s) {
+        StringBuilder sb = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean control = c < 0x20 || c >= 0x7f && c <= 0x9f;
+            if (control && sb == null) sb = new StringBuilder(s.length() + 8).append(s, 0, i);
+            if (sb != null) {
+                if (control) sb.append(String.format("\\x%02x", (int) c));
+                else sb.append(c);
+            }
+        }
+        return sb == null ? s : sb.toString();
+    }
+
+    /** What a flow's TYPE is: an L7 record's kind ({@code http-request}), a drop's reason, else where it was seen ({@code to-endpoint}). */
     static String type(JsonNode f) {
+        JsonNode l7 = f.path("l7");
+        if (!l7.isMissingNode()) {
+            String kind = l7.has("http") ? "http" : l7.has("dns") ? "dns" : "l7";
+            return kind + "-" + l7.path("type").asString("unknown_l7_type").toLowerCase(Locale.ROOT);
+        }
         return f.path("verdict").asString().equals("DROPPED") ? f.path("drop_reason_desc").asString()
                 : f.path("trace_observation_point").asString("").toLowerCase(Locale.ROOT).replace('_', '-');
     }

@@ -213,6 +213,112 @@ class ObserveCommandTest {
                 .containsExactly("[y/b] [] [80] [] [DROPPED]", "[y/b] [] [] [80] [DROPPED]", "[] [y/b] [80] [] [DROPPED]", "[] [y/b] [] [80] [DROPPED]");
     }
 
+    static final Instant T0 = Instant.parse("2026-12-03T08:00:00Z");
+
+    static dev.sluice.agent.flow.L7Observation.Http http(dev.sluice.agent.flow.L7Observation.Type type, boolean ingress,
+                                                         dev.sluice.agent.flow.L7Observation.Verdict v, String method, String url, int code, long latency) {
+        return new dev.sluice.agent.flow.L7Observation.Http(T0, ingress, type, "10.0.0.5", 40000, 300, "10.0.1.6", 80, 301, v, "HTTP/1.1", method,
+                url, code, latency, List.of(), v == dev.sluice.agent.flow.L7Observation.Verdict.DENIED ? "no rule allows it" : "");
+    }
+
+    static dev.sluice.agent.flow.L7Observation.Dns dns(dev.sluice.agent.flow.L7Observation.Type type, dev.sluice.agent.flow.L7Observation.Verdict v,
+                                                       String query, List<String> ips, int rcode) {
+        return new dev.sluice.agent.flow.L7Observation.Dns(T0, false, type, "10.0.0.5", 51000, 300, "10.96.0.10", 53, 0, v, query, List.of("A"), ips,
+                30, List.of(), rcode, ips.isEmpty() ? List.of() : List.of("A"), 0, "");
+    }
+
+    List<Flow> l7Records() {
+        var req = dev.sluice.agent.flow.L7Observation.Type.REQUEST;
+        var resp = dev.sluice.agent.flow.L7Observation.Type.RESPONSE;
+        var fwd = dev.sluice.agent.flow.L7Observation.Verdict.FORWARDED;
+        var denied = dev.sluice.agent.flow.L7Observation.Verdict.DENIED;
+        return List.of(
+                enricher.enrich(http(req, false, fwd, "GET", "http://backend/api/v1/data", 0, 0)),
+                enricher.enrich(http(resp, false, fwd, "GET", "http://backend/api/v1/data", 200, 1_200_000)),
+                enricher.enrich(http(req, true, denied, "POST", "http://backend/api/v1/data", 0, 0)),
+                enricher.enrich(http(resp, true, fwd, "POST", "http://backend/api/v1/data", 403, 0)),
+                enricher.enrich(dns(req, fwd, "backend.x.svc.cluster.local.", List.of(), 0)),
+                enricher.enrich(dns(resp, fwd, "backend.x.svc.cluster.local.", List.of("10.96.0.20"), 0)),
+                enricher.enrich(dns(req, denied, "evil.example.com.", List.of(), 0)),
+                enricher.enrich(dns(resp, fwd, "evil.example.com.", List.of(), 5)));
+    }
+
+    /** L7 flows as hubble observe prints them: http-request/dns-response types, a response from the client's side ({@code <-}). */
+    @Test
+    void l7FlowsInCompactTableAndJsonAndThroughGrpc(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        List<Flow> l7 = l7Records();
+        var o = new ObserveCommand();
+        var bytes = new ByteArrayOutputStream();
+        try (var out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
+            for (Flow f : l7) o.print(out, "compact", JSON.valueToTree(FlowJson.response(f)));
+        }
+        String compact = bytes.toString(StandardCharsets.UTF_8);
+        assertThat(compact.lines().toList().get(1)).isEqualTo("Dec 3 08:00:00.000 [node1]: x/a:40000 (ID:300) <- y/b:80 (ID:301) http-response "
+                + "FORWARDED (HTTP/1.1 200 1ms (GET http://backend/api/v1/data))");
+        assertThat(compact.lines().toList().get(2)).isEqualTo("Dec 3 08:00:00.000 [node1]: x/a:40000 (ID:300) -> y/b:80 (ID:301) http-request "
+                + "DROPPED (HTTP/1.1 POST http://backend/api/v1/data)");
+        golden("l7-compact.golden", compact);
+        var obs = new dev.sluice.agent.flow.FlowObserver(enricher, 15, () -> 0);
+        l7.forEach(obs::publish);
+        String sock = "unix://" + dir.resolve("hubble.sock");
+        try (var servers = dev.sluice.hubble.Transport.serve(List.of(sock),
+                List.of(new dev.sluice.agent.hubble.ObserverService(obs, "node1", sock, 64)))) {
+            assertThat(stdout("observe", "--server", sock)).isEqualTo(compact);
+            golden("l7-table.golden", stdout("observe", "--server", sock, "-o", "table"));
+            assertThat(stdout("observe", "--server", sock, "--type", "l7", "--http-method", "POST").lines())
+                    .containsExactly(compact.lines().toList().get(2), compact.lines().toList().get(3));
+            assertThat(stdout("observe", "--server", sock, "--http-status", "4+").lines()).containsExactly(compact.lines().toList().get(3));
+            assertThat(stdout("observe", "--server", sock, "--protocol", "dns", "--verdict", "dropped").lines())
+                    .singleElement().asString().contains("dns-request DROPPED (DNS Query evil.example.com. A)");
+            assertThat(stdout("observe", "--server", sock, "--dns-query", "svc\\.cluster").lines()).hasSize(2);
+            JsonNode json = JSON.readTree(stdout("observe", "--server", sock, "-o", "json", "--http-status", "200").strip());
+            assertThat(json.path("flow").path("l7").path("http").path("code").asInt()).isEqualTo(200);
+            assertThat(json.path("flow").path("l7").path("latency_ns").asString()).isEqualTo("1200000");
+            assertThat(json.path("flow").path("Type").asString()).isEqualTo("L7");
+        }
+    }
+
+    /** What a pod chose is printed with its control characters escaped: an escape sequence in a DNS name cannot rewrite the reader's terminal. */
+    @Test
+    void controlCharactersFromPodsAreEscapedInCompactLines() {
+        var fwd = dev.sluice.agent.flow.L7Observation.Verdict.FORWARDED;
+        Flow evil = enricher.enrich(dns(dev.sluice.agent.flow.L7Observation.Type.REQUEST, fwd, "\u001b[2J\u001b[1;1Hx\r\n.", List.of(), 0));
+        var bytes = new ByteArrayOutputStream();
+        try (var out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
+            new ObserveCommand().print(out, "compact", JSON.valueToTree(FlowJson.response(evil)));
+        }
+        String line = bytes.toString(StandardCharsets.UTF_8);
+        assertThat(line).endsWith("(DNS Query \\x1b[2J\\x1b[1;1Hx\\x0d\\x0a. A)\n");
+        assertThat(line.strip()).doesNotContain("\u001b").doesNotContain("\r");
+        assertThat(ObserveCommand.printable("ok \u009b x")).isEqualTo("ok \\x9b x");
+    }
+
+    @Test
+    void l7OptionsBecomeTheAgentsAndHubblesFilters() {
+        var o = new ObserveCommand();
+        new CommandLine(o).parseArgs("--type", "l7", "--http-status", "4+", "--http-method", "GET", "--http-path", "^/api", "--http-url", "backend",
+                "--http-header", "X-Trace:t1", "--dns-query", "cluster\\.local", "--protocol", "http");
+        var p = o.params();
+        assertThat(p).containsEntry("type", List.of("l7")).containsEntry("httpStatus", List.of("4+")).containsEntry("httpMethod", List.of("GET"))
+                .containsEntry("httpPath", List.of("^/api")).containsEntry("httpUrl", List.of("backend")).containsEntry("httpHeader", List.of("X-Trace:t1"))
+                .containsEntry("dnsQuery", List.of("cluster\\.local"));
+        dev.sluice.agent.flow.FlowFilter.parse(JSON.valueToTree(p));
+        var f = HubbleRequests.of(p).getWhitelist(0);
+        assertThat(f.getEventType(0).getType()).isEqualTo(129);
+        assertThat(f.getHttpStatusCodeList()).containsExactly("4+");
+        assertThat(f.getHttpMethodList()).containsExactly("GET");
+        assertThat(f.getHttpPathList()).containsExactly("^/api");
+        assertThat(f.getHttpUrlList()).containsExactly("backend");
+        assertThat(f.getHttpHeader(0).getKey()).isEqualTo("X-Trace");
+        assertThat(f.getHttpHeader(0).getValue()).isEqualTo("t1");
+        assertThat(f.getDnsQueryList()).containsExactly("cluster\\.local");
+        assertThat(f.getProtocolList()).containsExactly("http");
+        assertThat(Main.run("observe", "--type", "capture", "--socket", "/nonexistent.sock")).isEqualTo(2);
+        assertThat(Main.run("observe", "--http-status", "600", "--socket", "/nonexistent.sock")).isEqualTo(2);
+        assertThat(Main.run("observe", "--dns-query", "(", "--socket", "/nonexistent.sock")).isEqualTo(2);
+        assertThat(Main.run("observe", "--type", "trace", "--http-method", "GET", "--socket", "/nonexistent.sock")).isEqualTo(2);
+    }
+
     @Test
     void badInputIsExitCodeTwoBeforeAnyAgentIsAsked() {
         assertThat(Main.run("observe", "-o", "yaml", "--socket", "/nonexistent.sock")).isEqualTo(2);

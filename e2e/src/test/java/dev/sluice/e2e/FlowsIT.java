@@ -206,7 +206,7 @@ class FlowsIT {
     void badFiltersAreOneLineNamingTheField() {
         var r = Cli.sluice("observe", "--name", LAB, "--verdict", "ALLOWED");
         assertThat(r.exit()).isEqualTo(2);
-        assertThat(r.err().strip()).contains("verdict: ALLOWED (expected one of: FORWARDED, DROPPED, AUDIT, TRANSLATED)");
+        assertThat(r.err().strip()).contains("verdict: ALLOWED (expected one of: FORWARDED, DROPPED, ERROR, AUDIT, TRANSLATED)");
         assertThat(r.err().strip().lines().count()).isEqualTo(1);
     }
 

@@ -21,8 +21,8 @@ public record HubbleMetric(String name, Map<String, String> options) {
     /** The metrics Sluice counts (the default list). */
     public static final List<String> NAMES = List.of("flow", "drop", "tcp", "port-distribution", "icmp", "policy", "flows-to-world");
     /**
-     * Hubble's L7 metrics: accepted, so that a Cilium values file is a valid one, but they count
-     * nothing until Sluice has L7 flows (the agent says so when it starts).
+     * Hubble's L7 metrics, counted from the L7 proxies' flows (kafka is accepted, so that a Cilium
+     * values file is a valid one, and counts nothing: the agent says so when it starts).
      */
     public static final List<String> L7 = List.of("dns", "http", "httpV2", "kafka");
     /** Options of their own, by metric. */
@@ -65,6 +65,8 @@ public record HubbleMetric(String name, Map<String, String> options) {
         for (String e : entries) {
             HubbleMetric m = parse(file, key, e);
             if (!seen.add(m.name())) throw bad(file, key, e, "each metric once (" + m.name() + " is listed twice)");
+            if (seen.contains("http") && seen.contains("httpV2"))
+                throw bad(file, key, e, "http or httpV2, not both (each makes hubble_http_requests_total)");
             out.add(m);
         }
         return List.copyOf(out);

@@ -32,6 +32,12 @@ public final class Enricher {
 
         /** The Service ({@code namespace/name}) a frontend id belongs to on this node. */
         Optional<String> serviceOf(int revNatId);
+
+        /** The id of the local endpoint that has this IPv4 address (host order), 0 when none: L7 flows name their local end by it. */
+        default int localEndpoint(int ip) { return 0; }
+
+        /** The Service ({@code namespace/name}) with a frontend at this address and port: L7 flows to a ClusterIP name it. */
+        default Optional<String> serviceAt(int ip, int port) { return Optional.empty(); }
     }
 
     /**
@@ -58,6 +64,8 @@ public final class Enricher {
     private final PolicySource policies;
     private final LongFunction<Instant> clock;
     private final AtomicLong sequence = new AtomicLong();
+    /** The high half of this node's L7 flow uuids (a version 4 layout): a hash of the node name, made once. */
+    private final long l7UuidHigh;
 
     /** @param clock the wall-clock time of a bpf_ktime_get_ns() value */
     public Enricher(String node, Cluster cluster, PolicySource policies, LongFunction<Instant> clock) {
@@ -65,6 +73,8 @@ public final class Enricher {
         this.cluster = cluster;
         this.policies = policies;
         this.clock = clock;
+        long h = UUID.nameUUIDFromBytes((node + "/l7").getBytes(StandardCharsets.UTF_8)).getMostSignificantBits();
+        this.l7UuidHigh = h & ~0xf000L | 0x4000L;
     }
 
     /** CLOCK_MONOTONIC (bpf_ktime_get_ns, System.nanoTime on Linux) to wall-clock time, as of now. */
@@ -122,6 +132,86 @@ public final class Enricher {
                 service, direction,
                 HubbleNames.observationPoint(e.observationPoint()), reply, type, a.ingressAllowedBy(), a.egressAllowedBy(),
                 a.ingressDeniedBy(), a.egressDeniedBy(), summary(l4), extra);
+    }
+
+    /**
+     * A proxy's observation as Hubble's L7 flow (Type L7, event type 129): the endpoints as an
+     * L3/L4 flow's, the verdict as Hubble maps the proxy's (a request the proxy refused is DROPPED;
+     * the 403 or REFUSED it answers with is a FORWARDED response), Hubble's summary, and the
+     * record bounded by {@link L7Records} (long values cut, credentials hidden). The observation
+     * names the connection's ends (source = the client) for a request and a response alike; as in
+     * Hubble, a response flow goes from the server to the client ({@code is_reply} true).
+     */
+    public Flow enrich(L7Observation o) {
+        boolean response = switch (o) {
+            case L7Observation.Http h -> h.type() == L7Observation.Type.RESPONSE;
+            case L7Observation.Dns d -> d.type() == L7Observation.Type.RESPONSE;
+        };
+        String sIp = response ? o.destinationIp() : o.sourceIp(), dIp = response ? o.sourceIp() : o.destinationIp();
+        int sPort = response ? o.destinationPort() : o.sourcePort(), dPort = response ? o.sourcePort() : o.destinationPort();
+        int sId = response ? o.destinationIdentity() : o.sourceIdentity(), dId = response ? o.sourceIdentity() : o.destinationIdentity();
+        int s = Ip.isIpv4(sIp) ? Ip.parse(sIp) : 0, d = Ip.isIpv4(dIp) ? Ip.parse(dIp) : 0;
+        Flow.Verdict verdict = switch (o.verdict()) {
+            case FORWARDED -> Flow.Verdict.FORWARDED;
+            case DENIED -> Flow.Verdict.DROPPED;
+            case ERROR -> Flow.Verdict.ERROR;
+        };
+        // the local endpoint: the client when the proxy enforces its egress, the server for ingress
+        boolean localIsClient = !o.ingress();
+        boolean localIsSource = localIsClient != response;
+        int localIp = localIsSource ? s : d;
+        int localId = localIp == 0 ? 0 : cluster.localEndpoint(localIp);
+        Optional<PodInfo> localInfo = localIp == 0 ? Optional.empty() : cluster.podByIp(localIp);
+        String localPod = localInfo.map(p -> p.namespace() + "/" + p.name()).orElse(localId == 0 ? "" : "#" + localId);
+        Flow.L4 l4;
+        Flow.Layer7 l7;
+        String summary;
+        switch (o) {
+            case L7Observation.Http h -> {
+                l4 = new Flow.Tcp(sPort, dPort, Flow.TcpFlags.of(0));
+                Flow.Http rec = L7Records.http(h);
+                l7 = new Flow.Layer7(response ? Flow.L7Type.RESPONSE : Flow.L7Type.REQUEST, response ? Math.max(0, h.latencyNanos()) : 0, rec);
+                summary = HubbleNames.httpSummary(l7.type(), rec, l7.latencyNs());
+            }
+            case L7Observation.Dns x -> {
+                l4 = new Flow.Udp(sPort, dPort);
+                Flow.Dns rec = L7Records.dns(x);
+                l7 = new Flow.Layer7(response ? Flow.L7Type.RESPONSE : Flow.L7Type.REQUEST, response ? Math.max(0, x.latencyNanos()) : 0, rec);
+                summary = HubbleNames.dnsSummary(l7.type(), rec);
+            }
+        }
+        // the client reached the server's Service frontend (when the proxy saw one): it is on the server's side
+        Flow.Service serverService = response ? (s == 0 ? null : cluster.serviceAt(s, sPort).map(Enricher::service).orElse(null))
+                : (d == 0 ? null : cluster.serviceAt(d, dPort).map(Enricher::service).orElse(null));
+        Flow.Extra extra = new Flow.Extra(0, L7Records.cut(o.verdict() == L7Observation.Verdict.FORWARDED ? "" : reason(o), L7Records.MAX_VALUE),
+                "", "", localPod, 0, 0, "");
+        // the node's hash and the sequence: unique per node as the data path flows' name hashes, without an MD5 per request
+        long seq = sequence.incrementAndGet();
+        return new Flow(o.time(), new UUID(l7UuidHigh, seq & 0x3fffffffffffffffL | 0x8000000000000000L).toString(), verdict, 0, "",
+                new Flow.Ip(s == 0 ? "" : Ip.format(s), d == 0 ? "" : Ip.format(d), "IPv4"), l4,
+                l7Endpoint(s, sId, localIsSource ? localId : 0), l7Endpoint(d, dId, localIsSource ? 0 : localId), node,
+                response ? serverService : null, response ? null : serverService,
+                o.ingress() ? Flow.TrafficDirection.INGRESS : Flow.TrafficDirection.EGRESS, "UNKNOWN_POINT", response,
+                new Flow.EventType(Flow.EVENT_L7, 0), List.of(), List.of(), List.of(), List.of(), summary, extra, l7);
+    }
+
+    private static String reason(L7Observation o) {
+        String r = switch (o) {
+            case L7Observation.Http h -> h.reason();
+            case L7Observation.Dns d -> d.reason();
+        };
+        return r == null ? "" : r;
+    }
+
+    /** One end of an L7 flow: the pod that has the address, else the identity's reserved labels. */
+    private Flow.Endpoint l7Endpoint(int ip, int identity, int endpointId) {
+        long id = Integer.toUnsignedLong(identity);
+        Optional<PodInfo> pod = ip == 0 ? Optional.empty() : cluster.podByIp(ip);
+        if (pod.isPresent()) {
+            PodInfo p = pod.get();
+            return new Flow.Endpoint(endpointId, id == 0 ? p.identity() : id, p.namespace(), p.labels(), p.name(), p.workloads());
+        }
+        return new Flow.Endpoint(endpointId, id, "", reservedLabels(id), "", List.of());
     }
 
     private static Flow.Service service(String key) {

@@ -11,12 +11,16 @@ import java.util.List;
  *
  * @param dropReason Hubble's number of {@code dropReasonDesc} (0 unless dropped)
  * @param isReply null when unknown (not tracked where it was seen)
+ * @param l7 what an L7 proxy saw (Hubble's {@code Type} L7, event type 129), null for a data path (L3/L4) flow
  */
 public record Flow(Instant time, String uuid, Verdict verdict, int dropReason, String dropReasonDesc, Ip ip, L4 l4,
                    Endpoint source, Endpoint destination, String nodeName, Service sourceService, Service destinationService,
                    TrafficDirection trafficDirection, String traceObservationPoint, Boolean isReply, EventType eventType,
                    List<PolicyRef> ingressAllowedBy, List<PolicyRef> egressAllowedBy, List<PolicyRef> ingressDeniedBy,
-                   List<PolicyRef> egressDeniedBy, String summary, Extra extra) {
+                   List<PolicyRef> egressDeniedBy, String summary, Extra extra, Layer7 l7) {
+    /** Hubble's event type of the proxies' records (Cilium's MessageTypeAccessLog). */
+    public static final int EVENT_L7 = 129;
+
     public Flow {
         ingressAllowedBy = List.copyOf(ingressAllowedBy);
         egressAllowedBy = List.copyOf(egressAllowedBy);
@@ -24,9 +28,26 @@ public record Flow(Instant time, String uuid, Verdict verdict, int dropReason, S
         egressDeniedBy = List.copyOf(egressDeniedBy);
     }
 
+    /** A data path (L3/L4) flow: no L7 record. */
+    public Flow(Instant time, String uuid, Verdict verdict, int dropReason, String dropReasonDesc, Ip ip, L4 l4,
+                Endpoint source, Endpoint destination, String nodeName, Service sourceService, Service destinationService,
+                TrafficDirection trafficDirection, String traceObservationPoint, Boolean isReply, EventType eventType,
+                List<PolicyRef> ingressAllowedBy, List<PolicyRef> egressAllowedBy, List<PolicyRef> ingressDeniedBy,
+                List<PolicyRef> egressDeniedBy, String summary, Extra extra) {
+        this(time, uuid, verdict, dropReason, dropReasonDesc, ip, l4, source, destination, nodeName, sourceService, destinationService,
+                trafficDirection, traceObservationPoint, isReply, eventType, ingressAllowedBy, egressAllowedBy, ingressDeniedBy,
+                egressDeniedBy, summary, extra, null);
+    }
+
+    /** The HTTP record of an L7 flow, or null. */
+    public Http http() { return l7 != null && l7.record() instanceof Http h ? h : null; }
+
+    /** The DNS record of an L7 flow, or null. */
+    public Dns dns() { return l7 != null && l7.record() instanceof Dns d ? d : null; }
+
     /** Hubble's flow.Verdict, with its numbers. */
     public enum Verdict {
-        VERDICT_UNKNOWN(0), FORWARDED(1), DROPPED(2), AUDIT(4), TRANSLATED(7);
+        VERDICT_UNKNOWN(0), FORWARDED(1), DROPPED(2), ERROR(3), AUDIT(4), TRANSLATED(7);
         public final int number;
         Verdict(int number) { this.number = number; }
     }
@@ -119,10 +140,45 @@ public record Flow(Instant time, String uuid, Verdict verdict, int dropReason, S
 
     public record Workload(String name, String kind) {}
 
+    /** Hubble's flow.L7FlowType. */
+    public enum L7Type { UNKNOWN_L7_TYPE, REQUEST, RESPONSE }
+
+    /**
+     * Hubble's flow.Layer7: a proxy's decision on a request, or the response coming back with its
+     * latency (request's first byte to the response's headers; 0 on a request), and one record.
+     */
+    public record Layer7(L7Type type, long latencyNs, L7Record record) {}
+
+    /** The record of a {@link Layer7}: exactly one protocol. */
+    public sealed interface L7Record permits Http, Dns {}
+
+    /** Hubble's flow.HTTP: {@code code} 0 on a request; {@code url} {@code http://host/path?query}. */
+    public record Http(int code, String method, String url, String protocol, List<HttpHeader> headers) implements L7Record {
+        public Http {
+            headers = List.copyOf(headers);
+        }
+    }
+
+    public record HttpHeader(String key, String value) {}
+
+    /**
+     * Hubble's flow.DNS: the name asked (lower case, trailing dot), the answer's addresses, its
+     * smallest TTL, CNAMEs, where it was seen ("proxy"), the RCODE, the query's and the answer's types.
+     */
+    public record Dns(String query, List<String> ips, int ttl, List<String> cnames, String observationSource, int rcode,
+                      List<String> qtypes, List<String> rrtypes) implements L7Record {
+        public Dns {
+            ips = List.copyOf(ips);
+            cnames = List.copyOf(cnames);
+            qtypes = List.copyOf(qtypes);
+            rrtypes = List.copyOf(rrtypes);
+        }
+    }
+
     /** Hubble's flow.Service. */
     public record Service(String name, String namespace) {}
 
-    /** Hubble's flow.CiliumEventType: type 1 drop (sub type: the Hubble drop reason), 4 trace (sub type: the observation point), 5 policy verdict. */
+    /** Hubble's flow.CiliumEventType: type 1 drop (sub type: the Hubble drop reason), 4 trace (sub type: the observation point), 5 policy verdict, 129 L7 (a proxy's record). */
     public record EventType(int type, int subType) {}
 
     /**

@@ -19,9 +19,10 @@ import tools.jackson.databind.JsonNode;
  * ({@code k8s:app=web}); a service is {@code [namespace/]name}.
  */
 public record FlowFilter(Side either, Side from, Side to, List<Flow.Verdict> verdicts, List<String> protocols,
-                         List<Integer> ports) implements Predicate<Flow> {
-    public static final FlowFilter ALL = new FlowFilter(Side.NONE, Side.NONE, Side.NONE, List.of(), List.of(), List.of());
-    static final List<String> PROTOCOLS = List.of("TCP", "UDP", "ICMP", "SCTP");
+                         List<Integer> ports, L7Filter l7) implements Predicate<Flow> {
+    public static final FlowFilter ALL = new FlowFilter(Side.NONE, Side.NONE, Side.NONE, List.of(), List.of(), List.of(), L7Filter.NONE);
+    /** L4 protocols, then Hubble's L7 ones (a flow whose L7 record is of that protocol). */
+    static final List<String> PROTOCOLS = List.of("TCP", "UDP", "ICMP", "SCTP", "HTTP", "DNS", "KAFKA");
 
     /** What one side of a flow (or either) must be; an empty list asks nothing. */
     public record Side(List<String> pods, List<String> namespaces, List<Cidr> ips, List<List<LabelTerm>> labels,
@@ -116,7 +117,12 @@ public record FlowFilter(Side either, Side from, Side to, List<Flow.Verdict> ver
         }
     }
 
+    public FlowFilter(Side either, Side from, Side to, List<Flow.Verdict> verdicts, List<String> protocols, List<Integer> ports) {
+        this(either, from, to, verdicts, protocols, ports, L7Filter.NONE);
+    }
+
     public FlowFilter {
+        if (l7 == null) l7 = L7Filter.NONE;
         verdicts = List.copyOf(verdicts);
         protocols = List.copyOf(protocols);
         ports = List.copyOf(ports);
@@ -125,21 +131,23 @@ public record FlowFilter(Side either, Side from, Side to, List<Flow.Verdict> ver
     /**
      * From API parameters, each a string or a list of them: {@code pod, namespace, ip, label,
      * identity} (either side), the same with {@code from}/{@code to} before them ({@code fromPod,
-     * toLabel, ...}), {@code fromService, toService}, and {@code verdict, protocol, port}. A bad value
-     * is a {@link BadInputException} naming the field and what was expected.
+     * toLabel, ...}), {@code fromService, toService}, {@code verdict, protocol, port}, and the
+     * event type and L7 criteria of {@link L7Filter} ({@code type, httpStatus, httpMethod,
+     * httpPath, httpUrl, httpHeader, dnsQuery}). A bad value is a {@link BadInputException} naming
+     * the field and what was expected.
      */
     public static FlowFilter parse(JsonNode p) {
         List<Flow.Verdict> verdicts = new ArrayList<>();
         for (String s : strings(p, "verdict")) {
             String v = s.toUpperCase(Locale.ROOT);
-            if (!List.of("FORWARDED", "DROPPED", "AUDIT", "TRANSLATED").contains(v))
-                throw new BadInputException("verdict: " + s + " (expected one of: FORWARDED, DROPPED, AUDIT, TRANSLATED)");
+            if (!List.of("FORWARDED", "DROPPED", "ERROR", "AUDIT", "TRANSLATED").contains(v))
+                throw new BadInputException("verdict: " + s + " (expected one of: FORWARDED, DROPPED, ERROR, AUDIT, TRANSLATED)");
             verdicts.add(Flow.Verdict.valueOf(v));
         }
         List<String> protocols = new ArrayList<>();
         for (String s : strings(p, "protocol")) {
             String v = s.toUpperCase(Locale.ROOT);
-            if (!PROTOCOLS.contains(v)) throw new BadInputException("protocol: " + s + " (expected one of: tcp, udp, icmp, sctp)");
+            if (!PROTOCOLS.contains(v)) throw new BadInputException("protocol: " + s + " (expected one of: tcp, udp, icmp, sctp, http, dns, kafka)");
             protocols.add(v);
         }
         List<Integer> ports = new ArrayList<>();
@@ -150,7 +158,7 @@ public record FlowFilter(Side either, Side from, Side to, List<Flow.Verdict> ver
         }
         if (!strings(p, "service").isEmpty())
             throw new BadInputException("service: " + strings(p, "service") + " (expected: fromService or toService)");
-        return new FlowFilter(Side.parse(p, ""), Side.parse(p, "from"), Side.parse(p, "to"), verdicts, protocols, ports);
+        return new FlowFilter(Side.parse(p, ""), Side.parse(p, "from"), Side.parse(p, "to"), verdicts, protocols, ports, L7Filter.parse(p));
     }
 
     /** {@code since}: an RFC 3339 time, or a duration back from now ({@code 30s}, {@code 5m}, {@code 1h}). */
@@ -183,7 +191,7 @@ public record FlowFilter(Side either, Side from, Side to, List<Flow.Verdict> ver
         }
     }
 
-    private static List<String> strings(JsonNode p, String field) {
+    static List<String> strings(JsonNode p, String field) {
         JsonNode n = p.path(field);
         if (n.isMissingNode() || n.isNull()) return List.of();
         List<String> out = new ArrayList<>();
@@ -206,9 +214,23 @@ public record FlowFilter(Side either, Side from, Side to, List<Flow.Verdict> ver
         if (!from.test(f.source(), f.ip().source(), f.sourceService())) return false;
         if (!to.test(f.destination(), f.ip().destination(), f.destinationService())) return false;
         if (!verdicts.isEmpty() && !verdicts.contains(f.verdict())) return false;
-        if (!protocols.isEmpty() && !protocols.contains(f.l4().protocol())) return false;
+        if (!protocols.isEmpty() && !protocolMatches(f)) return false;
         if (!ports.isEmpty() && !ports.contains(f.l4().sourcePort()) && !ports.contains(f.l4().destinationPort())) return false;
-        return true;
+        return l7.test(f);
+    }
+
+    /** As Hubble: an L4 protocol matches the flow's Layer4 (an L7 flow's too), an L7 one its record. */
+    private boolean protocolMatches(Flow f) {
+        for (String p : protocols) {
+            boolean match = switch (p) {
+                case "HTTP" -> f.http() != null;
+                case "DNS" -> f.dns() != null;
+                case "KAFKA" -> false;
+                default -> p.equals(f.l4().protocol());
+            };
+            if (match) return true;
+        }
+        return false;
     }
 
     static boolean serviceMatches(String filter, Flow.Service s) {

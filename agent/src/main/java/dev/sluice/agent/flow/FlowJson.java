@@ -37,8 +37,9 @@ public final class FlowJson {
         m.put("l4", l4(f.l4()));
         m.put("source", endpoint(f.source()));
         m.put("destination", endpoint(f.destination()));
-        m.put("Type", "L3_L4");
+        m.put("Type", f.l7() == null ? "L3_L4" : "L7");
         put(m, "node_name", f.nodeName());
+        if (f.l7() != null) m.put("l7", l7(f.l7()));
         if (f.isReply() != null) m.put("is_reply", f.isReply());
         Map<String, Object> et = new LinkedHashMap<>();
         et.put("type", f.eventType().type());
@@ -102,6 +103,50 @@ public final class FlowJson {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put(name, p);
         return out;
+    }
+
+    /**
+     * Hubble's {@code l7} object as protojson writes it: {@code latency_ns} a string (a uint64),
+     * zero values and empty lists left out.
+     */
+    static Map<String, Object> l7(Flow.Layer7 l7) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (l7.type() != Flow.L7Type.UNKNOWN_L7_TYPE) m.put("type", l7.type().name());
+        if (l7.latencyNs() != 0) m.put("latency_ns", Long.toUnsignedString(l7.latencyNs()));
+        switch (l7.record()) {
+            case Flow.Http h -> {
+                Map<String, Object> x = new LinkedHashMap<>();
+                if (h.code() != 0) x.put("code", h.code());
+                put(x, "method", h.method());
+                put(x, "url", h.url());
+                put(x, "protocol", h.protocol());
+                if (!h.headers().isEmpty()) {
+                    List<Map<String, Object>> hs = new ArrayList<>();
+                    for (Flow.HttpHeader hh : h.headers()) {
+                        Map<String, Object> kv = new LinkedHashMap<>();
+                        put(kv, "key", hh.key());
+                        put(kv, "value", hh.value());
+                        hs.add(kv);
+                    }
+                    x.put("headers", hs);
+                }
+                m.put("http", x);
+            }
+            case Flow.Dns d -> {
+                Map<String, Object> x = new LinkedHashMap<>();
+                put(x, "query", d.query());
+                if (!d.ips().isEmpty()) x.put("ips", d.ips());
+                if (d.ttl() != 0) x.put("ttl", Integer.toUnsignedLong(d.ttl()));
+                if (!d.cnames().isEmpty()) x.put("cnames", d.cnames());
+                put(x, "observation_source", d.observationSource());
+                if (d.rcode() != 0) x.put("rcode", d.rcode());
+                if (!d.qtypes().isEmpty()) x.put("qtypes", d.qtypes());
+                if (!d.rrtypes().isEmpty()) x.put("rrtypes", d.rrtypes());
+                m.put("dns", x);
+            }
+            case null -> { }
+        }
+        return m;
     }
 
     static Map<String, Object> endpoint(Flow.Endpoint e) {

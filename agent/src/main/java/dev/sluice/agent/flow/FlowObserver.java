@@ -34,7 +34,11 @@ public final class FlowObserver {
     private volatile Listener listener = (e, f) -> {};
     private final long started = System.nanoTime();
 
-    /** Sees every flow as it enters the ring, on the reader thread: it must not block (the Hubble metrics). */
+    /**
+     * Sees every flow as it enters the ring: it must not block (the Hubble metrics). Data path flows
+     * come on the reader thread with their event; L7 flows ({@link #l7Sink}) on the proxies'
+     * threads, with a null event, so it must be thread-safe.
+     */
     @FunctionalInterface
     public interface Listener {
         void flow(FlowEvent event, Flow flow);
@@ -62,6 +66,32 @@ public final class FlowObserver {
         } catch (RuntimeException ex) {
             // the flow is in the ring already; a metric that failed on it must not stop the reader
             if (listenerFailures.getAndIncrement() == 0) log.warn("flow listener failed: {}", ex.toString());
+        }
+        offer(f);
+    }
+
+    /**
+     * Where the HTTP and DNS proxies hand what they saw: each observation is enriched
+     * ({@link Enricher#enrich(L7Observation)}) into an L7 flow that goes into the ring, to the
+     * listener (with a null event) and to every follower, on the proxy's own thread; it never
+     * waits (a full follower loses it and is told, as with data path flows) and never throws (an
+     * observation that cannot be enriched is counted in {@code notEnriched}).
+     */
+    public L7Observation.L7Sink l7Sink() { return this::observeL7; }
+
+    private void observeL7(L7Observation o) {
+        Flow f;
+        try {
+            f = enricher.enrich(o);
+        } catch (RuntimeException ex) {
+            if (enrichFailures.getAndIncrement() == 0) log.warn("L7 observation not enriched: {}", ex.toString());
+            return;
+        }
+        ring.add(f);
+        try {
+            listener.flow(null, f);
+        } catch (RuntimeException ex) {
+            if (listenerFailures.getAndIncrement() == 0) log.warn("flow listener failed on an L7 flow: {}", ex.toString());
         }
         offer(f);
     }

@@ -108,4 +108,64 @@ public final class HubbleNames {
         if (codes == null) return code == 0 ? t : t + "(Code: " + code + ")";
         return code < codes.size() ? t + "(" + codes.get(code) + ")" : t + "(Code: " + code + ")";
     }
+
+    /** Hubble's words for a DNS RCODE (its dns metric's {@code rcode} label and the answer's summary). */
+    public static String rcode(int rcode) {
+        String n = RCODES.get(rcode);
+        return n != null ? n : Integer.toString(rcode);
+    }
+
+    private static final java.util.Map<Integer, String> RCODES = java.util.Map.ofEntries(java.util.Map.entry(0, "No Error"),
+            java.util.Map.entry(1, "Format Error"), java.util.Map.entry(2, "Server Failure"), java.util.Map.entry(3, "Non-Existent Domain"),
+            java.util.Map.entry(4, "Not Implemented"), java.util.Map.entry(5, "Query Refused"),
+            java.util.Map.entry(6, "Name Exists when it should not"), java.util.Map.entry(7, "RR Set Exists when it should not"),
+            java.util.Map.entry(8, "RR Set that should exist does not"), java.util.Map.entry(9, "Not Authorized"),
+            java.util.Map.entry(10, "Name not contained in zone"), java.util.Map.entry(11, "DSO-TYPE Not Implemented"),
+            java.util.Map.entry(16, "Bad OPT Version"), java.util.Map.entry(17, "Key not recognized"),
+            java.util.Map.entry(18, "Signature out of time window"), java.util.Map.entry(19, "Bad TKEY Mode"),
+            java.util.Map.entry(20, "Duplicate key name"), java.util.Map.entry(21, "Algorithm not supported"),
+            java.util.Map.entry(22, "Bad Truncation"), java.util.Map.entry(23, "Bad/missing Server Cookie"));
+
+    /**
+     * Hubble's summary of an HTTP record: {@code HTTP/1.1 GET http://backend/api/v1/data} for a
+     * request, {@code HTTP/1.1 403 0ms (GET http://backend/api/v1/data)} for a response.
+     */
+    public static String httpSummary(Flow.L7Type type, Flow.Http h, long latencyNs) {
+        String request = h.method() + " " + h.url();
+        return type == Flow.L7Type.RESPONSE ? h.protocol() + " " + h.code() + " " + latencyNs / 1_000_000 + "ms (" + request + ")"
+                : h.protocol() + " " + request;
+    }
+
+    /**
+     * Hubble's summary of a DNS record: {@code DNS Query backend.x.svc.cluster.local. A}, or for an
+     * answer {@code DNS Answer "10.96.0.20" TTL: 30 (Proxy backend.x.svc.cluster.local. A)} (with
+     * {@code CNAMEs: "..."} when there are some; {@code RCode: Query Refused} instead when it is not NOERROR).
+     */
+    public static String dnsSummary(Flow.L7Type type, Flow.Dns d) {
+        String qtypes = String.join(",", d.qtypes());
+        if (type != Flow.L7Type.RESPONSE) return "DNS Query " + d.query() + " " + qtypes;
+        String answer;
+        if (d.rcode() != 0) {
+            answer = "RCode: " + rcode(d.rcode());
+        } else {
+            java.util.List<String> parts = new java.util.ArrayList<>();
+            if (!d.ips().isEmpty()) parts.add(quote(String.join(",", d.ips())));
+            if (!d.cnames().isEmpty()) parts.add("CNAMEs: " + quote(String.join(",", d.cnames())));
+            answer = String.join(" ", parts);
+        }
+        return "DNS Answer " + answer + " TTL: " + Integer.toUnsignedString(d.ttl()) + " ("
+                + (d.observationSource().equals("proxy") ? "Proxy" : "Query") + " " + d.query() + " " + qtypes + ")";
+    }
+
+    /** A double-quoted string with quotes, backslashes and control characters escaped. */
+    static String quote(String s) {
+        StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') sb.append('\\').append(c);
+            else if (c < 0x20 || c == 0x7f) sb.append(String.format("\\x%02x", (int) c));
+            else sb.append(c);
+        }
+        return sb.append('"').toString();
+    }
 }

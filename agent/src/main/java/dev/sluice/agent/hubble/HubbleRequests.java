@@ -36,6 +36,17 @@ public final class HubbleRequests {
         for (String id : strings(p, "toIdentity")) base.addDestinationIdentity((int) Long.parseLong(id));
         for (String v : strings(p, "verdict")) base.addVerdict(Verdict.valueOf(v.toUpperCase(Locale.ROOT)));
         base.addAllProtocol(strings(p, "protocol"));
+        for (String t : strings(p, "type")) {
+            int i = dev.sluice.agent.flow.L7Filter.TYPES.indexOf(t.toLowerCase(Locale.ROOT));
+            if (i >= 0) base.addEventType(dev.sluice.hubble.api.flow.EventTypeFilter.newBuilder().setType(dev.sluice.agent.flow.L7Filter.TYPE_NUMBERS.get(i)));
+        }
+        base.addAllHttpStatusCode(strings(p, "httpStatus")).addAllHttpMethod(strings(p, "httpMethod")).addAllHttpPath(strings(p, "httpPath"))
+                .addAllHttpUrl(strings(p, "httpUrl")).addAllDnsQuery(strings(p, "dnsQuery"));
+        for (String h : strings(p, "httpHeader")) {
+            int colon = h.indexOf(':');
+            base.addHttpHeader(dev.sluice.hubble.api.flow.HTTPHeader.newBuilder().setKey(colon < 0 ? h : h.substring(0, colon))
+                    .setValue(colon < 0 ? "" : h.substring(colon + 1)));
+        }
         List<dev.sluice.hubble.api.flow.FlowFilter.Builder> filters = new ArrayList<>(List.of(base));
         boolean either = p.containsKey("pod") || p.containsKey("namespace") || p.containsKey("ip") || p.containsKey("label") || p.containsKey("identity");
         if (either) {

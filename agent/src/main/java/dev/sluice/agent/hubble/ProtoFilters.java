@@ -20,8 +20,9 @@ import tools.jackson.databind.json.JsonMapper;
  * Hubble's {@code flow.FlowFilter} as a predicate on our flows, with Hubble's semantics: every field
  * set must match, any one value of a field is enough; a request's whitelist keeps flows any of its
  * filters match (all when empty), its blacklist removes those any of its filters match. Pods,
- * addresses, labels, Services, identities, verdicts and protocols go through {@link FlowFilter}
- * (the agent socket's filter), the rest is checked here. A bad value is a {@link BadInputException}
+ * addresses, labels, Services, identities, verdicts, protocols (L4 and L7) and the L7 fields
+ * ({@code http_*}, {@code dns_query}) go through {@link FlowFilter} (the agent socket's filter),
+ * the rest is checked here. A bad value is a {@link BadInputException}
  * naming the proto field ({@code whitelist[0].source_ip}).
  */
 public final class ProtoFilters {
@@ -29,9 +30,10 @@ public final class ProtoFilters {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    /** Fields of Hubble's filter that need L7 or DNS visibility, which Sluice has not got yet. */
-    private static final List<String> UNSUPPORTED = List.of("source_fqdn", "destination_fqdn", "http_status_code", "dns_query",
-            "http_method", "http_path", "trace_id");
+    /** Fields of Hubble's filter Sluice has nothing to match against: DNS names of flows' ends (source_names) and trace contexts. */
+    private static final List<String> UNSUPPORTED = List.of("source_fqdn", "destination_fqdn", "trace_id");
+    /** Hubble's HTTP fields: with an event_type filter, it must take L7 flows (type 129), or they could never match. */
+    private static final List<String> HTTP_FIELDS = List.of("http_status_code", "http_method", "http_path", "http_url", "http_header");
 
     /** The request's whitelist and blacklist as one predicate. */
     public static Predicate<Flow> of(List<dev.sluice.hubble.api.flow.FlowFilter> whitelist, List<dev.sluice.hubble.api.flow.FlowFilter> blacklist) {
@@ -46,7 +48,9 @@ public final class ProtoFilters {
         for (var e : p.getAllFields().entrySet()) {
             String name = e.getKey().getName();
             if (UNSUPPORTED.contains(name))
-                throw new BadInputException(path + "." + name + ": " + e.getValue() + " (expected: empty; Sluice has no L7 or DNS flows yet)");
+                throw new BadInputException(path + "." + name + ": " + e.getValue() + " (expected: empty; Sluice's flows carry no DNS names of their ends or trace contexts)");
+            if (HTTP_FIELDS.contains(name) && p.getEventTypeCount() > 0 && p.getEventTypeList().stream().noneMatch(t -> t.getType() == Flow.EVENT_L7))
+                throw new BadInputException(path + "." + name + ": " + e.getValue() + " (expected with event_type: the L7 type 129 among them, as only L7 flows have HTTP)");
         }
         // our socket filter's parameters, each named back to its proto field for errors
         Map<String, Object> params = new LinkedHashMap<>();
@@ -64,6 +68,11 @@ public final class ProtoFilters {
         List<String> protocols = new ArrayList<>();
         for (String s : p.getProtocolList()) protocols.add(s.equalsIgnoreCase("icmpv4") ? "icmp" : s);
         put(params, names, "protocol", "protocol", protocols);
+        put(params, names, "httpStatus", "http_status_code", p.getHttpStatusCodeList());
+        put(params, names, "httpMethod", "http_method", p.getHttpMethodList());
+        put(params, names, "httpPath", "http_path", p.getHttpPathList());
+        put(params, names, "httpUrl", "http_url", p.getHttpUrlList());
+        put(params, names, "dnsQuery", "dns_query", p.getDnsQueryList());
         FlowFilter base;
         try {
             base = FlowFilter.parse(JSON.valueToTree(params));
@@ -75,6 +84,11 @@ public final class ProtoFilters {
         }
         List<Predicate<Flow>> more = new ArrayList<>();
         more.add(base);
+        if (p.getHttpHeaderCount() > 0) {
+            List<Flow.HttpHeader> want = new ArrayList<>();
+            for (var h : p.getHttpHeaderList()) want.add(new Flow.HttpHeader(h.getKey(), h.getValue()));
+            more.add(new dev.sluice.agent.flow.L7Filter(List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), want, List.of()));
+        }
         if (p.getVerdictCount() > 0) {
             List<String> vs = new ArrayList<>();
             for (Verdict v : p.getVerdictList()) {

@@ -7,7 +7,12 @@ import com.google.protobuf.Timestamp;
 import dev.sluice.agent.flow.Flow;
 import dev.sluice.agent.flow.PolicyRef;
 import dev.sluice.hubble.api.flow.CiliumEventType;
+import dev.sluice.hubble.api.flow.DNS;
 import dev.sluice.hubble.api.flow.DropReason;
+import dev.sluice.hubble.api.flow.HTTP;
+import dev.sluice.hubble.api.flow.HTTPHeader;
+import dev.sluice.hubble.api.flow.L7FlowType;
+import dev.sluice.hubble.api.flow.Layer7;
 import dev.sluice.hubble.api.flow.Endpoint;
 import dev.sluice.hubble.api.flow.FlowType;
 import dev.sluice.hubble.api.flow.ICMPv4;
@@ -50,7 +55,7 @@ public final class ProtoFlows {
                 .setL4(layer4(f.l4()))
                 .setSource(endpoint(f.source()))
                 .setDestination(endpoint(f.destination()))
-                .setType(FlowType.L3_L4)
+                .setType(f.l7() == null ? FlowType.L3_L4 : FlowType.L7)
                 .setNodeName(f.nodeName())
                 .setEventType(CiliumEventType.newBuilder().setType(f.eventType().type()).setSubType(f.eventType().subType()))
                 .setTrafficDirection(TrafficDirection.valueOf(f.trafficDirection().name()))
@@ -60,6 +65,7 @@ public final class ProtoFlows {
         if (f.sourceService() != null) b.setSourceService(service(f.sourceService()));
         if (f.destinationService() != null) b.setDestinationService(service(f.destinationService()));
         if (f.isReply() != null) b.setIsReply(BoolValue.of(f.isReply()));
+        if (f.l7() != null) b.setL7(layer7(f.l7()));
         if (f.extra().ifindex() != 0) b.setInterface(NetworkInterface.newBuilder().setIndex(f.extra().ifindex()));
         f.ingressAllowedBy().forEach(p -> b.addIngressAllowedBy(policy(p)));
         f.egressAllowedBy().forEach(p -> b.addEgressAllowedBy(policy(p)));
@@ -91,6 +97,7 @@ public final class ProtoFlows {
         Flow.Verdict verdict = switch (p.getVerdict()) {
             case FORWARDED -> Flow.Verdict.FORWARDED;
             case DROPPED -> Flow.Verdict.DROPPED;
+            case ERROR -> Flow.Verdict.ERROR;
             case AUDIT -> Flow.Verdict.AUDIT;
             case TRANSLATED -> Flow.Verdict.TRANSLATED;
             default -> Flow.Verdict.VERDICT_UNKNOWN;
@@ -124,7 +131,48 @@ public final class ProtoFlows {
                 policies(p.getIngressAllowedByList()), policies(p.getEgressAllowedByList()), policies(p.getIngressDeniedByList()),
                 policies(p.getEgressDeniedByList()), p.getSummary(),
                 new Flow.Extra(x.getReasonCode(), x.getReason(), x.getCtState(), x.getPolicyMatch(), x.getEndpoint(),
-                        x.getIfindex() != 0 ? x.getIfindex() : p.getInterface().getIndex(), x.getLength(), x.getFrontend()));
+                        x.getIfindex() != 0 ? x.getIfindex() : p.getInterface().getIndex(), x.getLength(), x.getFrontend()),
+                p.getType() == FlowType.L7 || p.hasL7() ? layer7(p.getL7()) : null);
+    }
+
+    /** Hubble's Layer7 of an L7 flow. */
+    static Layer7 layer7(Flow.Layer7 l7) {
+        var b = Layer7.newBuilder().setType(L7FlowType.valueOf(l7.type().name())).setLatencyNs(l7.latencyNs());
+        switch (l7.record()) {
+            case Flow.Http h -> {
+                var x = HTTP.newBuilder().setCode(h.code()).setMethod(h.method()).setUrl(h.url()).setProtocol(h.protocol());
+                for (Flow.HttpHeader hh : h.headers()) x.addHeaders(HTTPHeader.newBuilder().setKey(hh.key()).setValue(hh.value()));
+                b.setHttp(x);
+            }
+            case Flow.Dns d -> b.setDns(DNS.newBuilder().setQuery(d.query()).addAllIps(d.ips()).setTtl(d.ttl()).addAllCnames(d.cnames())
+                    .setObservationSource(d.observationSource()).setRcode(d.rcode()).addAllQtypes(d.qtypes()).addAllRrtypes(d.rrtypes()));
+            case null -> { }
+        }
+        return b.build();
+    }
+
+    /** Back from Hubble's Layer7; a record of a protocol Sluice does not know (Kafka) is left out. */
+    static Flow.Layer7 layer7(Layer7 p) {
+        Flow.L7Type type = switch (p.getType()) {
+            case REQUEST -> Flow.L7Type.REQUEST;
+            case RESPONSE -> Flow.L7Type.RESPONSE;
+            default -> Flow.L7Type.UNKNOWN_L7_TYPE;
+        };
+        Flow.L7Record record = switch (p.getRecordCase()) {
+            case HTTP -> {
+                HTTP h = p.getHttp();
+                List<Flow.HttpHeader> hs = new ArrayList<>();
+                for (HTTPHeader hh : h.getHeadersList()) hs.add(new Flow.HttpHeader(hh.getKey(), hh.getValue()));
+                yield new Flow.Http(h.getCode(), h.getMethod(), h.getUrl(), h.getProtocol(), hs);
+            }
+            case DNS -> {
+                DNS d = p.getDns();
+                yield new Flow.Dns(d.getQuery(), d.getIpsList(), d.getTtl(), d.getCnamesList(), d.getObservationSource(), d.getRcode(),
+                        d.getQtypesList(), d.getRrtypesList());
+            }
+            default -> null;
+        };
+        return new Flow.Layer7(type, p.getLatencyNs(), record);
     }
 
     public static Timestamp timestamp(Instant t) {

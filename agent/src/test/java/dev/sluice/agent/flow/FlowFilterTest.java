@@ -88,9 +88,9 @@ class FlowFilterTest {
     @Test
     void badFiltersNameTheFieldAndWhatWasExpected() {
         assertThatThrownBy(() -> filter("{\"verdict\":\"ALLOWED\"}")).isInstanceOf(BadInputException.class)
-                .hasMessage("verdict: ALLOWED (expected one of: FORWARDED, DROPPED, AUDIT, TRANSLATED)");
+                .hasMessage("verdict: ALLOWED (expected one of: FORWARDED, DROPPED, ERROR, AUDIT, TRANSLATED)");
         assertThatThrownBy(() -> filter("{\"port\":\"70000\"}")).hasMessage("port: 70000 (expected: 1-65535)");
-        assertThatThrownBy(() -> filter("{\"protocol\":\"quic\"}")).hasMessage("protocol: quic (expected one of: tcp, udp, icmp, sctp)");
+        assertThatThrownBy(() -> filter("{\"protocol\":\"quic\"}")).hasMessage("protocol: quic (expected one of: tcp, udp, icmp, sctp, http, dns, kafka)");
         assertThatThrownBy(() -> filter("{\"fromIp\":\"10.0.0.300\"}")).hasMessage("fromIp: 10.0.0.300 (expected: an IPv4 address or CIDR)");
         assertThatThrownBy(() -> filter("{\"pod\":\"a/b/c\"}")).hasMessage("pod: \"a/b/c\" (expected: [namespace/]pod-name-prefix)");
         assertThatThrownBy(() -> filter("{\"namespace\":\"\"}")).hasMessage("namespace: \"\" (expected: a namespace name)");

@@ -61,7 +61,44 @@ final class Flows {
                 new Flow.EventType(r.nextInt(10), r.nextInt(200)), policies(r), policies(r), policies(r), policies(r), r.nextBoolean() ? "" : "TCP Flags: ACK",
                 new Flow.Extra(r.nextInt(200), r.nextBoolean() ? "" : "policy denied", r.nextBoolean() ? "" : "established",
                         r.nextBoolean() ? "" : "cidr", r.nextBoolean() ? "" : "ns/pod", r.nextInt(100), r.nextInt(9000),
-                        r.nextBoolean() ? "" : "10.96.0.10:53"));
+                        r.nextBoolean() ? "" : "10.96.0.10:53"), r.nextInt(3) == 0 ? layer7(r) : null);
+    }
+
+    static Flow.Layer7 layer7(SplittableRandom r) {
+        Flow.L7Type type = Flow.L7Type.values()[r.nextInt(3)];
+        Flow.L7Record record = switch (r.nextInt(3)) {
+            case 0 -> {
+                List<Flow.HttpHeader> hs = new ArrayList<>();
+                for (int i = r.nextInt(3); i > 0; i--) hs.add(new Flow.HttpHeader("X-H" + r.nextInt(5), r.nextBoolean() ? "" : "v" + r.nextInt(9)));
+                yield new Flow.Http(r.nextBoolean() ? 0 : 100 + r.nextInt(500), r.nextBoolean() ? "GET" : "POST",
+                        r.nextBoolean() ? "" : "http://svc/p" + r.nextInt(9), r.nextBoolean() ? "HTTP/1.1" : "HTTP/2", hs);
+            }
+            case 1 -> new Flow.Dns("q" + r.nextInt(9) + ".example.", r.nextBoolean() ? List.of() : List.of(ip(r), ip(r)),
+                    r.nextBoolean() ? 0 : r.nextInt(Integer.MAX_VALUE), r.nextBoolean() ? List.of() : List.of("c.example."),
+                    r.nextBoolean() ? "" : "proxy", r.nextInt(6), List.of("A"), r.nextBoolean() ? List.of() : List.of("A", "CNAME"));
+            default -> null;
+        };
+        return new Flow.Layer7(type, r.nextBoolean() ? 0 : r.nextLong(Long.MAX_VALUE), record);
+    }
+
+    /** GET http://backend/api/v1/data from x/frontend, as the HTTP proxy's egress reports the response: 200 after 2.3 ms. */
+    static Flow httpResponse(int i) {
+        return new Flow(T0.plusMillis(i), "l7-" + i, Flow.Verdict.FORWARDED, 0, "", new Flow.Ip("10.96.0.20", "10.0.0.5", "IPv4"),
+                new Flow.Tcp(80, 40000 + i, Flow.TcpFlags.of(0)), pod("x", "backend", 301, "backend"), pod("x", "frontend", 300, "frontend"),
+                "node-1", new Flow.Service("backend", "x"), null, Flow.TrafficDirection.EGRESS, "UNKNOWN_POINT", true,
+                new Flow.EventType(129, 0), List.of(), List.of(), List.of(), List.of(), "HTTP/1.1 200 2ms (GET http://backend/api/v1/data)",
+                new Flow.Extra(0, "", "", "", "x/frontend", 0, 0, ""),
+                new Flow.Layer7(Flow.L7Type.RESPONSE, 2_345_678, new Flow.Http(200, "GET", "http://backend/api/v1/data", "HTTP/1.1",
+                        List.of(new Flow.HttpHeader("Accept", "*/*")))));
+    }
+
+    /** The DNS proxy's refusal of evil.example.com. from x/frontend. */
+    static Flow dnsDenied(int i) {
+        return new Flow(T0.plusMillis(i), "dns-" + i, Flow.Verdict.DROPPED, 0, "", new Flow.Ip("10.0.0.5", "10.96.0.10", "IPv4"),
+                new Flow.Udp(51000, 53), pod("x", "frontend", 300, "frontend"), new Flow.Endpoint(0, 2, "", List.of("reserved:world"), "", List.of()),
+                "node-1", null, null, Flow.TrafficDirection.EGRESS, "UNKNOWN_POINT", false, new Flow.EventType(129, 0), List.of(), List.of(),
+                List.of(), List.of(), "DNS Query evil.example.com. A", new Flow.Extra(0, "no rules.dns matches", "", "", "x/frontend", 0, 0, ""),
+                new Flow.Layer7(Flow.L7Type.REQUEST, 0, new Flow.Dns("evil.example.com.", List.of(), 0, List.of(), "proxy", 0, List.of("A"), List.of())));
     }
 
     private static String ip(SplittableRandom r) { return "10." + r.nextInt(256) + "." + r.nextInt(256) + "." + r.nextInt(256); }

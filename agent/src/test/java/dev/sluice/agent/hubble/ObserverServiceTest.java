@@ -98,6 +98,48 @@ class ObserverServiceTest {
                 .setUntil(ProtoFlows.timestamp(Flows.T0.minusSeconds(1))).build()).hasNext()).hasMessageContaining("until: ");
     }
 
+    /** A Hubble client gets the proxies' flows, with Hubble's L7 filters, as they come through the flow pipeline's sink. */
+    @Test
+    void aHubbleClientGetsL7FlowsFromTheSink() throws Exception {
+        var t = Instant.parse("2026-12-03T08:00:00Z");
+        var sink = flows.l7Sink();
+        sink.observe(new dev.sluice.agent.flow.L7Observation.Http(t, false, dev.sluice.agent.flow.L7Observation.Type.REQUEST, "10.0.0.5", 40000, 300,
+                "10.0.1.6", 80, 301, dev.sluice.agent.flow.L7Observation.Verdict.FORWARDED, "HTTP/1.1", "GET", "http://backend/api/v1/data", 0, 0,
+                List.of(), ""));
+        sink.observe(new dev.sluice.agent.flow.L7Observation.Http(t, false, dev.sluice.agent.flow.L7Observation.Type.REQUEST, "10.0.0.5", 40001, 300,
+                "10.0.1.6", 80, 301, dev.sluice.agent.flow.L7Observation.Verdict.DENIED, "HTTP/1.1", "POST", "http://backend/api/v1/data", 0, 0,
+                List.of(), "no rule allows it"));
+        sink.observe(new dev.sluice.agent.flow.L7Observation.Dns(t, false, dev.sluice.agent.flow.L7Observation.Type.RESPONSE, "10.0.0.5", 51000, 300,
+                "10.96.0.10", 53, 0, dev.sluice.agent.flow.L7Observation.Verdict.FORWARDED, "backend.x.svc.cluster.local.", List.of("A"),
+                List.of("10.96.0.20"), 30, List.of(), 0, List.of("A"), 1_000_000, ""));
+        add(Flows.denied(9));
+        var posts = new ArrayList<GetFlowsResponse>();
+        stub.getFlows(GetFlowsRequest.newBuilder().setNumber(10).addWhitelist(FlowFilter.newBuilder()
+                .addEventType(dev.sluice.hubble.api.flow.EventTypeFilter.newBuilder().setType(129)).addHttpMethod("POST")).build())
+                .forEachRemaining(posts::add);
+        assertThat(posts).hasSize(1);
+        var f = posts.getFirst().getFlow();
+        assertThat(f.getType()).isEqualTo(dev.sluice.hubble.api.flow.FlowType.L7);
+        assertThat(f.getVerdict()).isEqualTo(Verdict.DROPPED);
+        assertThat(f.getL7().getType()).isEqualTo(dev.sluice.hubble.api.flow.L7FlowType.REQUEST);
+        assertThat(f.getL7().getHttp().getMethod()).isEqualTo("POST");
+        assertThat(f.getL7().getHttp().getUrl()).isEqualTo("http://backend/api/v1/data");
+        assertThat(f.getL4().getTCP().getSourcePort()).isEqualTo(40001);
+        assertThat(f.getSummary()).isEqualTo("HTTP/1.1 POST http://backend/api/v1/data");
+        assertThat(posts.getFirst().getNodeName()).isEqualTo("node-1");
+        var dns = new ArrayList<GetFlowsResponse>();
+        stub.getFlows(GetFlowsRequest.newBuilder().setNumber(10).addWhitelist(FlowFilter.newBuilder().addDnsQuery("svc\\.cluster\\.local\\.$"))
+                .build()).forEachRemaining(dns::add);
+        assertThat(dns).hasSize(1);
+        assertThat(dns.getFirst().getFlow().getL7().getDns().getIpsList()).containsExactly("10.96.0.20");
+        assertThat(dns.getFirst().getFlow().getL7().getDns().getTtl()).isEqualTo(30);
+        assertThat(dns.getFirst().getFlow().getIsReply().getValue()).isTrue();
+        var l7 = new ArrayList<GetFlowsResponse>();
+        stub.getFlows(GetFlowsRequest.newBuilder().setNumber(10).addWhitelist(FlowFilter.newBuilder().addProtocol("http")).build())
+                .forEachRemaining(l7::add);
+        assertThat(l7).extracting(r -> r.getFlow().getL7().getHttp().getMethod()).containsExactly("GET", "POST");
+    }
+
     @Test
     void followStreamsNewFlowsAndAClientThatLeavesFreesItsQueue() throws Exception {
         add(Flows.denied(0));

@@ -47,6 +47,39 @@ class ProtoFiltersTest {
     }
 
     @Test
+    void hubblesL7FieldsSelectL7Flows() {
+        Flow ok = Flows.httpResponse(1), refused = Flows.dnsDenied(2);
+        var l7 = EventTypeFilter.newBuilder().setType(129);
+        assertThat(matches(FlowFilter.newBuilder().addEventType(l7).build(), ok)).isTrue();
+        assertThat(matches(FlowFilter.newBuilder().addEventType(l7).build(), denied)).isFalse();
+        assertThat(matches(FlowFilter.newBuilder().addProtocol("http").build(), ok)).isTrue();
+        assertThat(matches(FlowFilter.newBuilder().addProtocol("http").build(), refused)).isFalse();
+        assertThat(matches(FlowFilter.newBuilder().addProtocol("dns").build(), refused)).isTrue();
+        assertThat(matches(FlowFilter.newBuilder().addProtocol("tcp").build(), ok)).as("an L7 flow's Layer4 is TCP").isTrue();
+        assertThat(matches(FlowFilter.newBuilder().addHttpStatusCode("2+").build(), ok)).isTrue();
+        assertThat(matches(FlowFilter.newBuilder().addHttpStatusCode("404").build(), ok)).isFalse();
+        assertThat(matches(FlowFilter.newBuilder().addHttpStatusCode("2+").build(), denied)).as("not an L7 flow").isFalse();
+        assertThat(matches(FlowFilter.newBuilder().addHttpMethod("get").build(), ok)).isTrue();
+        assertThat(matches(FlowFilter.newBuilder().addHttpMethod("PUT").build(), ok)).isFalse();
+        assertThat(matches(FlowFilter.newBuilder().addHttpPath("^/api/v[0-9]+/").build(), ok)).isTrue();
+        assertThat(matches(FlowFilter.newBuilder().addHttpPath("^/admin").build(), ok)).isFalse();
+        assertThat(matches(FlowFilter.newBuilder().addHttpUrl("^http://backend/").build(), ok)).isTrue();
+        assertThat(matches(FlowFilter.newBuilder().addHttpHeader(dev.sluice.hubble.api.flow.HTTPHeader.newBuilder().setKey("Accept")).build(), ok)).isTrue();
+        assertThat(matches(FlowFilter.newBuilder().addHttpHeader(dev.sluice.hubble.api.flow.HTTPHeader.newBuilder().setKey("Accept").setValue("text/html"))
+                .build(), ok)).isFalse();
+        assertThat(matches(FlowFilter.newBuilder().addDnsQuery("example\\.com\\.$").build(), refused)).isTrue();
+        assertThat(matches(FlowFilter.newBuilder().addDnsQuery("cluster\\.local").build(), refused)).isFalse();
+        assertThat(matches(FlowFilter.newBuilder().addVerdict(Verdict.DROPPED).addProtocol("dns").build(), refused)).isTrue();
+        // as Hubble: an HTTP field with event types that leave out L7 is refused, it could never match
+        assertThatThrownBy(() -> ProtoFilters.of(List.of(FlowFilter.newBuilder().addEventType(EventTypeFilter.newBuilder().setType(4))
+                .addHttpStatusCode("200").build()), List.of()))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageStartingWith("whitelist[0].http_status_code: [200] (expected with event_type: the L7 type 129 among them");
+        assertThatThrownBy(() -> ProtoFilters.of(List.of(FlowFilter.newBuilder().addHttpStatusCode("99").build()), List.of()))
+                .hasMessageStartingWith("whitelist[0].http_status_code: 99 (expected: a status code");
+    }
+
+    @Test
     void whitelistKeepsAnyBlacklistRemovesAny() {
         var drops = FlowFilter.newBuilder().addVerdict(Verdict.DROPPED).build();
         var dns = FlowFilter.newBuilder().addDestinationPort("53").build();
@@ -62,10 +95,12 @@ class ProtoFiltersTest {
                 .isInstanceOf(BadInputException.class).hasMessageStartingWith("whitelist[1].source_ip: 10.0.0.300 (expected");
         assertThatThrownBy(() -> ProtoFilters.of(List.of(), List.of(FlowFilter.newBuilder().addDestinationPort("70000").build())))
                 .hasMessage("blacklist[0].destination_port: 70000 (expected: a port, 0-65535)");
-        assertThatThrownBy(() -> ProtoFilters.of(List.of(FlowFilter.newBuilder().addProtocol("http").build()), List.of()))
-                .hasMessageStartingWith("whitelist[0].protocol: http (expected");
-        assertThatThrownBy(() -> ProtoFilters.of(List.of(FlowFilter.newBuilder().addDnsQuery("x.*").build()), List.of()))
-                .hasMessageStartingWith("whitelist[0].dns_query: ");
+        assertThatThrownBy(() -> ProtoFilters.of(List.of(FlowFilter.newBuilder().addProtocol("quic").build()), List.of()))
+                .hasMessageStartingWith("whitelist[0].protocol: quic (expected");
+        assertThatThrownBy(() -> ProtoFilters.of(List.of(FlowFilter.newBuilder().addDnsQuery("x.(").build()), List.of()))
+                .hasMessageStartingWith("whitelist[0].dns_query: \"x.(\" (expected: a regular expression");
+        assertThatThrownBy(() -> ProtoFilters.of(List.of(FlowFilter.newBuilder().addSourceFqdn("x.com").build()), List.of()))
+                .hasMessageStartingWith("whitelist[0].source_fqdn: ");
         assertThatThrownBy(() -> ProtoFilters.of(List.of(FlowFilter.newBuilder().addSourceLabel("a=b=c").build()), List.of()))
                 .hasMessageStartingWith("whitelist[0].source_label: ");
         assertThatThrownBy(() -> ProtoFilters.of(List.of(FlowFilter.newBuilder().addNodeName("bad name").build()), List.of()))

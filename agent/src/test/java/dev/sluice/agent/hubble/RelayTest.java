@@ -99,6 +99,23 @@ class RelayTest {
         assertThat(first).extracting(x -> ProtoFlows.instant(x.getTime())).isEqualTo(all.subList(0, 10).stream().map(x -> ProtoFlows.instant(x.getTime())).toList());
     }
 
+    /** The proxies' L7 flows of two nodes through the relay as the nodes sent them, Hubble's L7 filters applied by each node. */
+    @Test
+    void l7FlowsComeThroughTheRelayAsTheNodesSentThem() {
+        nodes.get(0).ring().add(Flows.httpResponse(1));
+        nodes.get(1).ring().add(Flows.dnsDenied(2));
+        nodes.get(1).ring().add(Flows.denied(3));
+        var l7 = flowsOf(stub.getFlows(GetFlowsRequest.newBuilder().addWhitelist(FlowFilter.newBuilder()
+                .addEventType(dev.sluice.hubble.api.flow.EventTypeFilter.newBuilder().setType(129))).build()));
+        assertThat(l7).extracting(r -> r.getFlow().getUuid()).containsExactly("l7-1", "dns-2");
+        assertThat(l7.get(0).getFlow()).isEqualTo(ProtoFlows.toProto(Flows.httpResponse(1)));
+        assertThat(l7.get(1).getFlow()).isEqualTo(ProtoFlows.toProto(Flows.dnsDenied(2)));
+        var dns = flowsOf(stub.getFlows(GetFlowsRequest.newBuilder().addWhitelist(FlowFilter.newBuilder().addDnsQuery("^evil\\.")).build()));
+        assertThat(dns).singleElement().extracting(r -> r.getFlow().getL7().getDns().getQuery()).isEqualTo("evil.example.com.");
+        assertThatThrownBy(() -> stub.getFlows(GetFlowsRequest.newBuilder().addWhitelist(FlowFilter.newBuilder().addHttpStatusCode("2xx")).build())
+                .hasNext()).isInstanceOf(StatusRuntimeException.class).hasMessageStartingWith("INVALID_ARGUMENT: whitelist[0].http_status_code: 2xx");
+    }
+
     @Test
     void tellsWhichNodesAreUnavailableAndPassesBadFiltersBack() {
         List<GetFlowsResponse> all = new ArrayList<>();

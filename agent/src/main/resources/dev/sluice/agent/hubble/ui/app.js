@@ -102,7 +102,9 @@ function row(r) {
   const f = r.flow, tr = document.createElement('tr');
   tr.className = 'flow verdict-' + f.verdict;
   tr.dataset.verdict = f.verdict;
-  const type = f.verdict === 'DROPPED' ? f.drop_reason_desc : (f.trace_observation_point || '').toLowerCase().replaceAll('_', '-');
+  // an L7 flow's type is its record's (http-request, dns-response), as hubble observe prints it
+  const l7 = f.l7 ? (f.l7.http ? 'http' : f.l7.dns ? 'dns' : 'l7') + '-' + (f.l7.type || 'unknown').toLowerCase() : '';
+  const type = l7 || (f.verdict === 'DROPPED' ? f.drop_reason_desc : (f.trace_observation_point || '').toLowerCase().replaceAll('_', '-'));
   const cells = [f.time.replace(/^.*T/, '').replace(/\.(\d{3})\d*Z$/, '.$1'), f.node_name, endpoint(f, 'source'), endpoint(f, 'destination'),
     type || '', f.verdict, f.Summary || '', policies(f)];
   cells.forEach((c, i) => {

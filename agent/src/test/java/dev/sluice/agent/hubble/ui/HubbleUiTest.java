@@ -106,9 +106,9 @@ class HubbleUiTest {
     @Test
     void badParametersAre400WithOneLineNamingTheParameter() throws Exception {
         Map<String, String> cases = Map.of(
-                "/api/flows?verdict=NOPE", "verdict: NOPE (expected one of: FORWARDED, DROPPED, AUDIT, TRANSLATED)\n",
+                "/api/flows?verdict=NOPE", "verdict: NOPE (expected one of: FORWARDED, DROPPED, ERROR, AUDIT, TRANSLATED)\n",
                 "/api/flows?port=70000", "port: 70000 (expected: 1-65535)\n",
-                "/api/map?protocol=gre", "protocol: gre (expected one of: tcp, udp, icmp, sctp)\n",
+                "/api/map?protocol=gre", "protocol: gre (expected one of: tcp, udp, icmp, sctp, http, dns, kafka)\n",
                 "/api/flows?last=0", "last: 0 (expected: 1-10000)\n",
                 "/api/flows?last=x", "last: x (expected: 1-10000)\n",
                 "/api/flows?pod=a/b/c", "pod: \"a/b/c\" (expected: [namespace/]pod-name-prefix)\n",
@@ -163,5 +163,18 @@ class HubbleUiTest {
         } finally {
             publisher.shutdownNow();
         }
+    }
+
+    /** The flow table's TYPE of an L7 flow is its record's ({@code http-request}), as sluice observe prints it: app.js's row() run by Node.js. */
+    @Test
+    void theFlowTableNamesL7FlowsByTheirRecord() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(Path.of("/usr/bin/node")), "Node.js (/usr/bin/node) not installed");
+        Path home = Path.of(System.getProperty("sluice.home", "."));
+        Process p = new ProcessBuilder("/usr/bin/node", home.resolve("agent/src/test/resources/hubble/ui-row.js").toString(),
+                home.resolve("agent/src/main/resources/dev/sluice/agent/hubble/ui/app.js").toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out).contains("| http-request | DROPPED |");
     }
 }
