@@ -173,7 +173,7 @@ final class Http1Connection extends ChannelInboundHandlerAdapter implements Down
         if (m.startsWith("a header name")) return Reject.INVALID_HEADER_NAME;
         if (m.contains("HTTP Method") || m.startsWith("method")) return Reject.INVALID_METHOD;
         if (m.startsWith("invalid version format")) return Reject.INVALID_TARGET;
-        if (m.contains("chunked transfer coding") || m.contains("Transfer-Encoding")) return Reject.BAD_TRANSFER_ENCODING;
+        if (m.contains("chunked") || m.contains("transfer coding") || m.contains("Transfer-Encoding")) return Reject.BAD_TRANSFER_ENCODING;
         return Reject.BAD_REQUEST;
     }
 
@@ -325,6 +325,7 @@ final class Http1Connection extends ChannelInboundHandlerAdapter implements Down
     @Override public void exchangeDone(Exchange e) {
         if (current != e) return;
         current = null;
+        responseStarted = false;
         if (closeAfter) {
             closing = true;
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);

@@ -104,6 +104,12 @@ public final class HttpProxy implements AutoCloseable {
                         var flow = new Flow(isIngress, (InetSocketAddress) ch.remoteAddress(), dst);
                         shared.counters.downstreamOpen.incrementAndGet();
                         ch.closeFuture().addListener(f -> shared.counters.downstreamOpen.decrementAndGet());
+                        if (Boolean.getBoolean("sluice.proxy.debug")) ch.pipeline().addLast(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+                            @Override public void close(ChannelHandlerContext c, io.netty.channel.ChannelPromise pr) throws Exception {
+                                new Throwable("DBG close").printStackTrace(System.out);
+                                super.close(c, pr);
+                            }
+                        });
                         ch.pipeline().addLast(new IdleStateHandler(shared.cfg.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS),
                                 new Sniffer(flow));
                     }
