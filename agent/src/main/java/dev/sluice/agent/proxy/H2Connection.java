@@ -100,6 +100,7 @@ final class H2Connection extends Http2ConnectionHandler implements Http2FrameLis
             Http2Error err = e == null ? Http2Error.INTERNAL_ERROR : e.error();
             String m = String.valueOf(cause.getMessage());
             if (err == Http2Error.ENHANCE_YOUR_CALM && m.contains("RST")) shared.counters.reject(Reject.H2_RAPID_RESET);
+            else if (m.toLowerCase().contains("continuation")) shared.counters.reject(Reject.H2_CONTINUATION_FLOOD);
             else if (m.toLowerCase().contains("header") && m.toLowerCase().contains("size")) shared.counters.reject(Reject.H2_HEADER_LIST_TOO_LARGE);
             else shared.counters.reject(Reject.H2_PROTOCOL_ERROR);
         }

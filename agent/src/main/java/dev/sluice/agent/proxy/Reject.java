@@ -29,6 +29,7 @@ enum Reject {
     IDLE_TIMEOUT("idle_timeout", 0, "no request within proxy.http.idleTimeout"),
     H2_RAPID_RESET("h2_rapid_reset", 0, "more RST_STREAM than proxy.http.http2MaxResetsPerWindow: GOAWAY ENHANCE_YOUR_CALM"),
     H2_REFUSED_STREAM("h2_refused_stream", 0, "a stream above SETTINGS_MAX_CONCURRENT_STREAMS: RST_STREAM REFUSED_STREAM"),
+    H2_CONTINUATION_FLOOD("h2_continuation_flood", 0, "a header block split into many small CONTINUATION frames: GOAWAY ENHANCE_YOUR_CALM"),
     H2_HEADER_LIST_TOO_LARGE("h2_header_list_too_large", 431, "an HTTP/2 header list larger than proxy.http.maxHeaderBytes"),
     H2_BAD_REQUEST("h2_bad_request", 400, "an HTTP/2 request without :method, :path or with a bad header"),
     H2_PROTOCOL_ERROR("h2_protocol_error", 0, "an HTTP/2 protocol error: GOAWAY"),
