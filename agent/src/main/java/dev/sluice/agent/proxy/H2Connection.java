@@ -95,6 +95,20 @@ final class H2Connection extends Http2ConnectionHandler implements Http2FrameLis
         super.channelInactive(ctx);
     }
 
+    /** No byte for proxy.http.idleTimeout and no stream in flight: GOAWAY NO_ERROR and close. */
+    @Override public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {
+            if (streams.isEmpty()) {
+                shared.counters.reject(Reject.IDLE_TIMEOUT);
+                goAway(ctx, connection().remote().lastStreamCreated(), Http2Error.NO_ERROR.code(), Unpooled.EMPTY_BUFFER, ctx.newPromise());
+                ctx.flush();
+                ctx.close();
+            }
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
     @Override protected void onConnectionError(ChannelHandlerContext ctx, boolean outbound, Throwable cause, Http2Exception e) {
         if (!outbound) {
             Http2Error err = e == null ? Http2Error.INTERNAL_ERROR : e.error();
