@@ -101,9 +101,14 @@ public final class HttpProxy implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override protected void initChannel(SocketChannel ch) {
                         InetSocketAddress dst = origDst.of(ch);
-                        var flow = new Flow(isIngress, (InetSocketAddress) ch.remoteAddress(), dst);
                         shared.counters.downstreamOpen.incrementAndGet();
                         ch.closeFuture().addListener(f -> shared.counters.downstreamOpen.decrementAndGet());
+                        if (isListener(dst)) { // a client that reached the listener itself: forwarding would loop into the proxy
+                            shared.counters.reject(Reject.DIRECT_CONNECTION);
+                            ch.close();
+                            return;
+                        }
+                        var flow = new Flow(isIngress, (InetSocketAddress) ch.remoteAddress(), dst);
                         if (Boolean.getBoolean("sluice.proxy.debug")) ch.pipeline().addLast(new io.netty.channel.ChannelOutboundHandlerAdapter() {
                             @Override public void close(ChannelHandlerContext c, io.netty.channel.ChannelPromise pr) throws Exception {
                                 new Throwable("DBG close").printStackTrace(System.out);
@@ -122,6 +127,15 @@ public final class HttpProxy implements AutoCloseable {
             throw new IllegalStateException("http proxy: cannot bind the " + (isIngress ? "ingress" : "egress") + " listener on "
                     + addr + (transparent ? " with IP_TRANSPARENT" : "") + ": " + e.getMessage(), e);
         }
+    }
+
+    private boolean isListener(InetSocketAddress dst) {
+        for (Channel l : new Channel[] {ingress, egress})
+            if (l != null && dst != null && dst.getPort() == ((InetSocketAddress) l.localAddress()).getPort()
+                    && (dst.getAddress().equals(((InetSocketAddress) l.localAddress()).getAddress()) || dst.getAddress().isLoopbackAddress()
+                        || ((InetSocketAddress) l.localAddress()).getAddress().isAnyLocalAddress()))
+                return true;
+        return false;
     }
 
     /** Closes both listeners and every connection, and ends the event loop threads before returning. */

@@ -34,6 +34,7 @@ enum Reject {
     H2_BAD_REQUEST("h2_bad_request", 400, "an HTTP/2 request without :method, :path or with a bad header"),
     H2_PROTOCOL_ERROR("h2_protocol_error", 0, "an HTTP/2 protocol error: GOAWAY"),
     H2_STREAM_ERROR("h2_stream_error", 0, "an HTTP/2 stream error: RST_STREAM"),
+    DIRECT_CONNECTION("direct_connection", 0, "a connection to the proxy's own listener, not redirected by the data path: closed"),
     UPSTREAM_REFUSED("upstream_refused", 503, "the upstream may not be opened for this flow");
 
     final String reason;

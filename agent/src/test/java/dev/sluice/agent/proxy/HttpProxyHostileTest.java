@@ -240,6 +240,48 @@ class HttpProxyHostileTest {
         assertThat(fx.proxy.rejected("idle_timeout")).isEqualTo(1);
     }
 
+    /** Connecting to the listener directly (not redirected): its original destination is the proxy itself, which would loop. */
+    @Test
+    void aDirectConnectionToTheListenerIsClosed() throws Exception {
+        var p = new HttpProxy(ProxyFixture.cfg(), (i, s, d) -> L7Context.of(java.util.List.of(HttpRule.ANY), 1, 2), null, false,
+                OriginalDestination.LOCAL_ADDRESS, 1);
+        try {
+            p.start();
+            try (var c = new RawHttp(new java.net.InetSocketAddress("127.0.0.1", p.egress().port()))) {
+                c.send("GET / HTTP/1.1\r\nHost: b\r\n\r\n");
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            assertThat(p.rejected("direct_connection")).isEqualTo(1);
+            assertThat(p.status().forwarded()).isZero();
+        } finally {
+            p.stop();
+        }
+    }
+
+    /** 8 MiB up and a body streamed back: the proxy neither buffers it whole nor loses a byte. */
+    @Test
+    void largeBodiesStreamThrough() throws Exception {
+        open(ProxyFixture.cfg());
+        int n = 8 << 20;
+        try (var c = new RawHttp(fx.egress())) {
+            c.send("POST /big HTTP/1.1\r\nHost: b\r\nContent-Length: " + n + "\r\n\r\n");
+            byte[] chunk = new byte[64 * 1024];
+            java.util.Arrays.fill(chunk, (byte) 'z');
+            var w = new Thread(() -> {
+                try {
+                    for (int sent = 0; sent < n; sent += chunk.length) c.socket.getOutputStream().write(chunk);
+                } catch (java.io.IOException ignored) {
+                }
+            });
+            w.start();
+            var r = c.read();
+            w.join();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("POST /big " + n);
+        }
+        assertThat(fx.upstream.seen.getFirst().body()).hasSize(n);
+    }
+
     static Stream<Long> seeds() { return Stream.of(1L, 42L, System.nanoTime()); }
 
     // HTTP/2
