@@ -148,6 +148,7 @@ final class Exchange {
         if (responseDone || aborted) return;
         reusable = false;
         shared.counters.error.increment();
+        if (status == 0) observeResponse(503, L7Observation.Verdict.ERROR, why);
         down.failed(503, why);
     }
 
