@@ -27,6 +27,11 @@ final class Schema {
             "resources.limits.cpu", "resources.limits.memory", "resources.requests.cpu", "resources.requests.memory",
             "debug.enabled", "cluster.name", "healthAddress",
             "socketLB.enabled", "socketLB.hostNamespaceOnly", "cgroup.hostRoot",
+            // the transparent HTTP proxy (HttpProxyValues, docs/l7-proxy.md)
+            "proxy.http.listenAddress", "proxy.http.maxHeaderBytes", "proxy.http.maxHeaders", "proxy.http.maxRequestLineBytes",
+            "proxy.http.requestHeadersTimeout", "proxy.http.idleTimeout", "proxy.http.upstreamConnectTimeout",
+            "proxy.http.upstreamIdleTimeout", "proxy.http.upstreamMaxPerDestination", "proxy.http.maxBufferedBytes",
+            "proxy.http.http2MaxConcurrentStreams", "proxy.http.http2MaxResetsPerWindow", "proxy.http.http2ResetWindow",
             // read by the Helm chart only (deploy/helm/sluice), so the chart's values file is also a valid agent values file
             "image.repository", "image.tag", "image.pullPolicy", "devices",
             "cni.install", "cni.uninstall", "cni.binPath", "cni.confPath", "cgroup.autoMount.enabled", "cgroup.autoMount.hostPath");

@@ -57,7 +57,8 @@ public record Values(
         int hubbleUiPort,
         L2Announcements l2announcements,
         String lbMode,
-        SocketLb socketLb) {
+        SocketLb socketLb,
+        HttpProxyValues httpProxy) {
 
     /**
      * {@code l2announcements.*}, as Cilium names them: whether this node takes part in answering ARP
@@ -319,7 +320,8 @@ public record Values(
         var socketLb = new SocketLb(sockEnabled, r.bool("socketLB.hostNamespaceOnly", false), hostRoot);
         return new Values(mode, tunnelPort, mtu, ipamMode, pool, mask, kpr, masq, ctTcp, ctAny, ct, policyMax, lbMax, alg,
                 noBackend, maglevSize, seed, lbPool, extIps, npMin, npMax, enf, audit, idLabels, hubble, metrics, serviceCidr, health,
-                aggregation, interval, capacity, endpoints, hubbleListen, relay, ui, uiPort, l2a, lbMode, socketLb);
+                aggregation, interval, capacity, endpoints, hubbleListen, relay, ui, uiPort, l2a, lbMode, socketLb,
+                HttpProxyValues.read(file, r));
     }
 
     /**
@@ -367,7 +369,8 @@ public record Values(
                 maglevTableSize, maglevHashSeed, lbExternalIPPoolCidr, externalIPsAllowedCIDRs, nodePortMin, nodePortMax,
                 policyEnforcementMode, policyAuditMode, identityLabels, hubbleEnabled, hubbleMetrics, serviceCIDR, healthAddress,
                 monitorAggregation, monitorAggregationInterval, hubbleEventBufferCapacity, metrics, hubbleListenAddress, hubbleRelayEnabled,
-                hubbleUiEnabled, hubbleUiPort, l2announcements, m == RoutingMode.TUNNEL ? "snat" : lbMode, socketLb);
+                hubbleUiEnabled, hubbleUiPort, l2announcements, m == RoutingMode.TUNNEL ? "snat" : lbMode, socketLb,
+                httpProxy);
     }
 
     /** bpf.monitorAggregation as the data path's level (enum sl_monitor_aggregation: 0 none .. 3 maximum). */
