@@ -27,6 +27,8 @@ final class Schema {
             "resources.limits.cpu", "resources.limits.memory", "resources.requests.cpu", "resources.requests.memory",
             "debug.enabled", "cluster.name", "healthAddress",
             "socketLB.enabled", "socketLB.hostNamespaceOnly", "cgroup.hostRoot",
+            // cluster DNS and the DNS proxy (DnsValues)
+            "dns.ndots", "dnsProxy.minTtl", "dnsProxy.idleConnectionGracePeriod", "dnsProxy.proxyResponseMaxDelay",
             // read by the Helm chart only (deploy/helm/sluice), so the chart's values file is also a valid agent values file
             "image.repository", "image.tag", "image.pullPolicy", "devices",
             "cni.install", "cni.uninstall", "cni.binPath", "cni.confPath", "cgroup.autoMount.enabled", "cgroup.autoMount.hostPath");
