@@ -129,7 +129,11 @@ public final class DnsProxy implements AutoCloseable {
         this.sink = sink;
     }
 
-    /** Binds both sockets; throws naming the address when one cannot be bound. */
+    /**
+     * Binds both sockets; throws naming the address when one cannot be bound. Call it in the network
+     * namespace the proxy serves (the agent's, the node's): the event-loop threads are born on this
+     * call and inherit it, so the upstream and reply sockets they open later are in it too.
+     */
     public synchronized DnsProxy start() {
         if (group != null) throw new IllegalStateException("the DNS proxy is already started");
         group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
@@ -174,7 +178,7 @@ public final class DnsProxy implements AutoCloseable {
     private void onUdp(DatagramPacket p) {
         byte[] wire = ByteBufUtil.getBytes(p.content());
         InetSocketAddress src = p.sender();
-        InetSocketAddress dst = p.recipient() != null ? p.recipient() : udpAddress();
+        InetSocketAddress dst = p.recipient() != null && !p.recipient().getAddress().isAnyLocalAddress() ? p.recipient() : udpAddress();
         handle(wire, src, dst, false).whenComplete((reply, err) -> {
             if (err != null) log.warn("DNS proxy: {}", err.toString());
             else if (reply != null) sendUdp(reply, dst, src);
@@ -188,11 +192,14 @@ public final class DnsProxy implements AutoCloseable {
             return;
         }
         if (replySockets.size() >= MAX_REPLY_SOCKETS) closeReplySockets();
+        // a query that reaches this socket by socket lookup (TPROXY-like steering, or the node's own
+        // traffic to that address) is served as the listener's are, never dropped
         ChannelFuture f = replySockets.computeIfAbsent(from, a -> new Bootstrap().group(group).channel(EpollDatagramChannel.class)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .option(EpollChannelOption.IP_TRANSPARENT, true)
+                .option(EpollChannelOption.IP_RECVORIGDSTADDR, true)
                 .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
-                    @Override protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) { dropped.incrementAndGet(); }
+                    @Override protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) { onUdp(p); }
                 })
                 .bind(a));
         f.addListener(done -> {

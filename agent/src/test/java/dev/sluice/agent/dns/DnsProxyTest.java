@@ -57,8 +57,20 @@ class DnsProxyTest {
 
         Upstream(Function<Message, List<Message>> answer) throws IOException {
             this.answer = answer;
-            udp = new DatagramSocket(new InetSocketAddress(LO, 0));
-            tcp = new ServerSocket(0, 50, LO);
+            // UDP and TCP on the same port, as a DNS server is (forwardTo names one port for both)
+            DatagramSocket u = null;
+            ServerSocket t = null;
+            for (int i = 0; i < 20 && t == null; i++) {
+                u = new DatagramSocket(new InetSocketAddress(LO, 0));
+                try {
+                    t = new ServerSocket(u.getLocalPort(), 50, LO);
+                } catch (IOException e) {
+                    u.close();
+                }
+            }
+            if (t == null) throw new IOException("no port free for both UDP and TCP");
+            udp = u;
+            tcp = t;
             Thread.ofPlatform().daemon().start(() -> {
                 byte[] buf = new byte[65535];
                 while (!udp.isClosed()) {
