@@ -31,8 +31,8 @@ import org.xbill.DNS.Type;
 /**
  * The proxy as the data path uses it: transparent sockets in a private namespace
  * {@code sl-dnstest-<random>} standing for the node, where the server address 10.96.0.10 is made
- * local by a route in a table of that namespace (the data path steers with bpf_sk_assign instead;
- * the socket then sees the same original destination). A connected UDP client takes only an answer
+ * local by a local route for 10.96.0.0/16 (no address holds it; the data path steers with
+ * bpf_sk_assign instead, and the socket then sees the same original destination). A connected UDP client takes only an answer
  * from 10.96.0.10:53, so the answer must leave from the original destination; the upstream is a
  * fake server on that namespace's loopback (reachable nowhere else), asked with an SO_MARK.
  */
@@ -53,8 +53,7 @@ class DnsProxyTransparentTest {
     @BeforeEach void namespace() throws Exception {
         ip("ip", "netns", "add", ns);
         ip("ip", "-n", ns, "link", "set", "lo", "up");
-        ip("ip", "-n", ns, "route", "add", "local", "10.96.0.0/16", "dev", "lo", "table", "100");
-        ip("ip", "-n", ns, "rule", "add", "to", "10.96.0.0/16", "lookup", "100");
+        ip("ip", "-n", ns, "route", "add", "local", "10.96.0.0/16", "dev", "lo"); // "AnyIP": the whole range is local, no address holds it
         up = Netns.inNetns(path, () -> new DnsProxyTest.Upstream(q -> List.of(DnsProxyTest.reply(q, DnsProxyTest.a("web.example.", "192.0.2.80", 60)))));
         var any = new InetSocketAddress("0.0.0.0", 53);
         var cfg = new DnsProxy.Config(any, any, true, Duration.ofSeconds(2), Duration.ofMillis(500), 16, Duration.ofSeconds(5),
@@ -80,7 +79,8 @@ class DnsProxyTransparentTest {
         List<Integer> rcodes = new CopyOnWriteArrayList<>();
         Netns.inNetns(path, () -> {
             for (String n : List.of("web.example.", "evil.example.", "web.example.")) {
-                try (DatagramSocket c = new DatagramSocket()) {
+                // from 127.0.0.1: an answer the kernel sourced itself would come from there, not from 10.96.0.10
+                try (DatagramSocket c = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
                     c.connect(new InetSocketAddress("10.96.0.10", 53)); // only an answer from there is taken
                     c.setSoTimeout(3000);
                     Message q = DnsProxyTest.query(n, Type.A);
