@@ -7,6 +7,7 @@ import dev.sluice.k8s.Kinds;
 import dev.sluice.k8s.KubeObject;
 import dev.sluice.k8s.ManifestFiles;
 import dev.sluice.k8s.Pod;
+import dev.sluice.lab.dns.LabDns;
 import dev.sluice.net.Cidr;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -114,6 +115,8 @@ public final class Lab {
         List<String> nodeNames = new ArrayList<>();
         for (int i = 1; i <= req.nodes(); i++) nodeNames.add(LabNames.nodeName(i));
         List<KubeObject> incoming = req.manifests().isEmpty() ? List.of() : ManifestFiles.load(req.manifests());
+        if (req.apiServer()) incoming = withClusterDns(incoming, values.serviceCIDR(), nodeNames.getFirst());
+        dev.sluice.config.DnsValues.parse(valuesFile, valuesText); // dns.* and dnsProxy.* errors name the user's file
         Planner.ApplyPlan plan = Planner.apply(List.of(), incoming, nodeNames, values.serviceCIDR(), 0);
         String missing = env.missing(!plan.newPods().isEmpty());
         if (missing != null) throw new IllegalStateException(missing);
@@ -209,6 +212,36 @@ public final class Lab {
         writeServiceStatus();
         progress.accept("lab " + name + " ready: " + req.nodes() + " node(s), " + state.pods().size() + " pod(s), routing "
                 + state.routing() + ", state in " + (req.apiServer() ? "the API server " + LabApi.url() : dir.manifests()));
+    }
+
+    /**
+     * The user's manifests plus what a cluster's DNS add-on brings (Service kube-system/kube-dns and
+     * its pod on the first node), unless the manifests bring their own kube-dns.
+     */
+    static List<KubeObject> withClusterDns(List<KubeObject> incoming, Cidr serviceCidr, String node) {
+        boolean own = incoming.stream().anyMatch(o -> o.kind().equals(Kinds.SERVICE) && o.namespace().equals(LabDns.NAMESPACE)
+                && o.name().equals(LabDns.SERVICE));
+        if (own) return incoming;
+        List<KubeObject> out = new ArrayList<>();
+        if (incoming.stream().noneMatch(o -> o.kind().equals(Kinds.NAMESPACE) && o.name().equals(LabDns.NAMESPACE)))
+            out.add(dev.sluice.k8s.ManifestReader.object("lab", ManifestStore.YAML.readTree("{apiVersion: v1, kind: Namespace, metadata: {name: kube-system}}")));
+        out.add(dev.sluice.k8s.ManifestReader.object("lab", LabDns.service(serviceCidr)));
+        out.add(dev.sluice.k8s.ManifestReader.object("lab", LabDns.pod(node)));
+        out.addAll(incoming);
+        return out;
+    }
+
+    private String dnsAddress;
+    private int ndots;
+
+    /** A pod's resolv.conf in a lab with the API server (the cluster DNS); null with --api manifests. */
+    private synchronized String resolvConf(String namespace) {
+        if (state.world().apiServer().isEmpty()) return null;
+        if (dnsAddress == null) {
+            ndots = dev.sluice.config.DnsValues.load(dir.values()).ndots();
+            dnsAddress = LabDns.clusterIp(Values.load(dir.values(), Map.of()).serviceCIDR());
+        }
+        return LabDns.resolvConf(dnsAddress, namespace, ndots);
     }
 
     private void makeNode(int i, String ip) {
@@ -337,19 +370,24 @@ public final class Lab {
             state = state.withPod(ps);
             save();
         }
+        boolean dnsServer = LabDns.isServerPod(key) && !state.world().apiServer().isEmpty();
         try {
             LabNet.addNetns(netns);
+            String resolv = dnsServer ? null : resolvConf(p.namespace());
+            if (resolv != null) LabDns.writeResolvConf(netns, resolv); // before any process starts in the pod
             String ip = kubelet.add(key, node.netns(), node.name(), netns, cid);
             long pid = 0;
-            var args = Kubelet.serveArgs(key, p.ports());
+            var args = dnsServer ? List.<String>of() : Kubelet.serveArgs(key, p.ports());
             if (!args.isEmpty()) pid = kubelet.serve(netns, LabCgroups.node(name, node.name()), args, dir.podLog(key));
+            // the lab's API server serves DNS in this pod's namespace once it sees the pod
+            if (dnsServer) LabDns.awaitReady(Path.of(LabNet.netnsPath(netns)), LabDns.READY_TIMEOUT_MS);
             ps = new LabState.PodState(key, netns, node.name(), ip, cid, dir.podLog(key).toString(), pid);
             synchronized (this) {
                 store().put(Planner.withStatus(np.body(), ip, node.ip()));
                 state = state.withPod(ps);
                 save();
             }
-            progress.accept("pod " + key + " " + ip + " on " + node.name() + (pid > 0 ? "" : " (no ports: no server)"));
+            progress.accept("pod " + key + " " + ip + " on " + node.name() + (dnsServer ? " (the lab's cluster DNS)" : pid > 0 ? "" : " (no ports: no server)"));
         } catch (RuntimeException e) {
             removePod(ps, true);
             throw e;
@@ -370,6 +408,11 @@ public final class Lab {
         }
         Procs.kill(LabNet.pids(ps.netns()), 2000);
         LabNet.deleteNetns(ps.netns());
+        try {
+            LabDns.removeResolvConf(ps.netns());
+        } catch (RuntimeException e) {
+            errors.add(firstLine(e));
+        }
         if (forget) {
             String[] k = ps.pod().split("/", 2);
             synchronized (this) {
@@ -599,6 +642,7 @@ public final class Lab {
                 errors.add(firstLine(e));
             }
         }
+        LabDns.removeAll(LabNames.prefix(name), errors);
         // after the processes: a cgroup goes only once empty, and takes the socket LB's links with it
         LabCgroups.removeAll(name, errors);
         removeTree(dir.bpffs(), errors);

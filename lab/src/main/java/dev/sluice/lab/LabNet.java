@@ -15,9 +15,19 @@ public final class LabNet {
     /** The path {@code nsenter --net=} takes for a named namespace. */
     public static String netnsPath(String netns) { return LabNames.NETNS_DIR + netns; }
 
-    /** {@code nsenter --net=<ns> -- command...}: the way into a namespace that keeps /sys/fs/bpf visible. */
+    /**
+     * {@code nsenter --net=<ns> -- command...}: the way into a namespace that keeps /sys/fs/bpf visible.
+     * When the namespace has its own resolv.conf ({@code /etc/netns/<ns>/resolv.conf}, as
+     * {@code ip netns exec} reads it: a lab pod's, pointing at the cluster DNS) the command runs in a
+     * private mount namespace where that file is bind-mounted on /etc/resolv.conf; nothing changes
+     * for any other process.
+     */
     public static List<String> inNetns(String netns, List<String> command) {
         List<String> c = new ArrayList<>(List.of("nsenter", "--net=" + netnsPath(netns), "--"));
+        java.nio.file.Path resolv = java.nio.file.Path.of("/etc/netns", netns, "resolv.conf");
+        if (java.nio.file.Files.isRegularFile(resolv))
+            c.addAll(List.of("unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                    "mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"", resolv.toString()));
         c.addAll(command);
         return c;
     }

@@ -40,7 +40,8 @@ public final class Prober {
 
     public Matrix run(Lab lab, int port, Protocol protocol, boolean viaService, long timeoutMs) {
         LabState st = lab.state();
-        List<Pod> pods = lab.store().all(Kinds.POD).stream().map(Pod::decode)
+        // the lab's own DNS pod is infrastructure, as the world host is: matrices are about the manifests' pods (and match the offline ones)
+        List<Pod> pods = lab.store().all(Kinds.POD).stream().map(Pod::decode).filter(p -> !dev.sluice.lab.dns.LabDns.isServerPod(p.key()))
                 .sorted(Comparator.comparing(Pod::key)).toList();
         List<Service> services = lab.store().all(Kinds.SERVICE).stream().map(Service::decode).toList();
         Map<String, String> dest = destinations(pods, services, port, protocol, viaService);

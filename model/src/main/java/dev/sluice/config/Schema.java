@@ -32,6 +32,8 @@ final class Schema {
             "proxy.http.requestHeadersTimeout", "proxy.http.idleTimeout", "proxy.http.upstreamConnectTimeout",
             "proxy.http.upstreamIdleTimeout", "proxy.http.upstreamMaxPerDestination", "proxy.http.maxBufferedBytes",
             "proxy.http.http2MaxConcurrentStreams", "proxy.http.http2MaxResetsPerWindow", "proxy.http.http2ResetWindow",
+            // cluster DNS and the DNS proxy (DnsValues)
+            "dns.ndots", "dnsProxy.minTtl", "dnsProxy.idleConnectionGracePeriod", "dnsProxy.proxyResponseMaxDelay",
             // read by the Helm chart only (deploy/helm/sluice), so the chart's values file is also a valid agent values file
             "image.repository", "image.tag", "image.pullPolicy", "devices",
             "cni.install", "cni.uninstall", "cni.binPath", "cni.confPath", "cgroup.autoMount.enabled", "cgroup.autoMount.hostPath");

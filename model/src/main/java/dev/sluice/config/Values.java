@@ -189,6 +189,13 @@ public record Values(
     }
 
     public static Values parse(String file, String text, Map<String, Object> overrides) {
+        Map<String, Object> flat = flat(file, text);
+        flat.putAll(overrides);
+        return read(file, flat);
+    }
+
+    /** A values file's text as dotted keys to values; unknown keys are errors naming the file. */
+    static Map<String, Object> flat(String file, String text) {
         Map<String, Object> flat = new LinkedHashMap<>();
         if (text != null && !text.isBlank()) {
             List<JsonNode> docs = ManifestReader.documents(file, text).stream()
@@ -200,8 +207,7 @@ public record Values(
                 flatten(file, "", new Node(root, file, "", ""), flat);
             }
         }
-        flat.putAll(overrides);
-        return read(file, flat);
+        return flat;
     }
 
     private static void flatten(String file, String prefix, Node n, Map<String, Object> out) {

@@ -40,6 +40,8 @@ final class LabApiServerCommand implements Callable<Integer> {
             new CountDownLatch(1).await();
             return 0;
         }
+        // the lab's cluster DNS, in this process that holds the state, its sockets in the DNS pod's namespace
+        new dev.sluice.lab.dns.LabDnsHost(server.store(), lab);
         // the lab's kubelet for pods made with kubectl: after any write, once the lab's lock is free
         var l = new Lab(lab, LabEnv.detect(), line -> System.err.println(line));
         long seen = -1;

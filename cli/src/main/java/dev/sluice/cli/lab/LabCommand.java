@@ -6,6 +6,6 @@ import picocli.CommandLine.Command;
 @Command(name = "lab", mixinStandardHelpOptions = true,
         description = "A multi-node cluster network in network namespaces on this host (needs root).",
         subcommands = {LabUp.class, LabDown.class, LabGet.class, LabExec.class, LabApply.class, LabDelete.class,
-                LabLabel.class, LabProbe.class, LabKubectl.class, LabApiServerCommand.class, LabUi.class, LabLogs.class})
+                LabLabel.class, LabProbe.class, LabKubectl.class, LabApiServerCommand.class, LabUi.class, LabLogs.class, LabDnsCommand.class})
 public final class LabCommand {
 }
