@@ -127,6 +127,8 @@ final class H2Connection extends Http2ConnectionHandler implements Http2FrameLis
             if (s != null && s.ex != null) s.ex.abort();
             String m = String.valueOf(cause.getMessage()).toLowerCase();
             if (e.error() == Http2Error.REFUSED_STREAM) shared.counters.reject(Reject.H2_REFUSED_STREAM);
+            else if (m.contains("header value") || m.contains("prohibited character") || m.contains("validation failed"))
+                shared.counters.reject(Reject.INVALID_HEADER_VALUE); // CR, LF, NUL in a value: RST_STREAM PROTOCOL_ERROR
             else if (m.contains("header") && m.contains("size")) shared.counters.reject(Reject.H2_HEADER_LIST_TOO_LARGE);
             else shared.counters.reject(Reject.H2_STREAM_ERROR);
         }
@@ -161,6 +163,7 @@ final class H2Connection extends Http2ConnectionHandler implements Http2FrameLis
         if (method.isEmpty() || path.isEmpty() || method.equals("CONNECT")) bad = Reject.H2_BAD_REQUEST;
         else if (headers.size() > shared.cfg.maxHeaders()) bad = Reject.TOO_MANY_HEADERS;
         else if (!method.chars().allMatch(c -> c > 0x20 && c < 0x7f && "()<>@,;:\\\"/[]?={}".indexOf(c) < 0)) bad = Reject.INVALID_METHOD;
+        else if (!valuesClean(headers)) bad = Reject.INVALID_HEADER_VALUE; // would become new lines in the HTTP/1.1 request upstream
         else bad = RequestCheck.target(method, path);
         if (bad != null) {
             shared.counters.reject(bad);
@@ -192,6 +195,18 @@ final class H2Connection extends Http2ConnectionHandler implements Http2FrameLis
         s.ex = new Exchange(flow, d.ctx(), "HTTP/2", method, url, start, up, s, ctx.channel().eventLoop(), shared);
         s.ex.start();
         if (endOfStream && s.ex != null) s.ex.requestContent(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+
+    /** No CR, LF, NUL or other control character (HTAB aside) in any value: HTTP/2 carries them, HTTP/1.1 must not. */
+    private static boolean valuesClean(Http2Headers headers) {
+        for (Map.Entry<CharSequence, CharSequence> e : headers) {
+            CharSequence v = e.getValue();
+            for (int i = 0; i < v.length(); i++) {
+                char c = v.charAt(i);
+                if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+            }
+        }
+        return true;
     }
 
     private static String str(CharSequence cs) { return cs == null ? "" : cs.toString(); }

@@ -80,7 +80,7 @@ final class Http1Connection extends ChannelInboundHandlerAdapter implements Down
         }
         if (!queue.isEmpty() || (current != null && msg instanceof HttpRequest)) {
             queue.addLast(msg);
-            if (msg instanceof ByteBufHolder h) queuedBytes += h.content().readableBytes();
+            queuedBytes += size(msg);
             if (queuedBytes > shared.cfg.maxBufferedBytes()) ctx.channel().config().setAutoRead(false);
             return;
         }
@@ -277,13 +277,23 @@ final class Http1Connection extends ChannelInboundHandlerAdapter implements Down
         return r;
     }
 
+    /** What a waiting request object holds: its body bytes, or its head's text (so a flood of pipelined heads is bounded too). */
+    private static long size(Object m) {
+        long n = m instanceof ByteBufHolder h ? h.content().readableBytes() : 0;
+        if (m instanceof HttpRequest r) {
+            n += 64 + r.uri().length();
+            for (var e : r.headers()) n += e.getKey().length() + e.getValue().length() + 4;
+        }
+        return n;
+    }
+
     /** Serves what waited behind the finished request. */
     private void drain() {
         while (!queue.isEmpty() && !closing) {
             Object m = queue.peekFirst();
             if (m instanceof HttpRequest && (current != null || discarding)) break;
             queue.pollFirst();
-            if (m instanceof ByteBufHolder h) queuedBytes -= h.content().readableBytes();
+            queuedBytes -= size(m);
             handle(m);
         }
         if (queuedBytes <= shared.cfg.maxBufferedBytes() && !closing) ctx.channel().config().setAutoRead(true);
@@ -337,6 +347,8 @@ final class Http1Connection extends ChannelInboundHandlerAdapter implements Down
     @Override public boolean writable() { return ctx.channel().isWritable(); }
 
     @Override public void pauseReading(boolean pause) {
-        if (!closing) ctx.channel().config().setAutoRead(!pause);
+        if (closing) return;
+        // resume only when the queue of waiting requests is under its bound too
+        ctx.channel().config().setAutoRead(!pause && queuedBytes <= shared.cfg.maxBufferedBytes());
     }
 }

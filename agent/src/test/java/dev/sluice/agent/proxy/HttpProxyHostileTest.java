@@ -282,6 +282,42 @@ class HttpProxyHostileTest {
         assertThat(fx.upstream.seen.getFirst().body()).hasSize(n);
     }
 
+    /** HTTP/2 to HTTP/1.1: a CR LF in an HTTP/2 field value must not become a second field (or request) upstream. */
+    @Test
+    void h2CrlfInAValueIsNotInjectedUpstream() throws Exception {
+        open(ProxyFixture.cfg());
+        try (var h2 = new RawH2(fx.ingress())) {
+            h2.headers(1, RawH2.unchecked("/a").add("x-a", "v\r\nx-injected: 1"), true);
+            assertThat(h2.answer(1).resetCode()).isEqualTo(1); // RST_STREAM PROTOCOL_ERROR on that stream only
+            h2.headers(3, RawH2.unchecked("/b").add("x-a", "v\nGET /admin HTTP/1.1"), true);
+            assertThat(h2.answer(3).resetCode()).isEqualTo(1);
+            h2.headers(5, RawH2.unchecked("/c").add("x-a", "v\0w"), true);
+            assertThat(h2.answer(5).resetCode()).isEqualTo(1);
+            h2.headers(7, RawH2.get("/fine"), true);
+            assertThat(h2.answer(7).status()).isEqualTo("200");
+        }
+        assertThat(fx.proxy.rejected("invalid_header_value")).isEqualTo(3);
+        assertThat(fx.upstream.seen).extracting(RecordingUpstream.Seen::uri).containsExactly("/fine");
+    }
+
+    /** The H2.CL desync: content-length 0 with DATA that is a second request; the upstream must never read it as one. */
+    @Test
+    void h2ContentLengthMismatchDoesNotSmuggle() throws Exception {
+        open(ProxyFixture.cfg());
+        fx.allow(rule("POST", "/ok"));
+        try (var h2 = new RawH2(fx.ingress())) {
+            var h = new io.netty.handler.codec.http2.DefaultHttp2Headers().method("POST").path("/ok").scheme("http").authority("b")
+                    .add("content-length", "0");
+            h2.headers(1, h, false);
+            h2.frame(RawH2.DATA, RawH2.END_STREAM, 1, "GET /admin HTTP/1.1\r\nHost: b\r\n\r\n".getBytes());
+            h2.answer(1); // 200 when the server answered the empty POST first, else RST_STREAM: either way the DATA is not a request
+            h2.headers(3, RawH2.get("/after"), true);
+            h2.answer(3);
+        }
+        Thread.sleep(300);
+        assertThat(fx.upstream.seen).extracting(RecordingUpstream.Seen::uri).doesNotContain("/admin");
+    }
+
     static Stream<Long> seeds() { return Stream.of(1L, 42L, System.nanoTime()); }
 
     // HTTP/2
