@@ -10,7 +10,8 @@ PKGS=(clang curl llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make maven ip
       prometheus                   # PrometheusIT: a real server scraping the lab's agents (started by the test, in the lab)
       chromium                     # HubbleUiIT: a real headless browser opening the relay's UI (in the lab's world namespace)
       nghttp2-client wrk           # L7 proxy: nghttp (HTTP/2 client) in L7PolicyIT; h2load and wrk for scripts/bench-l7.sh
-      bind9-dnsutils python3)      # dig: DNS from pods (DNS, toFQDNs tests); python3: a keep-alive client held across an agent restart
+      bind9-dnsutils python3       # dig: DNS from pods (DNS, toFQDNs tests); python3: a keep-alive client held across an agent restart
+      dnsperf)                     # scripts/bench-l7.sh: DNS queries per second through the DNS proxy and direct
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -79,6 +79,8 @@ public final class Agent implements AutoCloseable {
     private ClusterSource source;
     private ApiServer api;
     private PolicyReconciler policy;
+    /** The L7 proxies (HTTP, DNS) and the FQDN cache; they start when a policy first needs them. */
+    private dev.sluice.agent.l7.L7Runtime l7;
     private Monitor monitor;
     private dev.sluice.agent.flow.FlowObserver flows;
     /** Hubble's agent events (GetAgentEvents), the last 4095. */
@@ -206,12 +208,26 @@ public final class Agent implements AutoCloseable {
                 dev.sluice.agent.flow.Enricher.monotonicClock()), values.hubbleEventBufferCapacity(),
                 () -> dev.sluice.datapath.maps.FlowEvent.lost(datapath.map("sl_events_lost")));
         monitor.flows(flows::accept);
+        var dnsValues = cfg.values().filter(Files::isRegularFile).map(dev.sluice.config.DnsValues::load).orElse(dev.sluice.config.DnsValues.DEFAULT);
+        l7 = new dev.sluice.agent.l7.L7Runtime(datapath, policy, mode, values.httpProxy(), dnsValues, flows.l7Sink(), podsByIp::get,
+                lb.conntrack()::hasFlow, this::fqdnChanged);
+        policy.beforeRedirect(l7::ensure);
         agentEvents.add(new dev.sluice.agent.flow.AgentEvent.Started(java.time.Instant.now()));
         endpoints.listen((e, deleted) -> {
             socketLb.endpointChanged(e, deleted);
             if (Ip.isIpv4(e.ip())) {
                 if (deleted) endpointIds.remove(Ip.parse(e.ip()), e.id());
                 else endpointIds.put(Ip.parse(e.ip()), e.id());
+            }
+            if (deleted) {
+                l7.endpointDeleted(e.pod());
+            } else {
+                try {
+                    // the ingress proxy's re-injected packets from the node's own address (an egress proxy's upstream)
+                    dev.sluice.datapath.ProxySteering.prepareEndpointDevice(e.hostIfname());
+                } catch (RuntimeException ex) {
+                    log.warn("endpoint {}: {}", e.pod(), ex.getMessage());
+                }
             }
             int slash = e.pod().indexOf('/');
             var pod = flowPods.get(Ip.isIpv4(e.ip()) ? Ip.parse(e.ip()) : 0);
@@ -276,6 +292,8 @@ public final class Agent implements AutoCloseable {
                 .register("ct", (p, out) -> out.result(lb.ctList()))
                 .register("ct-gc", (p, out) -> out.result(lb.gcNow()))
                 .register("nat", (p, out) -> out.result(lb.natList()))
+                .register("proxy", (p, out) -> out.result(l7.status()))
+                .register("fqdn", (p, out) -> out.result(l7.fqdnCache(p.path("match").asString(""))))
                 .register("l2", (p, out) -> out.result(l2 != null ? l2.view() : new dev.sluice.agent.l2.L2Announcer.View(cfg.node(), false,
                         "", "", "", List.of(), Map.of(), List.of())));
         api.start();
@@ -289,6 +307,23 @@ public final class Agent implements AutoCloseable {
         }
         log.info("agent {} up: {} routing, node IP {}, pod CIDR {}, pod MTU {}", cfg.node(), mode.word(), self.internalIP(),
                 ipam.cidr(), podMtu);
+    }
+
+    /**
+     * The DNS proxy learned (or the cache expired) addresses of these names: the toFQDNs selectors
+     * matching them get the cache's addresses, and the endpoints using them are reprogrammed before
+     * this returns (the proxy then releases the answer). Under the apply lock, as a snapshot is.
+     */
+    private synchronized void fqdnChanged(Set<String> names) {
+        var update = policy.fqdnChanged(names, l7::addresses);
+        if (update.touched().isEmpty() && !update.all()) return;
+        if (update.all()) {
+            // identity numbers moved: the ipcache holds them too
+            List<ClusterNode> nodes = new ArrayList<>(nodeObjects.values());
+            nodes.sort(java.util.Comparator.comparing(ClusterNode::name));
+            reconciler.reconcileIpcache(ipcacheState.compute(nodes, podObjects.values(), p -> policy.identityOf(p.key())));
+        }
+        endpoints.refresh(update);
     }
 
     private AgentProbes.State probeState() {
@@ -480,6 +515,15 @@ public final class Agent implements AutoCloseable {
             policyUpdate = new PolicyReconciler.Update(policyUpdate.errors(), touched, policyUpdate.all());
         }
         errs.addAll(policyUpdate.errors());
+        if (!policyUpdate.touched().isEmpty() || policyUpdate.all()) {
+            // toFQDNs selectors a policy change brought: their addresses from what the DNS proxy learned so far
+            var fqdn = policy.fqdnChanged(null, l7::addresses);
+            if (!fqdn.touched().isEmpty() || fqdn.all()) {
+                Set<String> touched = new HashSet<>(policyUpdate.touched());
+                touched.addAll(fqdn.touched());
+                policyUpdate = new PolicyReconciler.Update(policyUpdate.errors(), touched, policyUpdate.all() || fqdn.all());
+            }
+        }
         long t2 = System.nanoTime();
         if (metrics != null) metrics.policyComputed(t2 - t1);
         // The ipcache is a function of nodes, pods and identities: recomputed from scratch when nodes or
@@ -886,6 +930,7 @@ public final class Agent implements AutoCloseable {
         if (api != null) api.close();
         if (source != null) source.close();
         if (l2 != null) l2.close();
+        if (l7 != null) l7.close();
         if (lb != null) lb.close();
         if (datapath != null) datapath.close();
         if (health != null) health.close();

@@ -21,6 +21,8 @@ public final class Main {
             IdentityCommand.class,
             MonitorCommand.class,
             ObserveCommand.class,
+            ProxyCommand.class,
+            FqdnCommand.class,
             HubbleRelayCommand.class,
             dev.sluice.cli.bpf.BpfCommand.class,
             dev.sluice.cli.lab.LabCommand.class,

@@ -8,6 +8,7 @@ import dev.sluice.datapath.maps.LbAffinityValue;
 import dev.sluice.datapath.maps.LbMaps;
 import dev.sluice.datapath.maps.NatEntry;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiPredicate;
@@ -76,6 +77,21 @@ public final class CtGc {
         maps.backends().all().forEach((id, b) -> { if (addrs.contains(b.address())) backends.add(id); });
         return remove((k, e) -> involves(k, addrs) || addrs.contains(e.natAddr()), (k, n) -> involves(k, addrs) || addrs.contains(n.toAddr()),
                 (k, a) -> addrs.contains(k.client()) || backends.contains(a.backendId()));
+    }
+
+    /**
+     * Whether a live conntrack entry holds a flow between {@code src} and {@code dst} (either map,
+     * either direction of the tuple): the FQDN cache keeps a learned address while a pod's connection
+     * uses it. A closed TCP flow counts until its entry's short close timeout has run out.
+     */
+    public boolean hasFlow(int src, int dst) {
+        long now = clock.getAsLong();
+        for (var map : List.of(maps.ctTcp(), maps.ctAny()))
+            for (var e : map.all().entrySet()) {
+                CtKey k = e.getKey();
+                if (((k.saddr() == src && k.daddr() == dst) || (k.saddr() == dst && k.daddr() == src)) && e.getValue().lifetime() > now) return true;
+            }
+        return false;
     }
 
     private static boolean involves(CtKey k, Set<Integer> addrs) { return addrs.contains(k.saddr()) || addrs.contains(k.daddr()); }

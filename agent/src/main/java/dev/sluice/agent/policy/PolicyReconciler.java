@@ -319,6 +319,24 @@ public final class PolicyReconciler {
         return out;
     }
 
+    /**
+     * Gives the toFQDNs selectors matching one of {@code names} (every selector when null: after a
+     * policy change brought new ones) the addresses {@code addresses} finds for them in the FQDN
+     * cache; only the endpoints whose rules name a changed selector are touched.
+     */
+    public synchronized Update fqdnChanged(Set<String> names, java.util.function.Function<java.util.function.Predicate<String>, Set<Integer>> addresses) {
+        if (engine == null) return new Update(List.of(), Set.of(), false);
+        Set<String> touched = new HashSet<>();
+        long renumberings = engine.renumberings();
+        for (var sel : engine.fqdnSelectors()) {
+            if (names != null && names.stream().noneMatch(sel::matches)) continue;
+            Set<Integer> now = addresses.apply(sel::matches);
+            if (now.equals(engine.fqdnAddresses(sel))) continue;
+            touched.addAll(engine.apply(new Change.FqdnAddresses(sel, now)).keySet());
+        }
+        return new Update(List.of(), touched, engine.renumberings() != renumberings);
+    }
+
     /** The pod's security identity, or 0 while the engine does not know the pod. */
     public synchronized int identityOf(String podKey) {
         if (engine == null || engine.pod(podKey) == null) return 0;

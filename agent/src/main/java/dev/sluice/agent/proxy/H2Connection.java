@@ -169,7 +169,7 @@ final class H2Connection extends Http2ConnectionHandler implements Http2FrameLis
             shared.counters.reject(bad);
             shared.counters.error.increment();
             shared.observeRequest(flow, null, "HTTP/2", method, url, L7Observation.Verdict.ERROR, bad.text, new DefaultHttpHeaders());
-            s.answer(bad.status == 0 ? 400 : bad.status, bad.text + "\r\n", endOfStream);
+            s.answer(bad.status == 0 ? 400 : bad.status, bad.text + "\r\n");
             return;
         }
         HttpHeaders h1 = new DefaultHttpHeaders();
@@ -184,7 +184,7 @@ final class H2Connection extends Http2ConnectionHandler implements Http2FrameLis
             shared.counters.denied.increment();
             shared.observeRequest(flow, d.ctx(), "HTTP/2", method, url, L7Observation.Verdict.DENIED, d.reason(), h1);
             shared.observeResponse(flow, d.ctx(), "HTTP/2", method, url, 403, start, L7Observation.Verdict.DENIED, d.reason());
-            s.answer(403, Http1Connection.DENIED_BODY, endOfStream);
+            s.answer(403, Http1Connection.DENIED_BODY);
             return;
         }
         shared.counters.forwarded.increment();
@@ -249,14 +249,18 @@ final class H2Connection extends Http2ConnectionHandler implements Http2FrameLis
 
         Stream(int id) { this.id = id; }
 
-        /** Answers the stream here (403, 400, 503); a request still sending its body is reset (NO_ERROR) after it. */
-        void answer(int status, String body, boolean requestEnded) {
+        /**
+         * Answers the stream here (403, 400, 503). A request still sending its body may finish it: its
+         * DATA is read and discarded (onDataRead: no stream), as clients such as curl take a RST_STREAM
+         * NO_ERROR before their upload is done for a failed request; the stream limit and the idle
+         * timeout bound a client that never finishes.
+         */
+        void answer(int status, String body) {
             ByteBuf b = Unpooled.copiedBuffer(body, StandardCharsets.US_ASCII);
             Http2Headers h = new DefaultHttp2Headers().status(AsciiString.of(Integer.toString(status)))
                     .set(HttpHeaderNames.CONTENT_TYPE, "text/plain").setInt(HttpHeaderNames.CONTENT_LENGTH, b.readableBytes());
             encoder().writeHeaders(ctx, id, h, 0, false, ctx.newPromise());
             encoder().writeData(ctx, id, b, 0, true, ctx.newPromise());
-            if (!requestEnded) encoder().writeRstStream(ctx, id, Http2Error.NO_ERROR.code(), ctx.newPromise());
             streams.remove(id);
             flush(ctx);
         }
@@ -287,7 +291,7 @@ final class H2Connection extends Http2ConnectionHandler implements Http2FrameLis
                 resetStream(ctx, id, Http2Error.INTERNAL_ERROR.code(), ctx.newPromise());
                 flush(ctx);
             } else {
-                answer(status, "upstream unavailable\r\n", true);
+                answer(status, "upstream unavailable\r\n");
             }
         }
 
