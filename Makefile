@@ -12,7 +12,7 @@ BPF_HDR := $(wildcard bpf/lib/*.h bpf/*.h)
 BPF_OBJ := $(patsubst bpf/%.c,$(B)/bpf/%.o,$(BPF_SRC))
 C_BINS := $(B)/bin/sluice-cni $(B)/bin/sluice-pod
 
-.PHONY: deps java build bpf cbins ctest jar test unit-test lab-test demo clean bench bench-agent bench-idle bench-lab bench-socklb
+.PHONY: deps java build bpf cbins ctest jar test unit-test lab-test demo clean bench bench-agent bench-idle bench-lab bench-socklb bench-l7
 
 deps:
 	@$(ROOT)/scripts/deps.sh
@@ -84,6 +84,11 @@ bench-lab: build
 # Pod -> ClusterIP with socket LB, with per-packet translation, and pod -> pod direct, in one run (issue 11).
 bench-socklb: build
 	$(ROOT)/scripts/bench-socklb.sh
+
+# HTTP through the L7 proxy and direct on the same path, proxy memory per 1,000 idle connections,
+# DNS through the DNS proxy and direct (issue 10).
+bench-l7: build
+	$(ROOT)/scripts/bench-l7.sh
 
 clean:
 	rm -rf $(B)
