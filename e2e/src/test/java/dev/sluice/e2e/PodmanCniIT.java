@@ -132,7 +132,7 @@ class PodmanCniIT {
 
         // podman rm: CNI DEL gives the addresses back
         podman("rm", "--force", "--time", "0", "web", "client").ok();
-        assertThat(endpoints().keySet()).allMatch(p -> p.startsWith("kube-system/"));
+        assertThat(endpoints()).isEmpty();
         assertThat(ipamUsed()).isEqualTo(usedByLab);
         for (String ip : List.of(webIp, clientIp)) assertThat(Path.of("/run/sluice/labs", LAB, "nodes/node1/ipam", ip)).doesNotExist();
         assertThat(ipcachePrefixes()).doesNotContain(webIp + "/32", clientIp + "/32");
@@ -189,7 +189,7 @@ class PodmanCniIT {
     static Map<String, JsonNode> endpoints() {
         Map<String, JsonNode> out = new LinkedHashMap<>();
         for (JsonNode e : Cli.sluice("endpoint", "list", "--name", LAB, "-o", "json").ok().json().path("nodes").get(0).path("result"))
-            out.put(e.path("pod").asString(), e);
+            if (e.path("pod").asString().startsWith(NS + "/")) out.put(e.path("pod").asString(), e); // not the lab's DNS pod
         return out;
     }
 

@@ -209,7 +209,7 @@ class DnsProxyTest {
         assertThat(r.getSection(Section.ANSWER)).hasSize(1);
         assertThat(((ARecord) r.getSection(Section.ANSWER).getFirst()).getAddress().getHostAddress()).isEqualTo("192.0.2.7");
         assertThat(policy.asked).containsExactly("api.example.com.");
-        assertThat(up.got).hasSize(1);
+        assertThat(up.got).hasSizeBetween(1, 2); // asked again when the first answer was slow (UDP)
         assertThat(policy.learnedNames).containsExactly("x/a api.example.com.");
         assertThat(policy.learnedTtls).containsExactly(60);
         assertThat(p.stats().allowed()).isEqualTo(1);
@@ -362,7 +362,7 @@ class DnsProxyTest {
         assertThat(((ARecord) r.getSection(Section.ANSWER).getFirst()).getAddress().getHostAddress()).isEqualTo("192.0.2.30");
         assertThat(policy.learnedAddresses.getFirst()).extracting(InetAddress::getHostAddress).containsExactly("192.0.2.30");
         // the id the server saw is the proxy's own, not the client's
-        assertThat(up.got).hasSize(1);
+        assertThat(up.got).hasSizeBetween(1, 2); // asked again when the first answer was slow (UDP)
     }
 
     @Test void anUpstreamThatDoesNotAnswerGivesServfail() throws IOException {
@@ -371,6 +371,19 @@ class DnsProxyTest {
         Message r = ask(p, query("void.example.", Type.A).toWire(), 3000);
         assertThat(r.getRcode()).isEqualTo(Rcode.SERVFAIL);
         assertThat(p.stats().forwardErrors()).isEqualTo(1);
+    }
+
+    @Test void aLostUdpAnswerIsAskedForAgainAfterAQuarterOfTheTimeout() throws IOException {
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        var up = upstream(q -> n.incrementAndGet() == 1 ? List.of() : List.of(reply(q, a("lossy.example.", "192.0.2.50", 60))));
+        var p = proxy(new FakePolicy(""), up, Duration.ofSeconds(1), new CopyOnWriteArrayList<>());
+        long t0 = System.nanoTime();
+        Message r = ask(p, query("lossy.example.", Type.A).toWire(), 3000);
+        assertThat(r.getRcode()).isEqualTo(Rcode.NOERROR);
+        assertThat(System.nanoTime() - t0).isBetween(Duration.ofMillis(170).toNanos(), Duration.ofMillis(690).toNanos());
+        assertThat(up.got).hasSize(2);
+        assertThat(up.got.get(0).getHeader().getID()).isEqualTo(up.got.get(1).getHeader().getID());
+        assertThat(p.stats().forwardErrors()).isZero();
     }
 
     @Test void nxdomainIsRelayedAndNothingLearned() throws IOException {
