@@ -30,6 +30,24 @@ $S service list
 say "sluice bpf policy get production/backend"
 $S bpf policy get production/backend
 
+say "The guide's step 5, L7: sluice lab apply -f examples/l7/l7-policy.yaml; sluice lab delete -f examples/l7/l4-rule.yaml"
+$S lab apply -f examples/l7/l7-policy.yaml
+$S lab delete -f examples/l7/l4-rule.yaml
+BIP=$($S service list -o json | jq -r '.[] | select(.service=="production/backend") | .clusterIP')
+say "frontend-1: GET /api/v1/data, then POST, then GET /admin, through the backend's node's L7 proxy"
+$S lab exec production/frontend-1 -- curl -sS -m 5 -w ' -> %{http_code}\n' "http://$BIP/api/v1/data"
+$S lab exec production/frontend-1 -- curl -sS -m 5 -w ' -> %{http_code}\n' -X POST -d x=1 "http://$BIP/api/v1/data"
+$S lab exec production/frontend-1 -- curl -sS -m 5 -w ' -> %{http_code}\n' "http://$BIP/admin"
+
+say "sluice observe --type l7 --last 6   (the proxy's verdicts as Hubble L7 flows)"
+$S observe --type l7 --last 6
+
+say "sluice proxy status"
+$S proxy status
+
+say "sluice lab logs production/backend   (what reached the backend: only the GET)"
+$S lab logs production/backend
+
 cat <<'TXT'
 
 == What to try next
@@ -44,5 +62,8 @@ cat <<'TXT'
   ./sluice policy matrix -f examples/demo --port 8080   # the offline policy engine on the same manifests
   ./sluice status -o json
   ./sluice lab kubectl -- get svc,endpointslices -A          # kubectl against the lab's API server (apply, label, delete work too)
+  ./sluice lab exec default/client -- getent hosts backend.production   # the lab's cluster DNS (kube-dns; resolv.conf with ndots from values)
+  ./sluice lab dns set api.example.com 172.30.0.200                  # an external name in the lab's DNS, for toFQDNs (docs/dns.md)
+  ./sluice fqdn cache list                  # what the DNS proxy learned for toFQDNs rules
   ./sluice lab down                         # remove the lab
 TXT
