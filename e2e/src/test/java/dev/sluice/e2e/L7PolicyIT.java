@@ -97,7 +97,9 @@ class L7PolicyIT {
         dir = Files.createTempDirectory("sluice-l7-it");
         Files.writeString(dir.resolve("m.yaml"), MANIFESTS);
         Files.writeString(dir.resolve("range.yaml"), RANGE_ALLOW);
-        Cli.sluice("lab", "up", "--name", LAB, "--nodes", "2", "-f", dir.resolve("m.yaml").toString()).ok();
+        Files.writeString(dir.resolve("values.yaml"), "hubble:\n  metrics:\n    enabled: [flow, drop, policy, http, dns]\n");
+        Cli.sluice("lab", "up", "--name", LAB, "--nodes", "2", "--values", dir.resolve("values.yaml").toString(),
+                "-f", dir.resolve("m.yaml").toString()).ok();
         backend = SecurityIT.podIps(LAB).get("production/backend");
         for (JsonNode s : Cli.sluice("service", "list", "--name", LAB, "-o", "json").ok().json())
             if (s.path("service").asString().equals("production/backend")) service = s.path("clusterIP").asString();
@@ -218,6 +220,46 @@ class L7PolicyIT {
         String all = Cli.sluice("observe", "--name", LAB, "--type", "l7", "--last", "200", "-o", "json").ok().out();
         assertThat(all).contains("/api/v1/data").contains("GET").contains("POST");
         assertThat(all).contains("403");
+    }
+
+    /** Hostile requests from a pod, byte for byte through the data path: refused by the proxy, never at the backend. */
+    @Test @Order(6)
+    void smugglingAndMalformedRequestsFromAPodNeverReachTheBackend() throws IOException {
+        Path script = dir.resolve("raw.py");
+        Files.writeString(script, """
+                import socket, sys
+                s = socket.create_connection((sys.argv[1], 8080), timeout=5)
+                s.sendall(bytes(sys.argv[2], "ascii").decode("unicode_escape").encode("latin-1"))
+                out = b""
+                try:
+                    while True:
+                        d = s.recv(4096)
+                        if not d: break
+                        out += d
+                except socket.timeout:
+                    pass
+                print(out.split(b"\\r\\n")[0].decode("latin-1") if out else "no answer")
+                """);
+        int before = backendLog().size();
+        var cases = java.util.Map.of(
+                "CL.TE smuggling", "POST /api/v1/data HTTP/1.1\\r\\nHost: b\\r\\nContent-Length: 44\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n0\\r\\n\\r\\nGET /admin HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n",
+                "two Content-Length", "GET /api/v1/data HTTP/1.1\\r\\nHost: b\\r\\nContent-Length: 0\\r\\nContent-Length: 5\\r\\n\\r\\nGET /admin HTTP/1.1\\r\\n\\r\\n",
+                "obs-fold", "GET /api/v1/data HTTP/1.1\\r\\nHost: b\\r\\nX-A: 1\\r\\n x-b: 2\\r\\n\\r\\n",
+                "dot segments", "GET /api/v1/data/../../admin HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n");
+        for (var c : cases.entrySet()) {
+            Cli.Run r = Cli.exec(LAB, "production/frontend-1", "/usr/bin/python3", script.toString(), backend, c.getValue());
+            assertThat(r.out()).as(c.getKey() + ": " + r.err()).startsWith("HTTP/1.1 4");
+        }
+        assertThat(backendLog().subList(before, backendLog().size())).as("nothing of them reached the backend").isEmpty();
+    }
+
+    /** Hubble's HTTP metrics of the backend's node: the proxy's requests and answers by method and status. */
+    @Test @Order(7)
+    void hubbleHttpMetricsCountTheProxiedRequests() {
+        String m = Cli.exec(LAB, "node2", "curl", "-sS", "-m", "5", "http://172.30.0.12:9965/metrics").ok().out();
+        assertThat(m).containsPattern("hubble_http_requests_total\\{[^}]*method=\"GET\"[^}]*} [1-9]");
+        assertThat(m).containsPattern("hubble_http_responses_total\\{[^}]*status=\"403\"[^}]*} [1-9]");
+        assertThat(m).contains("hubble_http_request_duration_seconds_bucket");
     }
 
     /**

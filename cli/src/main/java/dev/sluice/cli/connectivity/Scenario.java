@@ -110,8 +110,8 @@ public record Scenario(String name, String description, String contents, List<Ex
                         + "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: all-egress-deny, namespace: " + ns + "}\n"
                         + "spec: {podSelector: {}, policyTypes: [Egress]}\n---\n",
                 List.of(new Expect("pod:client", "pod:echo-other", PORT, false, "all-egress-deny"))));
-        out.add(new Scenario("echo-ingress-l7", "an HTTP rule admits GET / only", "", List.of(), "L7 policy is not implemented yet"));
-        out.add(new Scenario("to-fqdns", "egress by DNS name", "", List.of(), "L7 (DNS) policy is not implemented yet"));
+        out.add(new Scenario("echo-ingress-l7", "an HTTP rule admits GET / only", "", List.of(), "the connectivity test checks TCP connections, not HTTP answers, yet (L7 policy itself: L7PolicyIT, docs/l7-proxy.md)"));
+        out.add(new Scenario("to-fqdns", "egress by DNS name", "", List.of(), "the connectivity test does not set up lab DNS names yet (toFQDNs itself: FqdnPolicyIT, docs/dns.md)"));
         return out;
     }
 
