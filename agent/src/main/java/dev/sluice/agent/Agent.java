@@ -80,7 +80,8 @@ public final class Agent implements AutoCloseable {
     private ApiServer api;
     private PolicyReconciler policy;
     /** The L7 proxies (HTTP, DNS) and the FQDN cache; they start when a policy first needs them. */
-    private dev.sluice.agent.l7.L7Runtime l7;
+    private volatile dev.sluice.agent.l7.L7Runtime l7;
+    private final Object l7Lock = new Object();
     private Monitor monitor;
     private dev.sluice.agent.flow.FlowObserver flows;
     /** Hubble's agent events (GetAgentEvents), the last 4095. */
@@ -208,10 +209,8 @@ public final class Agent implements AutoCloseable {
                 dev.sluice.agent.flow.Enricher.monotonicClock()), values.hubbleEventBufferCapacity(),
                 () -> dev.sluice.datapath.maps.FlowEvent.lost(datapath.map("sl_events_lost")));
         monitor.flows(flows::accept);
-        var dnsValues = cfg.values().filter(Files::isRegularFile).map(dev.sluice.config.DnsValues::load).orElse(dev.sluice.config.DnsValues.DEFAULT);
-        l7 = new dev.sluice.agent.l7.L7Runtime(datapath, policy, mode, values.httpProxy(), dnsValues, flows.l7Sink(), podsByIp::get,
-                lb.conntrack()::hasFlow, this::fqdnChanged);
-        policy.beforeRedirect(l7::ensure);
+        // The L7 proxies come with the first policy that redirects to one (an agent without L7 policy has none of it).
+        policy.beforeRedirect(kinds -> l7().ensure(kinds));
         agentEvents.add(new dev.sluice.agent.flow.AgentEvent.Started(java.time.Instant.now()));
         endpoints.listen((e, deleted) -> {
             socketLb.endpointChanged(e, deleted);
@@ -220,7 +219,8 @@ public final class Agent implements AutoCloseable {
                 else endpointIds.put(Ip.parse(e.ip()), e.id());
             }
             if (deleted) {
-                l7.endpointDeleted(e.pod());
+                var l = l7;
+                if (l != null) l.endpointDeleted(e.pod());
             } else {
                 try {
                     // the ingress proxy's re-injected packets from the node's own address (an egress proxy's upstream)
@@ -292,8 +292,8 @@ public final class Agent implements AutoCloseable {
                 .register("ct", (p, out) -> out.result(lb.ctList()))
                 .register("ct-gc", (p, out) -> out.result(lb.gcNow()))
                 .register("nat", (p, out) -> out.result(lb.natList()))
-                .register("proxy", (p, out) -> out.result(l7.status()))
-                .register("fqdn", (p, out) -> out.result(l7.fqdnCache(p.path("match").asString(""))))
+                .register("proxy", (p, out) -> out.result(l7 == null ? dev.sluice.agent.l7.L7Runtime.notStarted() : l7.status()))
+                .register("fqdn", (p, out) -> out.result(l7 == null ? List.of() : l7.fqdnCache(p.path("match").asString(""))))
                 .register("l2", (p, out) -> out.result(l2 != null ? l2.view() : new dev.sluice.agent.l2.L2Announcer.View(cfg.node(), false,
                         "", "", "", List.of(), Map.of(), List.of())));
         api.start();
@@ -314,6 +314,21 @@ public final class Agent implements AutoCloseable {
      * matching them get the cache's addresses, and the endpoints using them are reprogrammed before
      * this returns (the proxy then releases the answer). Under the apply lock, as a snapshot is.
      */
+    /**
+     * The node's L7 runtime, made when a policy first needs a proxy: from the policy reconciler's
+     * program(), on the apply thread or a CNI ADD's, so under a lock of its own (the agent's lock
+     * would invert the order against apply).
+     */
+    private dev.sluice.agent.l7.L7Runtime l7() {
+        synchronized (l7Lock) {
+            if (l7 != null) return l7;
+            var dnsValues = cfg.values().filter(Files::isRegularFile).map(dev.sluice.config.DnsValues::load).orElse(dev.sluice.config.DnsValues.DEFAULT);
+            l7 = new dev.sluice.agent.l7.L7Runtime(datapath, policy, mode, values.httpProxy(), dnsValues, flows.l7Sink(), podsByIp::get,
+                    lb.conntrack()::hasFlow, this::fqdnChanged);
+            return l7;
+        }
+    }
+
     private synchronized void fqdnChanged(Set<String> names) {
         var update = policy.fqdnChanged(names, l7::addresses);
         if (update.touched().isEmpty() && !update.all()) return;
@@ -517,7 +532,8 @@ public final class Agent implements AutoCloseable {
         errs.addAll(policyUpdate.errors());
         if (!policyUpdate.touched().isEmpty() || policyUpdate.all()) {
             // toFQDNs selectors a policy change brought: their addresses from what the DNS proxy learned so far
-            var fqdn = policy.fqdnChanged(null, l7::addresses);
+            var l = l7;
+            var fqdn = l == null ? new PolicyReconciler.Update(List.of(), Set.of(), false) : policy.fqdnChanged(null, l::addresses);
             if (!fqdn.touched().isEmpty() || fqdn.all()) {
                 Set<String> touched = new HashSet<>(policyUpdate.touched());
                 touched.addAll(fqdn.touched());

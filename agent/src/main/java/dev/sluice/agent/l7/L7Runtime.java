@@ -84,17 +84,12 @@ public final class L7Runtime implements AutoCloseable {
     private final IntFunction<String> podAt;
     private final FqdnCache cache;
     private final FqdnSink fqdnSink;
-    /** Runs policy reprogramming for learned names, one at a time, off the proxies' event loops. */
-    private final ExecutorService learner = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "sluice-fqdn");
-        t.setDaemon(true);
-        return t;
-    });
-    private final ScheduledExecutorService gc = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "sluice-fqdn-gc");
-        t.setDaemon(true);
-        return t;
-    });
+    /**
+     * Runs policy reprogramming for learned and expired names, one at a time, off the proxies' event
+     * loops, and the cache's expiry every {@link #GC_PERIOD_MS}; started with the DNS proxy (an agent
+     * without DNS rules has no thread for it).
+     */
+    private volatile ScheduledExecutorService learner;
     private volatile HttpProxy http;
     private volatile DnsProxy dns;
     private volatile String error = "";
@@ -119,7 +114,6 @@ public final class L7Runtime implements AutoCloseable {
             Integer ep = endpointIp(endpoint);
             return ep != null && connections.any(ep, Ip.parse(address));
         });
-        gc.scheduleWithFixedDelay(this::gcNow, GC_PERIOD_MS, GC_PERIOD_MS, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -145,6 +139,14 @@ public final class L7Runtime implements AutoCloseable {
                 log.info("HTTP proxy up: ingress {}:{}, egress {}:{}", p.ingress().address(), p.ingress().port(), p.egress().address(), p.egress().port());
             }
             if (kinds.contains(PolicyMaps.L7_DNS) && dns == null) {
+                if (learner == null) {
+                    learner = Executors.newSingleThreadScheduledExecutor(r -> {
+                        Thread t = new Thread(r, "sluice-fqdn");
+                        t.setDaemon(true);
+                        return t;
+                    });
+                    learner.scheduleWithFixedDelay(this::gcNow, GC_PERIOD_MS, GC_PERIOD_MS, TimeUnit.MILLISECONDS);
+                }
                 // on the loopback address and a port of the kernel's choosing, as the HTTP proxy: only the data path's
                 // socket assignment reaches it, a pod sending to the node's port 53 does not
                 var c = DnsProxy.Config.of(dnsValues);
@@ -259,7 +261,7 @@ public final class L7Runtime implements AutoCloseable {
             if (removed.isEmpty()) return;
             Set<String> names = new java.util.TreeSet<>();
             removed.forEach(e -> names.add(e.name()));
-            learner.submit(() -> fqdnSink.changed(names)).get();
+            fqdnSink.changed(names);
         } catch (Exception e) {
             log.warn("FQDN cache gc: {}", e.getMessage());
         }
@@ -278,7 +280,8 @@ public final class L7Runtime implements AutoCloseable {
         if (gone.isEmpty()) return;
         Set<String> names = new java.util.TreeSet<>();
         gone.forEach(e -> names.add(e.name()));
-        learner.submit(() -> fqdnSink.changed(names));
+        ExecutorService l = learner;
+        if (l != null) l.submit(() -> fqdnSink.changed(names));
     }
 
     // ---- views ----
@@ -307,6 +310,16 @@ public final class L7Runtime implements AutoCloseable {
         return m;
     }
 
+    /** {@code sluice proxy status} of a node where no policy has needed a proxy yet. */
+    public static Map<String, Object> notStarted() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("http", Map.of("running", false));
+        m.put("dns", Map.of("running", false));
+        m.put("slots", Map.of());
+        m.put("error", "");
+        return m;
+    }
+
     static String slotName(int slot) {
         return switch (slot) {
             case ProxySteering.SLOT_HTTP_INGRESS -> "http-ingress";
@@ -323,8 +336,7 @@ public final class L7Runtime implements AutoCloseable {
     }
 
     @Override public synchronized void close() {
-        gc.shutdownNow();
-        learner.shutdownNow();
+        if (learner != null) learner.shutdownNow();
         if (http != null) http.close();
         if (dns != null) dns.close();
         http = null;
