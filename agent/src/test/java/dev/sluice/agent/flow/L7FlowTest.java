@@ -208,6 +208,10 @@ class L7FlowTest {
         assertThat(f.ip()).isEqualTo(new Flow.Ip("", "", "IPv4"));
         assertThat(f.http()).isEqualTo(new Flow.Http(0, "", "", "", List.of(new Flow.HttpHeader("", ""))));
         assertThat(f.source().pod()).isEmpty();
+        Instant before = Instant.now();
+        Flow untimed = enricher.enrich(new L7Observation.Dns(null, false, L7Observation.Type.REQUEST, FRONTEND, 1, 300, DNS, 53, 0,
+                L7Observation.Verdict.FORWARDED, "a.", List.of("A"), List.of(), 0, List.of(), 0, List.of(), 0, ""));
+        assertThat(untimed.time()).as("stamped when it came").isAfterOrEqualTo(before);
     }
 
     // ---- the sink on the flow pipeline ----
