@@ -187,7 +187,7 @@ public final class Enricher {
                 "", "", localPod, 0, 0, "");
         // the node's hash and the sequence: unique per node as the data path flows' name hashes, without an MD5 per request
         long seq = sequence.incrementAndGet();
-        return new Flow(o.time(), new UUID(l7UuidHigh, seq & 0x3fffffffffffffffL | 0x8000000000000000L).toString(), verdict, 0, "",
+        return new Flow(o.time() != null ? o.time() : Instant.now(), new UUID(l7UuidHigh, seq & 0x3fffffffffffffffL | 0x8000000000000000L).toString(), verdict, 0, "",
                 new Flow.Ip(s == 0 ? "" : Ip.format(s), d == 0 ? "" : Ip.format(d), "IPv4"), l4,
                 l7Endpoint(s, sId, localIsSource ? localId : 0), l7Endpoint(d, dId, localIsSource ? 0 : localId), node,
                 response ? serverService : null, response ? null : serverService,

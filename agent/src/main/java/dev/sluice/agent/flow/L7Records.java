@@ -10,7 +10,7 @@ import java.util.Set;
  * A proxy's observation as the L7 record a flow keeps, bounded and without credentials. What the
  * proxies saw came from the pods, so an attacker chooses it: a flow keeps at most
  * {@link #MAX_VALUE} characters of any one value (URL, header value, DNS name), {@link #MAX_HEADERS}
- * headers and {@link #MAX_LIST} entries of any DNS list, so that the flow ring (hubble.eventBufferCapacity
+ * headers of {@link #MAX_HEADER_CHARS} characters in all, and {@link #MAX_LIST} entries of any DNS list, so that the flow ring (hubble.eventBufferCapacity
  * flows) stays bounded whatever the requests carry; a cut value ends with {@link #CUT}. The values
  * of headers that carry credentials ({@link #HIDDEN_HEADERS}) and a URL's password are replaced by
  * {@link #REDACTED}: whoever may read flows (Hubble's port, the relay) must not read them.
@@ -20,6 +20,8 @@ public final class L7Records {
 
     public static final int MAX_VALUE = 1024;
     public static final int MAX_HEADERS = 32;
+    /** Characters of all header names and values of one flow together: 4,095 flows of hostile requests hold at most ~14 MB. */
+    public static final int MAX_HEADER_CHARS = 2048;
     public static final int MAX_LIST = 64;
     public static final String CUT = "...[cut]";
     public static final String REDACTED = "HUBBLE_REDACTED";
@@ -32,10 +34,13 @@ public final class L7Records {
         List<L7Observation.Header> sorted = new ArrayList<>(h.headers());
         sorted.sort(Comparator.comparing(x -> x.key() == null ? "" : x.key()));
         List<Flow.HttpHeader> headers = new ArrayList<>();
+        int left = MAX_HEADER_CHARS;
         for (L7Observation.Header x : sorted) {
-            if (headers.size() == MAX_HEADERS) break;
-            String key = cut(x.key(), 256);
-            String value = HIDDEN_HEADERS.contains(key.toLowerCase(Locale.ROOT)) ? REDACTED : cut(x.value(), MAX_VALUE);
+            if (headers.size() == MAX_HEADERS || left <= 0) break;
+            String key = cut(x.key(), Math.min(256, left));
+            left -= key.length();
+            String value = HIDDEN_HEADERS.contains(key.toLowerCase(Locale.ROOT)) ? REDACTED : cut(x.value(), Math.max(0, Math.min(MAX_VALUE, left)));
+            left -= value.length();
             headers.add(new Flow.HttpHeader(key, value));
         }
         return new Flow.Http(response ? Math.max(0, h.code()) : 0, cut(h.method(), 32), cut(redactUrl(h.url()), MAX_VALUE),
