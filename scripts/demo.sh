@@ -52,7 +52,7 @@ cat <<'TXT'
 
 == What to try next
   ./sluice lab exec default/client -- ping -c2 <backend IP>          # ICMP too is dropped by the default deny
-  ./sluice lab exec production/frontend-1 -- build/bin/sluice-pod http --to <backend ClusterIP>:80   # allowed
+  ./sluice lab exec production/frontend-1 -- build/bin/sluice-pod http --to <backend ClusterIP>:80 --path /api/v1/data   # allowed by the L7 rule; other paths and methods get 403
   ./sluice lab exec default/client -- build/bin/sluice-pod http --to <backend ClusterIP>:80          # dropped by policy
   ./sluice monitor                          # watch the drop happen: reason, direction, pods, identities
   ./sluice observe --verdict DROPPED --last 5   # every verdict as a flow, with the policies that allowed or denied it (-o json: Hubble's shape)

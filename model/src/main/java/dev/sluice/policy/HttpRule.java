@@ -19,9 +19,9 @@ public record HttpRule(String method, String path, String host, List<String> hea
     }
 
     public boolean matches(String reqMethod, String reqPath, String reqHost, Map<String, String> reqHeaders) {
-        if (!method.isEmpty() && !Pattern.matches(method, reqMethod == null ? "" : reqMethod)) return false;
-        if (!path.isEmpty() && !Pattern.matches(path, reqPath == null ? "" : reqPath)) return false;
-        if (!host.isEmpty() && !Pattern.matches(host, reqHost == null ? "" : reqHost)) return false;
+        if (!method.isEmpty() && !full(method, reqMethod)) return false;
+        if (!path.isEmpty() && !full(path, reqPath)) return false;
+        if (!host.isEmpty() && !full(host, reqHost)) return false;
         for (String h : headers) {
             int colon = h.indexOf(':');
             String name = (colon < 0 ? h : h.substring(0, colon)).trim();
@@ -31,6 +31,22 @@ public record HttpRule(String method, String path, String host, List<String> hea
             if (colon >= 0 && !got.equals(h.substring(colon + 1).trim())) return false;
         }
         return true;
+    }
+
+    /**
+     * Compiled rule expressions, shared: the proxy matches every request, and compiling a regular
+     * expression costs more than matching it. The expressions come from policies, so they are few;
+     * the cache starts over if a churn of policies ever fills it.
+     */
+    private static final java.util.concurrent.ConcurrentHashMap<String, Pattern> COMPILED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static boolean full(String regex, String value) {
+        Pattern p = COMPILED.get(regex);
+        if (p == null) {
+            if (COMPILED.size() >= 4096) COMPILED.clear();
+            p = COMPILED.computeIfAbsent(regex, Pattern::compile);
+        }
+        return p.matcher(value == null ? "" : value).matches();
     }
 
     @Override public int compareTo(HttpRule o) { return toString().compareTo(o.toString()); }
