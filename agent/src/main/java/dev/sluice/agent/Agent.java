@@ -310,11 +310,6 @@ public final class Agent implements AutoCloseable {
     }
 
     /**
-     * The DNS proxy learned (or the cache expired) addresses of these names: the toFQDNs selectors
-     * matching them get the cache's addresses, and the endpoints using them are reprogrammed before
-     * this returns (the proxy then releases the answer). Under the apply lock, as a snapshot is.
-     */
-    /**
      * The node's L7 runtime, made when a policy first needs a proxy: from the policy reconciler's
      * program(), on the apply thread or a CNI ADD's, so under a lock of its own (the agent's lock
      * would invert the order against apply).
@@ -329,6 +324,11 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /**
+     * The DNS proxy learned (or the cache expired) addresses of these names: the toFQDNs selectors
+     * matching them get the cache's addresses, and the endpoints using them are reprogrammed before
+     * this returns (the proxy then releases the answer). Under the apply lock, as a snapshot is.
+     */
     private synchronized void fqdnChanged(Set<String> names) {
         var update = policy.fqdnChanged(names, l7::addresses);
         if (update.touched().isEmpty() && !update.all()) return;
